@@ -1,0 +1,97 @@
+"""Builds the FastAPI application: database, artifact store, routers, UI, middleware."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+
+from kiln import __version__
+from kiln.core.db import Database
+from kiln.core.http import HttpMetrics, RequestContextMiddleware, error_response, install_error_handlers
+from kiln.core.logging import configure_logging
+from kiln.core.migrate import upgrade_database
+from kiln.core.settings import Settings, get_settings
+from kiln.storage.store import ArtifactStore
+from kiln.tracking.router import router as tracking_router
+
+log = structlog.get_logger("kiln.app")
+
+
+def storage_options(settings: Settings) -> dict[str, Any]:
+    if settings.s3_endpoint_url and settings.resolved_artifact_root.startswith("s3://"):
+        return {"client_kwargs": {"endpoint_url": settings.s3_endpoint_url}}
+    return {}
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    settings.ensure_home()
+    configure_logging(settings.log_level, json=settings.log_json)
+    db = Database(settings.resolved_database_url)
+    if migrate:
+        upgrade_database(db.engine)
+    store = ArtifactStore(settings.resolved_artifact_root, storage_options(settings))
+
+    app = FastAPI(
+        title="Kiln",
+        version=__version__,
+        description="Kiln: data, pipelines, experiment tracking, model registry, serving and monitoring.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.store = store
+    registry = CollectorRegistry()
+    app.state.metrics_registry = registry
+    install_error_handlers(app)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=HttpMetrics(registry), max_json_bytes=settings.max_json_bytes
+    )
+    app.include_router(tracking_router)
+    _add_operational_routes(app)
+    _add_ui(app)
+    log.info(
+        "app.created",
+        database=db.engine.url.render_as_string(hide_password=True),
+        artifacts=store.root_url,
+        pid=os.getpid(),
+    )
+    return app
+
+
+def _add_ui(app: FastAPI) -> None:
+    from kiln.ui.router import mount_ui
+
+    mount_ui(app)
+
+
+def _add_operational_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"], include_in_schema=True)
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["operations"], response_model=None)
+    def readyz(request: Request) -> JSONResponse | dict[str, str]:
+        """The database answers and the artifact store is reachable."""
+        db: Database = request.app.state.db
+        store: ArtifactStore = request.app.state.store
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            store.fs.exists(store.root)
+        except Exception as exc:  # readiness reports any dependency failure rather than raising
+            log.warning("app.not_ready", error=str(exc))
+            return error_response(503, "not_ready", f"not ready: {type(exc).__name__}")
+        return {"status": "ready"}
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,27 @@
+"""Pydantic building blocks shared by every domain's I/O schemas."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+
+
+class InputSchema(BaseModel):
+    """Requests: unknown fields are mistakes, not extras to ignore."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReadSchema(BaseModel):
+    """Responses: built from ORM rows; NaN and infinities travel as the strings "NaN", "Infinity"."""
+
+    model_config = ConfigDict(from_attributes=True, ser_json_inf_nan="strings")
+
+
+class Page(ReadSchema, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+    total: int | None = None

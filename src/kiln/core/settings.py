@@ -1,0 +1,51 @@
+"""Runtime settings, read once from the environment (prefix ``KILN_``).
+
+The defaults make an embedded install: SQLite and a local artifact folder under ``KILN_HOME``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".kiln"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KILN_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    database_url: str | None = None
+    artifact_root: str | None = None
+    secret_key: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Largest single artifact upload the server accepts, in bytes.
+    max_upload_bytes: int = 512 * 1024 * 1024
+    # Largest JSON request body, in bytes (batch logging included).
+    max_json_bytes: int = 32 * 1024 * 1024
+    # For S3-compatible stores other than AWS (MinIO, moto); credentials come from the AWS_* variables.
+    s3_endpoint_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'kiln.db'}"
+
+    @property
+    def resolved_artifact_root(self) -> str:
+        return self.artifact_root or str(self.home / "artifacts")
+
+    def ensure_home(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

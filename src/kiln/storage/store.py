@@ -1,0 +1,127 @@
+"""The artifact store: one root (a local folder or ``s3://bucket/prefix``) reached through fsspec.
+
+Writes hash while they copy, so every stored object has a sha256 and a size without a second read;
+reads hash while they stream and fail loudly if the bytes changed since they were written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import fsspec
+import structlog
+from fsspec.core import url_to_fs
+
+from kiln.core.errors import ChecksumMismatch, NotFound, PayloadTooLarge
+
+log = structlog.get_logger(__name__)
+
+CHUNK_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+    sha256: str
+
+
+class SpooledUpload:
+    """An upload written to a local temporary file while its size and sha256 are computed."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._digest = hashlib.sha256()
+        handle, self.path = tempfile.mkstemp(prefix="kiln-upload-")
+        self._file: BinaryIO = os.fdopen(handle, "wb")
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise PayloadTooLarge(
+                f"upload exceeds the limit of {self.max_bytes} bytes (KILN_MAX_UPLOAD_BYTES)",
+                details={"limit_bytes": self.max_bytes},
+            )
+        self._digest.update(chunk)
+        self._file.write(chunk)
+
+    async def consume(self, chunks: AsyncIterator[bytes]) -> None:
+        async for chunk in chunks:
+            self.write(chunk)
+        self._file.flush()
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+class ArtifactStore:
+    def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
+        self.root_url = root
+        self.fs, self.root = url_to_fs(root, **(storage_options or {}))
+        self.is_local = isinstance(self.fs, fsspec.implementations.local.LocalFileSystem)
+        if self.is_local:
+            self.fs.makedirs(self.root, exist_ok=True)
+
+    def url_for(self, key: str) -> str:
+        return f"{self.root_url.rstrip('/')}/{key}"
+
+    def _full(self, key: str) -> str:
+        return f"{self.root.rstrip('/')}/{key}"
+
+    def put_file(self, local_path: str, key: str, *, size: int, sha256: str) -> StoredObject:
+        """Copy an already-hashed local file into the store under ``key``."""
+        target = self._full(key)
+        if self.is_local:
+            # Write beside the target, then rename: readers never see a half-written file.
+            self.fs.makedirs(os.path.dirname(target), exist_ok=True)
+            partial = f"{target}.partial-{os.getpid()}"
+            self.fs.put_file(local_path, partial)
+            os.replace(partial, target)
+        else:
+            self.fs.put_file(local_path, target)
+        return StoredObject(key=key, size=size, sha256=sha256)
+
+    def put_bytes(self, key: str, data: bytes) -> StoredObject:
+        digest = hashlib.sha256(data).hexdigest()
+        with tempfile.NamedTemporaryFile(prefix="kiln-bytes-") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            return self.put_file(tmp.name, key, size=len(data), sha256=digest)
+
+    def iter_verified(self, key: str, *, sha256: str, size: int) -> Iterator[bytes]:
+        """Stream an object's bytes; raise ``ChecksumMismatch`` at the end if they were altered."""
+        digest = hashlib.sha256()
+        seen = 0
+        try:
+            handle = self.fs.open(self._full(key), "rb")
+        except FileNotFoundError as exc:
+            raise NotFound(f"artifact {key!r} is recorded but missing from the store") from exc
+        with handle:
+            while chunk := handle.read(CHUNK_SIZE):
+                digest.update(chunk)
+                seen += len(chunk)
+                yield chunk
+        if seen != size or digest.hexdigest() != sha256:
+            log.error("storage.checksum_mismatch", key=key, expected=sha256, actual=digest.hexdigest())
+            raise ChecksumMismatch(f"artifact {key!r} does not match its recorded checksum")
+
+    def read_verified(self, key: str, *, sha256: str, size: int) -> bytes:
+        return b"".join(self.iter_verified(key, sha256=sha256, size=size))
+
+    def delete_prefix(self, prefix: str) -> None:
+        path = self._full(prefix)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)

@@ -1,0 +1,79 @@
+"""Metric histories for charts, downsampled in SQL so a chart never ships a million points.
+
+Long histories are cut into at most ``max_points`` buckets; each bucket reports the min, the max
+and the last value (the point at its highest step), which keeps spikes visible after reduction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kiln.core.errors import Invalid, NotFound
+from kiln.tracking.models import Metric, Run
+from kiln.tracking.schemas import MetricHistory, MetricPoint
+
+MAX_POINTS_LIMIT = 10_000
+
+
+def _value(raw: float | None) -> float:
+    return float("nan") if raw is None else raw
+
+
+def metric_history(session: Session, run_id: str, key: str, *, max_points: int = 1000) -> MetricHistory:
+    if not 2 <= max_points <= MAX_POINTS_LIMIT:
+        raise Invalid(f"max_points must be between 2 and {MAX_POINTS_LIMIT}")
+    if session.get(Run, run_id) is None:
+        raise NotFound(f"run {run_id!r} not found")
+    where = (Metric.run_id == run_id, Metric.key == key)
+    total, lo, hi = session.execute(
+        select(func.count(), func.min(Metric.step), func.max(Metric.step)).where(*where)
+    ).one()
+    if total == 0:
+        raise NotFound(f"run {run_id!r} has no metric {key!r}")
+    if total <= max_points:
+        rows = session.execute(
+            select(Metric.step, Metric.value, Metric.timestamp_ms)
+            .where(*where)
+            .order_by(Metric.step, Metric.timestamp_ms, Metric.id)
+        ).tuples()
+        points = [MetricPoint(step=s, value=_value(v), timestamp=t) for s, v, t in rows]
+        return MetricHistory(run_id=run_id, key=key, total_points=total, downsampled=False, points=points)
+    points = _bucketed(session, run_id, key, lo, hi, total, max_points)
+    return MetricHistory(run_id=run_id, key=key, total_points=total, downsampled=True, points=points)
+
+
+def _bucketed(
+    session: Session, run_id: str, key: str, lo: int, hi: int, total: int, max_points: int
+) -> list[MetricPoint]:
+    where = (Metric.run_id == run_id, Metric.key == key)
+    if hi - lo + 1 >= max_points:
+        width = -(-(hi - lo + 1) // max_points)
+        bucket = ((Metric.step - lo) / width).label("bucket")
+        source = select(Metric.step, Metric.value, Metric.timestamp_ms, bucket).where(*where).subquery()
+    else:
+        # Steps do not spread the points out (e.g. all logged at step 0): bucket by arrival order.
+        order = func.row_number().over(order_by=(Metric.step, Metric.timestamp_ms, Metric.id)) - 1
+        bucket = (order * max_points / total).label("bucket")
+        source = select(Metric.step, Metric.value, Metric.timestamp_ms, bucket).where(*where).subquery()
+    ranked = select(
+        source.c.bucket,
+        source.c.step,
+        source.c.value,
+        source.c.timestamp_ms,
+        func.min(source.c.value).over(partition_by=source.c.bucket).label("vmin"),
+        func.max(source.c.value).over(partition_by=source.c.bucket).label("vmax"),
+        func.count().over(partition_by=source.c.bucket).label("n"),
+        func.row_number()
+        .over(partition_by=source.c.bucket, order_by=(source.c.step.desc(), source.c.timestamp_ms.desc()))
+        .label("rn"),
+    ).subquery()
+    rows = session.execute(
+        select(ranked.c.step, ranked.c.value, ranked.c.timestamp_ms, ranked.c.vmin, ranked.c.vmax, ranked.c.n)
+        .where(ranked.c.rn == 1)
+        .order_by(ranked.c.bucket)
+    ).tuples()
+    return [
+        MetricPoint(step=s, value=_value(v), timestamp=t, min=_value(mn), max=_value(mx), count=n)
+        for s, v, t, mn, mx, n in rows
+    ]

@@ -1,0 +1,233 @@
+"""Tracking REST API: /api/v1/experiments and /api/v1/runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from kiln.core.db import Database
+from kiln.core.deps import ActorDep, SessionDep, SettingsDep, StoreDep
+from kiln.core.errors import Invalid, PayloadTooLarge
+from kiln.core.schemas import Page
+from kiln.storage.store import ArtifactStore, SpooledUpload
+from kiln.tracking import artifacts, compare, history, search, service
+from kiln.tracking.models import Experiment
+from kiln.tracking.schemas import (
+    ArtifactRead,
+    BatchResult,
+    ExperimentCreate,
+    ExperimentRead,
+    ExperimentUpdate,
+    LogBatch,
+    MetricHistory,
+    MetricIn,
+    ParamIn,
+    Reproduction,
+    RunComparison,
+    RunCreate,
+    RunDetail,
+    RunRead,
+    RunUpdate,
+    TagIn,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["tracking"])
+
+Limit = Annotated[int, Query(ge=1, le=search.MAX_PAGE)]
+
+
+def _experiment_read(
+    session: SessionDep, experiment: Experiment, run_count: int | None = None
+) -> ExperimentRead:
+    if run_count is None:
+        run_count = service.count_runs(session, [experiment.id]).get(experiment.id, 0)
+    count = run_count
+    return ExperimentRead.model_validate(experiment).model_copy(update={"run_count": count})
+
+
+# -- experiments ------------------------------------------------------------------------------
+
+
+@router.post("/experiments", status_code=status.HTTP_201_CREATED, response_model=ExperimentRead)
+def create_experiment(data: ExperimentCreate, session: SessionDep, actor: ActorDep) -> ExperimentRead:
+    return _experiment_read(session, service.create_experiment(session, actor, data), 0)
+
+
+@router.get("/experiments", response_model=Page[ExperimentRead])
+def list_experiments(
+    session: SessionDep, name: str | None = None, limit: Limit = 100, cursor: str | None = None
+) -> Page[ExperimentRead]:
+    offset = search.decode_cursor(cursor)
+    rows, more = service.list_experiments(session, name=name, limit=limit, offset=offset)
+    counts = service.count_runs(session, [row.id for row in rows])
+    return Page(
+        items=[_experiment_read(session, row, counts.get(row.id, 0)) for row in rows],
+        next_cursor=search.encode_cursor(offset + limit) if more else None,
+    )
+
+
+@router.get("/experiments/{experiment_id}", response_model=ExperimentRead)
+def get_experiment(experiment_id: str, session: SessionDep) -> ExperimentRead:
+    return _experiment_read(session, service.get_experiment(session, experiment_id))
+
+
+@router.patch("/experiments/{experiment_id}", response_model=ExperimentRead)
+def update_experiment(
+    experiment_id: str, data: ExperimentUpdate, session: SessionDep, actor: ActorDep
+) -> ExperimentRead:
+    return _experiment_read(session, service.update_experiment(session, actor, experiment_id, data))
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+@router.post("/runs", status_code=status.HTTP_201_CREATED, response_model=RunRead)
+def create_run(data: RunCreate, session: SessionDep, actor: ActorDep, store: StoreDep) -> RunRead:
+    run = service.create_run(session, actor, data, artifact_root_url=store.root_url)
+    return compare.to_read(run)
+
+
+@router.get("/runs", response_model=Page[RunRead])
+def search_runs(
+    session: SessionDep,
+    experiment_id: Annotated[list[str] | None, Query()] = None,
+    filter: str | None = None,
+    order_by: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> Page[RunRead]:
+    page = search.search_runs(
+        session,
+        experiment_ids=experiment_id or [],
+        filter=filter,
+        order_by=order_by,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(
+        items=[compare.to_read(run) for run in page.runs], next_cursor=page.next_cursor, total=page.total
+    )
+
+
+@router.get("/runs/compare", response_model=RunComparison)
+def compare_runs(
+    session: SessionDep, ids: Annotated[str, Query(description="comma-separated run ids")]
+) -> RunComparison:
+    run_ids = [part.strip() for part in ids.split(",") if part.strip()]
+    return compare.compare_runs(session, run_ids)
+
+
+@router.get("/runs/{run_id}", response_model=RunDetail)
+def get_run(run_id: str, session: SessionDep) -> RunDetail:
+    run = service.get_run(session, run_id, with_environment=True)
+    return RunDetail(**compare.to_read(run).model_dump(), environment=run.environment or {})
+
+
+@router.patch("/runs/{run_id}", response_model=RunRead)
+def update_run(run_id: str, data: RunUpdate, session: SessionDep, actor: ActorDep) -> RunRead:
+    return compare.to_read(service.update_run(session, actor, run_id, data))
+
+
+@router.post("/runs/{run_id}/batch", response_model=BatchResult)
+def log_batch(run_id: str, batch: LogBatch, session: SessionDep, actor: ActorDep) -> BatchResult:
+    return service.log_batch(session, actor, run_id, batch)
+
+
+@router.post("/runs/{run_id}/metrics", response_model=BatchResult)
+def log_metric(run_id: str, metric: MetricIn, session: SessionDep, actor: ActorDep) -> BatchResult:
+    return service.log_batch(session, actor, run_id, LogBatch(metrics=[metric]))
+
+
+@router.post("/runs/{run_id}/params", response_model=BatchResult)
+def log_param(run_id: str, param: ParamIn, session: SessionDep, actor: ActorDep) -> BatchResult:
+    return service.log_batch(session, actor, run_id, LogBatch(params=[param]))
+
+
+@router.post("/runs/{run_id}/tags", response_model=BatchResult)
+def set_tag(run_id: str, tag: TagIn, session: SessionDep, actor: ActorDep) -> BatchResult:
+    return service.log_batch(session, actor, run_id, LogBatch(tags=[tag]))
+
+
+@router.get("/runs/{run_id}/metrics/history", response_model=MetricHistory)
+def metric_history(
+    run_id: str,
+    session: SessionDep,
+    key: Annotated[str, Query(min_length=1)],
+    max_points: Annotated[int, Query(ge=2, le=history.MAX_POINTS_LIMIT)] = 1000,
+) -> MetricHistory:
+    return history.metric_history(session, run_id, key, max_points=max_points)
+
+
+@router.get("/runs/{run_id}/reproduce", response_model=Reproduction)
+def reproduce_run(run_id: str, session: SessionDep) -> Reproduction:
+    return compare.reproduce_run(session, run_id)
+
+
+# -- artifacts ------------------------------------------------------------------------------
+
+
+@router.get("/runs/{run_id}/artifacts", response_model=list[ArtifactRead])
+def list_artifacts(run_id: str, session: SessionDep, prefix: str | None = None) -> list[ArtifactRead]:
+    return [ArtifactRead.model_validate(a) for a in artifacts.list_artifacts(session, run_id, prefix=prefix)]
+
+
+@router.put(
+    "/runs/{run_id}/artifacts/{path:path}",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ArtifactRead,
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        }
+    },
+)
+async def upload_artifact(run_id: str, path: str, request: Request, settings: SettingsDep) -> ArtifactRead:
+    """Stream the request body into the store (never whole in memory), then record its checksum."""
+    db: Database = request.app.state.db
+    store: ArtifactStore = request.app.state.store
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
+        raise PayloadTooLarge(
+            f"upload of {declared} bytes exceeds the limit of {settings.max_upload_bytes} bytes "
+            "(KILN_MAX_UPLOAD_BYTES)"
+        )
+
+    def prepare() -> str:
+        with db.unit_of_work() as session:
+            return artifacts.prepare_upload(session, run_id, path)
+
+    key = await run_in_threadpool(prepare)
+    upload = SpooledUpload(settings.max_upload_bytes)
+    try:
+        await upload.consume(request.stream())
+
+        def store_and_record() -> ArtifactRead:
+            stored = store.put_file(upload.path, key, size=upload.size, sha256=upload.sha256)
+            with db.unit_of_work() as session:
+                return ArtifactRead.model_validate(artifacts.record_artifact(session, run_id, path, stored))
+
+        return await run_in_threadpool(store_and_record)
+    finally:
+        upload.close()
+
+
+@router.get("/runs/{run_id}/artifacts/{path:path}", response_class=StreamingResponse)
+def download_artifact(run_id: str, path: str, session: SessionDep, store: StoreDep) -> StreamingResponse:
+    if not path:
+        raise Invalid("give the artifact's path, e.g. /runs/{run_id}/artifacts/model/model.skops")
+    artifact = artifacts.get_artifact(session, run_id, path)
+    chunks = store.iter_verified(
+        artifacts.artifact_key(run_id, artifact.path), sha256=artifact.sha256, size=artifact.size
+    )
+    return StreamingResponse(
+        chunks,
+        media_type="application/octet-stream",
+        headers={
+            "content-length": str(artifact.size),
+            "x-checksum-sha256": artifact.sha256,
+            "content-disposition": f'attachment; filename="{artifact.path.rsplit("/", 1)[-1]}"',
+        },
+    )

@@ -1,0 +1,252 @@
+"""Experiments and runs: creation, state changes and logging. Every tracking rule lives here."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from sqlalchemy import func, insert, or_, select
+from sqlalchemy.orm import Session, selectinload, undefer
+
+from kiln.core.actor import Actor
+from kiln.core.db import upsert_rows
+from kiln.core.errors import Conflict, Invalid, InvalidState, NotFound
+from kiln.core.ids import new_id, to_millis, utcnow
+from kiln.tracking.models import Experiment, LatestMetric, Metric, Param, Run, RunInput, RunTag
+from kiln.tracking.schemas import (
+    BatchResult,
+    ExperimentCreate,
+    ExperimentUpdate,
+    LogBatch,
+    RunCreate,
+    RunStatus,
+    RunUpdate,
+)
+
+RUN_CHILDREN = (
+    selectinload(Run.params),
+    selectinload(Run.tags),
+    selectinload(Run.latest_metrics),
+    selectinload(Run.inputs),
+)
+
+# -- experiments ------------------------------------------------------------------------------
+
+
+def get_experiment(session: Session, experiment_id: str) -> Experiment:
+    experiment = session.get(Experiment, experiment_id)
+    if experiment is None:
+        raise NotFound(f"experiment {experiment_id!r} not found")
+    return experiment
+
+
+def find_experiment_by_name(session: Session, name: str) -> Experiment | None:
+    return session.scalar(select(Experiment).where(Experiment.name == name))
+
+
+def create_experiment(session: Session, actor: Actor, data: ExperimentCreate) -> Experiment:
+    if find_experiment_by_name(session, data.name) is not None:
+        raise Conflict(
+            f"experiment {data.name!r} exists; choose another name or use the existing one",
+            details={"name": data.name},
+        )
+    experiment = Experiment(
+        name=data.name, description=data.description, tags=dict(data.tags), created_by=actor.label
+    )
+    session.add(experiment)
+    session.flush()
+    return experiment
+
+
+def update_experiment(
+    session: Session, actor: Actor, experiment_id: str, data: ExperimentUpdate
+) -> Experiment:
+    experiment = get_experiment(session, experiment_id)
+    if data.description is not None:
+        experiment.description = data.description
+    if data.tags is not None:
+        experiment.tags = {**experiment.tags, **data.tags}
+    session.flush()
+    return experiment
+
+
+def list_experiments(
+    session: Session, *, name: str | None = None, limit: int = 100, offset: int = 0
+) -> tuple[list[Experiment], bool]:
+    """Newest first; returns the page and whether more follow."""
+    query = select(Experiment).order_by(Experiment.created_at.desc(), Experiment.id.desc())
+    if name:
+        query = query.where(Experiment.name == name)
+    rows = list(session.scalars(query.offset(offset).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
+def count_runs(session: Session, experiment_ids: Sequence[str]) -> dict[str, int]:
+    if not experiment_ids:
+        return {}
+    rows = session.execute(
+        select(Run.experiment_id, func.count())
+        .where(Run.experiment_id.in_(experiment_ids))
+        .group_by(Run.experiment_id)
+    )
+    return dict(rows.tuples().all())
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+def get_run(session: Session, run_id: str, *, with_environment: bool = False) -> Run:
+    options = [*RUN_CHILDREN, undefer(Run.environment)] if with_environment else list(RUN_CHILDREN)
+    run = session.scalar(select(Run).where(Run.id == run_id).options(*options))
+    if run is None:
+        raise NotFound(f"run {run_id!r} not found")
+    return run
+
+
+def get_runs(session: Session, run_ids: Sequence[str]) -> list[Run]:
+    """The runs in the order asked for; ``NotFound`` names every id that does not exist."""
+    rows = {
+        run.id: run for run in session.scalars(select(Run).where(Run.id.in_(run_ids)).options(*RUN_CHILDREN))
+    }
+    missing = [run_id for run_id in run_ids if run_id not in rows]
+    if missing:
+        raise NotFound(f"runs not found: {', '.join(missing)}", details={"missing": missing})
+    return [rows[run_id] for run_id in run_ids]
+
+
+def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root_url: str) -> Run:
+    get_experiment(session, data.experiment_id)
+    if data.parent_run_id is not None:
+        parent = session.get(Run, data.parent_run_id)
+        if parent is None:
+            raise NotFound(f"parent run {data.parent_run_id!r} not found")
+        if parent.experiment_id != data.experiment_id:
+            raise Invalid("a child run must belong to its parent's experiment")
+    run_id = new_id()
+    run = Run(
+        id=run_id,
+        experiment_id=data.experiment_id,
+        name=data.name or f"run-{run_id[-8:]}",
+        status=RunStatus.running.value,
+        start_time=data.start_time or utcnow(),
+        parent_run_id=data.parent_run_id,
+        user=data.user or actor.label,
+        source=data.source,
+        artifact_uri=f"{artifact_root_url.rstrip('/')}/runs/{run_id}/artifacts",
+        environment=data.environment,
+        tags=[RunTag(key=key, value=value) for key, value in data.tags.items()],
+        params=[],
+        latest_metrics=[],
+        inputs=[RunInput(**item.model_dump()) for item in data.inputs],
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> Run:
+    run = get_run(session, run_id)
+    if data.name is not None:
+        run.name = data.name
+    if data.status is not None and data.status.value != run.status:
+        if RunStatus(run.status).is_terminal:
+            raise InvalidState(
+                f"run {run_id!r} is already {run.status}; a finished run cannot change status",
+                details={"status": run.status},
+            )
+        run.status = data.status.value
+        if data.status.is_terminal:
+            run.end_time = data.end_time or utcnow()
+    elif data.end_time is not None:
+        run.end_time = data.end_time
+    session.flush()
+    return run
+
+
+def require_running(session: Session, run_id: str) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id!r} not found")
+    if run.status != RunStatus.running.value:
+        raise InvalidState(
+            f"run {run_id!r} is {run.status}; data can only be logged to a running run",
+            details={"status": run.status},
+        )
+    return run
+
+
+def log_batch(session: Session, actor: Actor, run_id: str, batch: LogBatch) -> BatchResult:
+    """Record metrics, params and tags in one transaction; nothing is kept if any part is refused."""
+    require_running(session, run_id)
+    _log_params(session, run_id, batch)
+    upsert_rows(
+        session,
+        RunTag.__table__,
+        [{"run_id": run_id, "key": tag.key, "value": tag.value} for tag in batch.tags],
+        key=["run_id", "key"],
+        update=["value"],
+    )
+    _log_metrics(session, run_id, batch)
+    return BatchResult(metrics=len(batch.metrics), params=len(batch.params), tags=len(batch.tags))
+
+
+def _log_params(session: Session, run_id: str, batch: LogBatch) -> None:
+    if not batch.params:
+        return
+    incoming: dict[str, str] = {}
+    for param in batch.params:
+        if incoming.setdefault(param.key, param.value) != param.value:
+            raise Conflict(f"param {param.key!r} appears twice in the batch with different values")
+    existing = dict(
+        session.execute(select(Param.key, Param.value).where(Param.run_id == run_id, Param.key.in_(incoming)))
+        .tuples()
+        .all()
+    )
+    for key, value in incoming.items():
+        if key in existing and existing[key] != value:
+            raise Conflict(
+                f"param {key!r} was already logged as {existing[key]!r} and cannot change to {value!r}; "
+                "params are recorded once per run — log a new run for a new value",
+                details={"key": key, "logged": existing[key], "attempted": value},
+            )
+    new_rows = [{"run_id": run_id, "key": k, "value": v} for k, v in incoming.items() if k not in existing]
+    if new_rows:
+        session.execute(insert(Param), new_rows)
+
+
+def _log_metrics(session: Session, run_id: str, batch: LogBatch) -> None:
+    if not batch.metrics:
+        return
+    now_ms = to_millis(utcnow())
+    rows: list[dict[str, object]] = [
+        {
+            "run_id": run_id,
+            "key": metric.key,
+            "value": None if math.isnan(metric.value) else metric.value,
+            "step": metric.step,
+            "timestamp_ms": metric.timestamp if metric.timestamp is not None else now_ms,
+        }
+        for metric in batch.metrics
+    ]
+    session.execute(insert(Metric), rows)
+    # The newest point per key (highest step, then latest timestamp) becomes the run's current value.
+    latest: dict[str, dict[str, object]] = {}
+    for metric, row in zip(batch.metrics, rows, strict=True):
+        current = latest.get(metric.key)
+        if current is None or (row["step"], row["timestamp_ms"]) >= (
+            current["step"],
+            current["timestamp_ms"],
+        ):
+            latest[metric.key] = row
+    table = LatestMetric.__table__
+    upsert_rows(
+        session,
+        table,
+        list(latest.values()),
+        key=["run_id", "key"],
+        update=["value", "step", "timestamp_ms"],
+        only_if=lambda new: or_(
+            new.step > table.c.step,
+            (new.step == table.c.step) & (new.timestamp_ms >= table.c.timestamp_ms),
+        ),
+    )

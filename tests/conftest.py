@@ -1,0 +1,83 @@
+"""Fixtures: a real app on a real database (SQLite by default, PostgreSQL when
+KILN_TEST_DATABASE_URL is set) and a temporary artifact root.
+
+The schema is migrated once per session; every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from kiln.app import create_app
+from kiln.core.db import Database
+from kiln.core.migrate import upgrade_database
+from kiln.core.settings import Settings
+from kiln.models_registry import metadata
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("KILN_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'kiln-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    upgrade_database(db.engine)
+    yield db
+    db.dispose()
+
+
+def _empty_all_tables(db: Database) -> None:
+    with db.engine.begin() as connection:
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, migrated_database: Database) -> Iterator[Settings]:
+    _empty_all_tables(migrated_database)
+    yield Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        artifact_root=str(tmp_path / "artifacts"),
+        log_json=True,
+        log_level="WARNING",
+        max_upload_bytes=5 * 1024 * 1024,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings, migrate=False)
+    yield application
+    application.state.db.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def session(app: FastAPI) -> Iterator[Session]:
+    """A unit of work on the app's database, committed at the end of the test."""
+    db: Database = app.state.db
+    with db.unit_of_work() as unit:
+        yield unit
