@@ -125,12 +125,10 @@ def upsert_rows(
     """
     if not rows:
         return
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
+    statement: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=key,

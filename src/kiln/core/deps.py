@@ -1,4 +1,4 @@
-"""FastAPI dependencies every domain's routes share: the unit of work, the store, the acting identity."""
+"""FastAPI dependencies every domain's routes share: the unit of work, settings, the acting identity."""
 
 from __future__ import annotations
 
@@ -11,17 +11,11 @@ from sqlalchemy.orm import Session
 from kiln.core.actor import Actor
 from kiln.core.db import Database
 from kiln.core.settings import Settings
-from kiln.storage.store import ArtifactStore
 
 
 def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
-
-
-def get_store(request: Request) -> ArtifactStore:
-    store: ArtifactStore = request.app.state.store
-    return store
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -42,7 +36,6 @@ def current_actor(request: Request) -> Actor:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 ActorDep = Annotated[Actor, Depends(current_actor)]

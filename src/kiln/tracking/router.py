@@ -9,9 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from kiln.core.db import Database
-from kiln.core.deps import ActorDep, SessionDep, SettingsDep, StoreDep
+from kiln.core.deps import ActorDep, SessionDep, SettingsDep
 from kiln.core.errors import Invalid, PayloadTooLarge
 from kiln.core.schemas import Page
+from kiln.storage.deps import StoreDep
 from kiln.storage.store import ArtifactStore, SpooledUpload
 from kiln.tracking import artifacts, compare, history, search, service
 from kiln.tracking.models import Experiment

@@ -78,17 +78,12 @@ def _condition(clause: Clause) -> ColumnElement[bool]:
         )
         return Run.id.in_(sub)
     column = getattr(Run, clause.key)
-    value = clause.value
-    if clause.key in ("start_time", "end_time"):
-        if not isinstance(value, float):
-            raise Invalid(
-                f"{clause.key} compares to milliseconds since the epoch, e.g. {clause.key} > 1700000000000"
-            )
-        value = from_millis(int(value))
-    return _compare(column, clause.op, value)
+    if clause.key in ("start_time", "end_time") and isinstance(clause.value, float):
+        return _compare(column, clause.op, from_millis(int(clause.value)))
+    return _compare(column, clause.op, clause.value)
 
 
-def _ordered(query: Select[tuple[Run]], order: OrderBy) -> Select[tuple[Run]]:
+def _ordered(query: Select[Run], order: OrderBy) -> Select[Run]:
     if order.entity == "attribute":
         column: Any = getattr(Run, order.key)
     else:
