@@ -49,12 +49,12 @@ def _bucketed(
     where = (Metric.run_id == run_id, Metric.key == key)
     if hi - lo + 1 >= max_points:
         width = -(-(hi - lo + 1) // max_points)
-        bucket = ((Metric.step - lo) / width).label("bucket")
+        bucket = ((Metric.step - lo) // width).label("bucket")
         source = select(Metric.step, Metric.value, Metric.timestamp_ms, bucket).where(*where).subquery()
     else:
         # Steps do not spread the points out (e.g. all logged at step 0): bucket by arrival order.
         order = func.row_number().over(order_by=(Metric.step, Metric.timestamp_ms, Metric.id)) - 1
-        bucket = (order * max_points / total).label("bucket")
+        bucket = (order * max_points // total).label("bucket")
         source = select(Metric.step, Metric.value, Metric.timestamp_ms, bucket).where(*where).subquery()
     ranked = select(
         source.c.bucket,

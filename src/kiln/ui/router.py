@@ -1,12 +1,23 @@
-"""UI page routes. Pages call the same services as the API."""
+"""Mounts the web UI on the app: static files, Plotly's bundle and the page routes."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from kiln.ui import compare_page, experiments, run_page, vendor
+from kiln.ui.templating import STATIC_DIR
 
 
 def mount_ui(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/experiments", status_code=307)
+
+    # Before the /static mount, which would otherwise answer for /static/vendor/... with a 404.
+    app.include_router(vendor.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(experiments.router)
+    app.include_router(run_page.router)
+    app.include_router(compare_page.router)

@@ -1,0 +1,100 @@
+"""Pages: the experiment list and one experiment's runs table."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import HTMLResponse
+
+from kiln.core.db import Database
+from kiln.core.errors import Invalid
+from kiln.tracking import compare, search, service
+from kiln.tracking.schemas import ExperimentRead, RunRead
+from kiln.ui import runs_table
+from kiln.ui.page_route import PageRoute
+from kiln.ui.templating import render, url_with
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+EXPERIMENTS_PER_PAGE = 100
+
+
+@router.get("/experiments", response_class=HTMLResponse)
+def experiment_list(request: Request, cursor: str = "") -> HTMLResponse:
+    db: Database = request.app.state.db
+    with db.unit_of_work() as session:
+        offset = search.decode_cursor(cursor or None)
+        rows, more = service.list_experiments(session, limit=EXPERIMENTS_PER_PAGE, offset=offset)
+        counts = service.count_runs(session, [row.id for row in rows])
+        experiments = [
+            ExperimentRead.model_validate(row).model_copy(update={"run_count": counts.get(row.id, 0)})
+            for row in rows
+        ]
+    next_href = (
+        url_with("/experiments", cursor=search.encode_cursor(offset + EXPERIMENTS_PER_PAGE)) if more else None
+    )
+    return render(
+        request,
+        "experiments.html",
+        {"section": "experiments", "experiments": experiments, "next_href": next_href, "offset": offset},
+    )
+
+
+@router.get("/experiments/{experiment_id}", response_class=HTMLResponse)
+def experiment_page(
+    request: Request,
+    experiment_id: str,
+    filter: str = "",
+    order_by: str = "",
+    cursor: str = "",
+    limit: Annotated[int, Query(ge=1, le=runs_table.MAX_PAGE_SIZE)] = runs_table.DEFAULT_PAGE_SIZE,
+) -> HTMLResponse:
+    db: Database = request.app.state.db
+    path = f"/experiments/{experiment_id}"
+    query = runs_table.TableQuery(
+        filter=filter.strip(), order_by=order_by.strip(), limit=limit, cursor=cursor.strip()
+    )
+    error: str | None = None
+    runs: list[RunRead] = []
+    total = 0
+    next_cursor: str | None = None
+    with db.unit_of_work() as session:
+        run_count = service.count_runs(session, [experiment_id]).get(experiment_id, 0)
+        experiment = ExperimentRead.model_validate(service.get_experiment(session, experiment_id)).model_copy(
+            update={"run_count": run_count}
+        )
+        try:
+            # Only one page of runs is ever loaded, however many the experiment holds.
+            page = search.search_runs(
+                session,
+                experiment_ids=[experiment_id],
+                filter=query.filter or None,
+                order_by=query.order_by or None,
+                limit=query.limit,
+                cursor=query.cursor or None,
+            )
+        except Invalid as exc:
+            # A mistyped filter is the user's to fix: keep the page and the filter box, show why.
+            error = exc.message
+        else:
+            runs = [compare.to_read(run) for run in page.runs]
+            total, next_cursor = page.total, page.next_cursor
+    params = runs_table.param_columns(runs)
+    metrics = runs_table.metric_columns(runs)
+    columns = [*runs_table.RUN_COLUMNS, *params, *metrics]
+    context: dict[str, Any] = {
+        "section": "experiments",
+        "experiment": experiment,
+        "runs": runs,
+        "query": query,
+        "error": error,
+        "headers": runs_table.header_cells(path, columns, query),
+        "param_count": len(params),
+        "metric_count": len(metrics),
+        "pager": None
+        if error
+        else runs_table.pager(path, query, shown=len(runs), total=total, next_cursor=next_cursor),
+        "page_size": query.limit,
+    }
+    return render(request, "experiment.html", context, status_code=400 if error else 200)

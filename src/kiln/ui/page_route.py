@@ -1,0 +1,69 @@
+"""Page routes answer Kiln's errors with an HTML error page, the API's JSON shape stays for /api."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import structlog
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kiln.core.errors import KilnError
+from kiln.ui.templating import render
+
+log = structlog.get_logger("kiln.ui")
+
+_TITLES = {
+    400: "That request did not work",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    422: "That request did not work",
+}
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    title = _TITLES.get(status_code, "Something went wrong")
+    return render(
+        request,
+        "error.html",
+        {"section": "", "title": title, "status_code": status_code, "message": message},
+        status_code=status_code,
+    )
+
+
+def _validation_summary(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part not in ("query", "path"))
+        parts.append(f"{location}: {error.get('msg', '')}" if location else str(error.get("msg", "")))
+    return "; ".join(parts) or "the request is not valid"
+
+
+class PageRoute(APIRoute):
+    """An ``APIRoute`` whose failures render ``error.html`` with the right status code."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_page(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except KilnError as exc:
+                if exc.status_code >= 500:
+                    log.error("ui.server_error", code=exc.code, message=exc.message, path=request.url.path)
+                return error_page(request, exc.status_code, exc.message)
+            except RequestValidationError as exc:
+                return error_page(request, 400, _validation_summary(exc))
+            except StarletteHTTPException as exc:
+                return error_page(request, exc.status_code, str(exc.detail))
+            except Exception:
+                log.exception("ui.unhandled_error", path=request.url.path)
+                request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+                message = f"An internal error occurred; quote request id {request_id} when reporting it."
+                return error_page(request, 500, message)
+
+        return handle_page

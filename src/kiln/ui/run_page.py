@@ -1,0 +1,78 @@
+"""Page: one run — its record, params, metrics with charts, artifacts, environment and how to reproduce it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse
+
+from kiln.core.db import Database
+from kiln.core.errors import NotFound
+from kiln.tracking import artifacts, compare, history, search, service
+from kiln.tracking.schemas import ArtifactRead, ExperimentRead
+from kiln.ui.charts import Chart, charts_json, series_from_history
+from kiln.ui.environment_view import environment_view, reproduce_script
+from kiln.ui.page_route import PageRoute
+from kiln.ui.templating import render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+CHART_POINTS = 1000
+# Each chart is one history query; a run with hundreds of metric keys charts the first ones only.
+MAX_CHARTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class LatestValue:
+    key: str
+    value: float
+    step: int
+    element_id: str | None
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: str) -> HTMLResponse:
+    db: Database = request.app.state.db
+    with db.unit_of_work() as session:
+        row = service.get_run(session, run_id, with_environment=True)
+        run = compare.to_read(row)
+        experiment = ExperimentRead.model_validate(service.get_experiment(session, row.experiment_id))
+        parent = compare.to_read(service.get_run(session, row.parent_run_id)) if row.parent_run_id else None
+        children = search.search_runs(session, filter=f"parent_run_id = '{run_id}'", limit=1).total
+        charts: list[Chart] = []
+        latest: list[LatestValue] = []
+        for index, metric in enumerate(row.latest_metrics):
+            element_id = f"chart-{index}" if index < MAX_CHARTS else None
+            # A NaN is stored as NULL.
+            value = float("nan") if metric.value is None else metric.value
+            latest.append(LatestValue(metric.key, value, metric.step, element_id))
+            if element_id is None:
+                continue
+            try:
+                points = history.metric_history(session, run_id, metric.key, max_points=CHART_POINTS)
+            except NotFound:
+                continue
+            charts.append(Chart(metric.key, element_id, [series_from_history(points, name=run.name)]))
+        files = [ArtifactRead.model_validate(a) for a in artifacts.list_artifacts(session, run_id)]
+        reproduction = compare.reproduce_run(session, run_id)
+        environment = environment_view(row.environment or {})
+    return render(
+        request,
+        "run.html",
+        {
+            "section": "experiments",
+            "run": run,
+            "experiment": experiment,
+            "parent": parent,
+            "child_count": children,
+            "latest": latest,
+            "charts": charts,
+            "charts_json": charts_json(charts),
+            "max_charts": MAX_CHARTS,
+            "artifacts": files,
+            "environment": environment,
+            "reproduction": reproduction,
+            "reproduce_script": reproduce_script(reproduction),
+        },
+    )

@@ -1,0 +1,151 @@
+/* Kiln's web UI behaviour: metric charts (Plotly), run selection for comparison, the params diff toggle.
+   Hand-written, no dependencies besides Plotly (served by Kiln from the installed plotly package). */
+(function () {
+  "use strict";
+
+  // Distinct, colour-blind friendly hues (Okabe-Ito, darkened for a white background).
+  var PALETTE = ["#c2410c", "#0072b2", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#7a5195", "#e69f00", "#4d4d4d"];
+
+  function rgba(hex, alpha) {
+    var n = parseInt(hex.slice(1), 16);
+    return "rgba(" + ((n >> 16) & 255) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + alpha + ")";
+  }
+
+  function tracesFor(chart) {
+    var traces = [];
+    chart.series.forEach(function (series, index) {
+      var color = PALETTE[index % PALETTE.length];
+      // Plotly reads a subset of HTML in names (links, bold): a run's name is text, so escape it.
+      var name = escapeHtml(series.name);
+      var few = series.x.length <= 60;
+      if (series.lo && series.hi) {
+        // The downsampled band: an invisible upper edge, then the lower edge filled up to it.
+        traces.push({ x: series.x, y: series.hi, type: "scatter", mode: "lines", line: { width: 0, color: color },
+          hoverinfo: "skip", showlegend: false, connectgaps: false });
+        traces.push({ x: series.x, y: series.lo, type: "scatter", mode: "lines", line: { width: 0, color: color },
+          fill: "tonexty", fillcolor: rgba(color, 0.25), name: name + " (min–max)", hoverinfo: "skip",
+          showlegend: false, connectgaps: false });
+      }
+      traces.push({
+        x: series.x, y: series.y, type: "scatter", mode: few ? "lines+markers" : "lines", name: name,
+        line: { width: series.x.length > 300 ? 1.25 : 2, color: color }, marker: { size: 5, color: color }, connectgaps: false,
+        hovertemplate: "%{y:.6g}<extra>" + name + "</extra>"
+      });
+    });
+    return traces;
+  }
+
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      // Numeric entities for quotes: Plotly's text renderer decodes those but not &quot;.
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;" }[c];
+    });
+  }
+
+  function layoutFor(chart) {
+    var several = chart.series.length > 1;
+    return {
+      margin: { l: 56, r: 16, t: 8, b: several ? 72 : 44 },
+      font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" },
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "#ffffff",
+      hovermode: "x unified",
+      showlegend: several,
+      legend: { orientation: "h", x: 0, y: -0.28, yanchor: "top" },
+      xaxis: { title: { text: chart.x_title, standoff: 6 }, gridcolor: "#eef0f3", zeroline: false, automargin: true },
+      yaxis: { gridcolor: "#eef0f3", zeroline: false, automargin: true, exponentformat: "e" }
+    };
+  }
+
+  function draw(element, chart) {
+    if (element.dataset.drawn) { return; }
+    element.dataset.drawn = "1";
+    window.Plotly.newPlot(element, tracesFor(chart), layoutFor(chart), {
+      responsive: true, displaylogo: false,
+      modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"]
+    });
+  }
+
+  function initCharts() {
+    var blob = document.getElementById("kiln-charts");
+    if (!blob) { return; }
+    var charts = JSON.parse(blob.textContent);
+    var pending = [];
+    charts.forEach(function (chart) {
+      var element = document.getElementById(chart.element);
+      if (element) { pending.push([element, chart]); }
+    });
+    if (!window.Plotly) {
+      pending.forEach(function (item) {
+        item[0].innerHTML = '<div class="chart__unavailable">The chart library did not load (/static/vendor/plotly.min.js).</div>';
+      });
+      return;
+    }
+    if (!("IntersectionObserver" in window)) {
+      pending.forEach(function (item) { draw(item[0], item[1]); });
+      return;
+    }
+    // Draw charts as they scroll into view: a run with dozens of metrics opens without a long freeze.
+    var byElement = new Map(pending);
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (entry.isIntersecting) {
+          observer.unobserve(entry.target);
+          draw(entry.target, byElement.get(entry.target));
+        }
+      });
+    }, { rootMargin: "300px 0px" });
+    pending.forEach(function (item) { observer.observe(item[0]); });
+  }
+
+  function initRunSelection() {
+    var button = document.querySelector("[data-compare-button]");
+    var boxes = Array.prototype.slice.call(document.querySelectorAll("[data-run-checkbox]"));
+    var all = document.querySelector("[data-select-all]");
+    if (!button) { return; }
+    var counter = button.querySelector("[data-selected-count]");
+
+    function update() {
+      var selected = boxes.filter(function (box) { return box.checked; });
+      boxes.forEach(function (box) {
+        var row = box.closest("tr");
+        if (row) { row.classList.toggle("is-selected", box.checked); }
+      });
+      button.disabled = selected.length < 2;
+      button.title = selected.length < 2 ? "Select two or more runs to compare" : "";
+      if (counter) { counter.textContent = selected.length ? " (" + selected.length + ")" : ""; }
+      if (all) {
+        all.checked = selected.length > 0 && selected.length === boxes.length;
+        all.indeterminate = selected.length > 0 && selected.length < boxes.length;
+      }
+    }
+
+    boxes.forEach(function (box) { box.addEventListener("change", update); });
+    if (all) {
+      all.addEventListener("change", function () {
+        boxes.forEach(function (box) { box.checked = all.checked; });
+        update();
+      });
+    }
+    update();
+  }
+
+  function initDiffToggle() {
+    var toggle = document.querySelector("[data-only-differing]");
+    var table = document.getElementById("params-table");
+    if (!toggle || !table) { return; }
+    toggle.addEventListener("change", function () { table.classList.toggle("only-differing", toggle.checked); });
+  }
+
+  function start() {
+    initRunSelection();
+    initDiffToggle();
+    initCharts();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

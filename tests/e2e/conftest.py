@@ -1,0 +1,137 @@
+"""Browser tests: the app under a real uvicorn server on 127.0.0.1 and Debian's headless Chromium.
+
+One browser per session (it takes seconds to start); a fresh server, database and page per test.
+Never run ``playwright install``: the browser is /usr/bin/chromium (``apt-get install chromium``).
+Screenshots go to the test's tmp_path, or to $KILN_E2E_SCREENSHOTS when set (to look at them).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Response,
+    ViewportSize,
+    sync_playwright,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP: ViewportSize = {"width": 1366, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveServer:
+    url: str
+
+
+def _serve(app: FastAPI) -> tuple[uvicorn.Server, threading.Thread, str]:
+    # Bind the socket here and hand it to uvicorn: no window in which another process takes the port.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="kiln-live-server", daemon=True
+    )
+    thread.start()
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _wait_healthy(url: str, thread: threading.Thread, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            raise RuntimeError("the live server thread exited during start-up")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the live server did not answer {url}/healthz within {timeout}s")
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[LiveServer]:
+    server, thread, url = _serve(app)
+    try:
+        _wait_healthy(url, thread)
+        yield LiveServer(url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page; any JavaScript error on it fails the test."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+
+    def on_console(message: ConsoleMessage) -> None:
+        # Failed loads are reported (with their URL) by on_response below.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            errors.append(f"console error: {message.text}")
+
+    def on_response(response: Response) -> None:
+        # A failed page (an expected 400/404) is the test's business; a failed script or style is a bug.
+        if response.status >= 400 and response.request.resource_type != "document":
+            errors.append(f"{response.status} for {response.url}")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
+    yield page
+    context.close()
+    assert not errors, "JavaScript errors on the page:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("KILN_E2E_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
