@@ -12,11 +12,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from kiln import __version__
+from kiln.audit.router import router as audit_router
+from kiln.auth.admin_router import router as admin_router
+from kiln.auth.config import AuthConfig
+from kiln.auth.ratelimit import RateLimits
+from kiln.auth.router import router as auth_router
 from kiln.core.db import Database
 from kiln.core.http import HttpMetrics, RequestContextMiddleware, error_response, install_error_handlers
 from kiln.core.logging import configure_logging
 from kiln.core.migrate import upgrade_database
+from kiln.core.security import resolve_secret_key
 from kiln.core.settings import Settings, get_settings
+from kiln.notify.email import Mailer, SmtpSettings
 from kiln.storage.store import ArtifactStore
 from kiln.tracking.router import router as tracking_router
 
@@ -27,6 +34,30 @@ def storage_options(settings: Settings) -> dict[str, Any]:
     if settings.s3_endpoint_url and settings.resolved_artifact_root.startswith("s3://"):
         return {"client_kwargs": {"endpoint_url": settings.s3_endpoint_url}}
     return {}
+
+
+def auth_config(settings: Settings, *, embedded: bool) -> AuthConfig:
+    from datetime import timedelta
+
+    return AuthConfig(
+        secret_key=resolve_secret_key(settings.secret_key, settings.home, embedded=embedded),
+        access_ttl=timedelta(minutes=settings.access_token_minutes),
+        session_ttl=timedelta(days=settings.session_days),
+        registration=settings.registration,
+        public_url=settings.public_url,
+    )
+
+
+def smtp_settings(settings: Settings) -> SmtpSettings:
+    return SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        sender=settings.smtp_sender,
+        starttls=settings.smtp_starttls,
+        use_ssl=settings.smtp_ssl,
+    )
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -48,12 +79,20 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.settings = settings
     app.state.db = db
     app.state.store = store
+    app.state.auth_config = auth_config(settings, embedded=db.is_sqlite)
+    app.state.mailer = Mailer(smtp_settings(settings))
+    app.state.rate_limits = RateLimits(
+        storage_uri=settings.rate_limit_storage, api=settings.rate_limit, login=settings.login_rate_limit
+    )
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
     install_error_handlers(app)
     app.add_middleware(
         RequestContextMiddleware, metrics=HttpMetrics(registry), max_json_bytes=settings.max_json_bytes
     )
+    app.include_router(auth_router)
+    app.include_router(admin_router)
+    app.include_router(audit_router)
     app.include_router(tracking_router)
     _add_operational_routes(app)
     _add_ui(app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,22 @@ class Settings(BaseSettings):
     max_json_bytes: int = 32 * 1024 * 1024
     # For S3-compatible stores other than AWS (MinIO, moto); credentials come from the AWS_* variables.
     s3_endpoint_url: str | None = None
+    # Accounts and sessions.
+    registration: Literal["open", "invite", "admin"] = "invite"
+    public_url: str = "http://127.0.0.1:8000"
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    session_days: int = Field(default=14, ge=1, le=365)
+    rate_limit: str = "1200/minute"
+    login_rate_limit: str = "10/minute"
+    rate_limit_storage: str = "memory://"
+    # Outgoing mail; without a host, mail is logged instead of sent.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "kiln@localhost"
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
 

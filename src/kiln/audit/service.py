@@ -1,0 +1,216 @@
+"""Append to, verify, query and export the audit trail. There is no update and no delete."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kiln.audit.models import GENESIS, AuditHead, AuditRecord
+from kiln.core.actor import Actor
+from kiln.core.ids import ensure_utc, utcnow
+
+CSV_FIELDS = (
+    "seq",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "action",
+    "target_type",
+    "target_id",
+    "details",
+    "request_id",
+    "hash",
+)
+
+
+def canonical(record: AuditRecord) -> bytes:
+    """The exact bytes that are hashed: sorted keys, no whitespace, UTC ISO time."""
+    body = {
+        "seq": record.seq,
+        "at": ensure_utc(record.at).isoformat(),
+        "actor_kind": record.actor_kind,
+        "actor_id": record.actor_id,
+        "actor_name": record.actor_name,
+        "action": record.action,
+        "target_type": record.target_type,
+        "target_id": record.target_id,
+        "details": record.details,
+        "request_id": record.request_id,
+        "prev_hash": record.prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def chain_hash(record: AuditRecord) -> str:
+    return hashlib.sha256(canonical(record)).hexdigest()
+
+
+def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
+    # Details must hash the same after a JSON round trip through the database.
+    parsed: dict[str, Any] = json.loads(json.dumps(details, default=str))
+    return parsed
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str,
+    details: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one record in the caller's transaction, so it exists exactly when the change does."""
+    bumped = session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
+    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(AuditHead(id=1, seq=1, last_hash=GENESIS))
+        session.flush()
+    head = session.execute(select(AuditHead.seq, AuditHead.last_hash).where(AuditHead.id == 1)).one()
+    request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+    entry = AuditRecord(
+        seq=head.seq,
+        at=utcnow(),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.label,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=_json_safe(details or {}),
+        request_id=str(request_id),
+        prev_hash=head.last_hash,
+    )
+    entry.hash = chain_hash(entry)
+    session.add(entry)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=entry.hash))
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> Verification:
+    """Walk the chain in order; report the first record whose link or content does not hold."""
+    expected_prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    last_seq = 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(AuditRecord).where(AuditRecord.seq > last_seq).order_by(AuditRecord.seq).limit(batch)
+            )
+        )
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected_seq:
+                return Verification(False, checked, expected_seq, f"record {expected_seq} is missing")
+            if row.prev_hash != expected_prev:
+                return Verification(False, checked, row.seq, "link to the previous record is broken")
+            if chain_hash(row) != row.hash:
+                return Verification(False, checked, row.seq, "record content does not match its hash")
+            expected_prev, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
+            checked += 1
+        session.expunge_all()
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != last_seq or head.last_hash != expected_prev):
+        return Verification(False, checked, last_seq + 1, "records after the last one were removed")
+    return Verification(True, checked)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    actor_id: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(query: AuditQuery) -> Any:
+    statement = select(AuditRecord)
+    if query.actor_id:
+        statement = statement.where(AuditRecord.actor_id == query.actor_id)
+    if query.action:
+        statement = statement.where(AuditRecord.action == query.action)
+    if query.target_type:
+        statement = statement.where(AuditRecord.target_type == query.target_type)
+    if query.target_id:
+        statement = statement.where(AuditRecord.target_id == query.target_id)
+    if query.since:
+        statement = statement.where(AuditRecord.at >= query.since)
+    if query.until:
+        statement = statement.where(AuditRecord.at < query.until)
+    return statement
+
+
+def query_records(
+    session: Session, query: AuditQuery, *, limit: int = 100, before_seq: int | None = None
+) -> list[AuditRecord]:
+    """Newest first; page with ``before_seq`` = the last seq of the previous page."""
+    statement = _filtered(query).order_by(AuditRecord.seq.desc()).limit(limit)
+    if before_seq is not None:
+        statement = statement.where(AuditRecord.seq < before_seq)
+    return list(session.scalars(statement))
+
+
+def _row(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "seq": record.seq,
+        "at": ensure_utc(record.at).isoformat(),
+        "actor_kind": record.actor_kind,
+        "actor_id": record.actor_id,
+        "actor_name": record.actor_name,
+        "action": record.action,
+        "target_type": record.target_type,
+        "target_id": record.target_id,
+        "details": record.details,
+        "request_id": record.request_id,
+        "hash": record.hash,
+    }
+
+
+def export_records(session: Session, query: AuditQuery, *, fmt: str) -> Iterator[str]:
+    """Stream matching records oldest first as JSON lines or CSV, a page at a time."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        yield buffer.getvalue()
+    after = 0
+    while True:
+        page = list(
+            session.scalars(
+                _filtered(query).where(AuditRecord.seq > after).order_by(AuditRecord.seq).limit(2000)
+            )
+        )
+        if not page:
+            return
+        for entry in page:
+            row = _row(entry)
+            if fmt == "csv":
+                buffer = io.StringIO()
+                details = json.dumps(row["details"], sort_keys=True)
+                csv.DictWriter(buffer, fieldnames=CSV_FIELDS).writerow({**row, "details": details})
+                yield buffer.getvalue()
+            else:
+                yield json.dumps(row, sort_keys=True) + "\n"
+        after = page[-1].seq

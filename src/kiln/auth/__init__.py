@@ -1,0 +1,1 @@
+"""Users, login, tokens, API keys, roles, projects and permissions."""

@@ -1,0 +1,118 @@
+"""Administration: users, invitations, and projects with their members."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+
+from kiln.audit import service as audit
+from kiln.audit.schemas import AuditRecordRead
+from kiln.auth import projects, service
+from kiln.auth.deps import require
+from kiln.auth.permissions import Role
+from kiln.auth.schemas import (
+    InviteCreate,
+    InviteRead,
+    MemberRead,
+    MemberSet,
+    ProjectCreate,
+    ProjectRead,
+    UserAdminUpdate,
+    UserCreate,
+    UserRead,
+)
+from kiln.core.actor import Actor
+from kiln.core.deps import SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["administration"])
+
+UsersAdmin = Annotated[Actor, Depends(require("users:admin"))]
+ProjectsRead = Annotated[Actor, Depends(require("projects:read"))]
+ProjectsAdmin = Annotated[Actor, Depends(require("projects:admin"))]
+
+
+@router.get("/users", response_model=list[UserRead])
+def list_users(actor: UsersAdmin, session: SessionDep) -> list[UserRead]:
+    return [UserRead.model_validate(user) for user in service.list_users(session)]
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserRead)
+def create_user(data: UserCreate, actor: UsersAdmin, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(service.create_user(session, actor, data))
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+def get_user(user_id: str, actor: UsersAdmin, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(service.get_user(session, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+def update_user(user_id: str, data: UserAdminUpdate, actor: UsersAdmin, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(service.admin_update_user(session, actor, user_id, data))
+
+
+@router.post("/users/{user_id}/password-reset", status_code=status.HTTP_202_ACCEPTED)
+def reset_user_password(
+    user_id: str, request: Request, actor: UsersAdmin, session: SessionDep
+) -> dict[str, str]:
+    service.admin_reset_password(
+        session, actor, user_id, config=request.app.state.auth_config, mailer=request.app.state.mailer
+    )
+    return {"status": "reset_mail_sent"}
+
+
+@router.get("/users/{user_id}/activity", response_model=list[AuditRecordRead])
+def user_activity(
+    user_id: str, actor: UsersAdmin, session: SessionDep, limit: int = 100
+) -> list[AuditRecordRead]:
+    service.get_user(session, user_id)
+    records = audit.query_records(session, audit.AuditQuery(actor_id=user_id), limit=min(max(limit, 1), 1000))
+    return [AuditRecordRead.model_validate(record) for record in records]
+
+
+@router.post("/invites", status_code=status.HTTP_201_CREATED, response_model=InviteRead)
+def invite(data: InviteCreate, request: Request, actor: UsersAdmin, session: SessionDep) -> InviteRead:
+    token = service.invite(
+        session,
+        actor,
+        str(data.email),
+        data.role.value,
+        data.project_id,
+        config=request.app.state.auth_config,
+        mailer=request.app.state.mailer,
+    )
+    return InviteRead.model_validate(token)
+
+
+@router.get("/projects", response_model=list[ProjectRead])
+def list_projects(actor: ProjectsRead, session: SessionDep) -> list[ProjectRead]:
+    return [
+        ProjectRead.model_validate(project).model_copy(update={"my_role": Role(role) if role else None})
+        for project, role in projects.list_projects(session, actor)
+    ]
+
+
+@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectRead)
+def create_project(data: ProjectCreate, actor: ProjectsAdmin, session: SessionDep) -> ProjectRead:
+    return ProjectRead.model_validate(projects.create_project(session, actor, data))
+
+
+@router.get("/projects/{project_id}/members", response_model=list[MemberRead])
+def list_members(project_id: str, actor: ProjectsRead, session: SessionDep) -> list[MemberRead]:
+    return [
+        MemberRead(user_id=user.id, email=user.email, name=user.name, role=Role(member.role))
+        for member, user in projects.list_members(session, actor, project_id)
+    ]
+
+
+@router.put("/projects/{project_id}/members", response_model=MemberRead)
+def set_member(project_id: str, data: MemberSet, actor: ProjectsAdmin, session: SessionDep) -> MemberRead:
+    member, user = projects.set_member(session, actor, project_id, data)
+    return MemberRead(user_id=user.id, email=user.email, name=user.name, role=Role(member.role))
+
+
+@router.delete("/projects/{project_id}/members/{user_id}")
+def remove_member(project_id: str, user_id: str, actor: ProjectsAdmin, session: SessionDep) -> dict[str, str]:
+    projects.remove_member(session, actor, project_id, user_id)
+    return {"status": "removed"}

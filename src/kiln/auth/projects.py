@@ -1,0 +1,156 @@
+"""Projects (teams) and membership; the project role decides what a member may do inside it.
+
+A member's effective role in a project is the lower of their global role and their project role;
+admins act everywhere; an API key acts only in its own project, at most at its own role.
+Non-members see nothing of a project: asking for its things answers 404, not 403.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiln.audit import service as audit
+from kiln.auth.models import Project, ProjectMember, User
+from kiln.auth.permissions import Role, allows, lower_role
+from kiln.auth.schemas import MemberSet, ProjectCreate
+from kiln.core.actor import Actor
+from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied
+from kiln.core.ids import utcnow
+
+DEFAULT_PROJECT = "default"
+
+
+def ensure_default_project(session: Session) -> Project:
+    project = session.scalar(select(Project).where(Project.name == DEFAULT_PROJECT))
+    if project is None:
+        project = Project(name=DEFAULT_PROJECT, description="Everyone's starting project")
+        session.add(project)
+        session.flush()
+    return project
+
+
+def find_project_by_name(session: Session, name: str) -> Project | None:
+    return session.scalar(select(Project).where(Project.name == name))
+
+
+def project_role(session: Session, actor: Actor, project_id: str) -> str | None:
+    if actor.kind == "api_key":
+        return actor.role if actor.project_id == project_id else None
+    if actor.is_admin or actor.kind == "system":
+        return Role.admin.value
+    if actor.user_id is None:
+        return None
+    member = session.get(ProjectMember, (project_id, actor.user_id))
+    return lower_role(member.role, actor.role) if member else None
+
+
+def require_project(session: Session, actor: Actor, project_id: str, permission: str) -> str:
+    """The actor's role in the project, or NotFound (not a member) / PermissionDenied (role too low)."""
+    role = project_role(session, actor, project_id)
+    if role is None:
+        raise NotFound(f"project {project_id!r} not found")
+    if not allows(role, permission):
+        raise PermissionDenied(f"your role in this project ({role}) does not allow {permission}")
+    return role
+
+
+def accessible_project_ids(session: Session, actor: Actor) -> list[str] | None:
+    """Ids of the projects the actor may read; ``None`` means every project (admins)."""
+    if actor.kind == "api_key":
+        return [actor.project_id] if actor.project_id else []
+    if actor.is_admin or actor.kind == "system":
+        return None
+    if actor.user_id is None:
+        return []
+    return list(
+        session.scalars(select(ProjectMember.project_id).where(ProjectMember.user_id == actor.user_id))
+    )
+
+
+def get_project(session: Session, actor: Actor, project_id: str) -> Project:
+    project = session.get(Project, project_id)
+    if project is None or project_role(session, actor, project_id) is None:
+        raise NotFound(f"project {project_id!r} not found")
+    return project
+
+
+def resolve_project(session: Session, actor: Actor, ref: str | None, permission: str) -> Project:
+    """A project by id or name (default: the key's project, else 'default'), checked for ``permission``."""
+    if ref is None:
+        ref = actor.project_id or DEFAULT_PROJECT
+    project = session.get(Project, ref) or find_project_by_name(session, ref)
+    if project is None:
+        raise NotFound(f"project {ref!r} not found")
+    require_project(session, actor, project.id, permission)
+    return project
+
+
+def list_projects(session: Session, actor: Actor) -> list[tuple[Project, str]]:
+    ids = accessible_project_ids(session, actor)
+    query = select(Project).order_by(Project.name)
+    if ids is not None:
+        query = query.where(Project.id.in_(ids))
+    return [(project, project_role(session, actor, project.id) or "") for project in session.scalars(query)]
+
+
+def create_project(session: Session, actor: Actor, data: ProjectCreate) -> Project:
+    if find_project_by_name(session, data.name) is not None:
+        raise Conflict(f"project {data.name!r} exists; choose another name")
+    project = Project(name=data.name, description=data.description)
+    session.add(project)
+    session.flush()
+    if actor.user_id:
+        session.add(
+            ProjectMember(project_id=project.id, user_id=actor.user_id, role=actor.role, created_at=utcnow())
+        )
+    audit.record(session, actor, "project.created", "project", project.id, {"name": project.name})
+    return project
+
+
+def list_members(session: Session, actor: Actor, project_id: str) -> list[tuple[ProjectMember, User]]:
+    get_project(session, actor, project_id)
+    rows = session.execute(
+        select(ProjectMember, User)
+        .join(User, User.id == ProjectMember.user_id)
+        .where(ProjectMember.project_id == project_id)
+        .order_by(User.email)
+    )
+    return [(member, user) for member, user in rows.tuples()]
+
+
+def set_member(
+    session: Session, actor: Actor, project_id: str, data: MemberSet
+) -> tuple[ProjectMember, User]:
+    get_project(session, actor, project_id)
+    if data.user_id:
+        user = session.get(User, data.user_id)
+    elif data.email:
+        user = session.scalar(select(User).where(User.email == data.email.strip().lower()))
+    else:
+        raise Invalid("give the member's user_id or email")
+    if user is None:
+        raise NotFound("user not found; invite them first")
+    member = session.get(ProjectMember, (project_id, user.id))
+    if member is None:
+        member = ProjectMember(
+            project_id=project_id, user_id=user.id, role=data.role.value, created_at=utcnow()
+        )
+        session.add(member)
+    else:
+        member.role = data.role.value
+    session.flush()
+    audit.record(
+        session, actor, "project.member_set", "project", project_id, {"user_id": user.id, "role": member.role}
+    )
+    return member, user
+
+
+def remove_member(session: Session, actor: Actor, project_id: str, user_id: str) -> None:
+    get_project(session, actor, project_id)
+    member = session.get(ProjectMember, (project_id, user_id))
+    if member is None:
+        raise NotFound(f"user {user_id!r} is not a member of this project")
+    session.delete(member)
+    session.flush()
+    audit.record(session, actor, "project.member_removed", "project", project_id, {"user_id": user_id})

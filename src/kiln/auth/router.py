@@ -1,0 +1,147 @@
+"""Public auth routes (register, login, refresh, logout, email links) and the caller's own account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import JSONResponse
+
+from kiln.auth import api_keys, service, tokens
+from kiln.auth.config import AuthConfig
+from kiln.auth.deps import require
+from kiln.auth.ratelimit import RateLimits
+from kiln.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
+    LoginRequest,
+    PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    ProfileUpdate,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+    TokenRequest,
+    UserRead,
+)
+from kiln.core.actor import Actor
+from kiln.core.deps import SessionDep
+from kiln.core.http import error_response
+from kiln.notify.email import Mailer
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+ProfileWrite = Annotated[Actor, Depends(require("profile:write"))]
+KeysWrite = Annotated[Actor, Depends(require("api_keys:write"))]
+ACCEPTED = {"status": "accepted"}
+
+
+def _config(request: Request) -> AuthConfig:
+    config: AuthConfig = request.app.state.auth_config
+    return config
+
+
+def _mailer(request: Request) -> Mailer:
+    mailer: Mailer = request.app.state.mailer
+    return mailer
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _throttle_login(request: Request, email: str) -> None:
+    limits: RateLimits = request.app.state.rate_limits
+    limits.hit(limits.login, "ip", _client_ip(request))
+    limits.hit(limits.login, "email", email.strip().lower())
+
+
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserRead)
+def register(data: RegisterRequest, request: Request, session: SessionDep) -> UserRead:
+    _throttle_login(request, data.email)
+    user = service.register(session, data, config=_config(request), mailer=_mailer(request))
+    return UserRead.model_validate(user)
+
+
+@router.post("/auth/login", response_model=TokenPair)
+def login(data: LoginRequest, request: Request, session: SessionDep) -> TokenPair:
+    _throttle_login(request, data.email)
+    pair, _user = service.login(session, data.email, data.password, config=_config(request))
+    return pair
+
+
+@router.post(
+    "/auth/refresh", response_model=TokenPair, responses={401: {"description": "invalid or expired"}}
+)
+def refresh(data: RefreshRequest, request: Request, session: SessionDep) -> TokenPair | JSONResponse:
+    pair = tokens.refresh_tokens(session, data.refresh_token, _config(request))
+    if pair is None:
+        # Returned, not raised: a detected reuse revokes the session, and that must be committed.
+        return error_response(401, "unauthenticated", "invalid or expired token")
+    return pair
+
+
+@router.post("/auth/logout", status_code=status.HTTP_200_OK)
+def logout(data: RefreshRequest, session: SessionDep) -> dict[str, str]:
+    session_id = tokens.session_for_refresh_token(session, data.refresh_token)
+    if session_id is not None:
+        tokens.revoke_session(session, session_id, "logout")
+    return {"status": "logged_out"}
+
+
+@router.post("/auth/confirm-email", response_model=UserRead)
+def confirm_email(data: TokenRequest, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(service.confirm_email(session, data.token))
+
+
+@router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
+def request_password_reset(
+    data: PasswordResetRequest, request: Request, session: SessionDep
+) -> dict[str, str]:
+    """Always 202: the answer never tells whether the address has an account."""
+    _throttle_login(request, data.email)
+    service.request_password_reset(session, data.email, config=_config(request), mailer=_mailer(request))
+    return ACCEPTED
+
+
+@router.post("/auth/password-reset/confirm")
+def confirm_password_reset(data: PasswordResetConfirm, session: SessionDep) -> dict[str, str]:
+    service.reset_password(session, data.token, data.new_password)
+    return {"status": "password_changed"}
+
+
+# -- the caller's own account -----------------------------------------------------------------
+
+
+@router.get("/me", response_model=UserRead)
+def me(actor: ProfileWrite, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(service.get_user(session, actor.user_id or ""))
+
+
+@router.patch("/me", response_model=UserRead)
+def update_me(data: ProfileUpdate, actor: ProfileWrite, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(service.update_profile(session, actor, data))
+
+
+@router.post("/me/password")
+def change_password(data: PasswordChange, actor: ProfileWrite, session: SessionDep) -> dict[str, str]:
+    service.change_password(session, actor, data.current_password, data.new_password)
+    return {"status": "password_changed"}
+
+
+@router.get("/me/api-keys", response_model=list[ApiKeyRead])
+def list_keys(actor: KeysWrite, session: SessionDep) -> list[ApiKeyRead]:
+    return [ApiKeyRead.model_validate(key) for key in api_keys.list_api_keys(session, actor)]
+
+
+@router.post("/me/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+def create_key(data: ApiKeyCreate, actor: KeysWrite, session: SessionDep) -> ApiKeyCreated:
+    api_key, secret = api_keys.create_api_key(session, actor, data)
+    return ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=secret)
+
+
+@router.delete("/me/api-keys/{key_id}", response_model=ApiKeyRead)
+def revoke_key(key_id: str, actor: KeysWrite, session: SessionDep) -> ApiKeyRead:
+    return ApiKeyRead.model_validate(api_keys.revoke_api_key(session, actor, key_id))

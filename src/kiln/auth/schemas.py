@@ -1,0 +1,147 @@
+"""Auth I/O schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import EmailStr, Field
+
+from kiln.auth.permissions import Role
+from kiln.core.schemas import InputSchema, ReadSchema
+
+Password = Annotated[str, Field(min_length=1, max_length=256)]
+PersonName = Annotated[str, Field(max_length=256)]
+
+
+class RegisterRequest(InputSchema):
+    email: EmailStr
+    password: Password
+    name: PersonName = ""
+    invite_token: Annotated[str, Field(max_length=256)] | None = None
+
+
+class LoginRequest(InputSchema):
+    email: Annotated[str, Field(max_length=320)]
+    password: Password
+
+
+class TokenPair(ReadSchema):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class RefreshRequest(InputSchema):
+    refresh_token: Annotated[str, Field(max_length=256)]
+
+
+class TokenRequest(InputSchema):
+    token: Annotated[str, Field(max_length=256)]
+
+
+class PasswordResetRequest(InputSchema):
+    email: Annotated[str, Field(max_length=320)]
+
+
+class PasswordResetConfirm(InputSchema):
+    token: Annotated[str, Field(max_length=256)]
+    new_password: Password
+
+
+class PasswordChange(InputSchema):
+    current_password: Password
+    new_password: Password
+
+
+class UserRead(ReadSchema):
+    id: str
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    email_confirmed_at: datetime | None
+    notification_settings: dict[str, Any]
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class ProfileUpdate(InputSchema):
+    name: PersonName | None = None
+    notification_settings: Annotated[dict[str, bool], Field(max_length=50)] | None = None
+
+
+class UserAdminUpdate(InputSchema):
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+class UserCreate(InputSchema):
+    email: EmailStr
+    name: PersonName = ""
+    role: Role = Role.viewer
+    password: Password
+
+
+class InviteCreate(InputSchema):
+    email: EmailStr
+    role: Role = Role.viewer
+    project_id: str | None = None
+
+
+class InviteRead(ReadSchema):
+    id: str
+    email: str
+    role: str
+    project_id: str | None
+    expires_at: datetime
+
+
+class ProjectCreate(InputSchema):
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    description: Annotated[str, Field(max_length=5000)] = ""
+
+
+class ProjectRead(ReadSchema):
+    id: str
+    name: str
+    description: str
+    created_at: datetime
+    my_role: Role | None = None
+
+
+class MemberSet(InputSchema):
+    user_id: str | None = None
+    email: Annotated[str, Field(max_length=320)] | None = None
+    role: Role
+
+
+class MemberRead(ReadSchema):
+    user_id: str
+    email: str
+    name: str
+    role: Role
+
+
+class ApiKeyCreate(InputSchema):
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    project_id: str
+    role: Role
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = 90
+
+
+class ApiKeyRead(ReadSchema):
+    id: str
+    name: str
+    prefix: str
+    role: Role
+    project_id: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="shown once; store it now")

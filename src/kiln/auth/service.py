@@ -1,0 +1,296 @@
+"""Accounts: registration, confirmation, login, password reset and change, profiles, administration."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kiln.audit import service as audit
+from kiln.auth import tokens
+from kiln.auth.config import AuthConfig
+from kiln.auth.models import OneTimeToken, ProjectMember, User
+from kiln.auth.passwords import check_password_strength
+from kiln.auth.permissions import Role
+from kiln.auth.projects import ensure_default_project
+from kiln.auth.schemas import (
+    ProfileUpdate,
+    RegisterRequest,
+    TokenPair,
+    UserAdminUpdate,
+    UserCreate,
+)
+from kiln.core.actor import Actor
+from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied, Unauthenticated
+from kiln.core.ids import ensure_utc, utcnow
+from kiln.core.security import burn_password_check, hash_password, new_token, token_digest, verify_password
+from kiln.notify.email import Mail, Mailer
+
+LOGIN_FAILED = "invalid email or password"
+LINK_INVALID = "this link is invalid or has expired; ask for a new one"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def user_actor(user: User, *, session_id: str | None = None) -> Actor:
+    return Actor(
+        kind="user", id=user.id, name=user.email, role=user.role, user_id=user.id, session_id=session_id
+    )
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def get_user(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id!r} not found")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.created_at)))
+
+
+# -- one-time links ---------------------------------------------------------------------------
+
+
+def issue_link_token(
+    session: Session,
+    purpose: str,
+    email: str,
+    *,
+    ttl_seconds: float,
+    user_id: str | None = None,
+    role: str = "",
+    project_id: str | None = None,
+    created_by: str = "",
+) -> str:
+    token = new_token()
+    now = utcnow()
+    from datetime import timedelta
+
+    session.add(
+        OneTimeToken(
+            purpose=purpose,
+            token_hash=token_digest(token),
+            email=normalise_email(email),
+            user_id=user_id,
+            role=role,
+            project_id=project_id,
+            created_by=created_by,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+    )
+    session.flush()
+    return token
+
+
+def spend_link_token(session: Session, purpose: str, token: str) -> OneTimeToken:
+    found = session.scalar(
+        select(OneTimeToken).where(
+            OneTimeToken.token_hash == token_digest(token), OneTimeToken.purpose == purpose
+        )
+    )
+    if found is None or found.used_at is not None or ensure_utc(found.expires_at) <= utcnow():
+        raise Invalid(LINK_INVALID)
+    found.used_at = utcnow()
+    return found
+
+
+# -- registration and login -------------------------------------------------------------------
+
+
+def _create_user(session: Session, email: str, password: str, name: str, role: str) -> User:
+    email = normalise_email(email)
+    if find_user_by_email(session, email) is not None:
+        raise Conflict("an account with this email already exists; log in or reset the password")
+    check_password_strength(password, email=email, name=name)
+    user = User(email=email, name=name, password_hash=hash_password(password), role=role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def register(session: Session, data: RegisterRequest, *, config: AuthConfig, mailer: Mailer) -> User:
+    """The first account becomes admin; later ones follow the registration policy."""
+    is_first = (session.scalar(select(func.count()).select_from(User)) or 0) == 0
+    invite: OneTimeToken | None = None
+    if is_first:
+        role = Role.admin.value
+    elif data.invite_token:
+        invite = spend_link_token(session, "invite", data.invite_token)
+        if invite.email != normalise_email(data.email):
+            raise Invalid("this invitation was sent to another email address")
+        role = invite.role
+    elif config.registration == "open":
+        role = Role.viewer.value
+    else:
+        raise PermissionDenied("registration needs an invitation; ask an administrator for one")
+    user = _create_user(session, data.email, data.password, data.name, role)
+    project = ensure_default_project(session)
+    if is_first:
+        session.add(
+            ProjectMember(project_id=project.id, user_id=user.id, role=Role.admin.value, created_at=utcnow())
+        )
+    if invite is not None and invite.project_id:
+        session.add(
+            ProjectMember(project_id=invite.project_id, user_id=user.id, role=role, created_at=utcnow())
+        )
+    actor = user_actor(user)
+    audit.record(session, actor, "user.registered", "user", user.id, {"email": user.email, "role": role})
+    send_confirmation(session, user, config=config, mailer=mailer)
+    return user
+
+
+def send_confirmation(session: Session, user: User, *, config: AuthConfig, mailer: Mailer) -> None:
+    token = issue_link_token(
+        session, "confirm_email", user.email, ttl_seconds=config.confirm_ttl.total_seconds(), user_id=user.id
+    )
+    link = f"{config.public_url.rstrip('/')}/confirm-email?token={token}"
+    mailer.send_later(
+        Mail(
+            to=user.email,
+            subject="Confirm your Kiln account",
+            body=f"Welcome to Kiln.\n\nConfirm your email: {link}\n",
+        )
+    )
+
+
+def confirm_email(session: Session, token: str) -> User:
+    spent = spend_link_token(session, "confirm_email", token)
+    user = get_user(session, spent.user_id or "")
+    user.email_confirmed_at = utcnow()
+    audit.record(session, user_actor(user), "user.email_confirmed", "user", user.id)
+    return user
+
+
+def login(session: Session, email: str, password: str, *, config: AuthConfig) -> tuple[TokenPair, User]:
+    user = find_user_by_email(session, email)
+    if user is None:
+        burn_password_check(password)
+        raise Unauthenticated(LOGIN_FAILED)
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        raise Unauthenticated(LOGIN_FAILED)
+    user.last_login_at = utcnow()
+    pair = tokens.open_session(session, user, config)
+    audit.record(session, user_actor(user), "user.login", "user", user.id)
+    return pair, user
+
+
+def request_password_reset(session: Session, email: str, *, config: AuthConfig, mailer: Mailer) -> None:
+    """Answers the same way whether or not the address has an account."""
+    user = find_user_by_email(session, email)
+    if user is None or not user.is_active:
+        return
+    token = issue_link_token(
+        session, "reset_password", user.email, ttl_seconds=config.reset_ttl.total_seconds(), user_id=user.id
+    )
+    link = f"{config.public_url.rstrip('/')}/reset-password?token={token}"
+    minutes = int(config.reset_ttl.total_seconds() // 60)
+    mailer.send_later(
+        Mail(
+            to=user.email,
+            subject="Reset your Kiln password",
+            body=f"Someone asked to reset your Kiln password.\n\n"
+            f"Set a new one within {minutes} minutes: {link}\n\n"
+            "If it was not you, ignore this mail; your password stays as it is.\n",
+        )
+    )
+    audit.record(session, user_actor(user), "user.password_reset_requested", "user", user.id)
+
+
+def reset_password(session: Session, token: str, new_password: str) -> User:
+    spent = spend_link_token(session, "reset_password", token)
+    user = get_user(session, spent.user_id or "")
+    check_password_strength(new_password, email=user.email, name=user.name)
+    user.password_hash = hash_password(new_password)
+    tokens.revoke_all_sessions(session, user.id, "password_reset")
+    audit.record(session, user_actor(user), "user.password_reset", "user", user.id)
+    return user
+
+
+def change_password(session: Session, actor: Actor, current: str, new: str) -> None:
+    user = get_user(session, actor.user_id or "")
+    if not verify_password(user.password_hash, current):
+        raise Invalid("the current password is not correct")
+    check_password_strength(new, email=user.email, name=user.name)
+    user.password_hash = hash_password(new)
+    audit.record(session, actor, "user.password_changed", "user", user.id)
+
+
+def update_profile(session: Session, actor: Actor, data: ProfileUpdate) -> User:
+    user = get_user(session, actor.user_id or "")
+    if data.name is not None:
+        user.name = data.name
+    if data.notification_settings is not None:
+        user.notification_settings = {**user.notification_settings, **data.notification_settings}
+    audit.record(session, actor, "user.profile_updated", "user", user.id, data.model_dump(exclude_none=True))
+    return user
+
+
+# -- administration ---------------------------------------------------------------------------
+
+
+def create_user(session: Session, actor: Actor, data: UserCreate) -> User:
+    user = _create_user(session, data.email, data.password, data.name, data.role.value)
+    audit.record(session, actor, "user.created", "user", user.id, {"email": user.email, "role": user.role})
+    return user
+
+
+def admin_update_user(session: Session, actor: Actor, user_id: str, data: UserAdminUpdate) -> User:
+    user = get_user(session, user_id)
+    if user.id == actor.user_id and (data.is_active is False or (data.role and data.role != Role.admin)):
+        raise Invalid("administrators cannot deactivate or demote themselves; ask another admin")
+    changes = data.model_dump(exclude_none=True, mode="json")
+    if data.role is not None:
+        user.role = data.role.value
+    if data.is_active is not None:
+        user.is_active = data.is_active
+        if not data.is_active:
+            tokens.revoke_all_sessions(session, user.id, "deactivated")
+    audit.record(session, actor, "user.updated", "user", user.id, changes)
+    return user
+
+
+def admin_reset_password(
+    session: Session, actor: Actor, user_id: str, *, config: AuthConfig, mailer: Mailer
+) -> None:
+    user = get_user(session, user_id)
+    tokens.revoke_all_sessions(session, user.id, "admin_password_reset")
+    request_password_reset(session, user.email, config=config, mailer=mailer)
+    audit.record(session, actor, "user.password_reset_by_admin", "user", user.id)
+
+
+def invite(
+    session: Session,
+    actor: Actor,
+    email: str,
+    role: str,
+    project_id: str | None,
+    *,
+    config: AuthConfig,
+    mailer: Mailer,
+) -> OneTimeToken:
+    if find_user_by_email(session, email) is not None:
+        raise Conflict("an account with this email already exists")
+    token = issue_link_token(
+        session,
+        "invite",
+        email,
+        ttl_seconds=config.invite_ttl.total_seconds(),
+        role=role,
+        project_id=project_id,
+        created_by=actor.id,
+    )
+    link = f"{config.public_url.rstrip('/')}/register?invite={token}&email={normalise_email(email)}"
+    mailer.send_later(
+        Mail(to=email, subject="You are invited to Kiln", body=f"Join Kiln as {role}: {link}\n")
+    )
+    spent = session.scalar(select(OneTimeToken).where(OneTimeToken.token_hash == token_digest(token)))
+    assert spent is not None
+    audit.record(session, actor, "user.invited", "invite", spent.id, {"email": email, "role": role})
+    return spent

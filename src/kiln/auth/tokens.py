@@ -1,0 +1,91 @@
+"""Login sessions: short-lived access JWTs and rotating refresh tokens with reuse detection.
+
+Each login opens an ``AuthSession``; its refresh tokens form a family. Refreshing spends the
+presented token and issues the next; presenting a spent token again means it was stolen or
+replayed, so the whole family is revoked. Access tokens carry the session id and are checked
+against it on every request, so logout and revocation take effect at once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kiln.auth.config import AuthConfig
+from kiln.auth.models import AuthSession, RefreshToken, User
+from kiln.auth.schemas import TokenPair
+from kiln.core.ids import ensure_utc, utcnow
+from kiln.core.security import encode_access_token, new_token, token_digest
+
+
+def _issue(session: Session, auth_session: AuthSession, user: User, config: AuthConfig) -> TokenPair:
+    refresh = new_token("kr_")
+    session.add(
+        RefreshToken(session_id=auth_session.id, token_hash=token_digest(refresh), created_at=utcnow())
+    )
+    access = encode_access_token(
+        {"sub": user.id, "sid": auth_session.id}, secret=config.secret_key, ttl=config.access_ttl
+    )
+    session.flush()
+    return TokenPair(
+        access_token=access, refresh_token=refresh, expires_in=int(config.access_ttl.total_seconds())
+    )
+
+
+def open_session(session: Session, user: User, config: AuthConfig) -> TokenPair:
+    now = utcnow()
+    auth_session = AuthSession(user_id=user.id, created_at=now, expires_at=now + config.session_ttl)
+    session.add(auth_session)
+    session.flush()
+    return _issue(session, auth_session, user, config)
+
+
+def revoke_session(session: Session, session_id: str, reason: str) -> None:
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+
+
+def revoke_all_sessions(session: Session, user_id: str, reason: str) -> None:
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+
+
+def _live_session(session: Session, session_id: str) -> AuthSession | None:
+    found = session.get(AuthSession, session_id)
+    if found is None or found.revoked_at is not None or ensure_utc(found.expires_at) <= utcnow():
+        return None
+    return found
+
+
+def refresh_tokens(session: Session, refresh_token: str, config: AuthConfig) -> TokenPair | None:
+    """Spend a refresh token and issue the next pair; ``None`` when the token is not honoured.
+
+    Returns rather than raises so the caller's unit of work still commits a reuse revocation.
+    """
+    token = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token)))
+    if token is None:
+        return None
+    if token.used_at is not None:
+        revoke_session(session, token.session_id, "refresh_token_reuse")
+        return None
+    auth_session = _live_session(session, token.session_id)
+    user = session.get(User, auth_session.user_id) if auth_session else None
+    if auth_session is None or user is None or not user.is_active:
+        return None
+    token.used_at = utcnow()
+    return _issue(session, auth_session, user, config)
+
+
+def session_for_refresh_token(session: Session, refresh_token: str) -> str | None:
+    token = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token)))
+    return token.session_id if token else None
+
+
+def is_session_live(session: Session, session_id: str) -> bool:
+    return _live_session(session, session_id) is not None

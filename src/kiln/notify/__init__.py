@@ -1,0 +1,1 @@
+"""Notification channels. Email over SMTP today; webhooks and in-app notices join later."""

@@ -1,0 +1,71 @@
+"""Mail delivery over SMTP (``KILN_SMTP_*``), off the request path.
+
+Sending happens on a small thread pool, so a request that mails (a password reset) takes as long
+as one that does not — response timing must not reveal whether an address is registered.
+Without an SMTP host, mail is logged instead of sent, so an embedded install still works.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str | None
+    port: int = 25
+    username: str | None = None
+    password: str | None = None
+    sender: str = "kiln@localhost"
+    starttls: bool = False
+    use_ssl: bool = False
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    to: str
+    subject: str
+    body: str
+
+
+class Mailer:
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiln-mail")
+
+    def send_later(self, mail: Mail) -> Future[None]:
+        return self._pool.submit(self._deliver, mail)
+
+    def _deliver(self, mail: Mail) -> None:
+        settings = self.settings
+        if not settings.host:
+            log.warning("notify.mail_not_configured", to=mail.to, subject=mail.subject, body=mail.body)
+            return
+        message = EmailMessage()
+        message["From"] = settings.sender
+        message["To"] = mail.to
+        message["Subject"] = mail.subject
+        message.set_content(mail.body)
+        smtp_class = smtplib.SMTP_SSL if settings.use_ssl else smtplib.SMTP
+        try:
+            with smtp_class(settings.host, settings.port, timeout=settings.timeout) as smtp:
+                if settings.starttls:
+                    smtp.starttls()
+                if settings.username:
+                    smtp.login(settings.username, settings.password or "")
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error("notify.mail_failed", to=mail.to, subject=mail.subject, error=str(exc))
+            return
+        log.info("notify.mail_sent", to=mail.to, subject=mail.subject)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
