@@ -59,6 +59,7 @@ def settings(tmp_path: Path, database_url: str, migrated_database: Database) -> 
         log_json=True,
         log_level="WARNING",
         max_upload_bytes=5 * 1024 * 1024,
+        secret_key="test-secret-key-0123456789-abcdefghijklmnop",
     )
 
 

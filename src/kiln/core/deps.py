@@ -35,7 +35,8 @@ def current_actor(request: Request) -> Actor:
     return Actor(kind="user", id=user or "anonymous", name=user or "anonymous")
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: commit before the response is sent, so a client that got 2xx can read its write.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,56 @@
+"""The ``kiln`` command. Each domain contributes a command group; this file only assembles them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kiln import __version__
+from kiln.cli import remote
+from kiln.cli.artifacts import artifacts_app
+from kiln.cli.server import db_app, server
+from kiln.cli.tracking import experiments_app, runs_app
+
+app = typer.Typer(
+    name="kiln",
+    help="Kiln: a self-hostable MLOps platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"kiln {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="KILN_URL",
+            help="Kiln server for remote commands [default: http://127.0.0.1:8000]",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Kiln: track experiments, register models, run pipelines, serve and monitor."""
+    remote.server_url = url
+
+
+app.command("server")(server)
+app.add_typer(db_app, name="db")
+app.add_typer(experiments_app, name="experiments")
+app.add_typer(runs_app, name="runs")
+app.add_typer(artifacts_app, name="artifacts")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,170 @@
+"""HTTP for the SDK: one httpx client, identity headers, retries of transient failures, API errors
+mapped back to Kiln's error classes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from kiln import __version__
+from kiln.core.errors import KilnError, error_from_payload
+
+# Gateways and load balancers answer these while a server restarts; the request did not run.
+RETRY_STATUSES = frozenset({502, 503, 504})
+# A failed connect never reached the server, so even a POST is safe to send again.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+Params = Mapping[str, str | int | float | list[str] | None]
+
+
+class ServerUnreachable(KilnError):
+    """The Kiln server could not be reached (after retries)."""
+
+    code = "unreachable"
+    status_code = 503
+
+
+def encode_json(payload: Any) -> bytes:
+    # httpx refuses NaN; Kiln accepts the JSON NaN/Infinity literals, and NaN is a legitimate metric.
+    return json.dumps(payload, separators=(",", ":"), allow_nan=True).encode()
+
+
+def raise_for_error(response: httpx.Response) -> None:
+    """Turn an error response into the matching ``KilnError`` subclass (``kiln.Conflict``, ...)."""
+    if response.status_code < 400:
+        return
+    try:
+        payload: Any = response.json()
+    except ValueError:
+        payload = response.text[:500]
+    raise error_from_payload(payload, response.status_code)
+
+
+class Transport:
+    """Sends requests to ``{base_url}/api/v1`` and retries what is safe to retry, with backoff."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        user: str,
+        token: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.25,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"X-Kiln-User": user, "User-Agent": f"kiln-python/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.retries = retries
+        self.backoff = backoff
+        self._http = httpx.Client(
+            base_url=f"{self.base_url}/api/v1", headers=headers, timeout=httpx.Timeout(timeout, connect=5.0)
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _should_retry(self, method: str, attempt: int, *, error: Exception | None, status: int = 0) -> bool:
+        if attempt >= self.retries:
+            return False
+        if error is not None:
+            return isinstance(error, _NOT_SENT) or (
+                method in _IDEMPOTENT and isinstance(error, httpx.TransportError)
+            )
+        return status in RETRY_STATUSES
+
+    def _sleep(self, attempt: int) -> None:
+        time.sleep(min(self.backoff * (2**attempt), 4.0))
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Params | None = None,
+        content: Callable[[], Iterable[bytes]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
+        request_headers = dict(headers or {})
+        body: bytes | Iterable[bytes] | None = None
+        if json_body is not None:
+            body = encode_json(json_body)
+            request_headers["Content-Type"] = "application/json"
+        elif content is not None:
+            body = content()
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        return self._http.build_request(method, path, params=query, content=body, headers=request_headers)
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Params | None = None,
+        content: Callable[[], Iterable[bytes]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[httpx.Response]:
+        """Send a request and yield the (unread) response; error statuses raise ``KilnError``.
+
+        ``content`` is a factory so a retried upload starts again from its first byte.
+        """
+        attempt = 0
+        while True:
+            request = self._build(
+                method, path, json_body=json_body, params=params, content=content, headers=headers
+            )
+            try:
+                response = self._http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                if self._should_retry(method, attempt, error=exc):
+                    self._sleep(attempt)
+                    attempt += 1
+                    continue
+                raise ServerUnreachable(
+                    f"could not reach Kiln at {self.base_url}: {exc or type(exc).__name__}",
+                    details={"url": self.base_url},
+                ) from exc
+            if self._should_retry(method, attempt, error=None, status=response.status_code):
+                response.close()
+                self._sleep(attempt)
+                attempt += 1
+                continue
+            try:
+                if response.status_code >= 400:
+                    response.read()
+                    raise_for_error(response)
+                yield response
+            finally:
+                response.close()
+            return
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Params | None = None,
+        content: Callable[[], Iterable[bytes]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Send a request and return the decoded JSON body."""
+        with self.stream(
+            method, path, json_body=json_body, params=params, content=content, headers=headers
+        ) as response:
+            try:
+                response.read()
+            except httpx.TransportError as exc:
+                raise ServerUnreachable(f"connection to Kiln at {self.base_url} broke: {exc}") from exc
+            return response.json() if response.content else None
