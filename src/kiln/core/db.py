@@ -65,6 +65,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # LIKE is case-sensitive on PostgreSQL; make SQLite agree (ILIKE stays case-insensitive on both).
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
 
 
@@ -122,6 +124,7 @@ def upsert_rows(
     """INSERT ... ON CONFLICT (key) DO UPDATE SET update[...] [WHERE only_if], on SQLite and PostgreSQL.
 
     ``only_if`` receives the ``excluded`` row and returns a condition, for "newer wins" updates.
+    With ``update=[]`` existing rows are left alone (ON CONFLICT DO NOTHING): the first writer wins.
     """
     if not rows:
         return
@@ -129,6 +132,9 @@ def upsert_rows(
 
     dialect = session.get_bind().dialect.name
     statement: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    if not update:
+        session.execute(statement.on_conflict_do_nothing(index_elements=key), rows)
+        return
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=key,

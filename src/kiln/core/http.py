@@ -12,10 +12,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kiln.core.errors import KilnError, PayloadTooLarge
+from kiln.core.errors import KilnError, PayloadTooLarge, RateLimited
 
 log = structlog.get_logger("kiln.http")
 
@@ -46,7 +47,11 @@ async def _kiln_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KilnError)
     if exc.status_code >= 500:
         log.error("http.server_error", code=exc.code, message=exc.message)
-    return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    response = error_response(exc.status_code, exc.code, exc.message, exc.details)
+    if isinstance(exc, RateLimited) and "retry_after" in exc.details:
+        # Clients and proxies read the standard header, not our JSON body.
+        response.headers["Retry-After"] = str(exc.details["retry_after"])
+    return response
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -74,8 +79,17 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal", f"internal error; quote request id {request_id} when reporting it")
 
 
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the request carried (e.g. a NUL character in PostgreSQL text):
+    # the caller's mistake, not ours.
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+    log.warning("http.data_error", reason=reason)
+    return error_response(400, "invalid", f"a value in the request cannot be stored: {reason}")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KilnError, _kiln_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
@@ -130,6 +144,9 @@ class RequestContextMiddleware:
                     f"request body exceeds {self.max_json_bytes} bytes (KILN_MAX_JSON_BYTES)"
                 )
                 await error_response(413, exc.code, exc.message)(scope, receive, send_with_id)
+            elif _is_json(headers):
+                # A chunked body declares no length: count the bytes as they arrive.
+                await self.app(scope, self._limited(receive), send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
         finally:
@@ -146,10 +163,35 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
 
+    def _limited(self, receive: Receive) -> Receive:
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_json_bytes:
+                    # FastAPI re-raises HTTP exceptions from body parsing; the handler answers 413.
+                    raise StarletteHTTPException(
+                        413, f"request body exceeds {self.max_json_bytes} bytes (KILN_MAX_JSON_BYTES)"
+                    )
+            return message
+
+        return limited_receive
+
     def _json_too_large(self, headers: dict[bytes, bytes]) -> bool:
-        if not headers.get(b"content-type", b"").startswith(b"application/json"):
+        if not _is_json(headers):
             return False
         try:
             return int(headers.get(b"content-length", b"0")) > self.max_json_bytes
         except ValueError:
             return False
+
+
+def _is_json(headers: dict[bytes, bytes]) -> bool:
+    # The same test FastAPI uses to decide it parses the body as JSON (any case, +json suffixes).
+    media_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+    return media_type == b"application/json" or (
+        media_type.startswith(b"application/") and media_type.endswith(b"+json")
+    )

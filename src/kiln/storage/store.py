@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -87,7 +88,8 @@ class ArtifactStore:
         if self.is_local:
             # Write beside the target, then rename: readers never see a half-written file.
             self.fs.makedirs(os.path.dirname(target), exist_ok=True)
-            partial = f"{target}.partial-{os.getpid()}"
+            # Unique per upload: two uploads of one path in one process must not share a partial file.
+            partial = f"{target}.partial-{os.getpid()}-{uuid.uuid4().hex}"
             self.fs.put_file(local_path, partial)
             os.replace(partial, target)
         else:
@@ -102,21 +104,36 @@ class ArtifactStore:
             return self.put_file(tmp.name, key, size=len(data), sha256=digest)
 
     def iter_verified(self, key: str, *, sha256: str, size: int) -> Iterator[bytes]:
-        """Stream an object's bytes; raise ``ChecksumMismatch`` at the end if they were altered."""
-        digest = hashlib.sha256()
-        seen = 0
+        """Stream an object's bytes; raise ``ChecksumMismatch`` if they were altered.
+
+        The object is opened now, so a missing one fails before a response starts. The last chunk
+        is held back until the whole object is hashed: a client never receives a complete body
+        (its Content-Length satisfied) of altered bytes — its download fails instead.
+        """
         try:
             handle = self.fs.open(self._full(key), "rb")
         except FileNotFoundError as exc:
             raise NotFound(f"artifact {key!r} is recorded but missing from the store") from exc
+        return self._verified_chunks(handle, key, sha256=sha256, size=size)
+
+    def _verified_chunks(self, handle: Any, key: str, *, sha256: str, size: int) -> Iterator[bytes]:
+        digest = hashlib.sha256()
+        seen = 0
+        pending = b""
         with handle:
             while chunk := handle.read(CHUNK_SIZE):
                 digest.update(chunk)
                 seen += len(chunk)
-                yield chunk
+                if seen > size:
+                    break
+                if pending:
+                    yield pending
+                pending = chunk
         if seen != size or digest.hexdigest() != sha256:
             log.error("storage.checksum_mismatch", key=key, expected=sha256, actual=digest.hexdigest())
             raise ChecksumMismatch(f"artifact {key!r} does not match its recorded checksum")
+        if pending:
+            yield pending
 
     def read_verified(self, key: str, *, sha256: str, size: int) -> bytes:
         return b"".join(self.iter_verified(key, sha256=sha256, size=size))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -215,6 +216,14 @@ async def upload_artifact(run_id: str, path: str, request: Request, settings: Se
         upload.close()
 
 
+def _attachment(filename: str) -> str:
+    # Headers are latin-1: names with other characters (or quotes) travel RFC 5987-encoded.
+    encoded = quote(filename)
+    if encoded != filename:
+        return f"attachment; filename*=utf-8''{encoded}"
+    return f'attachment; filename="{filename}"'
+
+
 @router.get("/runs/{run_id}/artifacts/{path:path}", response_class=StreamingResponse)
 def download_artifact(run_id: str, path: str, session: SessionDep, store: StoreDep) -> StreamingResponse:
     if not path:
@@ -229,6 +238,6 @@ def download_artifact(run_id: str, path: str, session: SessionDep, store: StoreD
         headers={
             "content-length": str(artifact.size),
             "x-checksum-sha256": artifact.sha256,
-            "content-disposition": f'attachment; filename="{artifact.path.rsplit("/", 1)[-1]}"',
+            "content-disposition": _attachment(artifact.path.rsplit("/", 1)[-1]),
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -27,6 +28,16 @@ class RunStatus(StrEnum):
     @property
     def is_terminal(self) -> bool:
         return self is not RunStatus.running
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 # -- experiments ------------------------------------------------------------------------------
@@ -83,6 +94,12 @@ class RunCreate(InputSchema):
     tags: Tags = Field(default_factory=dict)
     environment: dict[str, Any] = Field(default_factory=dict)
     inputs: Annotated[list[RunInputCreate], Field(max_length=100)] = Field(default_factory=list)
+
+    @field_validator("environment", mode="after")
+    @classmethod
+    def _finite_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # PostgreSQL's JSON refuses bare NaN/Infinity: keep them as the strings the API uses for them.
+        return _json_safe(value)  # type: ignore[no-any-return]
 
 
 class RunUpdate(InputSchema):

@@ -40,7 +40,8 @@ def decode_cursor(cursor: str | None) -> int:
         offset = json.loads(base64.urlsafe_b64decode(padded))["o"]
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise Invalid("cursor is not valid; pass the next_cursor of a previous page unchanged") from exc
-    if not isinstance(offset, int) or offset < 0:
+    # bool is an int in Python; offsets past 2**62 overflow the databases' 64-bit integers.
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 2**62:
         raise Invalid("cursor is not valid; pass the next_cursor of a previous page unchanged")
     return offset
 

@@ -135,7 +135,9 @@ def parse_filter(text: str | None) -> list[Clause]:
         i += 1
         value: str | float
         if kind == "number":
-            value = float(raw)
+            # Params, tags and names are text: keep the number as typed ('1.0' must not become '1').
+            numeric = entity == "metric" or (entity == "attribute" and key in ("start_time", "end_time"))
+            value = float(raw) if numeric else raw
         elif kind in ("squote", "dquote"):
             value = _unquote(kind, raw)
         else:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from sqlalchemy import func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from kiln.core.actor import Actor
@@ -45,16 +46,21 @@ def find_experiment_by_name(session: Session, name: str) -> Experiment | None:
 
 
 def create_experiment(session: Session, actor: Actor, data: ExperimentCreate) -> Experiment:
+    exists = Conflict(
+        f"experiment {data.name!r} exists; choose another name or use the existing one",
+        details={"name": data.name},
+    )
     if find_experiment_by_name(session, data.name) is not None:
-        raise Conflict(
-            f"experiment {data.name!r} exists; choose another name or use the existing one",
-            details={"name": data.name},
-        )
+        raise exists
     experiment = Experiment(
         name=data.name, description=data.description, tags=dict(data.tags), created_by=actor.label
     )
     session.add(experiment)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Another request created the name since the check; the unit of work rolls back.
+        raise exists from exc
     return experiment
 
 
@@ -195,23 +201,33 @@ def _log_params(session: Session, run_id: str, batch: LogBatch) -> None:
         return
     incoming: dict[str, str] = {}
     for param in batch.params:
-        if incoming.setdefault(param.key, param.value) != param.value:
-            raise Conflict(f"param {param.key!r} appears twice in the batch with different values")
-    existing = dict(
+        first = incoming.setdefault(param.key, param.value)
+        if first != param.value:
+            raise Conflict(
+                f"param {param.key!r} appears twice in the batch, as {first!r} and {param.value!r}; "
+                "a param has one value per run",
+                details={"key": param.key, "values": [first, param.value]},
+            )
+    # Insert-or-keep, then compare: a concurrent request logging the same key cannot cause a 500.
+    upsert_rows(
+        session,
+        Param.__table__,
+        [{"run_id": run_id, "key": k, "value": v} for k, v in incoming.items()],
+        key=["run_id", "key"],
+        update=[],
+    )
+    stored = dict(
         session.execute(select(Param.key, Param.value).where(Param.run_id == run_id, Param.key.in_(incoming)))
         .tuples()
         .all()
     )
     for key, value in incoming.items():
-        if key in existing and existing[key] != value:
+        if stored[key] != value:
             raise Conflict(
-                f"param {key!r} was already logged as {existing[key]!r} and cannot change to {value!r}; "
+                f"param {key!r} was already logged as {stored[key]!r} and cannot change to {value!r}; "
                 "params are recorded once per run — log a new run for a new value",
-                details={"key": key, "logged": existing[key], "attempted": value},
+                details={"key": key, "logged": stored[key], "attempted": value},
             )
-    new_rows = [{"run_id": run_id, "key": k, "value": v} for k, v in incoming.items() if k not in existing]
-    if new_rows:
-        session.execute(insert(Param), new_rows)
 
 
 def _log_metrics(session: Session, run_id: str, batch: LogBatch) -> None:

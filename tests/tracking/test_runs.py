@@ -1,0 +1,228 @@
+"""Runs: creation (names, users, parents) and status changes, over HTTP and in the service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from kiln.core.errors import Invalid, InvalidState, NotFound
+from kiln.tracking import service
+from kiln.tracking.schemas import RunCreate, RunStatus, RunUpdate
+from tests.builders import TEST_ACTOR, make_experiment, make_run
+from tests.tracking.api import API, create_experiment, create_run, error_of, finish_run, get_run
+
+
+class TestCreateRun:
+    def test_defaults_name_status_and_user_from_the_header(self, client: TestClient) -> None:
+        experiment = create_experiment(client)
+
+        response = client.post(
+            f"{API}/runs", json={"experiment_id": experiment["id"]}, headers={"X-Kiln-User": "carol"}
+        )
+
+        assert response.status_code == 201
+        run = response.json()
+        assert run["name"] == f"run-{run['id'][-8:]}"
+        assert run["status"] == "running"
+        assert run["end_time"] is None
+        assert run["user"] == "carol"
+        assert run["experiment_id"] == experiment["id"]
+        assert run["artifact_uri"].endswith(f"/runs/{run['id']}/artifacts")
+
+    def test_explicit_fields_are_kept(self, client: TestClient) -> None:
+        run = create_run(
+            client,
+            name="baseline",
+            user="dave",
+            source="train.py",
+            start_time="2024-05-01T12:00:00Z",
+            tags={"team": "risk"},
+            inputs=[{"name": "transactions", "version": "3", "digest": "abc"}],
+            headers={"X-Kiln-User": "carol"},
+        )
+
+        stored = get_run(client, run["id"])
+        assert stored["name"] == "baseline"
+        assert stored["user"] == "dave"
+        assert stored["source"] == "train.py"
+        assert datetime.fromisoformat(stored["start_time"]) == datetime.fromisoformat(
+            "2024-05-01T12:00:00+00:00"
+        )
+        assert stored["tags"] == {"team": "risk"}
+        assert stored["inputs"] == [
+            {"kind": "dataset", "name": "transactions", "version": "3", "digest": "abc", "uri": ""}
+        ]
+
+    def test_anonymous_without_a_header(self, client: TestClient) -> None:
+        assert create_run(client)["user"] == "anonymous"
+
+    def test_unknown_experiment_is_404(self, client: TestClient) -> None:
+        response = client.post(f"{API}/runs", json={"experiment_id": "ghost-experiment"})
+
+        assert response.status_code == 404
+        assert "ghost-experiment" in error_of(response)["message"]
+
+    def test_parent_run_must_exist(self, client: TestClient) -> None:
+        experiment = create_experiment(client)
+
+        response = client.post(
+            f"{API}/runs", json={"experiment_id": experiment["id"], "parent_run_id": "ghost-run"}
+        )
+
+        assert response.status_code == 404
+        assert "ghost-run" in error_of(response)["message"]
+
+    def test_parent_run_in_another_experiment_is_refused(self, client: TestClient) -> None:
+        parent = create_run(client)
+        other = create_experiment(client)
+
+        response = client.post(
+            f"{API}/runs", json={"experiment_id": other["id"], "parent_run_id": parent["id"]}
+        )
+
+        assert response.status_code == 400
+        assert "parent" in error_of(response)["message"]
+
+    def test_child_run_records_its_parent(self, client: TestClient) -> None:
+        parent = create_run(client)
+
+        child = create_run(client, parent["experiment_id"], parent_run_id=parent["id"])
+
+        assert get_run(client, child["id"])["parent_run_id"] == parent["id"]
+
+    def test_environment_is_returned_by_the_detail_only(self, client: TestClient) -> None:
+        run = create_run(client, environment={"python": "3.12.1"})
+
+        assert get_run(client, run["id"])["environment"] == {"python": "3.12.1"}
+        listed = client.get(f"{API}/runs").json()["items"][0]
+        assert "environment" not in listed
+
+
+class TestCreateRunRules:
+    def test_parent_from_another_experiment_is_invalid(self, session: Session) -> None:
+        parent = make_run(session)
+        other = make_experiment(session)
+
+        with pytest.raises(Invalid):
+            service.create_run(
+                session,
+                TEST_ACTOR,
+                RunCreate(experiment_id=other.id, parent_run_id=parent.id),
+                artifact_root_url="/tmp/a",
+            )
+
+    def test_missing_parent_is_not_found(self, session: Session) -> None:
+        experiment = make_experiment(session)
+
+        with pytest.raises(NotFound, match="nope"):
+            service.create_run(
+                session,
+                TEST_ACTOR,
+                RunCreate(experiment_id=experiment.id, parent_run_id="nope"),
+                artifact_root_url="/tmp/a",
+            )
+
+    def test_user_defaults_to_the_actor(self, session: Session) -> None:
+        assert make_run(session).user == TEST_ACTOR.label
+
+
+class TestRunStatus:
+    def test_finishing_sets_the_end_time(self, client: TestClient) -> None:
+        run = create_run(client)
+
+        finished = finish_run(client, run["id"])
+
+        assert finished["status"] == "finished"
+        assert finished["end_time"] is not None
+        assert datetime.fromisoformat(finished["end_time"]) >= datetime.fromisoformat(run["start_time"])
+        assert get_run(client, run["id"])["end_time"] == finished["end_time"]
+
+    def test_explicit_end_time_is_kept(self, client: TestClient) -> None:
+        run = create_run(client)
+
+        response = client.patch(
+            f"{API}/runs/{run['id']}", json={"status": "failed", "end_time": "2030-01-01T00:00:00Z"}
+        )
+
+        assert response.json()["status"] == "failed"
+        assert datetime.fromisoformat(response.json()["end_time"]) == datetime.fromisoformat(
+            "2030-01-01T00:00:00+00:00"
+        )
+
+    @pytest.mark.parametrize("terminal", ["finished", "failed", "killed"])
+    def test_a_terminal_run_cannot_run_again(self, client: TestClient, terminal: str) -> None:
+        run = create_run(client)
+        finish_run(client, run["id"], terminal)
+
+        response = client.patch(f"{API}/runs/{run['id']}", json={"status": "running"})
+
+        assert response.status_code == 409
+        error = error_of(response)
+        assert error["code"] == "invalid_state"
+        assert terminal in error["message"]
+        assert get_run(client, run["id"])["status"] == terminal
+
+    def test_finished_cannot_become_failed(self, client: TestClient) -> None:
+        run = create_run(client)
+        finish_run(client, run["id"])
+
+        response = client.patch(f"{API}/runs/{run['id']}", json={"status": "failed"})
+
+        assert response.status_code == 409
+        assert error_of(response)["code"] == "invalid_state"
+
+    def test_repeating_the_same_status_is_harmless(self, client: TestClient) -> None:
+        run = create_run(client)
+        first = finish_run(client, run["id"])
+
+        again = finish_run(client, run["id"])
+
+        assert again["end_time"] == first["end_time"]
+
+    def test_rename(self, client: TestClient) -> None:
+        run = create_run(client)
+
+        assert client.patch(f"{API}/runs/{run['id']}", json={"name": "renamed"}).json()["name"] == "renamed"
+
+    def test_unknown_status_is_422(self, client: TestClient) -> None:
+        run = create_run(client)
+
+        response = client.patch(f"{API}/runs/{run['id']}", json={"status": "paused"})
+
+        assert response.status_code == 422
+        assert "status" in error_of(response)["message"]
+
+    def test_service_refuses_to_restart(self, session: Session) -> None:
+        run = make_run(session)
+        service.update_run(session, TEST_ACTOR, run.id, RunUpdate(status=RunStatus.killed))
+
+        with pytest.raises(InvalidState):
+            service.update_run(session, TEST_ACTOR, run.id, RunUpdate(status=RunStatus.running))
+
+
+class TestUnknownRun:
+    @pytest.mark.parametrize(
+        ("method", "suffix", "body"),
+        [
+            ("GET", "", None),
+            ("PATCH", "", {"status": "finished"}),
+            ("POST", "/batch", {"metrics": [{"key": "a", "value": 1}]}),
+            ("POST", "/metrics", {"key": "a", "value": 1}),
+            ("POST", "/params", {"key": "a", "value": "1"}),
+            ("POST", "/tags", {"key": "a", "value": "1"}),
+            ("GET", "/reproduce", None),
+            ("GET", "/artifacts", None),
+        ],
+    )
+    def test_is_404_naming_the_run(
+        self, client: TestClient, method: str, suffix: str, body: dict[str, object] | None
+    ) -> None:
+        response = client.request(method, f"{API}/runs/ghost-run{suffix}", json=body)
+
+        assert response.status_code == 404
+        error = error_of(response)
+        assert error["code"] == "not_found"
+        assert "ghost-run" in error["message"]
