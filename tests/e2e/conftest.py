@@ -29,6 +29,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from kiln.auth.permissions import Role
+from tests.auth_builders import Account, make_account, open_session
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -128,6 +131,30 @@ def page(browser: Browser) -> Iterator[Page]:
     yield page
     context.close()
     assert not errors, "JavaScript errors on the page:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def admin(app: FastAPI) -> Account:
+    return make_account(app, role=Role.admin)
+
+
+@pytest.fixture
+def api_token(app: FastAPI, admin: Account) -> str:
+    """An access token of the admin, for clients that populate the server over the REST API."""
+    return open_session(app, admin).access_token
+
+
+@pytest.fixture
+def signed_in(page: Page, app: FastAPI, live_server: LiveServer, admin: Account) -> Account:
+    """The page is logged in as the admin: the cookies a login sets (the login form has its own test)."""
+    pair = open_session(app, admin)
+    page.context.add_cookies(
+        [
+            {"name": "kiln_access", "value": pair.access_token, "url": live_server.url, "httpOnly": True},
+            {"name": "kiln_refresh", "value": pair.refresh_token, "url": live_server.url, "httpOnly": True},
+        ]
+    )
+    return admin
 
 
 @pytest.fixture

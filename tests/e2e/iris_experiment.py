@@ -91,8 +91,11 @@ def _train_and_log(api: httpx.Client, experiment_id: str, c_value: float) -> Iri
     return IrisRun(id=run_id, name=name, C=c_value, final_accuracy=accuracy)
 
 
-def log_iris_experiment(base_url: str, c_values: tuple[float, ...] = (0.01, 1.0)) -> IrisExperiment:
-    with httpx.Client(base_url=f"{base_url}/api/v1", headers={"x-kiln-user": "e2e"}, timeout=30) as api:
+def log_iris_experiment(
+    base_url: str, token: str, c_values: tuple[float, ...] = (0.01, 1.0)
+) -> IrisExperiment:
+    headers = {"authorization": f"Bearer {token}", "x-kiln-user": "e2e"}
+    with httpx.Client(base_url=f"{base_url}/api/v1", headers=headers, timeout=30) as api:
         response = api.post(
             "/experiments",
             json={"name": "iris-logreg", "description": "Logistic regression on iris, two values of C"},

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import PHONE, LiveServer
 from tests.e2e.iris_experiment import STEPS, IrisExperiment, log_iris_experiment
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("signed_in")]
 
 # Elements reaching past the right edge of the viewport, outside boxes that scroll on their own.
 OVERFLOWING = """() => [...document.querySelectorAll('body *')]
@@ -20,8 +20,8 @@ OVERFLOWING = """() => [...document.querySelectorAll('body *')]
 
 
 @pytest.fixture
-def iris(live_server: LiveServer) -> IrisExperiment:
-    return log_iris_experiment(live_server.url)
+def iris(live_server: LiveServer, api_token: str) -> IrisExperiment:
+    return log_iris_experiment(live_server.url, api_token)
 
 
 def _wait_for_charts(page: Page, count: int) -> None:

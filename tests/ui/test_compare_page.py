@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from kiln.core.db import Database
@@ -9,6 +10,8 @@ from kiln.tracking import service
 from kiln.tracking.schemas import RunStatus, RunUpdate
 from tests.builders import TEST_ACTOR, make_experiment, make_run
 from tests.ui.html_tree import chart_data, get_page
+
+pytestmark = pytest.mark.usefixtures("logged_in")
 
 
 class TestComparePage:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
@@ -15,6 +16,8 @@ from kiln.tracking.models import LatestMetric, Param, Run
 from kiln.tracking.schemas import LogBatch, MetricIn
 from tests.builders import TEST_ACTOR, make_experiment, make_run
 from tests.ui.html_tree import Element, get_page
+
+pytestmark = pytest.mark.usefixtures("logged_in")
 
 
 def run_names(page: Element) -> list[str]:

@@ -13,6 +13,7 @@ from kiln.tracking import compare, history, service
 from kiln.tracking.schemas import ExperimentRead
 from kiln.ui.charts import Chart, charts_json, series_from_history
 from kiln.ui.page_route import PageRoute
+from kiln.ui.session import UiActor
 from kiln.ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -29,7 +30,9 @@ def parse_ids(values: list[str]) -> list[str]:
 
 
 @router.get("/compare", response_class=HTMLResponse)
-def compare_page(request: Request, ids: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
+def compare_page(
+    request: Request, actor: UiActor, ids: Annotated[list[str] | None, Query()] = None
+) -> HTMLResponse:
     run_ids = parse_ids(ids or [])
     if not run_ids:
         raise Invalid(

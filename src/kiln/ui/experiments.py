@@ -13,6 +13,7 @@ from kiln.tracking import compare, search, service
 from kiln.tracking.schemas import ExperimentRead, RunRead
 from kiln.ui import runs_table
 from kiln.ui.page_route import PageRoute
+from kiln.ui.session import UiActor
 from kiln.ui.templating import render, url_with
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -21,7 +22,7 @@ EXPERIMENTS_PER_PAGE = 100
 
 
 @router.get("/experiments", response_class=HTMLResponse)
-def experiment_list(request: Request, cursor: str = "") -> HTMLResponse:
+def experiment_list(request: Request, actor: UiActor, cursor: str = "") -> HTMLResponse:
     db: Database = request.app.state.db
     with db.unit_of_work() as session:
         offset = search.decode_cursor(cursor or None)
@@ -44,6 +45,7 @@ def experiment_list(request: Request, cursor: str = "") -> HTMLResponse:
 @router.get("/experiments/{experiment_id}", response_class=HTMLResponse)
 def experiment_page(
     request: Request,
+    actor: UiActor,
     experiment_id: str,
     filter: str = "",
     order_by: str = "",

@@ -6,7 +6,17 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from kiln.ui import compare_page, experiments, run_page, vendor
+from kiln.ui import (
+    account_pages,
+    admin_pages,
+    audit_page,
+    auth_pages,
+    compare_page,
+    experiments,
+    projects_page,
+    run_page,
+    vendor,
+)
 from kiln.ui.templating import STATIC_DIR
 
 
@@ -18,6 +28,11 @@ def mount_ui(app: FastAPI) -> None:
     # Before the /static mount, which would otherwise answer for /static/vendor/... with a 404.
     app.include_router(vendor.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(auth_pages.router)
+    app.include_router(account_pages.router)
+    app.include_router(admin_pages.router)
+    app.include_router(projects_page.router)
+    app.include_router(audit_page.router)
     app.include_router(experiments.router)
     app.include_router(run_page.router)
     app.include_router(compare_page.router)

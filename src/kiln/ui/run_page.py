@@ -14,6 +14,7 @@ from kiln.tracking.schemas import ArtifactRead, ExperimentRead
 from kiln.ui.charts import Chart, charts_json, series_from_history
 from kiln.ui.environment_view import environment_view, reproduce_script
 from kiln.ui.page_route import PageRoute
+from kiln.ui.session import UiActor
 from kiln.ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -32,7 +33,7 @@ class LatestValue:
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, run_id: str) -> HTMLResponse:
+def run_page(request: Request, actor: UiActor, run_id: str) -> HTMLResponse:
     db: Database = request.app.state.db
     with db.unit_of_work() as session:
         row = service.get_run(session, run_id, with_environment=True)

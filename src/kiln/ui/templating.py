@@ -14,7 +14,8 @@ from starlette.responses import HTMLResponse
 
 from kiln import __version__
 from kiln.ui import formatting
-from kiln.ui.navigation import NAV_ITEMS
+from kiln.ui.navigation import ACCOUNT_ITEMS, NAV_ITEMS
+from kiln.ui.page_context import page_context
 
 UI_DIR = Path(__file__).parent
 TEMPLATES_DIR = UI_DIR / "templates"
@@ -67,13 +68,14 @@ def _environment() -> Environment:
         url_with=url_with,
         artifact_download_url=artifact_download_url,
         nav_items=NAV_ITEMS,
+        account_items=ACCOUNT_ITEMS,
         kiln_version=__version__,
         plotly_url=f"/static/vendor/plotly.min.js?v={_plotly_version()}",
     )
     return env
 
 
-templates = Jinja2Templates(env=_environment())
+templates = Jinja2Templates(env=_environment(), context_processors=[page_context])
 
 
 def render(
@@ -82,4 +84,9 @@ def render(
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     # Pages show live data: never let a proxy or the browser serve a stale copy.
     response.headers["cache-control"] = "no-store"
+    # Pages with buttons that change things must not be framed by another site (clickjacking), and
+    # tokens in a page's URL (a password reset link) must not leak to other sites in the Referer.
+    response.headers["x-frame-options"] = "DENY"
+    response.headers["content-security-policy"] = "frame-ancestors 'none'"
+    response.headers["referrer-policy"] = "same-origin"
     return response

@@ -1,4 +1,5 @@
-/* Kiln's web UI behaviour: metric charts (Plotly), run selection for comparison, the params diff toggle.
+/* Kiln's web UI behaviour: metric charts (Plotly), run selection for comparison, the params diff toggle,
+   the account menu and copy buttons.
    Hand-written, no dependencies besides Plotly (served by Kiln from the installed plotly package). */
 (function () {
   "use strict";
@@ -137,7 +138,38 @@
     toggle.addEventListener("change", function () { table.classList.toggle("only-differing", toggle.checked); });
   }
 
+  function initAccountMenu() {
+    var menu = document.querySelector("[data-account-menu]");
+    if (!menu) { return; }
+    // A <details> menu opens and closes without script; this closes it on a click elsewhere or Escape.
+    document.addEventListener("click", function (event) {
+      if (menu.open && !menu.contains(event.target)) { menu.open = false; }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && menu.open) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      }
+    });
+  }
+
+  function initCopyButtons() {
+    document.querySelectorAll("[data-copy-target]").forEach(function (button) {
+      var target = document.getElementById(button.getAttribute("data-copy-target"));
+      if (!target || !navigator.clipboard) { button.hidden = true; return; }
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+          button.textContent = "Copied";
+        }, function () {
+          button.textContent = "Select and copy it";
+        });
+      });
+    });
+  }
+
   function start() {
+    initAccountMenu();
+    initCopyButtons();
     initRunSelection();
     initDiffToggle();
     initCharts();

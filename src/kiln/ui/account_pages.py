@@ -1,0 +1,209 @@
+"""The logged-in user's own account: profile, notification settings, password, and API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from kiln.auth import api_keys, projects, service
+from kiln.auth.permissions import RANK, Role
+from kiln.auth.schemas import ApiKeyCreate, ApiKeyRead, ProfileUpdate, ProjectRead, UserRead
+from kiln.core.actor import Actor
+from kiln.core.db import Database
+from kiln.core.errors import KilnError
+from kiln.core.ids import ensure_utc, utcnow
+from kiln.ui.csrf import FormActor, FormDep, field
+from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
+from kiln.ui.page_route import PageRoute
+from kiln.ui.session import UiActor, require_permission
+from kiln.ui.templating import render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+# What a user can choose to be mailed about. The notify domain will own this list when it lands;
+# until then the choices are stored on the profile (``notification_settings``) for it to read.
+NOTIFICATION_KINDS: tuple[tuple[str, str], ...] = (
+    ("run_failed", "A run of mine fails"),
+    ("model_stage_changed", "A model version I own changes stage"),
+    ("alert_fired", "A monitoring alert fires on a deployment I own"),
+    ("pipeline_failed", "A pipeline I scheduled fails"),
+)
+EXPIRY_CHOICES: tuple[tuple[str, str], ...] = (
+    ("30", "30 days"),
+    ("90", "90 days"),
+    ("365", "1 year"),
+    ("", "Never"),
+)
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+# -- profile ------------------------------------------------------------------------------------
+
+
+def _profile_page(
+    request: Request,
+    actor: Actor,
+    *,
+    profile_error: FormError | None = None,
+    password_error: FormError | None = None,
+    name: str | None = None,
+) -> Response:
+    with _db(request).unit_of_work() as session:
+        user = UserRead.model_validate(service.get_user(session, actor.user_id or ""))
+    error = profile_error or password_error
+    settings = user.notification_settings
+    return render(
+        request,
+        "profile.html",
+        {
+            "section": "profile",
+            "user": user,
+            "name": user.name if name is None else name,
+            "notifications": [(key, label, bool(settings.get(key))) for key, label in NOTIFICATION_KINDS],
+            "notice": notice(request),
+            "profile_error": profile_error.message if profile_error else None,
+            "password_error": password_error.message if password_error else None,
+        },
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get("/profile")
+def profile(request: Request, actor: UiActor) -> Response:
+    return _profile_page(request, actor)
+
+
+@router.post("/profile")
+def save_profile(request: Request, actor: FormActor, form: FormDep) -> Response:
+    require_permission(actor, "profile:write")
+    name = field(form, "name", limit=300)
+    try:
+        data = ProfileUpdate(
+            name=name, notification_settings={key: key in form for key, _label in NOTIFICATION_KINDS}
+        )
+        with _db(request).unit_of_work() as session:
+            service.update_profile(session, actor, data)
+    except (KilnError, ValidationError) as exc:
+        return _profile_page(request, actor, profile_error=form_error(exc), name=name)
+    return redirect_with_notice("/profile", "profile_saved")
+
+
+@router.post("/profile/password")
+def change_password(request: Request, actor: FormActor, form: FormDep) -> Response:
+    require_permission(actor, "profile:write")
+    current, new = field(form, "current_password", limit=256), field(form, "new_password", limit=256)
+    if new != field(form, "new_password_confirm", limit=256):
+        error = FormError("the two new passwords are not the same; type it twice", 422)
+        return _profile_page(request, actor, password_error=error)
+    try:
+        with _db(request).unit_of_work() as session:
+            service.change_password(session, actor, current, new)
+    except KilnError as exc:
+        return _profile_page(request, actor, password_error=form_error(exc))
+    return redirect_with_notice("/profile", "password_changed")
+
+
+# -- API keys -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    key: ApiKeyRead
+    project_name: str
+    status: str  # "active", "expired" or "revoked"
+
+
+def _status(key: ApiKeyRead) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and ensure_utc(key.expires_at) <= utcnow():
+        return "expired"
+    return "active"
+
+
+def grantable_roles(actor: Actor) -> list[str]:
+    """Roles a key may be given: none above the creator's own (the service checks the project role)."""
+    try:
+        ceiling = RANK[Role(actor.role)]
+    except ValueError:
+        return []
+    return [role.value for role in Role if RANK[role] <= ceiling]
+
+
+def _keys_context(request: Request, actor: Actor) -> dict[str, Any]:
+    with _db(request).unit_of_work() as session:
+        keys = [ApiKeyRead.model_validate(key) for key in api_keys.list_api_keys(session, actor)]
+        mine = [
+            ProjectRead.model_validate(project).model_copy(update={"my_role": Role(role) if role else None})
+            for project, role in projects.list_projects(session, actor)
+        ]
+    names = {project.id: project.name for project in mine}
+    return {
+        "section": "api-keys",
+        "keys": [KeyRow(key, names.get(key.project_id, key.project_id), _status(key)) for key in keys],
+        "projects": mine,
+        "roles": grantable_roles(actor),
+        "expiry_choices": EXPIRY_CHOICES,
+        "notice": notice(request),
+    }
+
+
+def _keys_page(
+    request: Request, actor: Actor, *, error: FormError | None = None, draft: dict[str, str] | None = None
+) -> Response:
+    context = _keys_context(request, actor)
+    context.update(error=error.message if error else None, draft=draft or {"expires": "90"})
+    return render(request, "api_keys.html", context, status_code=error.status_code if error else 200)
+
+
+@router.get("/api-keys")
+def keys(request: Request, actor: UiActor) -> Response:
+    require_permission(actor, "api_keys:write")
+    return _keys_page(request, actor)
+
+
+@router.post("/api-keys")
+def create_key(request: Request, actor: FormActor, form: FormDep) -> Response:
+    require_permission(actor, "api_keys:write")
+    draft = {
+        "name": field(form, "name", limit=200),
+        "project_id": field(form, "project_id", limit=64),
+        "role": field(form, "role", limit=32),
+        "expires": field(form, "expires", limit=8),
+    }
+    try:
+        data = ApiKeyCreate(
+            name=draft["name"],
+            project_id=draft["project_id"],
+            role=draft["role"],
+            expires_in_days=int(draft["expires"]) if draft["expires"].isdigit() else None,
+        )
+        with _db(request).unit_of_work() as session:
+            api_key, secret = api_keys.create_api_key(session, actor, data)
+            created = ApiKeyRead.model_validate(api_key)
+            project = projects.get_project(session, actor, created.project_id).name
+    except (KilnError, ValidationError) as exc:
+        return _keys_page(request, actor, error=form_error(exc), draft=draft)
+    # The only time the key is ever shown: it is stored hashed.
+    return render(
+        request,
+        "api_key_created.html",
+        {"section": "api-keys", "key": created, "secret": secret, "project_name": project},
+        status_code=201,
+    )
+
+
+@router.post("/api-keys/{key_id}/revoke")
+def revoke_key(request: Request, key_id: str, actor: FormActor) -> Response:
+    require_permission(actor, "api_keys:write")
+    with _db(request).unit_of_work() as session:
+        api_keys.revoke_api_key(session, actor, key_id)
+    return redirect_with_notice("/api-keys", "key_revoked")

@@ -1,0 +1,172 @@
+"""Administration pages: users (role, deactivation, password reset, activity) and invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from kiln.audit import service as audit
+from kiln.audit.schemas import AuditRecordRead
+from kiln.auth import projects, service
+from kiln.auth.permissions import Role
+from kiln.auth.schemas import InviteCreate, ProjectRead, UserAdminUpdate, UserRead
+from kiln.core.actor import Actor
+from kiln.core.db import Database
+from kiln.core.errors import KilnError
+from kiln.notify.email import Mailer
+from kiln.ui.csrf import FormActor, FormDep, field
+from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
+from kiln.ui.page_route import PageRoute
+from kiln.ui.session import UiActor, auth_config, require_permission
+from kiln.ui.templating import render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+PERMISSION = "users:admin"
+USERS_PAGE = "/admin/users"
+ACTIVITY_LIMIT = 100
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _back(form_value: str) -> str:
+    """Actions return to the list or to the user's page they were made from, nowhere else."""
+    if form_value.startswith(USERS_PAGE + "/") and "//" not in form_value and "\\" not in form_value:
+        return form_value
+    return USERS_PAGE
+
+
+def _all_projects(request: Request, actor: Actor) -> list[ProjectRead]:
+    with _db(request).unit_of_work() as session:
+        rows = projects.list_projects(session, actor)
+        return [ProjectRead.model_validate(project) for project, _role in rows]
+
+
+def _users_page(
+    request: Request,
+    actor: Actor,
+    *,
+    error: FormError | None = None,
+    invite_error: FormError | None = None,
+    invite_draft: dict[str, str] | None = None,
+) -> Response:
+    with _db(request).unit_of_work() as session:
+        users = [UserRead.model_validate(user) for user in service.list_users(session)]
+    failed = error or invite_error
+    context: dict[str, Any] = {
+        "section": "admin",
+        "users": users,
+        "roles": [role.value for role in Role],
+        "projects": _all_projects(request, actor),
+        "notice": notice(request),
+        "error": error.message if error else None,
+        "invite_error": invite_error.message if invite_error else None,
+        "invite": invite_draft or {"role": Role.viewer.value},
+    }
+    return render(request, "admin_users.html", context, status_code=failed.status_code if failed else 200)
+
+
+@router.get(USERS_PAGE)
+def users(request: Request, actor: UiActor) -> Response:
+    require_permission(actor, PERMISSION)
+    return _users_page(request, actor)
+
+
+@router.get(USERS_PAGE + "/{user_id}")
+def user_activity(request: Request, user_id: str, actor: UiActor) -> Response:
+    require_permission(actor, PERMISSION)
+    with _db(request).unit_of_work() as session:
+        user = UserRead.model_validate(service.get_user(session, user_id))
+        done_by = audit.query_records(session, audit.AuditQuery(actor_id=user_id), limit=ACTIVITY_LIMIT)
+        done_to = audit.query_records(
+            session, audit.AuditQuery(target_type="user", target_id=user_id), limit=ACTIVITY_LIMIT
+        )
+        actions = [AuditRecordRead.model_validate(record) for record in done_by]
+        changes = [AuditRecordRead.model_validate(record) for record in done_to]
+    return render(
+        request,
+        "admin_user.html",
+        {
+            "section": "admin",
+            "user": user,
+            "actions": actions,
+            "changes": changes,
+            "limit": ACTIVITY_LIMIT,
+            "roles": [role.value for role in Role],
+            "notice": notice(request),
+            "is_self": user.id == actor.user_id,
+        },
+    )
+
+
+def _update(request: Request, actor: Actor, user_id: str, data: UserAdminUpdate, back: str) -> Response:
+    try:
+        with _db(request).unit_of_work() as session:
+            service.admin_update_user(session, actor, user_id, data)
+    except KilnError as exc:
+        return _users_page(request, actor, error=form_error(exc))
+    return redirect_with_notice(back, "user_updated")
+
+
+@router.post(USERS_PAGE + "/{user_id}/role")
+def change_role(request: Request, user_id: str, actor: FormActor, form: FormDep) -> Response:
+    require_permission(actor, PERMISSION)
+    try:
+        data = UserAdminUpdate(role=field(form, "role", limit=32))
+    except ValidationError as exc:
+        return _users_page(request, actor, error=form_error(exc))
+    return _update(request, actor, user_id, data, _back(field(form, "back", limit=200)))
+
+
+@router.post(USERS_PAGE + "/{user_id}/active")
+def set_active(request: Request, user_id: str, actor: FormActor, form: FormDep) -> Response:
+    require_permission(actor, PERMISSION)
+    data = UserAdminUpdate(is_active=field(form, "active", limit=8) == "1")
+    return _update(request, actor, user_id, data, _back(field(form, "back", limit=200)))
+
+
+@router.post(USERS_PAGE + "/{user_id}/password-reset")
+def send_password_reset(request: Request, user_id: str, actor: FormActor, form: FormDep) -> Response:
+    require_permission(actor, PERMISSION)
+    mailer: Mailer = request.app.state.mailer
+    try:
+        with _db(request).unit_of_work() as session:
+            service.admin_reset_password(session, actor, user_id, config=auth_config(request), mailer=mailer)
+    except KilnError as exc:
+        return _users_page(request, actor, error=form_error(exc))
+    return redirect_with_notice(_back(field(form, "back", limit=200)), "reset_sent")
+
+
+@router.post("/admin/invites")
+def invite(request: Request, actor: FormActor, form: FormDep) -> Response:
+    require_permission(actor, PERMISSION)
+    draft = {
+        "email": field(form, "email", limit=320),
+        "role": field(form, "role", limit=32),
+        "project_id": field(form, "project_id", limit=64),
+    }
+    mailer: Mailer = request.app.state.mailer
+    try:
+        data = InviteCreate(email=draft["email"], role=draft["role"], project_id=draft["project_id"] or None)
+        with _db(request).unit_of_work() as session:
+            if data.project_id:
+                # The service stores the id as given; an unknown one must be a message, not a 500.
+                projects.get_project(session, actor, data.project_id)
+            service.invite(
+                session,
+                actor,
+                str(data.email),
+                data.role.value,
+                data.project_id,
+                config=auth_config(request),
+                mailer=mailer,
+            )
+    except (KilnError, ValidationError) as exc:
+        return _users_page(request, actor, invite_error=form_error(exc), invite_draft=draft)
+    return redirect_with_notice(USERS_PAGE, "invited")

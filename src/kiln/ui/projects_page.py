@@ -1,0 +1,124 @@
+"""Pages: the projects I belong to (with my role), and one project's members; admins manage both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from kiln.auth import projects
+from kiln.auth.permissions import Role
+from kiln.auth.schemas import MemberRead, MemberSet, ProjectCreate, ProjectRead
+from kiln.core.actor import Actor
+from kiln.core.db import Database
+from kiln.core.errors import KilnError
+from kiln.ui.csrf import FormActor, FormDep, field
+from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
+from kiln.ui.page_route import PageRoute
+from kiln.ui.session import UiActor, require_permission
+from kiln.ui.templating import render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+ADMIN = "projects:admin"
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _projects_page(
+    request: Request, actor: Actor, *, error: FormError | None = None, draft: dict[str, str] | None = None
+) -> Response:
+    with _db(request).unit_of_work() as session:
+        rows = [
+            ProjectRead.model_validate(project).model_copy(update={"my_role": Role(role) if role else None})
+            for project, role in projects.list_projects(session, actor)
+        ]
+    return render(
+        request,
+        "projects.html",
+        {
+            "section": "projects",
+            "projects": rows,
+            "notice": notice(request),
+            "error": error.message if error else None,
+            "draft": draft or {},
+        },
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get("/projects")
+def project_list(request: Request, actor: UiActor) -> Response:
+    require_permission(actor, "projects:read")
+    return _projects_page(request, actor)
+
+
+@router.post("/projects")
+def create_project(request: Request, actor: FormActor, form: FormDep) -> Response:
+    require_permission(actor, ADMIN)
+    draft = {"name": field(form, "name", limit=200), "description": field(form, "description")}
+    try:
+        data = ProjectCreate(name=draft["name"], description=draft["description"])
+        with _db(request).unit_of_work() as session:
+            project_id = projects.create_project(session, actor, data).id
+    except (KilnError, ValidationError) as exc:
+        return _projects_page(request, actor, error=form_error(exc), draft=draft)
+    return redirect_with_notice(f"/projects/{project_id}", "project_created")
+
+
+def _project_page(
+    request: Request, actor: Actor, project_id: str, *, error: FormError | None = None, email: str = ""
+) -> Response:
+    with _db(request).unit_of_work() as session:
+        project = ProjectRead.model_validate(projects.get_project(session, actor, project_id))
+        my_role = projects.project_role(session, actor, project_id)
+        members = [
+            MemberRead(user_id=user.id, email=user.email, name=user.name, role=Role(member.role))
+            for member, user in projects.list_members(session, actor, project_id)
+        ]
+    context: dict[str, Any] = {
+        "section": "projects",
+        "project": project,
+        "my_role": my_role,
+        "members": members,
+        "roles": [role.value for role in Role],
+        "notice": notice(request),
+        "error": error.message if error else None,
+        "email": email,
+    }
+    return render(request, "project.html", context, status_code=error.status_code if error else 200)
+
+
+@router.get("/projects/{project_id}")
+def project_page(request: Request, project_id: str, actor: UiActor) -> Response:
+    require_permission(actor, "projects:read")
+    return _project_page(request, actor, project_id)
+
+
+@router.post("/projects/{project_id}/members")
+def set_member(request: Request, project_id: str, actor: FormActor, form: FormDep) -> Response:
+    require_permission(actor, ADMIN)
+    email, user_id = field(form, "email", limit=320), field(form, "user_id", limit=64)
+    try:
+        data = MemberSet(email=email or None, user_id=user_id or None, role=field(form, "role", limit=32))
+        with _db(request).unit_of_work() as session:
+            projects.set_member(session, actor, project_id, data)
+    except (KilnError, ValidationError) as exc:
+        return _project_page(request, actor, project_id, error=form_error(exc), email=email)
+    return redirect_with_notice(f"/projects/{project_id}", "member_saved")
+
+
+@router.post("/projects/{project_id}/members/{user_id}/remove")
+def remove_member(request: Request, project_id: str, user_id: str, actor: FormActor) -> Response:
+    require_permission(actor, ADMIN)
+    try:
+        with _db(request).unit_of_work() as session:
+            projects.remove_member(session, actor, project_id, user_id)
+    except KilnError as exc:
+        return _project_page(request, actor, project_id, error=form_error(exc))
+    return redirect_with_notice(f"/projects/{project_id}", "member_removed")
