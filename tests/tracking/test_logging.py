@@ -285,34 +285,35 @@ class TestLatestMetric:
         assert get_run(client, run["id"])["metrics"] == {"acc": 0.8}
 
 
+WRONG_TYPES: list[tuple[dict[str, object], str]] = [
+    ({"metrics": [{"key": "m", "value": "high"}]}, "metrics.0.value"),
+    ({"metrics": [{"key": "m", "value": 1, "step": "one"}]}, "metrics.0.step"),
+    ({"metrics": [{"key": "m", "value": 1, "step": 1.5}]}, "metrics.0.step"),
+    ({"metrics": [{"key": "m", "value": 1, "timestamp": -5}]}, "metrics.0.timestamp"),
+    ({"metrics": [{"value": 1}]}, "metrics.0.key"),
+    ({"metrics": [{"key": "", "value": 1}]}, "metrics.0.key"),
+    ({"params": [{"key": "p", "value": ["a"]}]}, "params.0.value"),
+    ({"tags": [{"key": "t", "value": 3}]}, "tags.0.value"),
+    ({"metrics": {"key": "m"}}, "metrics"),
+    ({"extra": 1}, "extra"),
+]
+
+
 class TestBatchValidation:
-    @pytest.mark.parametrize(
-        ("body", "field"),
-        [
-            ({"metrics": [{"key": "m", "value": "high"}]}, "metrics.0.value"),
-            ({"metrics": [{"key": "m", "value": 1, "step": "one"}]}, "metrics.0.step"),
-            ({"metrics": [{"key": "m", "value": 1, "step": 1.5}]}, "metrics.0.step"),
-            ({"metrics": [{"key": "m", "value": 1, "timestamp": -5}]}, "metrics.0.timestamp"),
-            ({"metrics": [{"value": 1}]}, "metrics.0.key"),
-            ({"metrics": [{"key": "", "value": 1}]}, "metrics.0.key"),
-            ({"params": [{"key": "p", "value": ["a"]}]}, "params.0.value"),
-            ({"tags": [{"key": "t", "value": 3}]}, "tags.0.value"),
-            ({"metrics": {"key": "m"}}, "metrics"),
-            ({"extra": 1}, "extra"),
-        ],
-    )
-    def test_wrong_types_are_422_naming_the_field(
-        self, client: TestClient, body: dict[str, object], field: str
-    ) -> None:
+    def test_wrong_types_are_422_naming_the_field(self, client: TestClient) -> None:
         run = create_run(client)
 
-        response = client.post(f"{API}/runs/{run['id']}/batch", json=body)
+        responses = [
+            (client.post(f"{API}/runs/{run['id']}/batch", json=body), field) for body, field in WRONG_TYPES
+        ]
 
-        assert response.status_code == 422
-        error = error_of(response)
-        assert error["code"] == "validation_failed"
-        assert field in error["message"]
-        assert any(item["field"].endswith(field) for item in error["details"]["errors"])
+        assert [(field, r.status_code) for r, field in responses if r.status_code != 422] == []
+        for response, field in responses:
+            error = error_of(response)
+            assert error["code"] == "validation_failed"
+            assert field in error["message"]
+            assert any(item["field"].endswith(field) for item in error["details"]["errors"])
+        assert get_run(client, run["id"])["metrics"] == {}
 
     def test_malformed_json_is_422(self, client: TestClient) -> None:
         run = create_run(client)

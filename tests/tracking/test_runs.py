@@ -203,26 +203,27 @@ class TestRunStatus:
             service.update_run(session, TEST_ACTOR, run.id, RunUpdate(status=RunStatus.running))
 
 
-class TestUnknownRun:
-    @pytest.mark.parametrize(
-        ("method", "suffix", "body"),
-        [
-            ("GET", "", None),
-            ("PATCH", "", {"status": "finished"}),
-            ("POST", "/batch", {"metrics": [{"key": "a", "value": 1}]}),
-            ("POST", "/metrics", {"key": "a", "value": 1}),
-            ("POST", "/params", {"key": "a", "value": "1"}),
-            ("POST", "/tags", {"key": "a", "value": "1"}),
-            ("GET", "/reproduce", None),
-            ("GET", "/artifacts", None),
-        ],
-    )
-    def test_is_404_naming_the_run(
-        self, client: TestClient, method: str, suffix: str, body: dict[str, object] | None
-    ) -> None:
-        response = client.request(method, f"{API}/runs/ghost-run{suffix}", json=body)
+UNKNOWN_RUN_CALLS: list[tuple[str, str, dict[str, object] | None]] = [
+    ("GET", "", None),
+    ("PATCH", "", {"status": "finished"}),
+    ("POST", "/batch", {"metrics": [{"key": "a", "value": 1}]}),
+    ("POST", "/metrics", {"key": "a", "value": 1}),
+    ("POST", "/params", {"key": "a", "value": "1"}),
+    ("POST", "/tags", {"key": "a", "value": "1"}),
+    ("GET", "/reproduce", None),
+    ("GET", "/artifacts", None),
+]
 
-        assert response.status_code == 404
-        error = error_of(response)
-        assert error["code"] == "not_found"
-        assert "ghost-run" in error["message"]
+
+class TestUnknownRun:
+    def test_every_endpoint_is_404_naming_the_run(self, client: TestClient) -> None:
+        responses = {
+            f"{method} {suffix}": client.request(method, f"{API}/runs/ghost-run{suffix}", json=body)
+            for method, suffix, body in UNKNOWN_RUN_CALLS
+        }
+
+        assert {call: r.status_code for call, r in responses.items() if r.status_code != 404} == {}
+        for response in responses.values():
+            error = error_of(response)
+            assert error["code"] == "not_found"
+            assert "ghost-run" in error["message"]

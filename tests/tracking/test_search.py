@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from kiln.core.errors import Invalid
 from kiln.tracking import search, service
 from kiln.tracking.schemas import RunStatus, RunUpdate
+from kiln.tracking.search_filter import parse_filter
 from tests.builders import TEST_ACTOR, make_experiment, make_run
 from tests.tracking.api import API, create_experiment, create_run, error_of, log_batch
 
@@ -177,6 +178,16 @@ class TestOrderBy:
         assert "order" in error_of(response)["message"]
 
 
+BAD_CURSORS = [
+    "garbage!",
+    "e30",  # {}
+    "eyJvIjogLTF9",  # {"o": -1}
+    "eyJvIjogIngifQ",  # {"o": "x"}
+    "eyJvIjogdHJ1ZX0",  # {"o": true}
+    "eyJvIjogMTAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMH0",  # {"o": 10**30}
+]
+
+
 class TestPagination:
     def walk(self, client: TestClient, **query: Any) -> tuple[list[str], int]:
         seen: list[str] = []
@@ -224,55 +235,62 @@ class TestPagination:
         assert len(body["items"]) == 1
         assert body["next_cursor"] is not None
 
-    @pytest.mark.parametrize(
-        "cursor",
-        [
-            "garbage!",
-            "e30",  # {}
-            "eyJvIjogLTF9",  # {"o": -1}
-            "eyJvIjogIngifQ",  # {"o": "x"}
-            "eyJvIjogdHJ1ZX0",  # {"o": true}
-            "eyJvIjogMTAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMH0",  # {"o": 10**30}
-        ],
-    )
-    def test_bad_cursor_is_400(self, client: TestClient, cursor: str) -> None:
-        response = client.get(f"{API}/runs", params={"cursor": cursor})
+    def test_bad_cursor_is_400(self, client: TestClient) -> None:
+        responses = {cursor: client.get(f"{API}/runs", params={"cursor": cursor}) for cursor in BAD_CURSORS}
 
-        assert response.status_code == 400
-        assert "next_cursor" in error_of(response)["message"]
+        assert {c: r.status_code for c, r in responses.items() if r.status_code != 400} == {}
+        assert all("next_cursor" in error_of(r)["message"] for r in responses.values())
 
-    @pytest.mark.parametrize("limit", [0, -1, 1001])
-    def test_limit_out_of_range_is_422(self, client: TestClient, limit: int) -> None:
-        response = client.get(f"{API}/runs", params={"limit": limit})
+    def test_limit_out_of_range_is_422(self, client: TestClient) -> None:
+        responses = [client.get(f"{API}/runs", params={"limit": limit}) for limit in (0, -1, 1001)]
 
-        assert response.status_code == 422
-        assert "limit" in error_of(response)["message"]
+        assert [r.status_code for r in responses] == [422, 422, 422]
+        assert all("limit" in error_of(r)["message"] for r in responses)
+
+    @pytest.mark.parametrize("cursor", BAD_CURSORS)
+    def test_decoding_a_bad_cursor_is_invalid(self, cursor: str) -> None:
+        with pytest.raises(Invalid, match="next_cursor"):
+            search.decode_cursor(cursor)
+
+    def test_cursors_round_trip(self) -> None:
+        assert search.decode_cursor(search.encode_cursor(12_345)) == 12_345
+        assert search.decode_cursor(None) == 0
+
+
+INVALID_FILTERS: list[tuple[str, str]] = [
+    ("colour = 'red'", "unknown run attribute 'colour'"),
+    ("metrics.acc >", "a value after '>'"),
+    ("metrics.acc", "a comparison"),
+    ("metrics.acc > 0.5 ; drop table runs", "unexpected character ';'"),
+    ("metrics.acc > 0.5 or metrics.acc < 0.1", "'and' between conditions"),
+    ("params.C > 1", "= != LIKE"),
+    ("metrics.acc > 'high'", "compares to a number"),
+    ("metrics.acc LIKE '0.9%'", "compares to a number"),
+    ("metrics. > 1", "a key after the '.'"),
+    ("tags.team = risk", "not a number or a quoted string"),
+    ("start_time > 'yesterday'", "milliseconds"),
+]
 
 
 class TestInvalidFilter:
-    @pytest.mark.parametrize(
-        ("expression", "hint"),
-        [
-            ("colour = 'red'", "unknown run attribute 'colour'"),
-            ("metrics.acc >", "a value after '>'"),
-            ("metrics.acc", "a comparison"),
-            ("metrics.acc > 0.5 ; drop table runs", "unexpected character ';'"),
-            ("metrics.acc > 0.5 or metrics.acc < 0.1", "'and' between conditions"),
-            ("params.C > 1", "= != LIKE"),
-            ("metrics.acc > 'high'", "compares to a number"),
-            ("metrics.acc LIKE '0.9%'", "compares to a number"),
-            ("metrics. > 1", "a key after the '.'"),
-            ("tags.team = risk", "not a number or a quoted string"),
-            ("start_time > 'yesterday'", "milliseconds"),
-        ],
-    )
-    def test_is_400_saying_what_to_fix(self, client: TestClient, expression: str, hint: str) -> None:
-        response = client.get(f"{API}/runs", params={"filter": expression})
+    @pytest.mark.parametrize(("expression", "hint"), INVALID_FILTERS)
+    def test_the_parser_says_what_to_fix(self, expression: str, hint: str) -> None:
+        with pytest.raises(Invalid) as refused:
+            parse_filter(expression)
 
-        assert response.status_code == 400
-        error = error_of(response)
-        assert error["code"] == "invalid"
-        assert hint in error["message"]
+        assert hint in refused.value.message
+
+    def test_the_api_answers_400_with_that_message(self, client: TestClient) -> None:
+        responses = {
+            expression: client.get(f"{API}/runs", params={"filter": expression})
+            for expression, _ in INVALID_FILTERS
+        }
+
+        assert {e: r.status_code for e, r in responses.items() if r.status_code != 400} == {}
+        for expression, hint in INVALID_FILTERS:
+            error = error_of(responses[expression])
+            assert error["code"] == "invalid"
+            assert hint in error["message"]
 
 
 class TestSearchService:
