@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Kiln demo: a server on the embedded defaults (SQLite + local artifacts under $KILN_HOME, default
-# ~/.kiln), then an example that trains scikit-learn models with tracking. The server keeps running
+# ~/.kiln), an admin account and a demo project, then an example that trains scikit-learn models
+# with tracking, authenticated by an API key. The server keeps running
 # so the UI can be explored; Ctrl-C stops it. KILN_DEMO_EXIT=1 stops it after the example instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,10 +22,15 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 
+# An admin account and a "demo" project; the example authenticates with a fresh API key for it.
+# The admin password is KILN_ADMIN_PASSWORD, or generated and printed once on the first run.
+eval "$("$VENV/bin/kiln" admin bootstrap --email "${KILN_ADMIN_EMAIL:-admin@example.com}" --project demo --print-env)"
+export KILN_TOKEN
+
 "$VENV/bin/python" examples/train_breast_cancer.py
 
 echo
-echo "Kiln is running at $KILN_URL"
+echo "Kiln is running at $KILN_URL  (log in as ${KILN_ADMIN_EMAIL:-admin@example.com})"
 echo "  experiments:  $KILN_URL/experiments"
 echo "  API docs:     $KILN_URL/docs"
 echo "  metrics:      $KILN_URL/metrics"

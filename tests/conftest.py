@@ -21,6 +21,7 @@ from kiln.core.db import Database
 from kiln.core.migrate import upgrade_database
 from kiln.core.settings import Settings
 from kiln.models_registry import metadata
+from tests.builders import make_user_token
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +53,7 @@ def _empty_all_tables(db: Database) -> None:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, migrated_database: Database) -> Iterator[Settings]:
     _empty_all_tables(migrated_database)
-    yield Settings(
+    return Settings(
         home=tmp_path / "home",
         database_url=database_url,
         artifact_root=str(tmp_path / "artifacts"),
@@ -60,6 +61,9 @@ def settings(tmp_path: Path, database_url: str, migrated_database: Database) -> 
         log_level="WARNING",
         max_upload_bytes=5 * 1024 * 1024,
         secret_key="test-secret-key-0123456789-abcdefghijklmnop",
+        # Tests call the API far faster than a person; the rate-limit tests set their own limits.
+        rate_limit="100000/minute",
+        login_rate_limit="1000/minute",
     )
 
 
@@ -71,7 +75,20 @@ def app(settings: Settings) -> Iterator[FastAPI]:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def admin_token(app: FastAPI) -> str:
+    """An access token of an admin (member of the default project), made through the services."""
+    return make_user_token(app, "admin@kiln.test", role="admin")
+
+
+@pytest.fixture
+def client(app: FastAPI, admin_token: str) -> Iterator[TestClient]:
+    """A TestClient authenticated as an admin."""
+    with TestClient(app, headers={"Authorization": f"Bearer {admin_token}"}) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def anonymous_client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
 

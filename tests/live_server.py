@@ -47,3 +47,10 @@ def _wait_healthy(url: str, thread: threading.Thread, timeout: float) -> None:
             pass
         time.sleep(0.05)
     raise TimeoutError(f"test server at {url} did not answer /healthz within {timeout} s")
+
+
+def free_port() -> int:
+    """A port that was free a moment ago, for servers that must be told their port (moto, SMTP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -45,7 +45,14 @@ def test_server_serves_the_api_on_the_given_port(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "kiln server did not answer within 60 s"
                 time.sleep(0.2)
         assert health.json()["status"] == "ok"
-        created = httpx.post(f"http://127.0.0.1:{port}/api/v1/experiments", json={"name": "via-server"})
+        base = f"http://127.0.0.1:{port}/api/v1"
+        assert httpx.post(f"{base}/experiments", json={"name": "via-server"}).status_code == 401
+        account = {"email": "first@kiln.test", "password": "a long and unusual passphrase"}
+        assert httpx.post(f"{base}/auth/register", json=account, timeout=10).status_code == 201
+        token = httpx.post(f"{base}/auth/login", json=account, timeout=10).json()["access_token"]
+        created = httpx.post(
+            f"{base}/experiments", json={"name": "via-server"}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert created.status_code == 201
     finally:
         process.send_signal(signal.SIGINT)

@@ -13,9 +13,10 @@ from tests.live_server import serve
 
 
 @pytest.fixture
-def live_url(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def live_url(app: FastAPI, admin_token: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with serve(app) as url:
         monkeypatch.setenv("KILN_URL", url)
+        monkeypatch.setenv("KILN_TOKEN", admin_token)
         yield url
         # A test that failed half-way must not leave its run active for the next one.
         while kiln.active_run() is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import math
 import time
@@ -40,7 +39,7 @@ class TestLogging:
         assert math.isnan(stored.metrics["auc"])
         assert stored.tags == {"team": "risk", "stage": "dev", "owner": "ana"}
         assert [(i.name, i.version, i.digest) for i in stored.inputs] == [("customers", "3", "abc")]
-        assert stored.user == getpass.getuser()
+        assert stored.user == "admin@kiln.test"
         assert client.get_experiment(stored.experiment_id).name == "churn"
 
     def test_steps_count_up_per_key_when_not_given(self, client: kiln.Client) -> None:

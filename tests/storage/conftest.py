@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.tracking.live_server import free_port
+from tests.live_server import free_port
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 
 from kiln.app import create_app
 from kiln.core.settings import Settings
+from tests.builders import admin_client
+from tests.live_server import serve
 from tests.tracking.api import API, create_run, error_of, finish_run
-from tests.tracking.live_server import serve
 
 pytestmark = pytest.mark.s3
 
@@ -34,7 +35,7 @@ def s3_app(settings: Settings, s3_endpoint: str, s3_bucket: str) -> Iterator[Fas
 
 @pytest.fixture
 def s3_api(s3_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(s3_app) as client:
+    with admin_client(s3_app) as client:
         yield client
 
 
@@ -123,9 +124,9 @@ class TestS3Artifacts:
         assert "missing from the store" in error_of(response)["message"]
 
     def test_object_altered_in_the_bucket_never_downloads_whole(
-        self, s3_app: FastAPI, s3_bucket: str, s3_client: Any
+        self, s3_app: FastAPI, s3_api: TestClient, s3_bucket: str, s3_client: Any
     ) -> None:
-        with serve(s3_app) as url, httpx.Client(base_url=url, timeout=20) as live:
+        with serve(s3_app) as url, httpx.Client(base_url=url, timeout=20, headers=s3_api.headers) as live:
             run = create_run(live)
             live.put(f"{API}/runs/{run['id']}/artifacts/model.bin", content=b"the real model")
             s3_client.put_object(

@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 from kiln.app import create_app
 from kiln.core.errors import ChecksumMismatch
 from kiln.core.settings import Settings
+from tests.builders import admin_client, bearer
+from tests.live_server import serve
 from tests.tracking.api import API, create_run, error_of, finish_run
-from tests.tracking.live_server import serve
 
 MiB = 1024 * 1024
 
@@ -202,16 +203,19 @@ class TestArtifactPathsStayInside:
         assert not Path("/tmp/escape.txt").exists()
         assert listing(client, run["id"]) == []
 
-    def test_literal_dot_dot_on_the_wire_is_400(self, app: FastAPI, tmp_path: Path) -> None:
+    def test_literal_dot_dot_on_the_wire_is_400(self, app: FastAPI, tmp_path: Path, admin_token: str) -> None:
         # HTTP clients normalise '..' away; a raw request line keeps it, as an attacker would send it.
-        with serve(app) as url, httpx.Client(base_url=url) as live:
+        with serve(app) as url, httpx.Client(base_url=url, headers=bearer(admin_token)) as live:
             run = create_run(live)
             before = files_under(tmp_path)
             target = urlsplit(url)
             connection = http.client.HTTPConnection(target.hostname or "", target.port)
             try:
                 connection.request(
-                    "PUT", f"{API}/runs/{run['id']}/artifacts/../../../../escape.txt", body=b"x"
+                    "PUT",
+                    f"{API}/runs/{run['id']}/artifacts/../../../../escape.txt",
+                    body=b"x",
+                    headers=bearer(admin_token),
                 )
                 response = connection.getresponse()
                 status, _ = response.status, response.read()
@@ -301,7 +305,7 @@ class TestLargeUpload:
             for i in range(20):
                 yield block[i:] + block[:i]
 
-        with TestClient(large_upload_app) as client:
+        with admin_client(large_upload_app) as client:
             run = create_run(client)
             response = put(client, run["id"], "data/big.bin", body())
 
@@ -348,9 +352,9 @@ class TestTamperDetection:
         ids=["same-size-small", "same-size-multi-chunk", "grown", "shrunk"],
     )
     def test_http_client_never_receives_a_complete_altered_body(
-        self, app: FastAPI, settings: Settings, original: bytes, tampered: bytes
+        self, app: FastAPI, settings: Settings, original: bytes, tampered: bytes, admin_token: str
     ) -> None:
-        with serve(app) as url, httpx.Client(base_url=url, timeout=10) as live:
+        with serve(app) as url, httpx.Client(base_url=url, timeout=10, headers=bearer(admin_token)) as live:
             run = create_run(live)
             assert put(live, run["id"], "model.bin", original).status_code == 201
             stored_file(settings, run["id"], "model.bin").write_bytes(tampered)
@@ -368,9 +372,9 @@ class TestTamperDetection:
         assert response.status_code == 404
         assert "missing from the store" in error_of(response)["message"]
 
-    def test_untouched_file_still_downloads_over_http(self, app: FastAPI) -> None:
+    def test_untouched_file_still_downloads_over_http(self, app: FastAPI, admin_token: str) -> None:
         data = os.urandom(2 * MiB + 17)
-        with serve(app) as url, httpx.Client(base_url=url, timeout=10) as live:
+        with serve(app) as url, httpx.Client(base_url=url, timeout=10, headers=bearer(admin_token)) as live:
             run = create_run(live)
             put(live, run["id"], "ok.bin", data)
 

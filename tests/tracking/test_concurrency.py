@@ -11,15 +11,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.builders import bearer
+from tests.live_server import serve
 from tests.tracking.api import API, create_run
-from tests.tracking.live_server import serve
 
 CLIENTS = 4
+TOKEN: dict[str, str] = {}
 ROUNDS = 3
 
 
 @pytest.fixture
-def live(app: FastAPI) -> Iterator[str]:
+def live(app: FastAPI, admin_token: str) -> Iterator[str]:
+    TOKEN["value"] = admin_token
     with serve(app) as url:
         yield url
 
@@ -31,7 +34,7 @@ def race(url: str, request: Callable[[httpx.Client, int], httpx.Response]) -> li
     failures: list[BaseException] = []
 
     def worker(index: int) -> None:
-        with httpx.Client(base_url=url, timeout=60) as client:
+        with httpx.Client(base_url=url, timeout=60, headers=bearer(TOKEN["value"])) as client:
             barrier.wait(timeout=30)
             try:
                 responses.append(request(client, index))
@@ -60,7 +63,7 @@ class TestRacingWrites:
             assert all(r.json()["error"]["code"] == "conflict" for r in responses if r.status_code == 409)
 
     def test_same_param_value_logged_at_once(self, live: str) -> None:
-        with httpx.Client(base_url=live) as client:
+        with httpx.Client(base_url=live, headers=bearer(TOKEN["value"])) as client:
             run = create_run(client)
         for round_ in range(ROUNDS):
             body = {"params": [{"key": f"p{round_}", "value": "same"}]}
@@ -72,7 +75,7 @@ class TestRacingWrites:
             assert [r.status_code for r in responses] == [200] * CLIENTS
 
     def test_different_param_values_logged_at_once(self, live: str) -> None:
-        with httpx.Client(base_url=live) as client:
+        with httpx.Client(base_url=live, headers=bearer(TOKEN["value"])) as client:
             run = create_run(client)
         for round_ in range(ROUNDS):
             key = f"p{round_}"
@@ -85,7 +88,7 @@ class TestRacingWrites:
             )
 
             assert sorted(r.status_code for r in responses) == [200] + [409] * (CLIENTS - 1)
-            with httpx.Client(base_url=live) as client:
+            with httpx.Client(base_url=live, headers=bearer(TOKEN["value"])) as client:
                 kept = client.get(f"{API}/runs/{run['id']}").json()["params"][key]
             assert all(
                 r.json()["error"]["details"]["logged"] == kept for r in responses if r.status_code == 409
@@ -94,7 +97,7 @@ class TestRacingWrites:
     def test_same_artifact_uploaded_at_once(self, live: str) -> None:
         # An SDK retry can overlap the first attempt: both must succeed and leave one intact file.
         data = os.urandom(3 * 1024 * 1024)
-        with httpx.Client(base_url=live) as client:
+        with httpx.Client(base_url=live, headers=bearer(TOKEN["value"])) as client:
             run = create_run(client)
         path = f"{API}/runs/{run['id']}/artifacts/model.bin"
 
@@ -102,7 +105,7 @@ class TestRacingWrites:
             responses = race(live, lambda client, _i: client.put(path, content=data))
 
             assert [r.status_code for r in responses] == [201] * CLIENTS
-            with httpx.Client(base_url=live, timeout=30) as client:
+            with httpx.Client(base_url=live, timeout=30, headers=bearer(TOKEN["value"])) as client:
                 download = client.get(path)
             assert download.content == data
             assert download.headers["x-checksum-sha256"] == hashlib.sha256(data).hexdigest()

@@ -13,7 +13,6 @@ class TestCreateExperiment:
         response = client.post(
             f"{API}/experiments",
             json={"name": "fraud", "description": "card fraud", "tags": {"team": "risk"}},
-            headers={"X-Kiln-User": "alice"},
         )
 
         assert response.status_code == 201
@@ -21,7 +20,8 @@ class TestCreateExperiment:
         assert body["name"] == "fraud"
         assert body["description"] == "card fraud"
         assert body["tags"] == {"team": "risk"}
-        assert body["created_by"] == "alice"
+        assert body["created_by"] == "admin@kiln.test"
+        assert body["project_id"]
         assert body["run_count"] == 0
         assert client.get(f"{API}/experiments/{body['id']}").json()["name"] == "fraud"
 
@@ -35,7 +35,7 @@ class TestCreateExperiment:
         assert error["code"] == "conflict"
         assert "'churn'" in error["message"]
         assert "exists" in error["message"]
-        assert error["details"] == {"name": "churn"}
+        assert error["details"] == {"name": "churn", "project": "default"}
 
     def test_empty_name_is_refused(self, client: TestClient) -> None:
         response = client.post(f"{API}/experiments", json={"name": ""})

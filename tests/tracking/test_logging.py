@@ -16,7 +16,7 @@ from kiln.core.errors import Conflict
 from kiln.core.settings import Settings
 from kiln.tracking import service
 from kiln.tracking.schemas import LogBatch, ParamIn
-from tests.builders import TEST_ACTOR, make_run
+from tests.builders import TEST_ACTOR, admin_client, make_run
 from tests.tracking.api import API, create_run, error_of, finish_run, get_run, history, log_batch, wire_float
 
 
@@ -352,7 +352,7 @@ def small_json_app(settings: Settings) -> Iterator[FastAPI]:
 
 class TestJsonBodyLimit:
     def test_content_length_above_the_limit_is_413(self, small_json_app: FastAPI) -> None:
-        with TestClient(small_json_app) as small:
+        with admin_client(small_json_app) as small:
             run = create_run(small)
             body = {"metrics": [{"key": f"metric-{i}", "value": i} for i in range(200)]}
             encoded = json.dumps(body).encode()
@@ -369,7 +369,7 @@ class TestJsonBodyLimit:
             assert get_run(small, run["id"])["metrics"] == {}
 
     def test_chunked_body_above_the_limit_is_413(self, small_json_app: FastAPI) -> None:
-        with TestClient(small_json_app) as small:
+        with admin_client(small_json_app) as small:
             run = create_run(small)
             chunk = json.dumps([{"key": f"metric-{i}", "value": i} for i in range(100)]).encode()
 
@@ -389,7 +389,7 @@ class TestJsonBodyLimit:
 
     @pytest.mark.parametrize("content_type", ["Application/JSON", "application/json; charset=utf-8"])
     def test_any_spelling_of_json_is_limited(self, small_json_app: FastAPI, content_type: str) -> None:
-        with TestClient(small_json_app) as small:
+        with admin_client(small_json_app) as small:
             run = create_run(small)
             body = json.dumps({"metrics": [{"key": f"metric-{i}", "value": i} for i in range(200)]})
 
@@ -401,7 +401,7 @@ class TestJsonBodyLimit:
             assert get_run(small, run["id"])["metrics"] == {}
 
     def test_small_bodies_still_pass(self, small_json_app: FastAPI) -> None:
-        with TestClient(small_json_app) as small:
+        with admin_client(small_json_app) as small:
             run = create_run(small)
 
             assert log_batch(small, run["id"], metrics=[{"key": "m", "value": 1}]).status_code == 200

@@ -16,19 +16,17 @@ from tests.tracking.api import API, create_experiment, create_run, error_of, fin
 
 
 class TestCreateRun:
-    def test_defaults_name_status_and_user_from_the_header(self, client: TestClient) -> None:
+    def test_defaults_name_status_and_the_authenticated_user(self, client: TestClient) -> None:
         experiment = create_experiment(client)
 
-        response = client.post(
-            f"{API}/runs", json={"experiment_id": experiment["id"]}, headers={"X-Kiln-User": "carol"}
-        )
+        response = client.post(f"{API}/runs", json={"experiment_id": experiment["id"]})
 
         assert response.status_code == 201
         run = response.json()
         assert run["name"] == f"run-{run['id'][-8:]}"
         assert run["status"] == "running"
         assert run["end_time"] is None
-        assert run["user"] == "carol"
+        assert run["user"] == "admin@kiln.test"
         assert run["experiment_id"] == experiment["id"]
         assert run["artifact_uri"].endswith(f"/runs/{run['id']}/artifacts")
 
@@ -36,17 +34,15 @@ class TestCreateRun:
         run = create_run(
             client,
             name="baseline",
-            user="dave",
             source="train.py",
             start_time="2024-05-01T12:00:00Z",
             tags={"team": "risk"},
             inputs=[{"name": "transactions", "version": "3", "digest": "abc"}],
-            headers={"X-Kiln-User": "carol"},
         )
 
         stored = get_run(client, run["id"])
         assert stored["name"] == "baseline"
-        assert stored["user"] == "dave"
+        assert stored["user"] == "admin@kiln.test"
         assert stored["source"] == "train.py"
         assert datetime.fromisoformat(stored["start_time"]) == datetime.fromisoformat(
             "2024-05-01T12:00:00+00:00"
@@ -56,8 +52,11 @@ class TestCreateRun:
             {"kind": "dataset", "name": "transactions", "version": "3", "digest": "abc", "uri": ""}
         ]
 
-    def test_anonymous_without_a_header(self, client: TestClient) -> None:
-        assert create_run(client)["user"] == "anonymous"
+    def test_a_declared_user_is_refused(self, client: TestClient) -> None:
+        # Runs record who is authenticated; a client cannot claim to be someone else.
+        experiment = create_experiment(client)
+        response = client.post(f"{API}/runs", json={"experiment_id": experiment["id"], "user": "mallory"})
+        assert response.status_code == 422
 
     def test_unknown_experiment_is_404(self, client: TestClient) -> None:
         response = client.post(f"{API}/runs", json={"experiment_id": "ghost-experiment"})

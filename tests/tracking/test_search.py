@@ -299,22 +299,22 @@ class TestSearchService:
         old = make_run(session, experiment, start_time="2020-01-01T00:00:00Z")
         new = make_run(session, experiment, start_time="2024-01-01T00:00:00Z")
 
-        after = search.search_runs(session, filter="start_time > 1600000000000")
-        before = search.search_runs(session, filter="start_time < 1600000000000")
+        after = search.search_runs(session, TEST_ACTOR, filter="start_time > 1600000000000")
+        before = search.search_runs(session, TEST_ACTOR, filter="start_time < 1600000000000")
 
         assert [run.id for run in after.runs] == [new.id]
         assert [run.id for run in before.runs] == [old.id]
 
     def test_limit_is_checked(self, session: Session) -> None:
         with pytest.raises(Invalid, match="limit"):
-            search.search_runs(session, limit=0)
+            search.search_runs(session, TEST_ACTOR, limit=0)
 
     def test_params_compare_as_text(self, session: Session) -> None:
         experiment = make_experiment(session)
         make_run(session, experiment, params={"depth": "10"})
         nine = make_run(session, experiment, params={"depth": "9"})
 
-        page = search.search_runs(session, order_by="params.depth DESC")
+        page = search.search_runs(session, TEST_ACTOR, order_by="params.depth DESC")
 
         # Params are text: "9" sorts after "10".
         assert page.runs[0].id == nine.id

@@ -31,3 +31,9 @@ def logged_in(client: TestClient, app: FastAPI, admin: Account) -> Account:
     """The test client is logged in as an administrator, who sees every project."""
     use_session(client, app, admin)
     return admin
+
+
+@pytest.fixture
+def client(anonymous_client: TestClient) -> TestClient:
+    """Pages authenticate with cookies, not a Bearer header: UI tests start signed out."""
+    return anonymous_client

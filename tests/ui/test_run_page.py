@@ -38,7 +38,13 @@ class TestRunPage:
                 inputs=[{"name": "churn-2024", "version": "3", "digest": "sha256:feed"}],
             )
             run_id, experiment_id = run.id, experiment.id
-        upload = client.put(f"/api/v1/runs/{run_id}/artifacts/model/model.skops", content=b"weights")
+        # The API takes writes only with a Bearer token (cookies authenticate reads).
+        token = client.cookies["kiln_access"]
+        upload = client.put(
+            f"/api/v1/runs/{run_id}/artifacts/model/model.skops",
+            content=b"weights",
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert upload.status_code == 201
         page = get_page(client, f"/runs/{run_id}")
         assert "gbm-7" in page.find("h1").text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -52,7 +53,7 @@ def list_records(
 def export_records(
     actor: AuditRead, db: DatabaseDep, filters: Filters, format: Literal["jsonl", "csv"] = "jsonl"
 ) -> StreamingResponse:
-    def lines():  # type: ignore[no-untyped-def]
+    def lines() -> Iterator[str]:
         with db.unit_of_work() as session:
             yield from service.export_records(session, filters, fmt=format)
 

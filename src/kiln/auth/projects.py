@@ -77,9 +77,11 @@ def get_project(session: Session, actor: Actor, project_id: str) -> Project:
 
 def resolve_project(session: Session, actor: Actor, ref: str | None, permission: str) -> Project:
     """A project by id or name (default: the key's project, else 'default'), checked for ``permission``."""
-    if ref is None:
-        ref = actor.project_id or DEFAULT_PROJECT
-    project = session.get(Project, ref) or find_project_by_name(session, ref)
+    if ref is None and actor.project_id is None:
+        project: Project | None = ensure_default_project(session)
+    else:
+        ref = ref or actor.project_id or DEFAULT_PROJECT
+        project = session.get(Project, ref) or find_project_by_name(session, ref)
     if project is None:
         raise NotFound(f"project {ref!r} not found")
     require_project(session, actor, project.id, permission)

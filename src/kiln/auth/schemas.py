@@ -5,11 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import EmailStr, Field
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, Field
 
 from kiln.auth.permissions import Role
 from kiln.core.schemas import InputSchema, ReadSchema
 
+
+def _email(value: str) -> str:
+    # Syntax only (no DNS: installs are often offline); internal domains and ".test" are allowed.
+    try:
+        checked = validate_email(
+            value, check_deliverability=False, globally_deliverable=False, test_environment=True
+        )
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address: {exc}") from exc
+    return checked.normalized.lower()
+
+
+EmailStr = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
 PersonName = Annotated[str, Field(max_length=256)]
 

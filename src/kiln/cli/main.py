@@ -7,7 +7,10 @@ from typing import Annotated
 import typer
 
 from kiln import __version__
+from kiln.audit.cli import audit_app
+from kiln.auth.cli import admin_app
 from kiln.cli import remote
+from kiln.cli.account import login, logout
 from kiln.cli.artifacts import artifacts_app
 from kiln.cli.server import db_app, server
 from kiln.cli.tracking import experiments_app, runs_app
@@ -50,6 +53,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
 app.add_typer(artifacts_app, name="artifacts")
+app.command("login")(login)
+app.command("logout")(logout)
+app.add_typer(audit_app, name="audit")
+app.add_typer(admin_app, name="admin")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kiln.client import artifacts
-from kiln.client.config import current_user, get_token, get_tracking_uri
+from kiln.client.config import get_token, get_tracking_uri
 from kiln.client.pages import ResultPage
 from kiln.client.transport import Transport
 from kiln.core.errors import Conflict, NotFound
@@ -50,7 +50,7 @@ class Client:
 
     def __init__(self, url: str | None = None, *, token: str | None = None, timeout: float = 30.0) -> None:
         self.url = (url or get_tracking_uri()).rstrip("/")
-        self.transport = Transport(self.url, user=current_user(), token=token or get_token(), timeout=timeout)
+        self.transport = Transport(self.url, token=token or get_token(self.url), timeout=timeout)
 
     def close(self) -> None:
         self.transport.close()
@@ -64,32 +64,43 @@ class Client:
     # -- experiments --------------------------------------------------------------------------
 
     def create_experiment(
-        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+        self,
+        name: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        project: str | None = None,
     ) -> ExperimentRead:
-        body = {"name": name, "description": description, "tags": dict(tags or {})}
+        """Create an experiment in ``project`` (id or name; default: the key's project, else "default")."""
+        body: dict[str, Any] = {"name": name, "description": description, "tags": dict(tags or {})}
+        if project is not None:
+            body["project"] = project
         return ExperimentRead.model_validate(self.transport.request("POST", "/experiments", json_body=body))
 
     def get_experiment(self, experiment_id: str) -> ExperimentRead:
         data = self.transport.request("GET", f"/experiments/{_segment(experiment_id)}")
         return ExperimentRead.model_validate(data)
 
-    def get_experiment_by_name(self, name: str) -> ExperimentRead:
-        """The experiment called ``name``; raises ``kiln.NotFound`` when there is none."""
-        page = self.transport.request("GET", "/experiments", params={"name": name, "limit": 1})
+    def get_experiment_by_name(self, name: str, *, project: str | None = None) -> ExperimentRead:
+        """The experiment called ``name`` (in ``project``); raises ``kiln.NotFound`` when there is none."""
+        params: dict[str, Any] = {"name": name, "limit": 1}
+        if project is not None:
+            params["project"] = project
+        page = self.transport.request("GET", "/experiments", params=params)
         if not page["items"]:
             raise NotFound(f"experiment {name!r} not found")
         return ExperimentRead.model_validate(page["items"][0])
 
-    def get_or_create_experiment(self, name: str) -> ExperimentRead:
+    def get_or_create_experiment(self, name: str, *, project: str | None = None) -> ExperimentRead:
         """Race-safe: if another process creates it first (409), fetch theirs."""
         try:
-            return self.get_experiment_by_name(name)
+            return self.get_experiment_by_name(name, project=project)
         except NotFound:
             pass
         try:
-            return self.create_experiment(name)
+            return self.create_experiment(name, project=project)
         except Conflict:
-            return self.get_experiment_by_name(name)
+            return self.get_experiment_by_name(name, project=project)
 
     def list_experiments(self, *, limit: int = 100, cursor: str | None = None) -> ResultPage[ExperimentRead]:
         """One page of experiments, newest first (iterate it; ``.next_cursor`` for the next page)."""

@@ -49,6 +49,7 @@ def start_run(
     inputs: Sequence[RunInputCreate | Mapping[str, Any]] | None = None,
     capture_environment: bool = True,
     *,
+    project: str | None = None,
     nested: bool = False,
     client: Client | None = None,
 ) -> ActiveRun:
@@ -57,6 +58,8 @@ def start_run(
     ``experiment`` is a name, created on first use (default: ``$KILN_EXPERIMENT`` or "default").
     With ``nested=True`` inside an active run, the new run becomes its child (same experiment).
     ``inputs`` are dataset references: ``{"name", "version", "digest", "uri", "kind"}``.
+    ``project`` (id or name) is where a new experiment is created: default ``$KILN_PROJECT``, else the
+    API key's project, else "default".
     """
     client = client or default_client()
     parent = active_run()
@@ -74,7 +77,8 @@ def start_run(
             experiment_id = client.get_run(parent_run_id).experiment_id
     else:
         name_or_default = experiment or os.environ.get("KILN_EXPERIMENT") or DEFAULT_EXPERIMENT
-        experiment_id = client.get_or_create_experiment(name_or_default).id
+        project = project or os.environ.get("KILN_PROJECT") or None
+        experiment_id = client.get_or_create_experiment(name_or_default, project=project).id
     info = client.create_run(
         experiment_id,
         name=name,

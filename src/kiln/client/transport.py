@@ -53,14 +53,13 @@ class Transport:
         self,
         base_url: str,
         *,
-        user: str,
         token: str | None = None,
         timeout: float = 30.0,
         retries: int = 4,
         backoff: float = 0.25,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        headers = {"X-Kiln-User": user, "User-Agent": f"kiln-python/{__version__}"}
+        headers = {"User-Agent": f"kiln-python/{__version__}"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.retries = retries

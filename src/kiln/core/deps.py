@@ -1,4 +1,4 @@
-"""FastAPI dependencies every domain's routes share: the unit of work, settings, the acting identity."""
+"""FastAPI dependencies every domain's routes share: the unit of work and settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from kiln.core.actor import Actor
 from kiln.core.db import Database
 from kiln.core.settings import Settings
 
@@ -29,14 +28,6 @@ def get_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
         yield session
 
 
-def current_actor(request: Request) -> Actor:
-    # Identity is self-declared until authentication lands; the header names the user for records.
-    user = request.headers.get("x-kiln-user", "").strip()[:256]
-    return Actor(kind="user", id=user or "anonymous", name=user or "anonymous")
-
-
-# "function" scope: commit before the response is sent, so a client that got 2xx can read its write.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
-ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kiln.core.actor import Actor
 from kiln.core.errors import Invalid
 from kiln.tracking.models import Run
 from kiln.tracking.schemas import Reproduction, RunComparison, RunInputRead, RunRead
@@ -43,11 +44,11 @@ def to_read(run: Run) -> RunRead:
     )
 
 
-def compare_runs(session: Session, run_ids: Sequence[str]) -> RunComparison:
+def compare_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> RunComparison:
     unique_ids = list(dict.fromkeys(run_ids))
     if not 1 <= len(unique_ids) <= MAX_COMPARED:
         raise Invalid(f"compare between 1 and {MAX_COMPARED} distinct run ids (ids=a,b,c)")
-    runs = [to_read(run) for run in get_runs(session, unique_ids)]
+    runs = [to_read(run) for run in get_runs(session, actor, unique_ids)]
     param_keys = sorted({key for run in runs for key in run.params})
     metric_keys = sorted({key for run in runs for key in run.metrics})
     differing = [key for key in param_keys if len({run.params.get(key) for run in runs}) > 1]
@@ -70,13 +71,13 @@ def compare_runs(session: Session, run_ids: Sequence[str]) -> RunComparison:
     )
 
 
-def reproduce_run(session: Session, run_id: str) -> Reproduction:
-    run = get_run(session, run_id, with_environment=True)
+def reproduce_run(session: Session, actor: Actor, run_id: str) -> Reproduction:
+    run = get_run(session, actor, run_id, with_environment=True)
     environment: dict[str, Any] = run.environment or {}
     return Reproduction(
         run_id=run.id,
         run_name=run.name,
-        experiment=get_experiment(session, run.experiment_id).name,
+        experiment=get_experiment(session, actor, run.experiment_id).name,
         params={p.key: p.value for p in run.params},
         inputs=[RunInputRead.model_validate(i) for i in run.inputs],
         source=run.source,

@@ -9,8 +9,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kiln.core.actor import Actor
 from kiln.core.errors import Invalid, NotFound
-from kiln.tracking.models import Metric, Run
+from kiln.tracking.access import require_run_access
+from kiln.tracking.models import Metric
 from kiln.tracking.schemas import MetricHistory, MetricPoint
 
 MAX_POINTS_LIMIT = 10_000
@@ -20,11 +22,12 @@ def _value(raw: float | None) -> float:
     return float("nan") if raw is None else raw
 
 
-def metric_history(session: Session, run_id: str, key: str, *, max_points: int = 1000) -> MetricHistory:
+def metric_history(
+    session: Session, actor: Actor, run_id: str, key: str, *, max_points: int = 1000
+) -> MetricHistory:
     if not 2 <= max_points <= MAX_POINTS_LIMIT:
         raise Invalid(f"max_points must be between 2 and {MAX_POINTS_LIMIT}")
-    if session.get(Run, run_id) is None:
-        raise NotFound(f"run {run_id!r} not found")
+    require_run_access(session, actor, run_id, "runs:read")
     where = (Metric.run_id == run_id, Metric.key == key)
     total, lo, hi = session.execute(
         select(func.count(), func.min(Metric.step), func.max(Metric.step)).where(*where)

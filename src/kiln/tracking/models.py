@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from kiln.core.db import Base, IdMixin, JSONType, TimestampMixin
@@ -21,8 +21,11 @@ BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Experiment(IdMixin, TimestampMixin, Base):
     __tablename__ = "experiments"
+    # Names are unique within a project, so teams can each have their own "churn".
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
-    name: Mapped[str] = mapped_column(String(256), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_by: Mapped[str] = mapped_column(String(256), default="")

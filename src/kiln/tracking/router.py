@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from kiln.core.db import Database
-from kiln.core.deps import ActorDep, SessionDep, SettingsDep
+from kiln.auth.deps import require
+from kiln.core.actor import Actor
+from kiln.core.deps import SessionDep, SettingsDep
 from kiln.core.errors import Invalid, PayloadTooLarge
 from kiln.core.schemas import Page
 from kiln.storage.deps import StoreDep
-from kiln.storage.store import ArtifactStore, SpooledUpload
+from kiln.storage.store import SpooledUpload
 from kiln.tracking import artifacts, compare, history, search, service
 from kiln.tracking.models import Experiment
 from kiln.tracking.schemas import (
@@ -39,6 +40,12 @@ from kiln.tracking.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
 
 Limit = Annotated[int, Query(ge=1, le=search.MAX_PAGE)]
+ExperimentsRead = Annotated[Actor, Depends(require("experiments:read"))]
+ExperimentsWrite = Annotated[Actor, Depends(require("experiments:write"))]
+RunsRead = Annotated[Actor, Depends(require("runs:read"))]
+RunsWrite = Annotated[Actor, Depends(require("runs:write"))]
+ArtifactsRead = Annotated[Actor, Depends(require("artifacts:read"))]
+ArtifactsWrite = Annotated[Actor, Depends(require("artifacts:write"))]
 
 
 def _experiment_read(
@@ -54,16 +61,23 @@ def _experiment_read(
 
 
 @router.post("/experiments", status_code=status.HTTP_201_CREATED, response_model=ExperimentRead)
-def create_experiment(data: ExperimentCreate, session: SessionDep, actor: ActorDep) -> ExperimentRead:
+def create_experiment(data: ExperimentCreate, session: SessionDep, actor: ExperimentsWrite) -> ExperimentRead:
     return _experiment_read(session, service.create_experiment(session, actor, data), 0)
 
 
 @router.get("/experiments", response_model=Page[ExperimentRead])
 def list_experiments(
-    session: SessionDep, name: str | None = None, limit: Limit = 100, cursor: str | None = None
+    session: SessionDep,
+    actor: ExperimentsRead,
+    name: str | None = None,
+    project: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
 ) -> Page[ExperimentRead]:
     offset = search.decode_cursor(cursor)
-    rows, more = service.list_experiments(session, name=name, limit=limit, offset=offset)
+    rows, more = service.list_experiments(
+        session, actor, name=name, project=project, limit=limit, offset=offset
+    )
     counts = service.count_runs(session, [row.id for row in rows])
     return Page(
         items=[_experiment_read(session, row, counts.get(row.id, 0)) for row in rows],
@@ -72,13 +86,13 @@ def list_experiments(
 
 
 @router.get("/experiments/{experiment_id}", response_model=ExperimentRead)
-def get_experiment(experiment_id: str, session: SessionDep) -> ExperimentRead:
-    return _experiment_read(session, service.get_experiment(session, experiment_id))
+def get_experiment(experiment_id: str, session: SessionDep, actor: ExperimentsRead) -> ExperimentRead:
+    return _experiment_read(session, service.get_experiment(session, actor, experiment_id))
 
 
 @router.patch("/experiments/{experiment_id}", response_model=ExperimentRead)
 def update_experiment(
-    experiment_id: str, data: ExperimentUpdate, session: SessionDep, actor: ActorDep
+    experiment_id: str, data: ExperimentUpdate, session: SessionDep, actor: ExperimentsWrite
 ) -> ExperimentRead:
     return _experiment_read(session, service.update_experiment(session, actor, experiment_id, data))
 
@@ -87,7 +101,7 @@ def update_experiment(
 
 
 @router.post("/runs", status_code=status.HTTP_201_CREATED, response_model=RunRead)
-def create_run(data: RunCreate, session: SessionDep, actor: ActorDep, store: StoreDep) -> RunRead:
+def create_run(data: RunCreate, session: SessionDep, actor: RunsWrite, store: StoreDep) -> RunRead:
     run = service.create_run(session, actor, data, artifact_root_url=store.root_url)
     return compare.to_read(run)
 
@@ -95,6 +109,7 @@ def create_run(data: RunCreate, session: SessionDep, actor: ActorDep, store: Sto
 @router.get("/runs", response_model=Page[RunRead])
 def search_runs(
     session: SessionDep,
+    actor: RunsRead,
     experiment_id: Annotated[list[str] | None, Query()] = None,
     filter: str | None = None,
     order_by: str | None = None,
@@ -103,6 +118,7 @@ def search_runs(
 ) -> Page[RunRead]:
     page = search.search_runs(
         session,
+        actor,
         experiment_ids=experiment_id or [],
         filter=filter,
         order_by=order_by,
@@ -116,40 +132,40 @@ def search_runs(
 
 @router.get("/runs/compare", response_model=RunComparison)
 def compare_runs(
-    session: SessionDep, ids: Annotated[str, Query(description="comma-separated run ids")]
+    session: SessionDep, actor: RunsRead, ids: Annotated[str, Query(description="comma-separated run ids")]
 ) -> RunComparison:
     run_ids = [part.strip() for part in ids.split(",") if part.strip()]
-    return compare.compare_runs(session, run_ids)
+    return compare.compare_runs(session, actor, run_ids)
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail)
-def get_run(run_id: str, session: SessionDep) -> RunDetail:
-    run = service.get_run(session, run_id, with_environment=True)
+def get_run(run_id: str, session: SessionDep, actor: RunsRead) -> RunDetail:
+    run = service.get_run(session, actor, run_id, with_environment=True)
     return RunDetail(**compare.to_read(run).model_dump(), environment=run.environment or {})
 
 
 @router.patch("/runs/{run_id}", response_model=RunRead)
-def update_run(run_id: str, data: RunUpdate, session: SessionDep, actor: ActorDep) -> RunRead:
+def update_run(run_id: str, data: RunUpdate, session: SessionDep, actor: RunsWrite) -> RunRead:
     return compare.to_read(service.update_run(session, actor, run_id, data))
 
 
 @router.post("/runs/{run_id}/batch", response_model=BatchResult)
-def log_batch(run_id: str, batch: LogBatch, session: SessionDep, actor: ActorDep) -> BatchResult:
+def log_batch(run_id: str, batch: LogBatch, session: SessionDep, actor: RunsWrite) -> BatchResult:
     return service.log_batch(session, actor, run_id, batch)
 
 
 @router.post("/runs/{run_id}/metrics", response_model=BatchResult)
-def log_metric(run_id: str, metric: MetricIn, session: SessionDep, actor: ActorDep) -> BatchResult:
+def log_metric(run_id: str, metric: MetricIn, session: SessionDep, actor: RunsWrite) -> BatchResult:
     return service.log_batch(session, actor, run_id, LogBatch(metrics=[metric]))
 
 
 @router.post("/runs/{run_id}/params", response_model=BatchResult)
-def log_param(run_id: str, param: ParamIn, session: SessionDep, actor: ActorDep) -> BatchResult:
+def log_param(run_id: str, param: ParamIn, session: SessionDep, actor: RunsWrite) -> BatchResult:
     return service.log_batch(session, actor, run_id, LogBatch(params=[param]))
 
 
 @router.post("/runs/{run_id}/tags", response_model=BatchResult)
-def set_tag(run_id: str, tag: TagIn, session: SessionDep, actor: ActorDep) -> BatchResult:
+def set_tag(run_id: str, tag: TagIn, session: SessionDep, actor: RunsWrite) -> BatchResult:
     return service.log_batch(session, actor, run_id, LogBatch(tags=[tag]))
 
 
@@ -157,23 +173,29 @@ def set_tag(run_id: str, tag: TagIn, session: SessionDep, actor: ActorDep) -> Ba
 def metric_history(
     run_id: str,
     session: SessionDep,
+    actor: RunsRead,
     key: Annotated[str, Query(min_length=1)],
     max_points: Annotated[int, Query(ge=2, le=history.MAX_POINTS_LIMIT)] = 1000,
 ) -> MetricHistory:
-    return history.metric_history(session, run_id, key, max_points=max_points)
+    return history.metric_history(session, actor, run_id, key, max_points=max_points)
 
 
 @router.get("/runs/{run_id}/reproduce", response_model=Reproduction)
-def reproduce_run(run_id: str, session: SessionDep) -> Reproduction:
-    return compare.reproduce_run(session, run_id)
+def reproduce_run(run_id: str, session: SessionDep, actor: RunsRead) -> Reproduction:
+    return compare.reproduce_run(session, actor, run_id)
 
 
 # -- artifacts ------------------------------------------------------------------------------
 
 
 @router.get("/runs/{run_id}/artifacts", response_model=list[ArtifactRead])
-def list_artifacts(run_id: str, session: SessionDep, prefix: str | None = None) -> list[ArtifactRead]:
-    return [ArtifactRead.model_validate(a) for a in artifacts.list_artifacts(session, run_id, prefix=prefix)]
+def list_artifacts(
+    run_id: str, session: SessionDep, actor: ArtifactsRead, prefix: str | None = None
+) -> list[ArtifactRead]:
+    return [
+        ArtifactRead.model_validate(a)
+        for a in artifacts.list_artifacts(session, actor, run_id, prefix=prefix)
+    ]
 
 
 @router.put(
@@ -186,10 +208,16 @@ def list_artifacts(run_id: str, session: SessionDep, prefix: str | None = None) 
         }
     },
 )
-async def upload_artifact(run_id: str, path: str, request: Request, settings: SettingsDep) -> ArtifactRead:
+async def upload_artifact(
+    run_id: str,
+    path: str,
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    actor: ArtifactsWrite,
+    store: StoreDep,
+) -> ArtifactRead:
     """Stream the request body into the store (never whole in memory), then record its checksum."""
-    db: Database = request.app.state.db
-    store: ArtifactStore = request.app.state.store
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise PayloadTooLarge(
@@ -197,9 +225,9 @@ async def upload_artifact(run_id: str, path: str, request: Request, settings: Se
             "(KILN_MAX_UPLOAD_BYTES)"
         )
 
+    # The session is used from worker threads one call at a time, never concurrently.
     def prepare() -> str:
-        with db.unit_of_work() as session:
-            return artifacts.prepare_upload(session, run_id, path)
+        return artifacts.prepare_upload(session, actor, run_id, path)
 
     key = await run_in_threadpool(prepare)
     upload = SpooledUpload(settings.max_upload_bytes)
@@ -208,8 +236,9 @@ async def upload_artifact(run_id: str, path: str, request: Request, settings: Se
 
         def store_and_record() -> ArtifactRead:
             stored = store.put_file(upload.path, key, size=upload.size, sha256=upload.sha256)
-            with db.unit_of_work() as session:
-                return ArtifactRead.model_validate(artifacts.record_artifact(session, run_id, path, stored))
+            return ArtifactRead.model_validate(
+                artifacts.record_artifact(session, actor, run_id, path, stored)
+            )
 
         return await run_in_threadpool(store_and_record)
     finally:
@@ -225,10 +254,12 @@ def _attachment(filename: str) -> str:
 
 
 @router.get("/runs/{run_id}/artifacts/{path:path}", response_class=StreamingResponse)
-def download_artifact(run_id: str, path: str, session: SessionDep, store: StoreDep) -> StreamingResponse:
+def download_artifact(
+    run_id: str, path: str, session: SessionDep, actor: ArtifactsRead, store: StoreDep
+) -> StreamingResponse:
     if not path:
         raise Invalid("give the artifact's path, e.g. /runs/{run_id}/artifacts/model/model.skops")
-    artifact = artifacts.get_artifact(session, run_id, path)
+    artifact = artifacts.get_artifact(session, actor, run_id, path)
     chunks = store.iter_verified(
         artifacts.artifact_key(run_id, artifact.path), sha256=artifact.sha256, size=artifact.size
     )

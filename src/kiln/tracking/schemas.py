@@ -45,6 +45,8 @@ def _json_safe(value: Any) -> Any:
 
 class ExperimentCreate(InputSchema):
     name: Name
+    # A project id or name; default: the API key's project, else "default".
+    project: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     description: Annotated[str, Field(max_length=10_000)] = ""
     tags: Tags = Field(default_factory=dict)
 
@@ -56,6 +58,7 @@ class ExperimentUpdate(InputSchema):
 
 class ExperimentRead(ReadSchema):
     id: str
+    project_id: str
     name: str
     description: str
     tags: dict[str, str]
@@ -88,7 +91,6 @@ class RunCreate(InputSchema):
     experiment_id: str
     name: Annotated[str, Field(max_length=256)] | None = None
     parent_run_id: str | None = None
-    user: Annotated[str, Field(max_length=256)] | None = None
     source: Annotated[str, Field(max_length=1024)] = ""
     start_time: datetime | None = None
     tags: Tags = Field(default_factory=dict)

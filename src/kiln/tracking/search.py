@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from kiln.core.actor import Actor
 from kiln.core.errors import Invalid
 from kiln.core.ids import from_millis
+from kiln.tracking.access import require_experiment, visible_experiment_ids
 from kiln.tracking.models import LatestMetric, Param, Run, RunTag
 from kiln.tracking.search_filter import Clause, OrderBy, parse_filter, parse_order_by
 from kiln.tracking.service import RUN_CHILDREN
@@ -98,6 +100,7 @@ def _ordered(query: Select[Run], order: OrderBy) -> Select[Run]:
 
 def search_runs(
     session: Session,
+    actor: Actor,
     *,
     experiment_ids: Sequence[str] = (),
     filter: str | None = None,
@@ -109,7 +112,13 @@ def search_runs(
         raise Invalid(f"limit must be between 1 and {MAX_PAGE}")
     conditions = [_condition(clause) for clause in parse_filter(filter)]
     if experiment_ids:
+        for experiment_id in dict.fromkeys(experiment_ids):
+            require_experiment(session, actor, experiment_id, "runs:read")
         conditions.append(Run.experiment_id.in_(experiment_ids))
+    else:
+        visible = visible_experiment_ids(session, actor)
+        if visible is not None:
+            conditions.append(Run.experiment_id.in_(visible))
     offset = decode_cursor(cursor)
     total = session.scalar(select(func.count()).select_from(Run).where(*conditions)) or 0
     query = _ordered(select(Run).where(*conditions), parse_order_by(order_by))

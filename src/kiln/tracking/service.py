@@ -9,10 +9,13 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
+from kiln.audit import service as audit
+from kiln.auth.projects import resolve_project
 from kiln.core.actor import Actor
 from kiln.core.db import upsert_rows
 from kiln.core.errors import Conflict, Invalid, InvalidState, NotFound
 from kiln.core.ids import new_id, to_millis, utcnow
+from kiln.tracking.access import require_experiment, require_run_access, visible_experiments
 from kiln.tracking.models import Experiment, LatestMetric, Metric, Param, Run, RunInput, RunTag
 from kiln.tracking.schemas import (
     BatchResult,
@@ -34,26 +37,38 @@ RUN_CHILDREN = (
 # -- experiments ------------------------------------------------------------------------------
 
 
-def get_experiment(session: Session, experiment_id: str) -> Experiment:
-    experiment = session.get(Experiment, experiment_id)
-    if experiment is None:
-        raise NotFound(f"experiment {experiment_id!r} not found")
-    return experiment
+def get_experiment(
+    session: Session, actor: Actor, experiment_id: str, *, permission: str = "experiments:read"
+) -> Experiment:
+    return require_experiment(session, actor, experiment_id, permission)
 
 
-def find_experiment_by_name(session: Session, name: str) -> Experiment | None:
-    return session.scalar(select(Experiment).where(Experiment.name == name))
+def find_experiment_by_name(
+    session: Session, actor: Actor, name: str, *, project: str | None = None
+) -> Experiment | None:
+    """By name in one project (default: the actor's key project, else 'default')."""
+    project_row = resolve_project(session, actor, project, "experiments:read")
+    return session.scalar(
+        select(Experiment).where(Experiment.project_id == project_row.id, Experiment.name == name)
+    )
 
 
 def create_experiment(session: Session, actor: Actor, data: ExperimentCreate) -> Experiment:
+    project = resolve_project(session, actor, data.project, "experiments:write")
     exists = Conflict(
-        f"experiment {data.name!r} exists; choose another name or use the existing one",
-        details={"name": data.name},
+        f"experiment {data.name!r} exists in project {project.name!r}; choose another name or use it",
+        details={"name": data.name, "project": project.name},
     )
-    if find_experiment_by_name(session, data.name) is not None:
+    if session.scalar(
+        select(Experiment.id).where(Experiment.project_id == project.id, Experiment.name == data.name)
+    ):
         raise exists
     experiment = Experiment(
-        name=data.name, description=data.description, tags=dict(data.tags), created_by=actor.label
+        project_id=project.id,
+        name=data.name,
+        description=data.description,
+        tags=dict(data.tags),
+        created_by=actor.label,
     )
     session.add(experiment)
     try:
@@ -61,26 +76,49 @@ def create_experiment(session: Session, actor: Actor, data: ExperimentCreate) ->
     except IntegrityError as exc:
         # Another request created the name since the check; the unit of work rolls back.
         raise exists from exc
+    audit.record(
+        session,
+        actor,
+        "experiment.created",
+        "experiment",
+        experiment.id,
+        {"name": data.name, "project_id": project.id},
+    )
     return experiment
 
 
 def update_experiment(
     session: Session, actor: Actor, experiment_id: str, data: ExperimentUpdate
 ) -> Experiment:
-    experiment = get_experiment(session, experiment_id)
+    experiment = get_experiment(session, actor, experiment_id, permission="experiments:write")
     if data.description is not None:
         experiment.description = data.description
     if data.tags is not None:
         experiment.tags = {**experiment.tags, **data.tags}
     session.flush()
+    audit.record(
+        session, actor, "experiment.updated", "experiment", experiment.id, data.model_dump(exclude_none=True)
+    )
     return experiment
 
 
 def list_experiments(
-    session: Session, *, name: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    actor: Actor,
+    *,
+    name: str | None = None,
+    project: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> tuple[list[Experiment], bool]:
-    """Newest first; returns the page and whether more follow."""
-    query = select(Experiment).order_by(Experiment.created_at.desc(), Experiment.id.desc())
+    """Newest first, only from projects the actor belongs to; returns the page and whether more follow."""
+    query = visible_experiments(
+        session, actor, select(Experiment).order_by(Experiment.created_at.desc(), Experiment.id.desc())
+    )
+    if project:
+        query = query.where(
+            Experiment.project_id == resolve_project(session, actor, project, "experiments:read").id
+        )
     if name:
         query = query.where(Experiment.name == name)
     rows = list(session.scalars(query.offset(offset).limit(limit + 1)))
@@ -101,7 +139,8 @@ def count_runs(session: Session, experiment_ids: Sequence[str]) -> dict[str, int
 # -- runs ------------------------------------------------------------------------------------
 
 
-def get_run(session: Session, run_id: str, *, with_environment: bool = False) -> Run:
+def get_run(session: Session, actor: Actor, run_id: str, *, with_environment: bool = False) -> Run:
+    require_run_access(session, actor, run_id, "runs:read")
     options = [*RUN_CHILDREN, undefer(Run.environment)] if with_environment else list(RUN_CHILDREN)
     run = session.scalar(select(Run).where(Run.id == run_id).options(*options))
     if run is None:
@@ -109,11 +148,14 @@ def get_run(session: Session, run_id: str, *, with_environment: bool = False) ->
     return run
 
 
-def get_runs(session: Session, run_ids: Sequence[str]) -> list[Run]:
-    """The runs in the order asked for; ``NotFound`` names every id that does not exist."""
-    rows = {
-        run.id: run for run in session.scalars(select(Run).where(Run.id.in_(run_ids)).options(*RUN_CHILDREN))
-    }
+def get_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> list[Run]:
+    """The runs in the order asked for; ``NotFound`` names every id that does not exist (for the actor)."""
+    query = visible_experiments(
+        session,
+        actor,
+        select(Run).join(Experiment, Experiment.id == Run.experiment_id).where(Run.id.in_(run_ids)),
+    )
+    rows = {run.id: run for run in session.scalars(query.options(*RUN_CHILDREN))}
     missing = [run_id for run_id in run_ids if run_id not in rows]
     if missing:
         raise NotFound(f"runs not found: {', '.join(missing)}", details={"missing": missing})
@@ -121,7 +163,7 @@ def get_runs(session: Session, run_ids: Sequence[str]) -> list[Run]:
 
 
 def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root_url: str) -> Run:
-    get_experiment(session, data.experiment_id)
+    get_experiment(session, actor, data.experiment_id, permission="runs:write")
     if data.parent_run_id is not None:
         parent = session.get(Run, data.parent_run_id)
         if parent is None:
@@ -136,7 +178,8 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
         status=RunStatus.running.value,
         start_time=data.start_time or utcnow(),
         parent_run_id=data.parent_run_id,
-        user=data.user or actor.label,
+        # The authenticated identity, never a name the client declares.
+        user=actor.label,
         source=data.source,
         artifact_uri=f"{artifact_root_url.rstrip('/')}/runs/{run_id}/artifacts",
         environment=data.environment,
@@ -147,11 +190,15 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
     )
     session.add(run)
     session.flush()
+    audit.record(
+        session, actor, "run.created", "run", run.id, {"experiment_id": run.experiment_id, "name": run.name}
+    )
     return run
 
 
 def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> Run:
-    run = get_run(session, run_id)
+    require_run_access(session, actor, run_id, "runs:write")
+    run = get_run(session, actor, run_id)
     if data.name is not None:
         run.name = data.name
     if data.status is not None and data.status.value != run.status:
@@ -166,10 +213,14 @@ def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> 
     elif data.end_time is not None:
         run.end_time = data.end_time
     session.flush()
+    audit.record(
+        session, actor, "run.updated", "run", run.id, data.model_dump(exclude_none=True, mode="json")
+    )
     return run
 
 
-def require_running(session: Session, run_id: str) -> Run:
+def require_running(session: Session, actor: Actor, run_id: str, *, permission: str = "runs:write") -> Run:
+    require_run_access(session, actor, run_id, permission)
     run = session.get(Run, run_id)
     if run is None:
         raise NotFound(f"run {run_id!r} not found")
@@ -183,7 +234,7 @@ def require_running(session: Session, run_id: str) -> Run:
 
 def log_batch(session: Session, actor: Actor, run_id: str, batch: LogBatch) -> BatchResult:
     """Record metrics, params and tags in one transaction; nothing is kept if any part is refused."""
-    require_running(session, run_id)
+    require_running(session, actor, run_id)
     _log_params(session, run_id, batch)
     upsert_rows(
         session,
@@ -193,6 +244,18 @@ def log_batch(session: Session, actor: Actor, run_id: str, batch: LogBatch) -> B
         update=["value"],
     )
     _log_metrics(session, run_id, batch)
+    audit.record(
+        session,
+        actor,
+        "run.logged",
+        "run",
+        run_id,
+        {
+            "metrics": len(batch.metrics),
+            "params": {p.key: p.value for p in batch.params},
+            "tags": {t.key: t.value for t in batch.tags},
+        },
+    )
     return BatchResult(metrics=len(batch.metrics), params=len(batch.params), tags=len(batch.tags))
 
 

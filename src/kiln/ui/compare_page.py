@@ -40,9 +40,11 @@ def compare_page(
         )
     db: Database = request.app.state.db
     with db.unit_of_work() as session:
-        comparison = compare.compare_runs(session, run_ids)
+        comparison = compare.compare_runs(session, actor, run_ids)
         experiments = {
-            experiment_id: ExperimentRead.model_validate(service.get_experiment(session, experiment_id))
+            experiment_id: ExperimentRead.model_validate(
+                service.get_experiment(session, actor, experiment_id)
+            )
             for experiment_id in dict.fromkeys(run.experiment_id for run in comparison.runs)
         }
         per_chart = max(1, len(comparison.runs))
@@ -54,7 +56,7 @@ def compare_page(
                 if key not in run.metrics:
                     continue
                 try:
-                    points = history.metric_history(session, run.id, key, max_points=CHART_POINTS)
+                    points = history.metric_history(session, actor, run.id, key, max_points=CHART_POINTS)
                 except NotFound:
                     continue
                 chart.series.append(series_from_history(points, name=run.name, band=False))

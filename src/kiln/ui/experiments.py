@@ -26,7 +26,7 @@ def experiment_list(request: Request, actor: UiActor, cursor: str = "") -> HTMLR
     db: Database = request.app.state.db
     with db.unit_of_work() as session:
         offset = search.decode_cursor(cursor or None)
-        rows, more = service.list_experiments(session, limit=EXPERIMENTS_PER_PAGE, offset=offset)
+        rows, more = service.list_experiments(session, actor, limit=EXPERIMENTS_PER_PAGE, offset=offset)
         counts = service.count_runs(session, [row.id for row in rows])
         experiments = [
             ExperimentRead.model_validate(row).model_copy(update={"run_count": counts.get(row.id, 0)})
@@ -63,13 +63,14 @@ def experiment_page(
     next_cursor: str | None = None
     with db.unit_of_work() as session:
         run_count = service.count_runs(session, [experiment_id]).get(experiment_id, 0)
-        experiment = ExperimentRead.model_validate(service.get_experiment(session, experiment_id)).model_copy(
-            update={"run_count": run_count}
-        )
+        experiment = ExperimentRead.model_validate(
+            service.get_experiment(session, actor, experiment_id)
+        ).model_copy(update={"run_count": run_count})
         try:
             # Only one page of runs is ever loaded, however many the experiment holds.
             page = search.search_runs(
                 session,
+                actor,
                 experiment_ids=[experiment_id],
                 filter=query.filter or None,
                 order_by=query.order_by or None,

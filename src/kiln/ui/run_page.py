@@ -36,11 +36,13 @@ class LatestValue:
 def run_page(request: Request, actor: UiActor, run_id: str) -> HTMLResponse:
     db: Database = request.app.state.db
     with db.unit_of_work() as session:
-        row = service.get_run(session, run_id, with_environment=True)
+        row = service.get_run(session, actor, run_id, with_environment=True)
         run = compare.to_read(row)
-        experiment = ExperimentRead.model_validate(service.get_experiment(session, row.experiment_id))
-        parent = compare.to_read(service.get_run(session, row.parent_run_id)) if row.parent_run_id else None
-        children = search.search_runs(session, filter=f"parent_run_id = '{run_id}'", limit=1).total
+        experiment = ExperimentRead.model_validate(service.get_experiment(session, actor, row.experiment_id))
+        parent = (
+            compare.to_read(service.get_run(session, actor, row.parent_run_id)) if row.parent_run_id else None
+        )
+        children = search.search_runs(session, actor, filter=f"parent_run_id = '{run_id}'", limit=1).total
         charts: list[Chart] = []
         latest: list[LatestValue] = []
         for index, metric in enumerate(row.latest_metrics):
@@ -51,12 +53,12 @@ def run_page(request: Request, actor: UiActor, run_id: str) -> HTMLResponse:
             if element_id is None:
                 continue
             try:
-                points = history.metric_history(session, run_id, metric.key, max_points=CHART_POINTS)
+                points = history.metric_history(session, actor, run_id, metric.key, max_points=CHART_POINTS)
             except NotFound:
                 continue
             charts.append(Chart(metric.key, element_id, [series_from_history(points, name=run.name)]))
-        files = [ArtifactRead.model_validate(a) for a in artifacts.list_artifacts(session, run_id)]
-        reproduction = compare.reproduce_run(session, run_id)
+        files = [ArtifactRead.model_validate(a) for a in artifacts.list_artifacts(session, actor, run_id)]
+        reproduction = compare.reproduce_run(session, actor, run_id)
         environment = environment_view(row.environment or {})
     return render(
         request,

@@ -1,0 +1,63 @@
+"""``kiln audit``: verify the hash chain and export records, straight from the database (operators)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kiln.audit import service
+from kiln.core.db import Database
+from kiln.core.settings import get_settings
+
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+console = Console()
+
+
+def _database() -> Database:
+    return Database(get_settings().resolved_database_url)
+
+
+@audit_app.command("verify")
+def verify() -> None:
+    """Walk the hash chain and report the first broken link (exit code 1 if any)."""
+    db = _database()
+    try:
+        with db.unit_of_work() as session:
+            result = service.verify_chain(session)
+    finally:
+        db.dispose()
+    if result.ok:
+        console.print(f"[green]audit trail intact[/green]: {result.checked} records verified")
+        return
+    console.print(
+        f"[red]audit trail broken[/red] at record {result.broken_seq}: {result.reason} "
+        f"({result.checked} records verified before it)"
+    )
+    raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="file to write")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    actor: Annotated[str | None, typer.Option(help="only this actor id")] = None,
+    action: Annotated[str | None, typer.Option(help="only this action, e.g. user.login")] = None,
+) -> None:
+    """Export records, oldest first, as JSON lines or CSV."""
+    if fmt not in ("jsonl", "csv"):
+        raise typer.BadParameter("use --format jsonl or --format csv")
+    db = _database()
+    count = 0
+    try:
+        with db.unit_of_work() as session, output.open("w", encoding="utf-8", newline="") as handle:
+            for line in service.export_records(
+                session, service.AuditQuery(actor_id=actor, action=action), fmt=fmt
+            ):
+                handle.write(line)
+                count += 1
+    finally:
+        db.dispose()
+    console.print(f"wrote {count - (1 if fmt == 'csv' else 0)} records to {output}")
