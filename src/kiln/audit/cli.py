@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from kiln.audit import service
-from kiln.core.db import Database
 from kiln.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from kiln.core.db import Database
 
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 console = Console()
 
 
 def _database() -> Database:
+    # Imported here: `kiln --help` and remote commands should not pay for SQLAlchemy.
+    from kiln.core.db import Database
+
     return Database(get_settings().resolved_database_url)
 
 
 @audit_app.command("verify")
 def verify() -> None:
     """Walk the hash chain and report the first broken link (exit code 1 if any)."""
+    from kiln.audit import service
+
     db = _database()
     try:
         with db.unit_of_work() as session:
@@ -47,6 +53,8 @@ def export(
     action: Annotated[str | None, typer.Option(help="only this action, e.g. user.login")] = None,
 ) -> None:
     """Export records, oldest first, as JSON lines or CSV."""
+    from kiln.audit import service
+
     if fmt not in ("jsonl", "csv"):
         raise typer.BadParameter("use --format jsonl or --format csv")
     db = _database()

@@ -10,15 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kiln.auth import api_keys, projects, service
-from kiln.auth.models import ProjectMember
-from kiln.auth.permissions import Role
-from kiln.auth.schemas import ApiKeyCreate, ProjectCreate, UserCreate
-from kiln.core.actor import SYSTEM
-from kiln.core.db import Database
 from kiln.core.errors import KilnError
-from kiln.core.ids import utcnow
-from kiln.core.migrate import upgrade_database
 from kiln.core.settings import get_settings
 
 admin_app = typer.Typer(help="Operator commands on the local database.", no_args_is_help=True)
@@ -38,6 +30,16 @@ def bootstrap(
 
     The admin's password comes from KILN_ADMIN_PASSWORD, or is generated and printed once.
     """
+    # Imported here: `kiln --help` and remote commands should not pay for SQLAlchemy and argon2.
+    from kiln.auth import api_keys, projects, service
+    from kiln.auth.models import ProjectMember
+    from kiln.auth.permissions import Role
+    from kiln.auth.schemas import ApiKeyCreate, ProjectCreate, UserCreate
+    from kiln.core.actor import SYSTEM
+    from kiln.core.db import Database
+    from kiln.core.ids import utcnow
+    from kiln.core.migrate import upgrade_database
+
     db = Database(get_settings().resolved_database_url)
     upgrade_database(db.engine)
     try:
