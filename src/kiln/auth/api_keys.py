@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
-from kiln.auth.models import ApiKey, User
+from kiln.auth.models import ApiKey, Project, User
 from kiln.auth.permissions import at_most
 from kiln.auth.projects import project_role
 from kiln.auth.schemas import ApiKeyCreate
@@ -28,7 +28,7 @@ def create_api_key(session: Session, actor: Actor, data: ApiKeyCreate) -> tuple[
     if actor.kind != "user" or actor.user_id is None:
         raise PermissionDenied("API keys are created by users, not by other keys")
     role_in_project = project_role(session, actor, data.project_id)
-    if role_in_project is None:
+    if role_in_project is None or session.get(Project, data.project_id) is None:
         raise NotFound(f"project {data.project_id!r} not found")
     if not at_most(data.role.value, role_in_project):
         raise Invalid(f"a key's role cannot be higher than yours in this project ({role_in_project})")
@@ -85,8 +85,12 @@ def authenticate_api_key(session: Session, key: str) -> Actor | None:
     owner = session.get(User, api_key.user_id)
     if owner is None or not owner.is_active:
         return None
-    # A key never outranks its owner's current global role.
-    role = api_key.role if at_most(api_key.role, owner.role) else owner.role
+    # A key never outranks what its owner may do in the key's project today: a lowered role or a
+    # removed membership applies to the owner's keys on their very next request.
+    owner_role = project_role(session, _owner_actor(owner), api_key.project_id)
+    if owner_role is None:
+        return None
+    role = api_key.role if at_most(api_key.role, owner_role) else owner_role
     last_used = api_key.last_used_at
     if last_used is None or (now - ensure_utc(last_used)).total_seconds() > 60:
         api_key.last_used_at = now  # coarse, so a busy key does not write on every request
@@ -98,3 +102,7 @@ def authenticate_api_key(session: Session, key: str) -> Actor | None:
         user_id=owner.id,
         project_id=api_key.project_id,
     )
+
+
+def _owner_actor(owner: User) -> Actor:
+    return Actor(kind="user", id=owner.id, name=owner.email, role=owner.role, user_id=owner.id)

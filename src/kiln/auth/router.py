@@ -85,9 +85,7 @@ def refresh(data: RefreshRequest, request: Request, session: SessionDep) -> Toke
 
 @router.post("/auth/logout", status_code=status.HTTP_200_OK)
 def logout(data: RefreshRequest, session: SessionDep) -> dict[str, str]:
-    session_id = tokens.session_for_refresh_token(session, data.refresh_token)
-    if session_id is not None:
-        tokens.revoke_session(session, session_id, "logout")
+    service.logout(session, data.refresh_token)
     return {"status": "logged_out"}
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
 from kiln.auth import tokens
 from kiln.auth.config import AuthConfig
-from kiln.auth.models import OneTimeToken, ProjectMember, User
+from kiln.auth.models import AuthSession, OneTimeToken, Project, ProjectMember, User
 from kiln.auth.passwords import check_password_strength
 from kiln.auth.permissions import Role
-from kiln.auth.projects import ensure_default_project
+from kiln.auth.projects import DEFAULT_PROJECT, ensure_default_project
 from kiln.auth.schemas import (
     ProfileUpdate,
     RegisterRequest,
@@ -20,8 +22,9 @@ from kiln.auth.schemas import (
     UserCreate,
 )
 from kiln.core.actor import Actor
+from kiln.core.db import upsert_rows
 from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied, Unauthenticated
-from kiln.core.ids import ensure_utc, utcnow
+from kiln.core.ids import ensure_utc, new_id, utcnow
 from kiln.core.security import burn_password_check, hash_password, new_token, token_digest, verify_password
 from kiln.notify.email import Mail, Mailer
 
@@ -97,7 +100,14 @@ def spend_link_token(session: Session, purpose: str, token: str) -> OneTimeToken
     )
     if found is None or found.used_at is not None or ensure_utc(found.expires_at) <= utcnow():
         raise Invalid(LINK_INVALID)
-    found.used_at = utcnow()
+    # Conditional, so that of two requests spending the same link at once only one wins.
+    spent = session.execute(
+        update(OneTimeToken)
+        .where(OneTimeToken.id == found.id, OneTimeToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if not spent.rowcount:  # type: ignore[attr-defined]
+        raise Invalid(LINK_INVALID)
     return found
 
 
@@ -115,8 +125,28 @@ def _create_user(session: Session, email: str, password: str, name: str, role: s
     return user
 
 
+def _take_registration_turn(session: Session) -> None:
+    """Registrations take turns, so two people on a fresh install cannot both become the admin.
+
+    The default project is created if missing (the first writer wins; the others wait for it and
+    insert nothing), then its row is updated: that write lock is held until commit, so the next
+    registration counts users only after this one's user exists. Works alike on PostgreSQL and SQLite.
+    """
+    now = utcnow()
+    row = {
+        "id": new_id(),
+        "name": DEFAULT_PROJECT,
+        "description": "Everyone's starting project",
+        "created_at": now,
+        "updated_at": now,
+    }
+    upsert_rows(session, Project.__table__, [row], key=["name"], update=[])
+    session.execute(update(Project).where(Project.name == DEFAULT_PROJECT).values(updated_at=now))
+
+
 def register(session: Session, data: RegisterRequest, *, config: AuthConfig, mailer: Mailer) -> User:
     """The first account becomes admin; later ones follow the registration policy."""
+    _take_registration_turn(session)
     is_first = (session.scalar(select(func.count()).select_from(User)) or 0) == 0
     invite: OneTimeToken | None = None
     if is_first:
@@ -181,26 +211,52 @@ def login(session: Session, email: str, password: str, *, config: AuthConfig) ->
     return pair, user
 
 
+def logout(session: Session, refresh_token: str) -> None:
+    """End the login session the refresh token belongs to (its access tokens stop working at once)."""
+    session_id = tokens.session_for_refresh_token(session, refresh_token)
+    if session_id is not None:
+        end_session(session, session_id)
+
+
+def end_session(session: Session, session_id: str) -> None:
+    """Log one login session out, on the record (the UI's logout names the session directly)."""
+    auth_session = session.get(AuthSession, session_id)
+    if auth_session is None or not tokens.revoke_session(session, session_id, "logout"):
+        return  # unknown or already ended: nothing changed, nothing to record
+    user = get_user(session, auth_session.user_id)
+    actor = user_actor(user, session_id=session_id)
+    audit.record(session, actor, "user.logout", "user", user.id, {"session_id": session_id})
+
+
 def request_password_reset(session: Session, email: str, *, config: AuthConfig, mailer: Mailer) -> None:
     """Answers the same way whether or not the address has an account."""
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return
+    _mail_reset_link(session, user, config=config, mailer=mailer, by_admin=False)
+    audit.record(session, user_actor(user), "user.password_reset_requested", "user", user.id)
+
+
+def _mail_reset_link(
+    session: Session, user: User, *, config: AuthConfig, mailer: Mailer, by_admin: bool
+) -> None:
     token = issue_link_token(
         session, "reset_password", user.email, ttl_seconds=config.reset_ttl.total_seconds(), user_id=user.id
     )
     link = f"{config.public_url.rstrip('/')}/reset-password?token={token}"
     minutes = int(config.reset_ttl.total_seconds() // 60)
-    mailer.send_later(
-        Mail(
-            to=user.email,
-            subject="Reset your Kiln password",
-            body=f"Someone asked to reset your Kiln password.\n\n"
-            f"Set a new one within {minutes} minutes: {link}\n\n"
-            "If it was not you, ignore this mail; your password stays as it is.\n",
+    if by_admin:
+        body = (
+            "An administrator reset your Kiln password; the old one no longer works.\n\n"
+            f"Set a new one within {minutes} minutes: {link}\n"
         )
-    )
-    audit.record(session, user_actor(user), "user.password_reset_requested", "user", user.id)
+    else:
+        body = (
+            "Someone asked to reset your Kiln password.\n\n"
+            f"Set a new one within {minutes} minutes: {link}\n\n"
+            "If it was not you, ignore this mail; your password stays as it is.\n"
+        )
+    mailer.send_later(Mail(to=user.email, subject="Reset your Kiln password", body=body))
 
 
 def reset_password(session: Session, token: str, new_password: str) -> User:
@@ -219,6 +275,8 @@ def change_password(session: Session, actor: Actor, current: str, new: str) -> N
         raise Invalid("the current password is not correct")
     check_password_strength(new, email=user.email, name=user.name)
     user.password_hash = hash_password(new)
+    # Whoever else is logged in with the old password is logged out; the caller stays in.
+    tokens.revoke_all_sessions(session, user.id, "password_changed", keep=actor.session_id)
     audit.record(session, actor, "user.password_changed", "user", user.id)
 
 
@@ -260,8 +318,13 @@ def admin_reset_password(
     session: Session, actor: Actor, user_id: str, *, config: AuthConfig, mailer: Mailer
 ) -> None:
     user = get_user(session, user_id)
+    # A reset (say, of a compromised account) must stop the old password too, not only the
+    # sessions: the user sets a new one through the mailed link.
+    user.password_hash = hash_password(new_token())
     tokens.revoke_all_sessions(session, user.id, "admin_password_reset")
-    request_password_reset(session, user.email, config=config, mailer=mailer)
+    if user.is_active:
+        _mail_reset_link(session, user, config=config, mailer=mailer, by_admin=True)
+    # Recorded once, as the administrator's doing (not as a request by the user).
     audit.record(session, actor, "user.password_reset_by_admin", "user", user.id)
 
 
@@ -277,6 +340,8 @@ def invite(
 ) -> OneTimeToken:
     if find_user_by_email(session, email) is not None:
         raise Conflict("an account with this email already exists")
+    if project_id is not None and session.get(Project, project_id) is None:
+        raise NotFound(f"project {project_id!r} not found")
     token = issue_link_token(
         session,
         "invite",
@@ -286,7 +351,8 @@ def invite(
         project_id=project_id,
         created_by=actor.id,
     )
-    link = f"{config.public_url.rstrip('/')}/register?invite={token}&email={normalise_email(email)}"
+    query = urlencode({"invite": token, "email": normalise_email(email)})
+    link = f"{config.public_url.rstrip('/')}/register?{query}"
     mailer.send_later(
         Mail(to=email, subject="You are invited to Kiln", body=f"Join Kiln as {role}: {link}\n")
     )

@@ -11,9 +11,11 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kiln.audit import service as audit
 from kiln.auth.config import AuthConfig
 from kiln.auth.models import AuthSession, RefreshToken, User
 from kiln.auth.schemas import TokenPair
+from kiln.core.actor import SYSTEM
 from kiln.core.ids import ensure_utc, utcnow
 from kiln.core.security import encode_access_token, new_token, token_digest
 
@@ -40,20 +42,22 @@ def open_session(session: Session, user: User, config: AuthConfig) -> TokenPair:
     return _issue(session, auth_session, user, config)
 
 
-def revoke_session(session: Session, session_id: str, reason: str) -> None:
-    session.execute(
+def revoke_session(session: Session, session_id: str, reason: str) -> bool:
+    """End one session; ``True`` when it was still live (so the caller knows something changed)."""
+    result = session.execute(
         update(AuthSession)
         .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def revoke_all_sessions(session: Session, user_id: str, reason: str) -> None:
-    session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoked_reason=reason)
-    )
+def revoke_all_sessions(session: Session, user_id: str, reason: str, *, keep: str | None = None) -> None:
+    """End every session of the user, except ``keep`` (the caller's own, when it should survive)."""
+    statement = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    if keep:
+        statement = statement.where(AuthSession.id != keep)
+    session.execute(statement.values(revoked_at=utcnow(), revoked_reason=reason))
 
 
 def _live_session(session: Session, session_id: str) -> AuthSession | None:
@@ -72,14 +76,45 @@ def refresh_tokens(session: Session, refresh_token: str, config: AuthConfig) -> 
     if token is None:
         return None
     if token.used_at is not None:
-        revoke_session(session, token.session_id, "refresh_token_reuse")
+        if revoke_session(session, token.session_id, "refresh_token_reuse"):
+            _record_reuse(session, token.session_id)
         return None
     auth_session = _live_session(session, token.session_id)
     user = session.get(User, auth_session.user_id) if auth_session else None
     if auth_session is None or user is None or not user.is_active:
         return None
-    token.used_at = utcnow()
+    if not _spend(session, token):
+        # Another request spent it since we read it (a thief racing the owner): that is reuse too.
+        if revoke_session(session, token.session_id, "refresh_token_reuse"):
+            _record_reuse(session, token.session_id)
+        return None
     return _issue(session, auth_session, user, config)
+
+
+def _spend(session: Session, token: RefreshToken) -> bool:
+    # A conditional UPDATE, not read-then-write: of two concurrent spenders, the second waits for
+    # the first's row lock, then finds the token spent and updates nothing.
+    result = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _record_reuse(session: Session, session_id: str) -> None:
+    # A spent refresh token came back: stolen or replayed. Whoever sent it is unknown, so the
+    # system records the revocation, with the user as the target an administrator can look up.
+    auth_session = session.get(AuthSession, session_id)
+    if auth_session is not None:
+        audit.record(
+            session,
+            SYSTEM,
+            "session.revoked",
+            "user",
+            auth_session.user_id,
+            {"session_id": session_id, "reason": "refresh_token_reuse"},
+        )
 
 
 def session_for_refresh_token(session: Session, refresh_token: str) -> str | None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from kiln.auth import service, tokens
+from kiln.auth import service
 from kiln.auth.config import AuthConfig
 from kiln.auth.schemas import RegisterRequest
 from kiln.core.db import Database
@@ -132,7 +132,7 @@ def logout(request: Request, form: FormDep) -> Response:
     if not same(session_token(request, session_id), field(form, CSRF_FIELD, limit=200)):
         raise PermissionDenied(CSRF_FAILED)
     with _db(request).unit_of_work() as session:
-        tokens.revoke_session(session, session_id, "logout")
+        service.end_session(session, session_id)
     end_session(request)
     return redirect_with_notice("/login", "logged_out")
 

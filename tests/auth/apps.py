@@ -1,0 +1,46 @@
+"""Apps with settings of the test's choosing (mail server, registration mode, rate limits).
+
+Fixtures here are imported by the conftest files of tests/auth, tests/audit and tests/notify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from kiln.app import create_app
+from kiln.core.settings import Settings
+from tests.notify.mail_server import MailServer, running_mail_server
+
+BuildApp = Callable[..., FastAPI]
+
+
+@pytest.fixture
+def build_app(settings: Settings) -> Iterator[BuildApp]:
+    """``build_app(registration="open", ...)``: an app on the test database with settings overridden."""
+    built: list[FastAPI] = []
+
+    def build(**overrides: Any) -> FastAPI:
+        app = create_app(settings.model_copy(update=overrides), migrate=False)
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        app.state.mailer.close()
+        app.state.db.dispose()
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    with running_mail_server() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_app(build_app: BuildApp, mail_server: MailServer) -> FastAPI:
+    """An app that sends its mail to the test's SMTP server."""
+    return build_app(smtp_host=mail_server.host, smtp_port=mail_server.port)

@@ -1,0 +1,278 @@
+"""Who may call what: every route of the app, for every role and for an anonymous caller.
+
+The rules are written out below, one row per (method, path template). A route the table does not
+list fails the test, so nobody can add a route without deciding who may call it; a row for a route
+that no longer exists fails too, so the table cannot rot. Which roles hold a permission comes from
+the permission table in ``kiln.auth.permissions``.
+
+Expected outcomes:
+- anonymous: 401 on the API (a redirect to the login page for UI pages) unless the row is PUBLIC;
+- a role without the row's permission: 403;
+- a role with it: neither 401 nor 403 (404 or 422 from the dummy ids and empty bodies is fine).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute, Mount
+
+from kiln.auth.permissions import ALL_PERMISSIONS, Role, allows
+from tests.auth.apps import BuildApp
+from tests.auth.builders import api, make_member, open_session
+from tests.ui.sessions import form_token
+
+PUBLIC = "public"
+MOUNT = "MOUNT"  # a mounted app (static files): every GET below its path
+
+# The JSON API and the operational endpoints: anonymous callers get 401.
+API_RULES: dict[tuple[str, str], str] = {
+    # operations and documentation
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    # logging in and mailed links
+    ("POST", "/api/v1/auth/register"): PUBLIC,
+    ("POST", "/api/v1/auth/login"): PUBLIC,
+    ("POST", "/api/v1/auth/refresh"): PUBLIC,
+    ("POST", "/api/v1/auth/logout"): PUBLIC,
+    ("POST", "/api/v1/auth/confirm-email"): PUBLIC,
+    ("POST", "/api/v1/auth/password-reset"): PUBLIC,
+    ("POST", "/api/v1/auth/password-reset/confirm"): PUBLIC,
+    # the caller's own account
+    ("GET", "/api/v1/me"): "profile:write",
+    ("PATCH", "/api/v1/me"): "profile:write",
+    ("POST", "/api/v1/me/password"): "profile:write",
+    ("GET", "/api/v1/me/api-keys"): "api_keys:write",
+    ("POST", "/api/v1/me/api-keys"): "api_keys:write",
+    ("DELETE", "/api/v1/me/api-keys/{key_id}"): "api_keys:write",
+    # administration
+    ("GET", "/api/v1/users"): "users:admin",
+    ("POST", "/api/v1/users"): "users:admin",
+    ("GET", "/api/v1/users/{user_id}"): "users:admin",
+    ("PATCH", "/api/v1/users/{user_id}"): "users:admin",
+    ("POST", "/api/v1/users/{user_id}/password-reset"): "users:admin",
+    ("GET", "/api/v1/users/{user_id}/activity"): "users:admin",
+    ("POST", "/api/v1/invites"): "users:admin",
+    ("GET", "/api/v1/projects"): "projects:read",
+    ("POST", "/api/v1/projects"): "projects:admin",
+    ("GET", "/api/v1/projects/{project_id}/members"): "projects:read",
+    ("PUT", "/api/v1/projects/{project_id}/members"): "projects:admin",
+    ("DELETE", "/api/v1/projects/{project_id}/members/{user_id}"): "projects:admin",
+    # the audit trail
+    ("GET", "/api/v1/audit"): "audit:read",
+    ("GET", "/api/v1/audit/export"): "audit:read",
+    ("GET", "/api/v1/audit/verify"): "audit:read",
+    # tracking
+    ("POST", "/api/v1/experiments"): "experiments:write",
+    ("GET", "/api/v1/experiments"): "experiments:read",
+    ("GET", "/api/v1/experiments/{experiment_id}"): "experiments:read",
+    ("PATCH", "/api/v1/experiments/{experiment_id}"): "experiments:write",
+    ("POST", "/api/v1/runs"): "runs:write",
+    ("GET", "/api/v1/runs"): "runs:read",
+    ("GET", "/api/v1/runs/compare"): "runs:read",
+    ("GET", "/api/v1/runs/{run_id}"): "runs:read",
+    ("PATCH", "/api/v1/runs/{run_id}"): "runs:write",
+    ("POST", "/api/v1/runs/{run_id}/batch"): "runs:write",
+    ("POST", "/api/v1/runs/{run_id}/metrics"): "runs:write",
+    ("POST", "/api/v1/runs/{run_id}/params"): "runs:write",
+    ("POST", "/api/v1/runs/{run_id}/tags"): "runs:write",
+    ("GET", "/api/v1/runs/{run_id}/metrics/history"): "runs:read",
+    ("GET", "/api/v1/runs/{run_id}/reproduce"): "runs:read",
+    ("GET", "/api/v1/runs/{run_id}/artifacts"): "artifacts:read",
+    ("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"): "artifacts:write",
+    ("GET", "/api/v1/runs/{run_id}/artifacts/{path:path}"): "artifacts:read",
+}
+
+# The web UI: anonymous visitors are sent to the login page instead of getting a 401.
+UI_RULES: dict[tuple[str, str], str] = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/static/vendor/plotly.min.js"): PUBLIC,
+    (MOUNT, "/static"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("GET", "/register"): PUBLIC,
+    ("POST", "/register"): PUBLIC,
+    ("GET", "/confirm-email"): PUBLIC,
+    ("GET", "/forgot-password"): PUBLIC,
+    ("POST", "/forgot-password"): PUBLIC,
+    ("GET", "/reset-password"): PUBLIC,
+    ("POST", "/reset-password"): PUBLIC,
+    ("GET", "/profile"): "profile:write",
+    ("POST", "/profile"): "profile:write",
+    ("POST", "/profile/password"): "profile:write",
+    ("GET", "/api-keys"): "api_keys:write",
+    ("POST", "/api-keys"): "api_keys:write",
+    ("POST", "/api-keys/{key_id}/revoke"): "api_keys:write",
+    ("GET", "/admin/users"): "users:admin",
+    ("GET", "/admin/users/{user_id}"): "users:admin",
+    ("POST", "/admin/users/{user_id}/role"): "users:admin",
+    ("POST", "/admin/users/{user_id}/active"): "users:admin",
+    ("POST", "/admin/users/{user_id}/password-reset"): "users:admin",
+    ("POST", "/admin/invites"): "users:admin",
+    ("GET", "/projects"): "projects:read",
+    ("POST", "/projects"): "projects:admin",
+    ("GET", "/projects/{project_id}"): "projects:read",
+    ("POST", "/projects/{project_id}/members"): "projects:admin",
+    ("POST", "/projects/{project_id}/members/{user_id}/remove"): "projects:admin",
+    ("GET", "/audit"): "audit:read",
+    ("GET", "/experiments"): "experiments:read",
+    ("GET", "/experiments/{experiment_id}"): "experiments:read",
+    ("GET", "/runs/{run_id}"): "runs:read",
+    ("GET", "/compare"): "runs:read",
+}
+
+RULES = {**API_RULES, **UI_RULES}
+CALLERS = ["anonymous", *(role.value for role in Role)]
+# Ids of nothing: a caller who is let in gets a 404, never someone else's data.
+DUMMY_ID = "00000000-0000-7000-8000-000000000000"
+PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _route_contexts(app: FastAPI) -> Iterator[BaseRoute]:
+    # FastAPI >= 0.165 keeps included routers lazily; iter_route_contexts flattens them.
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        yield from app.routes
+        return
+    yield from iter_route_contexts(app.routes)  # type: ignore[misc]
+
+
+def app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for route in _route_contexts(app):
+        original = getattr(route, "original_route", route)
+        if isinstance(original, Mount):
+            found.add((MOUNT, str(route.path)))  # type: ignore[attr-defined]
+            continue
+        for method in getattr(route, "methods", None) or ():
+            if method != "HEAD":
+                found.add((method, str(route.path)))  # type: ignore[attr-defined]
+    return found
+
+
+def openapi_operations(app: FastAPI) -> set[tuple[str, str]]:
+    schema = app.openapi()
+    return {(method.upper(), path) for path, item in schema["paths"].items() for method in item}
+
+
+def _schema_path(path: str) -> str:
+    return PARAMETER.sub(lambda match: "{" + match.group(1) + "}", path)
+
+
+def concrete(path: str) -> str:
+    if path == "/static":
+        return "/static/kiln.css"
+    return PARAMETER.sub(lambda match: "model.bin" if match.group(1) == "path" else DUMMY_ID, path)
+
+
+@pytest.fixture
+def matrix_app(build_app: BuildApp) -> FastAPI:
+    # Every caller makes a hundred requests: keep the API rate limit out of the way.
+    return build_app(rate_limit="100000/minute", login_rate_limit="100000/minute")
+
+
+class TestTheTableCoversTheApp:
+    def test_every_route_of_the_app_has_a_rule(self, matrix_app: FastAPI) -> None:
+        missing = sorted(app_routes(matrix_app) - set(RULES))
+        assert not missing, f"routes without an authorization rule (add them to the table): {missing}"
+
+    def test_every_rule_names_a_route_the_app_has(self, matrix_app: FastAPI) -> None:
+        stale = sorted(set(RULES) - app_routes(matrix_app))
+        assert not stale, f"rules for routes the app no longer has (remove them): {stale}"
+
+    def test_every_documented_operation_has_a_rule(self, matrix_app: FastAPI) -> None:
+        documented = {(method, _schema_path(path)) for method, path in RULES}
+        missing = sorted(openapi_operations(matrix_app) - documented)
+        assert not missing, f"OpenAPI operations without an authorization rule: {missing}"
+
+    def test_rules_name_permissions_that_exist(self) -> None:
+        unknown = {rule for rule in RULES.values() if rule != PUBLIC} - ALL_PERMISSIONS
+        assert not unknown, f"the table names permissions no role has: {sorted(unknown)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    name: str
+    client: TestClient
+    csrf_token: str
+
+    def call(self, method: str, path: str) -> httpx.Response:
+        url = concrete(path)
+        if method == MOUNT:
+            return self.client.get(url)
+        if (method, path) in UI_RULES and method in WRITES:
+            return self.client.request(method, url, data={"csrf_token": self.csrf_token})
+        body = {} if method in WRITES and method != "DELETE" else None
+        return self.client.request(method, url, json=body)
+
+
+def make_caller(app: FastAPI, name: str) -> Caller:
+    client = api(app, follow_redirects=False)
+    if name == "anonymous":
+        # Public forms carry the CSRF token of an anonymous visitor, as a browser would have it.
+        return Caller(name, client, form_token(client, "/forgot-password"))
+    account = make_member(app, Role(name))
+    pair = open_session(app, account)
+    client.headers["Authorization"] = f"Bearer {pair.access_token}"
+    client.cookies.set("kiln_access", pair.access_token)
+    client.cookies.set("kiln_refresh", pair.refresh_token)
+    return Caller(name, client, form_token(client, "/profile"))
+
+
+def _redirects_to_login(response: httpx.Response) -> bool:
+    return response.status_code in (302, 303, 307) and response.headers.get("location", "").startswith(
+        "/login"
+    )
+
+
+def judge(caller: str, method: str, path: str, response: httpx.Response) -> str | None:
+    """What is wrong with ``response``, or ``None`` when it is what the table says."""
+    rule = RULES[(method, path)]
+    status = response.status_code
+    is_ui = (method, path) in UI_RULES
+    if status >= 500:
+        return f"server error {status}"
+    if rule == PUBLIC:
+        return f"public route answered {status}" if status in (401, 403) else None
+    if caller == "anonymous":
+        if is_ui:
+            return None if _redirects_to_login(response) else f"expected a redirect to /login, got {status}"
+        if status != 401 or response.json()["error"]["code"] != "unauthenticated":
+            return f"expected 401 unauthenticated, got {status}"
+        return None
+    if not allows(caller, rule):
+        return None if status == 403 else f"{caller} lacks {rule}: expected 403, got {status}"
+    if status in (401, 403) or _redirects_to_login(response):
+        return f"{caller} has {rule}: expected to be let in, got {status}"
+    return None
+
+
+@pytest.mark.parametrize("caller_name", CALLERS)
+def test_each_caller_gets_exactly_what_the_table_allows(matrix_app: FastAPI, caller_name: str) -> None:
+    caller = make_caller(matrix_app, caller_name)
+    problems = []
+    for method, path in sorted(RULES):
+        # Public routes are checked once, anonymously: logged-in callers would only log themselves out.
+        if RULES[(method, path)] == PUBLIC and caller_name != "anonymous":
+            continue
+        response = caller.call(method, path)
+        problem = judge(caller_name, method, path, response)
+        if problem:
+            problems.append(f"{method} {path}: {problem} — {response.text[:160]!r}")
+    assert not problems, f"{len(problems)} authorization mismatches for {caller_name}:\n" + "\n".join(
+        problems
+    )
