@@ -1,0 +1,49 @@
+"""An identity for the benchmark on a fresh Kiln server: the first account (which becomes admin).
+
+The web UI needs a login (the ``kiln_access`` cookie); the API takes the same token as a Bearer
+header, which is what a real user's SDK sends once the API enforces authentication. Logging in
+happens outside every timed section.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+
+EMAIL = "bench@kiln.dev"
+ACCESS_COOKIE = "kiln_access"
+
+
+class Identity:
+    """Registers once per server; ``token()`` logs in afresh (access tokens are short-lived)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.password = secrets.token_urlsafe(24)
+        self.available = True
+        with httpx.Client(base_url=url, timeout=60) as client:
+            response = client.post(
+                "/api/v1/auth/register",
+                json={"email": EMAIL, "password": self.password, "name": "Benchmark"},
+            )
+        if response.status_code == 404:  # a Kiln without accounts: nothing to log in to
+            self.available = False
+        elif response.status_code != 201:
+            raise RuntimeError(f"could not register the benchmark account: {response.text[:300]}")
+
+    def token(self) -> str | None:
+        if not self.available:
+            return None
+        with httpx.Client(base_url=self.url, timeout=60) as client:
+            response = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": self.password})
+        if response.status_code != 200:
+            raise RuntimeError(f"could not log in the benchmark account: {response.text[:300]}")
+        return str(response.json()["access_token"])
+
+    def authorize(self, client: httpx.Client) -> None:
+        """Make ``client`` logged in, for the API (Bearer header) and the UI pages (cookie)."""
+        token = self.token()
+        if token is not None:
+            client.headers["Authorization"] = f"Bearer {token}"
+            client.cookies.set(ACCESS_COOKIE, token)

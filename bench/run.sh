@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Benchmarks: Kiln's tracking against MLflow's (bench/tracking.py), then Kiln at scale (bench/scale.py).
+#
+# They run in their own virtualenv, .bench-venv, never the test environment (.venv): Kiln from this
+# checkout (editable) and MLflow pinned to 3.17.2, side by side — their pins do not clash (checked below).
+#
+#   make bench                                  # everything, full sizes (about 20-30 minutes on 2 cores)
+#   bash bench/run.sh tracking --mlflow-calls 500   # one part, extra arguments passed on
+#   bash bench/run.sh scale
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="${BENCH_VENV:-.bench-venv}"
+PY="$VENV/bin/python"
+MLFLOW_VERSION="3.17.2"
+# Every part is bounded: after this many seconds it is interrupted (and stops its servers).
+LIMIT_TRACKING="${BENCH_LIMIT_TRACKING:-3600}"
+LIMIT_SCALE="${BENCH_LIMIT_SCALE:-1800}"
+
+if [[ ! -x "$PY" ]]; then
+  python3 -m venv "$VENV"
+  "$PY" -m pip install -q --upgrade pip uv
+fi
+"$PY" -m uv pip install -q --python "$PY" -e . "mlflow==$MLFLOW_VERSION" psutil
+"$PY" -c 'import kiln, mlflow; assert mlflow.__version__ == "'"$MLFLOW_VERSION"'"; kiln.start_run'
+"$PY" -m uv pip check --python "$PY" >/dev/null
+
+# Start-up is measured as a user would see it on an installed system: with bytecode on disk, for
+# Kiln's sources and for every package of both servers. (Some shells set PYTHONDONTWRITEBYTECODE,
+# which would make every start recompile; it is lifted here.) Up-to-date files are skipped.
+unset PYTHONDONTWRITEBYTECODE
+"$PY" -m compileall -q -j 0 src/kiln "$VENV/lib" >/dev/null || true
+
+export PATH="$ROOT/$VENV/bin:$PATH"
+export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
+
+part="${1:-all}"
+[[ $# -gt 0 ]] && shift
+status=0
+case "$part" in
+  tracking) timeout -k 60 --signal=INT "$LIMIT_TRACKING" "$PY" -m bench.tracking "$@" || status=$? ;;
+  scale) timeout -k 60 --signal=INT "$LIMIT_SCALE" "$PY" -m bench.scale "$@" || status=$? ;;
+  all)
+    echo "== tracking: Kiln vs MLflow $MLFLOW_VERSION"
+    timeout -k 60 --signal=INT "$LIMIT_TRACKING" "$PY" -m bench.tracking || status=$?
+    echo "== scale: Kiln with 10,000 runs and 1,000,000 metric points"
+    timeout -k 60 --signal=INT "$LIMIT_SCALE" "$PY" -m bench.scale || status=$((status ? status : $?))
+    ;;
+  *) echo "usage: bench/run.sh [all|tracking|scale] [args...]" >&2; exit 2 ;;
+esac
+exit "$status"
