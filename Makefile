@@ -39,7 +39,7 @@ lint: install-dev
 	$(VENV)/bin/lint-imports
 
 ## Benchmarks against MLflow, in their own virtualenv (never the test environment).
-bench: install
+bench:
 	bash bench/run.sh
 
 clean:

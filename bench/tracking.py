@@ -162,7 +162,7 @@ def _run(args: argparse.Namespace, report: Report, tmp: Path) -> None:
         mlflow_async: Timed | None = None
         if not args.no_mlflow_variants:
             mlflow_async = mlflow_workloads.log_metric_loop(
-                mlflow.url, args.calls, limit=1200, asynchronous=True
+                mlflow.url, args.mlflow_calls, limit=1200, asynchronous=True
             )
             _loop_figures(report, "mlflow_async", mlflow_async)
 
