@@ -307,7 +307,8 @@ def _log_metrics(session: Session, run_id: str, batch: LogBatch) -> None:
         }
         for metric in batch.metrics
     ]
-    session.execute(insert(Metric), rows)
+    # Core executemany: no ORM bookkeeping for rows nobody reads back in this transaction.
+    session.execute(insert(Metric.__table__), rows)
     # The newest point per key (highest step, then latest timestamp) becomes the run's current value.
     latest: dict[str, dict[str, object]] = {}
     for metric, row in zip(batch.metrics, rows, strict=True):
