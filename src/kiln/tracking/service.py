@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
@@ -308,7 +308,8 @@ def _log_metrics(session: Session, run_id: str, batch: LogBatch) -> None:
         for metric in batch.metrics
     ]
     # Core executemany: no ORM bookkeeping for rows nobody reads back in this transaction.
-    session.execute(insert(Metric.__table__), rows)
+    metrics_table: Table = Metric.__table__  # type: ignore[assignment]
+    session.execute(metrics_table.insert(), rows)
     # The newest point per key (highest step, then latest timestamp) becomes the run's current value.
     latest: dict[str, dict[str, object]] = {}
     for metric, row in zip(batch.metrics, rows, strict=True):
