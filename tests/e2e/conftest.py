@@ -8,16 +8,11 @@ Screenshots go to the test's tmp_path, or to $KILN_E2E_SCREENSHOTS when set (to 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import (
     Browser,
@@ -31,6 +26,7 @@ from playwright.sync_api import (
 
 from kiln.auth.permissions import Role
 from tests.auth_builders import Account, make_account, open_session
+from tests.live_server import serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -52,44 +48,10 @@ class LiveServer:
     url: str
 
 
-def _serve(app: FastAPI) -> tuple[uvicorn.Server, threading.Thread, str]:
-    # Bind the socket here and hand it to uvicorn: no window in which another process takes the port.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="kiln-live-server", daemon=True
-    )
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
-def _wait_healthy(url: str, thread: threading.Thread, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            raise RuntimeError("the live server thread exited during start-up")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the live server did not answer {url}/healthz within {timeout}s")
-
-
 @pytest.fixture
 def live_server(app: FastAPI) -> Iterator[LiveServer]:
-    server, thread, url = _serve(app)
-    try:
-        _wait_healthy(url, thread)
+    with serve(app) as url:
         yield LiveServer(url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
