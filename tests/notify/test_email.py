@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from kiln.core.db import Database
 from kiln.notify.email import Mail, Mailer, SmtpSettings
 from tests.notify.mail_server import MailServer, free_port
 
@@ -43,3 +44,28 @@ def test_an_unreachable_server_is_logged_not_raised() -> None:
         assert mailer.send_later(Mail(to="ada@example.com", subject="x", body="y")).result(timeout=10) is None
     finally:
         mailer.close()
+
+
+class Rollback(Exception):
+    pass
+
+
+def _queue_then_fail(db: Database, mailer: Mailer, mail: Mail) -> None:
+    with db.unit_of_work() as session:
+        mailer.queue(session, mail)
+        raise Rollback
+
+
+def test_queued_mail_leaves_only_when_the_transaction_commits(
+    mail_server: MailServer, migrated_database: Database
+) -> None:
+    mailer = Mailer(SmtpSettings(host=mail_server.host, port=mail_server.port, sender="kiln@kiln.test"))
+    try:
+        with pytest.raises(Rollback):
+            _queue_then_fail(migrated_database, mailer, Mail(to="gone@example.com", subject="t", body="x"))
+        with migrated_database.unit_of_work() as session:
+            mailer.queue(session, Mail(to="committed@example.com", subject="token", body="sent"))
+            assert mail_server.inbox.messages == []  # not before the commit
+    finally:
+        mailer.close()  # waits for every submitted delivery
+    assert [mail.recipients for mail in mail_server.inbox.messages] == [["committed@example.com"]]

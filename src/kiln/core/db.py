@@ -2,15 +2,21 @@
 
 One engine per process (held by ``Database``); one session, one transaction per request,
 job or command. Services ``flush()``, never ``commit()``: the unit of work commits.
+
+Side effects (mail, events, cache refreshes) must never leave for data that was rolled back: queue
+them with ``after_commit(session, fn)``. They run once the transaction has committed and are dropped
+if it rolls back. What must survive a crash between commit and delivery belongs in the job queue's
+outbox instead (jobs are enqueued in the caller's transaction).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ClassVar
 
+import structlog
 from sqlalchemy import JSON, DateTime, Engine, MetaData, String, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -18,6 +24,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.pool import StaticPool
 
 from kiln.core.ids import ensure_utc, new_id, utcnow
+
+log = structlog.get_logger(__name__)
+
+_AFTER_COMMIT = "kiln.after_commit"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -83,6 +93,26 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction commits; drop it if the transaction rolls back."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    callbacks: list[Callable[[], None]] = session.info.pop(_AFTER_COMMIT, [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            # The data is committed; a failed side effect must not turn the request into an error.
+            name = getattr(callback, "__qualname__", repr(callback))
+            log.exception("db.after_commit_failed", callback=name)
+
+
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
 class Database:
     """The process's engine and session factory."""
 
@@ -90,6 +120,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # Session events, not the unit of work, so every session of this factory keeps the promise.
+        event.listen(self.sessionmaker, "after_commit", _run_after_commit)
+        event.listen(self.sessionmaker, "after_rollback", _drop_after_commit)
 
     @property
     def is_sqlite(self) -> bool:

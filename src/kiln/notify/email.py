@@ -1,4 +1,7 @@
-"""Mail delivery over SMTP (``KILN_SMTP_*``), off the request path.
+"""Mail delivery over SMTP (``KILN_SMTP_*``), off the request path and only after commit.
+
+Services call ``mailer.queue(session, mail)``: the mail leaves once the transaction commits, never
+for a token or an invitation that was rolled back.
 
 Sending happens on a small thread pool, so a request that mails (a password reset) takes as long
 as one that does not — response timing must not reveal whether an address is registered.
@@ -13,6 +16,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 import structlog
+from sqlalchemy.orm import Session
+
+from kiln.core.db import after_commit
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +46,10 @@ class Mailer:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiln-mail")
+
+    def queue(self, session: Session, mail: Mail) -> None:
+        """Send ``mail`` once ``session`` commits; drop it if the transaction rolls back."""
+        after_commit(session, lambda: self.send_later(mail))
 
     def send_later(self, mail: Mail) -> Future[None]:
         return self._pool.submit(self._deliver, mail)
