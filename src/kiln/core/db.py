@@ -93,13 +93,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def after_commit(session: Session, callback: Callable[[], None]) -> None:
+def after_commit(session: Session, callback: Callable[[], object]) -> None:
     """Run ``callback`` once the session's transaction commits; drop it if the transaction rolls back."""
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
 def _run_after_commit(session: Session) -> None:
-    callbacks: list[Callable[[], None]] = session.info.pop(_AFTER_COMMIT, [])
+    callbacks: list[Callable[[], object]] = session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
         try:
             callback()
