@@ -63,7 +63,7 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or get_settings()
     settings.ensure_home()
-    configure_logging(settings.log_level, json=settings.log_json)
+    configure_logging(settings.log_level, json=None if settings.log_json == "auto" else settings.log_json)
     db = Database(settings.resolved_database_url)
     if migrate:
         upgrade_database(db.engine)

@@ -1,4 +1,8 @@
-"""Structured logging: JSON lines with timestamp, level, event and the bound request id."""
+"""Structured logging: JSON lines with timestamp, level, event and the bound request id.
+
+Every line is structured, uvicorn's own start-up and shutdown lines included. JSON is the default
+for services and files; on a terminal (``json=None``, the default setting) lines are human-readable.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import sys
 import structlog
 
 
-def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
+def configure_logging(level: str = "INFO", *, json: bool | None = True) -> None:
+    if json is None:
+        json = not sys.stderr.isatty()
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -36,5 +42,9 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # uvicorn installs plain-text handlers on its loggers before the app exists: route them through ours.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
     for noisy in ("uvicorn.access", "alembic.runtime.migration", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     artifact_root: str | None = None
     secret_key: str | None = None
     log_level: str = "INFO"
-    log_json: bool = True
+    # "auto": JSON lines unless the log goes to a terminal (then human-readable); or true / false.
+    log_json: bool | Literal["auto"] = "auto"
     # Largest single artifact upload the server accepts, in bytes.
     max_upload_bytes: int = 512 * 1024 * 1024
     # Largest JSON request body, in bytes (batch logging included).
