@@ -66,6 +66,13 @@ class Chart:
         return sum(s.total_points for s in self.series)
 
     @property
+    def single_point(self) -> Series | None:
+        """The one series of a metric logged once: shown as a number, since one point draws no line."""
+        if len(self.series) == 1 and self.series[0].total_points == 1 and len(self.series[0].y) == 1:
+            return self.series[0]
+        return None
+
+    @property
     def x_title(self) -> str:
         return "point" if any(_steps_collapse(s.x) for s in self.series) else "step"
 
@@ -106,4 +113,5 @@ def series_from_history(history: MetricHistory, *, name: str, band: bool = True)
 
 
 def charts_json(charts: list[Chart]) -> list[dict[str, Any]]:
-    return [chart.to_json() for chart in charts]
+    """What the browser draws: single values are shown as numbers in the page, not drawn."""
+    return [chart.to_json() for chart in charts if chart.single_point is None]
