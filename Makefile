@@ -38,9 +38,9 @@ lint: install-dev
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-## Benchmarks against MLflow, in their own virtualenv (never the test environment).
+## Benchmarks against MLflow and FastTrackML, in their own virtualenvs (never the test environment).
 bench:
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) .bench-venv .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .bench-venv .bench-venv-fasttrackml .pytest_cache .mypy_cache .ruff_cache

@@ -41,6 +41,22 @@ class Identity:
             raise RuntimeError(f"could not log in the benchmark account: {response.text[:300]}")
         return str(response.json()["access_token"])
 
+    def api_key(self, project: str = "bench") -> str:
+        """A new project and an API key for it (ml_engineer), as automation would authenticate."""
+        token = self.token()
+        if token is None:
+            raise RuntimeError("this Kiln has no accounts, so it has no API keys")
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=self.url, timeout=60, headers=headers) as client:
+            created = client.post("/api/v1/projects", json={"name": project})
+            if created.status_code != 201:
+                raise RuntimeError(f"could not create the benchmark project: {created.text[:300]}")
+            body = {"name": project, "project_id": created.json()["id"], "role": "ml_engineer"}
+            response = client.post("/api/v1/me/api-keys", json=body)
+        if response.status_code != 201:
+            raise RuntimeError(f"could not create the benchmark API key: {response.text[:300]}")
+        return str(response.json()["key"])
+
     def authorize(self, client: httpx.Client) -> None:
         """Make ``client`` logged in, for the API (Bearer header) and the UI pages (cookie)."""
         token = self.token()

@@ -29,25 +29,25 @@ def _format(value: float) -> str:
 class Report:
     title: str
     figures: list[tuple[str, float, str]] = field(default_factory=list)
-    ratios: list[tuple[str, float, str]] = field(default_factory=list)
+    ratios: list[tuple[str, float, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def figure(self, name: str, value: float, unit: str) -> None:
         self.figures.append((name, value, unit))
         print(f"{name}: {_format(value)} {unit}", flush=True)
 
-    def ratio(self, name: str, value: float, target: str = "") -> None:
+    def ratio(self, name: str, value: float, target: str = "", unit: str = "x") -> None:
         """Held back and printed last: the headline figures."""
-        self.ratios.append((name, value, target))
+        self.ratios.append((name, value, target, unit))
 
     def note(self, text: str) -> None:
         self.notes.append(text)
         print(f"# {text}", file=sys.stderr, flush=True)
 
     def finish(self) -> Path:
-        for name, value, target in self.ratios:
+        for name, value, target, unit in self.ratios:
             suffix = f"  ({target})" if target else ""
-            print(f"{name}: {_format(value)} x{suffix}", flush=True)
+            print(f"{name}: {_format(value)} {unit}{suffix}", flush=True)
         RESULTS_DIR.mkdir(exist_ok=True)
         path = RESULTS_DIR / f"{self.title}-{time.strftime('%Y%m%dT%H%M%S')}.json"
         path.write_text(
@@ -56,7 +56,7 @@ class Report:
                     "title": self.title,
                     "machine": machine(),
                     "figures": [{"name": n, "value": v, "unit": u} for n, v, u in self.figures],
-                    "ratios": [{"name": n, "value": v, "target": t} for n, v, t in self.ratios],
+                    "ratios": [{"name": n, "value": v, "target": t, "unit": u} for n, v, t, u in self.ratios],
                     "notes": self.notes,
                 },
                 indent=2,

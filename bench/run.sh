@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Benchmarks: Kiln's tracking against MLflow's (bench/tracking.py), then Kiln at scale (bench/scale.py).
+# Benchmarks: Kiln's tracking against MLflow's and FastTrackML's (bench/tracking.py), then Kiln at scale
+# (bench/scale.py).
 #
 # They run in their own virtualenv, .bench-venv, never the test environment (.venv): Kiln from this
 # checkout (editable) and MLflow pinned to 3.17.2, side by side — their pins do not clash (checked below).
+# FastTrackML gets a venv of its own, .bench-venv-fasttrackml: its package pins an MLflow 2 that would
+# clash with 3.17.2. Only its static Go binary (bin/fml) is used, so it is installed without dependencies.
 #
-#   make bench                                  # everything, full sizes (about 20-30 minutes on 2 cores)
+#   make bench                                  # everything, full sizes (about 25-40 minutes on 2 cores)
 #   bash bench/run.sh tracking --mlflow-calls 500   # one part, extra arguments passed on
+#   bash bench/run.sh tracking --mlflow-calls 300 --runs 200 --batch-values 20000   # a quick run
 #   bash bench/run.sh scale
 set -euo pipefail
 
@@ -14,6 +18,8 @@ cd "$ROOT"
 VENV="${BENCH_VENV:-.bench-venv}"
 PY="$VENV/bin/python"
 MLFLOW_VERSION="3.17.2"
+FTML_VENV="${BENCH_FASTTRACKML_VENV:-.bench-venv-fasttrackml}"
+FTML_VERSION="0.6.0"
 # Every part is bounded: after this many seconds it is interrupted (and stops its servers).
 LIMIT_TRACKING="${BENCH_LIMIT_TRACKING:-3600}"
 LIMIT_SCALE="${BENCH_LIMIT_SCALE:-1800}"
@@ -25,6 +31,13 @@ fi
 "$PY" -m uv pip install -q --python "$PY" -e . "mlflow==$MLFLOW_VERSION" psutil
 "$PY" -c 'import kiln, mlflow; assert mlflow.__version__ == "'"$MLFLOW_VERSION"'"; kiln.start_run'
 "$PY" -m uv pip check --python "$PY" >/dev/null
+
+if [[ ! -x "$FTML_VENV/bin/python" ]]; then
+  "$PY" -m uv venv -q --python python3 "$FTML_VENV"
+fi
+"$PY" -m uv pip install -q --python "$FTML_VENV/bin/python" --no-deps "fasttrackml==$FTML_VERSION"
+"$FTML_VENV/bin/fml" --version | grep -q "$FTML_VERSION" || { echo "fml is not FastTrackML $FTML_VERSION" >&2; exit 1; }
+export BENCH_FASTTRACKML="$ROOT/$FTML_VENV/bin/fml"
 
 # Start-up is measured as a user would see it on an installed system: with bytecode on disk, for
 # Kiln's sources and for every package of both servers. (Some shells set PYTHONDONTWRITEBYTECODE,
@@ -42,7 +55,7 @@ case "$part" in
   tracking) timeout -k 60 --signal=INT "$LIMIT_TRACKING" "$PY" -m bench.tracking "$@" || status=$? ;;
   scale) timeout -k 60 --signal=INT "$LIMIT_SCALE" "$PY" -m bench.scale "$@" || status=$? ;;
   all)
-    echo "== tracking: Kiln vs MLflow $MLFLOW_VERSION"
+    echo "== tracking: Kiln vs MLflow $MLFLOW_VERSION and FastTrackML $FTML_VERSION"
     timeout -k 60 --signal=INT "$LIMIT_TRACKING" "$PY" -m bench.tracking || status=$?
     echo "== scale: Kiln with 10,000 runs and 1,000,000 metric points"
     timeout -k 60 --signal=INT "$LIMIT_SCALE" "$PY" -m bench.scale || status=$((status ? status : $?))
