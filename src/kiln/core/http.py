@@ -153,14 +153,15 @@ class RequestContextMiddleware:
             await send(message)
 
         limit = self.limits.for_request(scope["method"], scope["path"], headers.get(b"content-type", b""))
+        guard = _BodyGuard(limit, receive, send_with_id, scope)
         try:
             if _declared_length(headers) > limit.max_bytes:
-                # Refused before a byte of the body is read.
-                await _too_large(limit)(scope, receive, send_with_id)
+                await guard.refuse()  # before a byte of the body is read
             else:
-                # A chunked body declares no length (or a false one): count the bytes as they arrive.
-                await self.app(scope, _limited(receive, limit), send_with_id)
+                await self.app(scope, guard.receive, guard.send)
         except Exception as exc:
+            if guard.refused:
+                return  # the app only saw the body end early: the 413 is the answer
             if response_started:
                 raise  # part of a response is out: only closing the connection can tell the client
             # Answered here rather than by Starlette's ServerErrorMiddleware, which re-raises into the
@@ -182,9 +183,40 @@ class RequestContextMiddleware:
             )
 
 
-def _too_large(limit: BodyLimit) -> JSONResponse:
-    exc = PayloadTooLarge(f"request body exceeds {limit.max_bytes} bytes ({limit.setting})")
-    return error_response(413, exc.code, exc.message)
+class _BodyGuard:
+    """Counts body bytes as they arrive (a chunked body declares no length, or a false one). Past the
+    limit it answers 413 itself, before reading the rest, and tells the app the client went away; what
+    the app sends after that is dropped."""
+
+    def __init__(self, limit: BodyLimit, receive: Receive, send: Send, scope: Scope) -> None:
+        self.limit, self._receive, self._send, self._scope = limit, receive, send, scope
+        self.received = 0
+        self.refused = False
+        self._app_started = False
+
+    async def refuse(self) -> None:
+        self.refused = True
+        message = f"request body exceeds {self.limit.max_bytes} bytes ({self.limit.setting})"
+        response = error_response(413, PayloadTooLarge.code, message, {"limit_bytes": self.limit.max_bytes})
+        await response(self._scope, self._receive, self._send)
+
+    async def receive(self) -> Message:
+        if self.refused:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit.max_bytes and not self._app_started:
+                await self.refuse()
+                return {"type": "http.disconnect"}
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.refused:
+            return
+        if message["type"] == "http.response.start":
+            self._app_started = True
+        await self._send(message)
 
 
 def _declared_length(headers: dict[bytes, bytes]) -> int:
@@ -194,17 +226,3 @@ def _declared_length(headers: dict[bytes, bytes]) -> int:
         return 0  # uvicorn refuses a malformed Content-Length before the app sees it
 
 
-def _limited(receive: Receive, limit: BodyLimit) -> Receive:
-    received = 0
-
-    async def limited_receive() -> Message:
-        nonlocal received
-        message = await receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit.max_bytes:
-                # FastAPI re-raises HTTP exceptions from body parsing; the handler answers 413.
-                raise StarletteHTTPException(413, f"request body exceeds {limit.max_bytes} bytes ({limit.setting})")
-        return message
-
-    return limited_receive
