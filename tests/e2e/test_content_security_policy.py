@@ -60,6 +60,7 @@ def test_swagger_ui_renders_from_local_files_under_the_policy(page: Page, live_s
     assert elsewhere == []
 
 
+@pytest.mark.usefixtures("admin")  # with no account yet, /login sends people to /register
 def test_the_login_page_works_under_the_policy(page: Page, live_server: LiveServer) -> None:
     page.add_init_script(RECORD_VIOLATIONS)
     page.goto(f"{live_server.url}/login")

@@ -13,9 +13,12 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Styles may be inline: Plotly inserts its <style> rules (global and per chart) at run time, and its
+# opt-out covers only the global ones. Script stays same-origin files only, which is what keeps an
+# injection from running code; an inline style can restyle a page, not read or send anything.
 HTML_POLICY = (
-    "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
