@@ -23,7 +23,6 @@ from kiln.core.settings import Settings
 from kiln.models_registry import metadata
 from tests.builders import make_user_token
 
-
 # The audit chain's HMAC key; CLI tests hand the same one to `kiln audit` through KILN_AUDIT_KEY.
 TEST_AUDIT_KEY = "test-audit-key-0123456789-abcdefghijklmnopq"
 

@@ -25,7 +25,10 @@ def test_an_embedded_install_keeps_its_files_to_its_owner(tmp_path: Path) -> Non
         token = make_user_token(app, "owner@kiln.test", role="admin")
         with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
             run = create_run(client)
-            assert client.put(f"{API}/runs/{run['id']}/artifacts/model/weights.bin", content=b"w").status_code == 201
+            assert (
+                client.put(f"{API}/runs/{run['id']}/artifacts/model/weights.bin", content=b"w").status_code
+                == 201
+            )
     finally:
         app.state.db.dispose()
     assert mode(home) == 0o700

@@ -20,7 +20,8 @@ def assert_base_headers(response: object) -> None:
 
 class TestEveryResponse:
     @pytest.mark.parametrize(
-        "path", ["/healthz", "/api/v1/experiments", "/api/v1/nothing-here", "/static/kiln.css", "/openapi.json"]
+        "path",
+        ["/healthz", "/api/v1/experiments", "/api/v1/nothing-here", "/static/kiln.css", "/openapi.json"],
     )
     def test_json_static_and_errors(self, client: TestClient, path: str) -> None:
         response = client.get(path)

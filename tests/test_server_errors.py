@@ -50,7 +50,9 @@ def test_a_500_keeps_the_keep_alive_connection_usable_and_logs_once(
     _add_failing_route(app)
     with serve(app) as url:
         connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=10)
-        connection.request("POST", "/test-only/fails", body=b"{}", headers={"content-type": "application/json"})
+        connection.request(
+            "POST", "/test-only/fails", body=b"{}", headers={"content-type": "application/json"}
+        )
         failed = connection.getresponse()
         body = json.loads(failed.read())
         assert failed.status == 500

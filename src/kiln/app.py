@@ -12,13 +12,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from kiln import __version__
+from kiln.audit.chain import bind_audit_key
+from kiln.audit.rekey import rekey_legacy_records
 from kiln.audit.router import router as audit_router
 from kiln.auth.admin_router import router as admin_router
 from kiln.auth.config import AuthConfig
 from kiln.auth.ratelimit import RateLimits
 from kiln.auth.router import router as auth_router
-from kiln.audit.chain import bind_audit_key
-from kiln.audit.rekey import rekey_legacy_records
 from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
 from kiln.core.db import Database
 from kiln.core.http import HttpMetrics, RequestContextMiddleware, error_response, install_error_handlers

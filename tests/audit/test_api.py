@@ -146,9 +146,13 @@ class TestVerify:
         intact = auditor.get("/api/v1/audit/verify").json()
         last = trail[-1]
         assert (intact["head_seq"], intact["head_hash"]) == (last["seq"], last["hash"])
-        same = auditor.get("/api/v1/audit/verify", params={"expect_head": f"{last['seq']}:{last['hash']}"}).json()
+        same = auditor.get(
+            "/api/v1/audit/verify", params={"expect_head": f"{last['seq']}:{last['hash']}"}
+        ).json()
         assert same["ok"] is True
-        other = auditor.get("/api/v1/audit/verify", params={"expect_head": f"{last['seq']}:{'0' * 64}"}).json()
+        other = auditor.get(
+            "/api/v1/audit/verify", params={"expect_head": f"{last['seq']}:{'0' * 64}"}
+        ).json()
         assert other["ok"] is False
         assert other["reason"] == f"record {last['seq']} no longer has the expected head hash"
         malformed = auditor.get("/api/v1/audit/verify", params={"expect_head": "latest"})

@@ -11,15 +11,15 @@ import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner, Result
 
+from kiln.audit.chain import chain_hash
 from kiln.audit.cli import audit_app
 from kiln.audit.models import AuditRecord
-from kiln.audit.chain import chain_hash
 from kiln.cli.main import app as kiln_app
 from kiln.core.settings import get_settings
 from tests.audit.builders import ALICE, BOB, append, remove, reseal_unkeyed, tamper, wipe
+from tests.auth.builders import database
 from tests.auth_builders import make_account
 from tests.conftest import TEST_AUDIT_KEY
-from tests.auth.builders import database
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.e2e]
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", (e) =>
-  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber})`));
+  window.__cspViolations.push(
+    `${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber})`));
 """
 
 
@@ -25,7 +26,9 @@ def violations(page: Page) -> list[str]:
 
 
 @pytest.mark.usefixtures("signed_in")
-def test_no_page_breaks_the_content_security_policy(page: Page, live_server: LiveServer, api_token: str) -> None:
+def test_no_page_breaks_the_content_security_policy(
+    page: Page, live_server: LiveServer, api_token: str
+) -> None:
     iris: IrisExperiment = log_iris_experiment(live_server.url, api_token)
     page.add_init_script(RECORD_VIOLATIONS)
     messages: list[str] = []
@@ -41,7 +44,8 @@ def test_no_page_breaks_the_content_security_policy(page: Page, live_server: Liv
     }
     for name, path in pages.items():
         response = page.goto(live_server.url + path)
-        assert response is not None and response.status == 200, name
+        assert response is not None, name
+        assert response.status == 200, name
         assert "script-src 'self'" in response.headers["content-security-policy"], name
         if name in ("run with charts", "compare"):
             expect(page.locator(".chart .main-svg").first).to_be_visible()

@@ -1,4 +1,5 @@
-"""Audit records form a keyed hash chain (HMAC-SHA256); ``audit_head`` serialises appends so the chain never forks."""
+"""Audit records form a keyed hash chain (HMAC-SHA256); ``audit_head`` serialises appends so the
+chain never forks."""
 
 from __future__ import annotations
 

@@ -27,9 +27,7 @@ class UploadRoute:
 
 
 # The only routes that take bodies larger than KILN_MAX_JSON_BYTES (up to KILN_MAX_UPLOAD_BYTES).
-UPLOAD_ROUTES: tuple[UploadRoute, ...] = (
-    UploadRoute("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"),
-)
+UPLOAD_ROUTES: tuple[UploadRoute, ...] = (UploadRoute("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"),)
 
 _FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 
@@ -44,7 +42,12 @@ class BodyLimits:
     """Picks the limit for one request from its method, path and content type."""
 
     def __init__(
-        self, *, max_json_bytes: int, max_form_bytes: int, max_upload_bytes: int, uploads: tuple[UploadRoute, ...]
+        self,
+        *,
+        max_json_bytes: int,
+        max_form_bytes: int,
+        max_upload_bytes: int,
+        uploads: tuple[UploadRoute, ...],
     ) -> None:
         self.json = BodyLimit(max_json_bytes, "KILN_MAX_JSON_BYTES")
         self.form = BodyLimit(max_form_bytes, "KILN_MAX_FORM_BYTES")

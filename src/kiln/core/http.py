@@ -224,5 +224,3 @@ def _declared_length(headers: dict[bytes, bytes]) -> int:
         return int(headers.get(b"content-length", b"0"))
     except ValueError:
         return 0  # uvicorn refuses a malformed Content-Length before the app sees it
-
-

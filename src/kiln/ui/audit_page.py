@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request

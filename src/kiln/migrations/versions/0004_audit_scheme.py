@@ -20,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("audit_records", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("scheme", sa.String(length=16), server_default="sha256", nullable=False))
+        batch_op.add_column(
+            sa.Column("scheme", sa.String(length=16), server_default="sha256", nullable=False)
+        )
 
 
 def downgrade() -> None:
