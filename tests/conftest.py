@@ -23,6 +23,9 @@ from kiln.core.settings import Settings
 from kiln.models_registry import metadata
 from tests.builders import make_user_token
 
+# The audit chain's HMAC key; CLI tests hand the same one to `kiln audit` through KILN_AUDIT_KEY.
+TEST_AUDIT_KEY = "test-audit-key-0123456789-abcdefghijklmnopq"
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -61,6 +64,7 @@ def settings(tmp_path: Path, database_url: str, migrated_database: Database) -> 
         log_level="WARNING",
         max_upload_bytes=5 * 1024 * 1024,
         secret_key="test-secret-key-0123456789-abcdefghijklmnop",
+        audit_key=TEST_AUDIT_KEY,
         # Tests call the API far faster than a person; the rate-limit tests set their own limits.
         rate_limit="100000/minute",
         login_rate_limit="1000/minute",

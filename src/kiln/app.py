@@ -12,16 +12,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from kiln import __version__
+from kiln.audit.chain import bind_audit_key
+from kiln.audit.rekey import rekey_legacy_records
 from kiln.audit.router import router as audit_router
 from kiln.auth.admin_router import router as admin_router
 from kiln.auth.config import AuthConfig
 from kiln.auth.ratelimit import RateLimits
 from kiln.auth.router import router as auth_router
+from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
 from kiln.core.db import Database
 from kiln.core.http import HttpMetrics, RequestContextMiddleware, error_response, install_error_handlers
 from kiln.core.logging import configure_logging
 from kiln.core.migrate import upgrade_database
-from kiln.core.security import resolve_secret_key
+from kiln.core.security import resolve_audit_key, resolve_secret_key
+from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings, get_settings
 from kiln.notify.email import Mailer, SmtpSettings
 from kiln.storage.store import ArtifactStore
@@ -62,18 +66,27 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or get_settings()
+    # Everything the server writes (the SQLite database and its journal, artifacts and their
+    # folders, key files) is for its owner only. Set here rather than in `kiln server`: every way of
+    # serving Kiln (`kiln server`, `uvicorn --factory`, gunicorn workers) builds the app with this.
+    os.umask(0o077)
     settings.ensure_home()
     configure_logging(settings.log_level, json=None if settings.log_json == "auto" else settings.log_json)
     db = Database(settings.resolved_database_url)
     if migrate:
         upgrade_database(db.engine)
+    bind_audit_key(db, resolve_audit_key(settings.audit_key, settings.home, embedded=db.is_sqlite))
+    rekey_legacy_records(db)
     store = ArtifactStore(settings.resolved_artifact_root, storage_options(settings))
 
     app = FastAPI(
         title="Kiln",
         version=__version__,
         description="Kiln: data, pipelines, experiment tracking, model registry, serving and monitoring.",
-        docs_url="/docs",
+        # /docs is served by kiln.ui.api_docs from local files (FastAPI's own page loads a CDN).
+        # No ReDoc: its styles are injected inline, which the pages' content security policy refuses.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
@@ -87,15 +100,22 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
     install_error_handlers(app)
-    app.add_middleware(
-        RequestContextMiddleware, metrics=HttpMetrics(registry), max_json_bytes=settings.max_json_bytes
+    limits = BodyLimits(
+        max_json_bytes=settings.max_json_bytes,
+        max_form_bytes=settings.max_form_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        uploads=UPLOAD_ROUTES,
     )
+    app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry), limits=limits)
+    # Added last, so outermost: its headers are on every response, 500s and 413s included.
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(auth_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.include_router(tracking_router)
     _add_operational_routes(app)
     _add_ui(app)
+    check_upload_routes(app)
     log.info(
         "app.created",
         database=db.engine.url.render_as_string(hide_password=True),

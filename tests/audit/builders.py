@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import delete, func, select, update
 
 from kiln.audit import service as audit
-from kiln.audit.models import AuditRecord
+from kiln.audit.chain import canonical
+from kiln.audit.models import GENESIS, AuditHead, AuditRecord
 from kiln.core.actor import Actor
 from tests.auth.builders import database
 
@@ -27,6 +29,29 @@ def tamper(app: FastAPI, seq: int, **values: Any) -> None:
     with database(app).unit_of_work() as session:
         result = session.execute(update(AuditRecord).where(AuditRecord.seq == seq).values(**values))
         assert result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def reseal_unkeyed(app: FastAPI, *, start: int = 1, scheme: str | None = None) -> None:
+    """Recompute links and plain sha256 hashes from ``start`` on, and the head: what someone with
+    database access but without the audit key can do after editing a record."""
+    with database(app).unit_of_work() as session:
+        records = list(session.scalars(select(AuditRecord).order_by(AuditRecord.seq)))
+        prev = GENESIS
+        for entry in records:
+            if entry.seq >= start:
+                entry.prev_hash = prev
+                entry.hash = hashlib.sha256(canonical(entry)).hexdigest()
+                entry.scheme = scheme or entry.scheme
+            prev = entry.hash
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
+
+
+def wipe(app: FastAPI, *, records: bool = True) -> None:
+    """Delete the head row, and (by default) every record."""
+    with database(app).unit_of_work() as session:
+        if records:
+            session.execute(delete(AuditRecord))
+        session.execute(delete(AuditHead))
 
 
 def remove(app: FastAPI, seq: int) -> None:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from kiln.audit.schemas import AuditRecordRead
 from kiln.auth.permissions import Role
-from tests.audit.builders import ALICE, BOB, append, tamper
+from tests.audit.builders import ALICE, BOB, append, tamper, wipe
 from tests.auth.builders import api, audit_records, open_session
 from tests.auth_builders import make_account
 
@@ -139,3 +139,30 @@ class TestVerify:
         assert broken["ok"] is False
         assert broken["broken_seq"] == trail[2]["seq"]
         assert broken["checked"] == trail[2]["seq"] - 1
+
+    def test_the_api_returns_the_head_and_checks_an_expected_one(
+        self, auditor: TestClient, trail: list[dict[str, Any]]
+    ) -> None:
+        intact = auditor.get("/api/v1/audit/verify").json()
+        last = trail[-1]
+        assert (intact["head_seq"], intact["head_hash"]) == (last["seq"], last["hash"])
+        same = auditor.get(
+            "/api/v1/audit/verify", params={"expect_head": f"{last['seq']}:{last['hash']}"}
+        ).json()
+        assert same["ok"] is True
+        other = auditor.get(
+            "/api/v1/audit/verify", params={"expect_head": f"{last['seq']}:{'0' * 64}"}
+        ).json()
+        assert other["ok"] is False
+        assert other["reason"] == f"record {last['seq']} no longer has the expected head hash"
+        malformed = auditor.get("/api/v1/audit/verify", params={"expect_head": "latest"})
+        assert malformed.status_code == 400
+        assert "SEQ:HASH" in malformed.json()["error"]["message"]
+
+    def test_an_emptied_trail_is_a_failure(
+        self, app: FastAPI, auditor: TestClient, trail: list[dict[str, Any]]
+    ) -> None:
+        wipe(app)
+        emptied = auditor.get("/api/v1/audit/verify").json()
+        assert emptied["ok"] is False
+        assert "the trail is empty but" in emptied["reason"]

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kiln.audit import service as audit
+from kiln.audit import chain
 from kiln.auth.permissions import Role
 from tests.auth.builders import (
     STRONG_PASSWORD,
@@ -61,7 +61,7 @@ class Recorder:
         ]
         assert found == self.expected
         with database(app).unit_of_work() as session:
-            assert audit.verify_chain(session).ok
+            assert chain.verify_chain(session).ok
 
 
 def test_an_account_lifecycle_is_recorded(mail_app: FastAPI, mail_server: MailServer) -> None:

@@ -11,19 +11,22 @@ import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner, Result
 
+from kiln.audit.chain import chain_hash
 from kiln.audit.cli import audit_app
 from kiln.audit.models import AuditRecord
-from kiln.audit.service import chain_hash
 from kiln.cli.main import app as kiln_app
 from kiln.core.settings import get_settings
-from tests.audit.builders import ALICE, BOB, append, remove, tamper
+from tests.audit.builders import ALICE, BOB, append, remove, reseal_unkeyed, tamper, wipe
 from tests.auth.builders import database
+from tests.auth_builders import make_account
+from tests.conftest import TEST_AUDIT_KEY
 
 
 @pytest.fixture
 def run_cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("KILN_DATABASE_URL", database_url)
     monkeypatch.setenv("KILN_HOME", str(tmp_path / "cli-home"))
+    monkeypatch.setenv("KILN_AUDIT_KEY", TEST_AUDIT_KEY)  # the key the app seals with
     get_settings.cache_clear()  # settings are read once per process
     yield CliRunner()
     get_settings.cache_clear()
@@ -52,10 +55,65 @@ class TestVerify:
         assert "audit trail intact" in said(result)
         assert "5 records verified" in said(result)
 
-    def test_an_empty_trail_verifies(self, run_cli: CliRunner, app: FastAPI) -> None:
+    def test_an_empty_trail_of_a_fresh_install_verifies(self, run_cli: CliRunner, app: FastAPI) -> None:
         result = run_cli.invoke(audit_app, ["verify"])
         assert result.exit_code == 0, said(result)
         assert "0 records verified" in said(result)
+
+    def test_it_prints_the_head_to_keep_and_checks_it_later(
+        self, run_cli: CliRunner, app: FastAPI, five_records: list[int]
+    ) -> None:
+        head = said(run_cli.invoke(audit_app, ["verify"])).split("head ")[1].split()[0]
+        seq, digest = head.split(":")
+        assert seq == "5"
+        assert len(digest) == 64
+        append(app, ALICE, "project.created", "p-2")  # the trail grows past the published head
+        result = run_cli.invoke(audit_app, ["verify", "--expect-head", head])
+        assert result.exit_code == 0, said(result)
+        assert "head 6:" in said(result)
+
+    def test_an_expected_head_the_trail_no_longer_holds_fails(
+        self, run_cli: CliRunner, app: FastAPI, five_records: list[int]
+    ) -> None:
+        result = run_cli.invoke(audit_app, ["verify", "--expect-head", f"5:{'0' * 64}"])
+        assert result.exit_code == 1
+        assert "record 5 no longer has the expected head hash" in said(result)
+        result = run_cli.invoke(audit_app, ["verify", "--expect-head", f"9:{'0' * 64}"])
+        assert result.exit_code == 1
+        assert "the expected head record 9 is gone (the trail ends at 5)" in said(result)
+
+    def test_a_malformed_expected_head_is_refused(self, run_cli: CliRunner, app: FastAPI) -> None:
+        result = run_cli.invoke(audit_app, ["verify", "--expect-head", "five"])
+        assert result.exit_code == 2
+        assert "SEQ:HASH" in said(result)
+
+    def test_rewriting_a_record_and_resealing_the_chain_without_the_key_is_found(
+        self, run_cli: CliRunner, app: FastAPI, five_records: list[int]
+    ) -> None:
+        # The review's reproduction: change record 3, then recompute every later hash and the head
+        # with plain sha256, as anyone with database access can.
+        tamper(app, 3, details={"role": "admin"})
+        reseal_unkeyed(app, start=3)
+        result = run_cli.invoke(audit_app, ["verify"])
+        assert result.exit_code == 1
+        assert "audit trail broken at record 3" in said(result)
+
+    def test_deleting_every_record_and_the_head_is_found(
+        self, run_cli: CliRunner, app: FastAPI, five_records: list[int]
+    ) -> None:
+        make_account(app)
+        wipe(app)
+        result = run_cli.invoke(audit_app, ["verify"])
+        assert result.exit_code == 1
+        assert "the trail is empty but 1 accounts exist" in said(result)
+
+    def test_deleting_the_head_alone_is_found(
+        self, run_cli: CliRunner, app: FastAPI, five_records: list[int]
+    ) -> None:
+        wipe(app, records=False)
+        result = run_cli.invoke(audit_app, ["verify"])
+        assert result.exit_code == 1
+        assert "the chain head (audit_head) is missing" in said(result)
 
     @pytest.mark.parametrize(
         "change",
@@ -82,7 +140,7 @@ class TestVerify:
         with database(app).unit_of_work() as session:
             record = session.get(AuditRecord, 3)
             assert record is not None
-            forged_hash = chain_hash(record)
+            forged_hash = chain_hash(record, TEST_AUDIT_KEY.encode())
         tamper(app, 3, hash=forged_hash)
         result = run_cli.invoke(audit_app, ["verify"])
         assert result.exit_code == 1

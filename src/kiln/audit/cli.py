@@ -25,18 +25,33 @@ def _database() -> Database:
 
 
 @audit_app.command("verify")
-def verify() -> None:
-    """Walk the hash chain and report the first broken link (exit code 1 if any)."""
-    from kiln.audit import service
+def verify(
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            metavar="SEQ:HASH",
+            help="a head printed by an earlier verify: fail unless the trail still holds it",
+        ),
+    ] = None,
+) -> None:
+    """Walk the keyed hash chain; print its head (SEQ:HASH) to keep elsewhere, or the first broken
+    link (exit code 1)."""
+    from kiln.audit import chain
 
+    try:
+        expected = chain.parse_head(expect_head) if expect_head else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--expect-head") from None
     db = _database()
     try:
         with db.unit_of_work() as session:
-            result = service.verify_chain(session)
+            result = chain.verify_chain(session, expect_head=expected)
     finally:
         db.dispose()
     if result.ok:
         console.print(f"[green]audit trail intact[/green]: {result.checked} records verified")
+        console.print(f"head {result.head_seq}:{result.head_hash}", soft_wrap=True)
         return
     console.print(
         f"[red]audit trail broken[/red] at record {result.broken_seq}: {result.reason} "

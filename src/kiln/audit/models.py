@@ -1,4 +1,5 @@
-"""Audit records form a hash chain; ``audit_head`` serialises appends so the chain never forks."""
+"""Audit records form a keyed hash chain (HMAC-SHA256); ``audit_head`` serialises appends so the
+chain never forks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kiln.core.db import Base, JSONType
 
 GENESIS = "0" * 64
+# How a record's ``hash`` was made. Records written before the chain was keyed carry the legacy
+# scheme (the column's server default fills it in for them); the app re-keys them once at start.
+KEYED_SCHEME = "hmac-sha256"
+LEGACY_SCHEME = "sha256"
 
 
 class AuditRecord(Base):
@@ -35,6 +40,7 @@ class AuditRecord(Base):
     request_id: Mapped[str] = mapped_column(String(64), default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    scheme: Mapped[str] = mapped_column(String(16), default=KEYED_SCHEME, server_default=LEGACY_SCHEME)
 
 
 class AuditHead(Base):

@@ -9,11 +9,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from kiln.audit import service
+from kiln.audit import chain, service
 from kiln.audit.schemas import AuditRecordRead, ChainVerification
 from kiln.auth.deps import require
 from kiln.core.actor import Actor
 from kiln.core.deps import DatabaseDep, SessionDep
+from kiln.core.errors import Invalid
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -40,7 +41,7 @@ def list_records(
     session: SessionDep,
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_seq: int | None = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=service.MAX_SEQ)] = None,
 ) -> list[AuditRecordRead]:
     """Newest first; page with ``before_seq`` set to the last ``seq`` of the previous page."""
     return [
@@ -66,8 +67,15 @@ def export_records(
 
 
 @router.get("/verify", response_model=ChainVerification)
-def verify(actor: AuditRead, session: SessionDep) -> ChainVerification:
-    result = service.verify_chain(session)
-    return ChainVerification(
-        ok=result.ok, checked=result.checked, broken_seq=result.broken_seq, reason=result.reason
-    )
+def verify(
+    actor: AuditRead,
+    session: SessionDep,
+    expect_head: Annotated[
+        str | None, Query(max_length=100, description="SEQ:HASH of a head recorded earlier")
+    ] = None,
+) -> ChainVerification:
+    try:
+        expected = chain.parse_head(expect_head) if expect_head else None
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    return ChainVerification.model_validate(chain.verify_chain(session, expect_head=expected))

@@ -27,3 +27,7 @@ class ChainVerification(ReadSchema):
     checked: int
     broken_seq: int | None
     reason: str
+    # The last record that verified; record ``head_seq:head_hash`` elsewhere and pass it back as
+    # ``expect_head`` to prove the trail was not rewritten since.
+    head_seq: int
+    head_hash: str

@@ -1,9 +1,9 @@
-"""Append to, verify, query and export the audit trail. There is no update and no delete."""
+"""Append to, query and export the audit trail (``chain.py`` seals and verifies it). There is no
+update and no delete."""
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kiln.audit.chain import chain_hash, session_key
 from kiln.audit.models import GENESIS, AuditHead, AuditRecord
 from kiln.core.actor import Actor
 from kiln.core.ids import ensure_utc, utcnow
@@ -32,28 +33,6 @@ CSV_FIELDS = (
     "request_id",
     "hash",
 )
-
-
-def canonical(record: AuditRecord) -> bytes:
-    """The exact bytes that are hashed: sorted keys, no whitespace, UTC ISO time."""
-    body = {
-        "seq": record.seq,
-        "at": ensure_utc(record.at).isoformat(),
-        "actor_kind": record.actor_kind,
-        "actor_id": record.actor_id,
-        "actor_name": record.actor_name,
-        "action": record.action,
-        "target_type": record.target_type,
-        "target_id": record.target_id,
-        "details": record.details,
-        "request_id": record.request_id,
-        "prev_hash": record.prev_hash,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-
-
-def chain_hash(record: AuditRecord) -> str:
-    return hashlib.sha256(canonical(record)).hexdigest()
 
 
 def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
@@ -99,49 +78,11 @@ def record(
         request_id=str(request_id),
         prev_hash=head.last_hash,
     )
-    entry.hash = chain_hash(entry)
+    entry.hash = chain_hash(entry, session_key(session))
     session.add(entry)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=entry.hash))
     session.flush()
     return entry
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    ok: bool
-    checked: int
-    broken_seq: int | None = None
-    reason: str = ""
-
-
-def verify_chain(session: Session, *, batch: int = 5000) -> Verification:
-    """Walk the chain in order; report the first record whose link or content does not hold."""
-    expected_prev = GENESIS
-    expected_seq = 1
-    checked = 0
-    last_seq = 0
-    while True:
-        rows = list(
-            session.scalars(
-                select(AuditRecord).where(AuditRecord.seq > last_seq).order_by(AuditRecord.seq).limit(batch)
-            )
-        )
-        if not rows:
-            break
-        for row in rows:
-            if row.seq != expected_seq:
-                return Verification(False, checked, expected_seq, f"record {expected_seq} is missing")
-            if row.prev_hash != expected_prev:
-                return Verification(False, checked, row.seq, "link to the previous record is broken")
-            if chain_hash(row) != row.hash:
-                return Verification(False, checked, row.seq, "record content does not match its hash")
-            expected_prev, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
-            checked += 1
-        session.expunge_all()
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != last_seq or head.last_hash != expected_prev):
-        return Verification(False, checked, last_seq + 1, "records after the last one were removed")
-    return Verification(True, checked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +110,10 @@ def _filtered(query: AuditQuery) -> Any:
     if query.until:
         statement = statement.where(AuditRecord.at < query.until)
     return statement
+
+
+# Sequence numbers are 64-bit in the database; a larger ``before_seq`` would overflow the driver.
+MAX_SEQ = 2**63 - 1
 
 
 def query_records(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kiln.core.body_limits import BodyLimit, BodyLimits
 from kiln.core.errors import KilnError, PayloadTooLarge, RateLimited
 
 log = structlog.get_logger("kiln.http")
@@ -92,7 +94,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    # Anything else is answered by RequestContextMiddleware (see there why not by a handler here).
 
 
 class HttpMetrics:
@@ -111,44 +113,61 @@ class HttpMetrics:
         )
 
 
-class RequestContextMiddleware:
-    """Binds a request id to every log line, answers oversized JSON with 413, records metrics."""
+# A client's request id is kept only if it is plainly an id: it goes into every log line and audit
+# record, so free text (spaces, quotes, newlines, markup) there would let a client forge entries.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, max_json_bytes: int) -> None:
+
+def request_id_from(headers: dict[bytes, bytes]) -> str:
+    offered = headers.get(b"x-request-id", b"").decode("latin-1")
+    return offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Binds a request id to every log line, caps request bodies (413), records metrics, and answers
+    an unexpected error with a 500 itself, so the connection stays usable."""
+
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, limits: BodyLimits) -> None:
         self.app = app
         self.metrics = metrics
-        self.max_json_bytes = max_json_bytes
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        request_id = request_id_from(headers)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        limit = self.limits.for_request(scope["method"], scope["path"], headers.get(b"content-type", b""))
+        guard = _BodyGuard(limit, receive, send_with_id, scope)
         try:
-            if self._json_too_large(headers):
-                exc = PayloadTooLarge(
-                    f"request body exceeds {self.max_json_bytes} bytes (KILN_MAX_JSON_BYTES)"
-                )
-                await error_response(413, exc.code, exc.message)(scope, receive, send_with_id)
-            elif _is_json(headers):
-                # A chunked body declares no length: count the bytes as they arrive.
-                await self.app(scope, self._limited(receive), send_with_id)
+            if _declared_length(headers) > limit.max_bytes:
+                await guard.refuse()  # before a byte of the body is read
             else:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, guard.receive, guard.send)
+        except Exception as exc:
+            if guard.refused:
+                return  # the app only saw the body end early: the 413 is the answer
+            if response_started:
+                raise  # part of a response is out: only closing the connection can tell the client
+            # Answered here rather than by Starlette's ServerErrorMiddleware, which re-raises into the
+            # server: uvicorn would log the traceback a second time and drop the keep-alive connection.
+            response = await _unexpected_error(Request(scope), exc)
+            await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -163,35 +182,45 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
 
-    def _limited(self, receive: Receive) -> Receive:
-        received = 0
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_json_bytes:
-                    # FastAPI re-raises HTTP exceptions from body parsing; the handler answers 413.
-                    raise StarletteHTTPException(
-                        413, f"request body exceeds {self.max_json_bytes} bytes (KILN_MAX_JSON_BYTES)"
-                    )
-            return message
+class _BodyGuard:
+    """Counts body bytes as they arrive (a chunked body declares no length, or a false one). Past the
+    limit it answers 413 itself, before reading the rest, and tells the app the client went away; what
+    the app sends after that is dropped."""
 
-        return limited_receive
+    def __init__(self, limit: BodyLimit, receive: Receive, send: Send, scope: Scope) -> None:
+        self.limit, self._receive, self._send, self._scope = limit, receive, send, scope
+        self.received = 0
+        self.refused = False
+        self._app_started = False
 
-    def _json_too_large(self, headers: dict[bytes, bytes]) -> bool:
-        if not _is_json(headers):
-            return False
-        try:
-            return int(headers.get(b"content-length", b"0")) > self.max_json_bytes
-        except ValueError:
-            return False
+    async def refuse(self) -> None:
+        self.refused = True
+        message = f"request body exceeds {self.limit.max_bytes} bytes ({self.limit.setting})"
+        response = error_response(413, PayloadTooLarge.code, message, {"limit_bytes": self.limit.max_bytes})
+        await response(self._scope, self._receive, self._send)
+
+    async def receive(self) -> Message:
+        if self.refused:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit.max_bytes and not self._app_started:
+                await self.refuse()
+                return {"type": "http.disconnect"}
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.refused:
+            return
+        if message["type"] == "http.response.start":
+            self._app_started = True
+        await self._send(message)
 
 
-def _is_json(headers: dict[bytes, bytes]) -> bool:
-    # The same test FastAPI uses to decide it parses the body as JSON (any case, +json suffixes).
-    media_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
-    return media_type == b"application/json" or (
-        media_type.startswith(b"application/") and media_type.endswith(b"+json")
-    )
+def _declared_length(headers: dict[bytes, bytes]) -> int:
+    try:
+        return int(headers.get(b"content-length", b"0"))
+    except ValueError:
+        return 0  # uvicorn refuses a malformed Content-Length before the app sees it

@@ -78,23 +78,62 @@ def decode_access_token(token: str, *, secret: str) -> dict[str, Any] | None:
     return claims if claims.get("typ") == "access" else None
 
 
+MIN_KEY_LENGTH = 32
+
+
 def resolve_secret_key(configured: str | None, home: Path, *, embedded: bool) -> str:
     """``KILN_SECRET_KEY`` when set. An embedded install without one gets a random key kept in
     ``$KILN_HOME/secret.key`` (mode 0600) so the demo needs no configuration; a shared database
     without a configured key is refused, since replicas must agree on it."""
+    return resolve_key(configured, home / "secret.key", setting="KILN_SECRET_KEY", embedded=embedded)
+
+
+def resolve_audit_key(configured: str | None, home: Path, *, embedded: bool) -> str:
+    """``KILN_AUDIT_KEY`` when set, else (embedded installs only) ``$KILN_HOME/audit.key``: the HMAC
+    key of the audit chain, kept outside the database so a database writer cannot re-seal a forgery."""
+    return resolve_key(configured, home / "audit.key", setting="KILN_AUDIT_KEY", embedded=embedded)
+
+
+def resolve_key(configured: str | None, path: Path, *, setting: str, embedded: bool) -> str:
     if configured:
-        if len(configured) < 32:
-            raise ValueError("KILN_SECRET_KEY must be at least 32 characters")
+        if len(configured) < MIN_KEY_LENGTH:
+            raise ValueError(f"{setting} must be at least {MIN_KEY_LENGTH} characters")
         return configured
     if not embedded:
-        raise ValueError("set KILN_SECRET_KEY (32+ random characters) when using a shared database")
-    path = home / "secret.key"
+        raise ValueError(f"set {setting} ({MIN_KEY_LENGTH}+ random characters) when using a shared database")
     if path.exists():
-        return path.read_text().strip()
-    home.mkdir(parents=True, exist_ok=True)
+        stored = path.read_text().strip()
+        if len(stored) >= MIN_KEY_LENGTH:
+            return stored
+        if stored:
+            # Someone wrote this key on purpose: replacing it would silently void what it signed.
+            raise ValueError(
+                f"{path} holds a key of {len(stored)} characters; it needs at least {MIN_KEY_LENGTH}: "
+                f"replace it with a longer random key, or delete it to have one generated"
+            )
+        # Empty: nothing can have been signed with it (empty keys are refused), so make a new one.
+        log.warning("security.empty_key_file_replaced", path=str(path))
+        path.unlink()
+    return _generate_key_file(path, setting)
+
+
+def _generate_key_file(path: Path, setting: str) -> str:
+    """Write a new random key to ``path`` (0600) atomically: a crash leaves no empty file, and when two
+    processes start at once the first link wins and both use its key."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key)
-    log.warning("security.secret_key_generated", path=str(path), hint="set KILN_SECRET_KEY in production")
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        draft.unlink(missing_ok=True)
+    log.warning("security.key_generated", path=str(path), hint=f"set {setting} in production")
     return key

@@ -5,6 +5,7 @@ The defaults make an embedded install: SQLite and a local artifact folder under 
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -24,6 +25,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     artifact_root: str | None = None
     secret_key: str | None = None
+    # Keys the audit chain's HMAC; kept outside the database (generated into $KILN_HOME/audit.key
+    # for an embedded install). Not the secret key: that one may be shared with the database host.
+    audit_key: str | None = None
     log_level: str = "INFO"
     # "auto": JSON lines unless the log goes to a terminal (then human-readable); or true / false.
     log_json: bool | Literal["auto"] = "auto"
@@ -31,6 +35,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 512 * 1024 * 1024
     # Largest JSON request body, in bytes (batch logging included).
     max_json_bytes: int = 32 * 1024 * 1024
+    # Largest UI form body (urlencoded or multipart), in bytes: forms carry a few short fields.
+    max_form_bytes: int = 1024 * 1024
     # For S3-compatible stores other than AWS (MinIO, moto); credentials come from the AWS_* variables.
     s3_endpoint_url: str | None = None
     # Accounts and sessions.
@@ -61,7 +67,12 @@ class Settings(BaseSettings):
         return self.artifact_root or str(self.home / "artifacts")
 
     def ensure_home(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """Create ``KILN_HOME`` readable by the owner only: it holds the database, keys and artifacts."""
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # A home made by an older release (or by hand) may be 0755: close it, if it is ours.
+        status = self.home.stat()
+        if status.st_uid == os.getuid() and status.st_mode & 0o077:
+            self.home.chmod(0o700)
 
 
 @lru_cache(maxsize=1)

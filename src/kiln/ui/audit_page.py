@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from kiln.audit import chain
 from kiln.audit import service as audit
 from kiln.audit.schemas import AuditRecordRead, ChainVerification
 from kiln.auth import service as accounts
@@ -93,7 +95,7 @@ def audit_page(
     target_id: str = "",
     since: str = "",
     until: str = "",
-    before: int | None = None,
+    before: Annotated[int | None, Query(ge=1, le=audit.MAX_SEQ)] = None,
     verify: bool = False,
 ) -> Response:
     require_permission(actor, "audit:read")
@@ -121,10 +123,7 @@ def audit_page(
             more = len(rows) > PAGE_SIZE
             records = [AuditRecordRead.model_validate(row) for row in rows[:PAGE_SIZE]]
         if verify:
-            result = audit.verify_chain(session)
-            verification = ChainVerification(
-                ok=result.ok, checked=result.checked, broken_seq=result.broken_seq, reason=result.reason
-            )
+            verification = ChainVerification.model_validate(chain.verify_chain(session))
     params = filters.params()
     return render(
         request,

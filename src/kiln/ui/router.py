@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from kiln.ui import (
     account_pages,
     admin_pages,
+    api_docs,
     audit_page,
     auth_pages,
     compare_page,
@@ -27,6 +28,7 @@ def mount_ui(app: FastAPI) -> None:
 
     # Before the /static mount, which would otherwise answer for /static/vendor/... with a 404.
     app.include_router(vendor.router)
+    app.include_router(api_docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(auth_pages.router)
     app.include_router(account_pages.router)

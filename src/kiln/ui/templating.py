@@ -84,9 +84,7 @@ def render(
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     # Pages show live data: never let a proxy or the browser serve a stale copy.
     response.headers["cache-control"] = "no-store"
-    # Pages with buttons that change things must not be framed by another site (clickjacking), and
-    # tokens in a page's URL (a password reset link) must not leak to other sites in the Referer.
-    response.headers["x-frame-options"] = "DENY"
-    response.headers["content-security-policy"] = "frame-ancestors 'none'"
+    # Tokens in a page's URL (a password reset link) must not leak to other sites in the Referer.
+    # Framing and script policy: core/security_headers.py, on every response.
     response.headers["referrer-policy"] = "same-origin"
     return response

@@ -56,19 +56,26 @@ def _load_bundle(path: Path, mtime_ns: int) -> Bundle:
     )
 
 
-def plotly_bundle() -> Bundle:
-    path = plotly_js_path()
-    if path is None:
-        raise NotFound("plotly.min.js is not available: install the 'plotly' package")
+def load_bundle(path: Path) -> Bundle:
     # One thread compresses; concurrent first requests wait instead of compressing the file again.
     with _lock:
         return _load_bundle(path, path.stat().st_mtime_ns)
 
 
+def plotly_bundle() -> Bundle:
+    path = plotly_js_path()
+    if path is None:
+        raise NotFound("plotly.min.js is not available: install the 'plotly' package")
+    return load_bundle(path)
+
+
 @router.get("/static/vendor/plotly.min.js")
 def plotly_js(request: Request) -> Response:
-    bundle = plotly_bundle()
-    # Pages link the bundle with ?v=<plotly version>: that URL's content never changes.
+    return bundle_response(request, plotly_bundle(), JS_MEDIA_TYPE)
+
+
+def bundle_response(request: Request, bundle: Bundle, media_type: str) -> Response:
+    # Pages link a bundle with ?v=<package version>: that URL's content never changes.
     versioned = bool(request.query_params.get("v"))
     cache_control = "public, max-age=31536000, immutable" if versioned else "public, max-age=86400"
     headers = {"etag": bundle.etag, "cache-control": cache_control, "vary": "accept-encoding"}
@@ -76,5 +83,5 @@ def plotly_js(request: Request) -> Response:
         return Response(status_code=304, headers=headers)
     if "gzip" in request.headers.get("accept-encoding", ""):
         headers["content-encoding"] = "gzip"
-        return Response(bundle.gzipped, media_type=JS_MEDIA_TYPE, headers=headers)
-    return Response(bundle.raw, media_type=JS_MEDIA_TYPE, headers=headers)
+        return Response(bundle.gzipped, media_type=media_type, headers=headers)
+    return Response(bundle.raw, media_type=media_type, headers=headers)
