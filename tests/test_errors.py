@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from kiln.core.errors import KilnError, error_from_payload
+import kiln
+from kiln.core.errors import Conflict, InvalidState, KilnError, error_from_payload, registered_errors
+from kiln.core.http import error_response
 from kiln.core.settings import Settings
+from tests.live_server import serve
 from tests.tracking.api import API, create_experiment, create_run, error_of, finish_run
 
 Call = Callable[[TestClient], httpx.Response]
@@ -139,3 +145,120 @@ class TestValuesTheDatabaseCannotStore:
         assert response.status_code == 201, response.text
         environment = client.get(f"{API}/runs/{response.json()['id']}").json()["environment"]
         assert environment == {"gpu": "NaN", "hw": {"tflops": ["Infinity", "-Infinity", 1.5]}}
+
+
+class StageTransitionDenied(InvalidState):
+    """A domain error defined outside ``core``, the way the registry domain will define its own."""
+
+    code = "stage_transition_denied"
+
+
+def _every_subclass(cls: type[KilnError]) -> list[type[KilnError]]:
+    # Classes refused at definition linger in __subclasses__ until the collector frees them.
+    gc.collect()
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_every_subclass(sub)]
+    return found
+
+
+class TestErrorRegistry:
+    def test_every_error_class_is_registered_under_a_code_of_its_own(self) -> None:
+        classes = [KilnError, *_every_subclass(KilnError)]
+
+        codes = [cls.code for cls in classes]
+
+        assert len(codes) == len(set(codes))
+        assert registered_errors() == {cls.code: cls for cls in classes}
+
+    def test_a_code_already_taken_is_refused_when_the_class_is_defined(self) -> None:
+        with pytest.raises(TypeError, match=r"already used by kiln\.core\.errors\.NotFound"):
+
+            class ModelMissing(Conflict):
+                code = "not_found"
+
+        assert registered_errors()["not_found"].__name__ == "NotFound"
+
+    def test_a_subclass_without_its_own_code_is_refused(self) -> None:
+        with pytest.raises(TypeError, match="must declare its own `code`"):
+
+            class VersionTaken(Conflict):
+                pass
+
+
+@pytest.fixture
+def domain_app(app: FastAPI) -> FastAPI:
+    """The real app plus test-only routes that answer with errors no core module defines."""
+    router = APIRouter(prefix=f"{API}/test-only")
+
+    @router.post("/promote")
+    def promote() -> None:
+        raise StageTransitionDenied(
+            "model 'fraud' version 3 is archived; restore it before promoting", details={"stage": "archived"}
+        )
+
+    @router.post("/newer-server")
+    def newer_server() -> JSONResponse:
+        return error_response(409, "quota_exhausted", "a code this SDK has never heard of")
+
+    app.include_router(router)
+    return app
+
+
+@pytest.fixture
+def sdk(domain_app: FastAPI, admin_token: str) -> Iterator[kiln.Client]:
+    with serve(domain_app) as url, kiln.Client(url, token=admin_token) as sdk_client:
+        yield sdk_client
+
+
+class TestDomainErrorsReachTheSdk:
+    def test_a_domain_error_comes_back_as_its_own_class(self, sdk: kiln.Client) -> None:
+        with pytest.raises(StageTransitionDenied) as caught:
+            sdk.transport.request("POST", "/test-only/promote")
+
+        assert isinstance(caught.value, kiln.Conflict)
+        assert caught.value.message == "model 'fraud' version 3 is archived; restore it before promoting"
+        assert caught.value.details == {"stage": "archived"}
+
+    def test_an_unknown_code_comes_back_as_the_base_class_of_its_status(self, sdk: kiln.Client) -> None:
+        with pytest.raises(kiln.Conflict) as caught:
+            sdk.transport.request("POST", "/test-only/newer-server")
+
+        assert type(caught.value) is Conflict
+        assert caught.value.message == "a code this SDK has never heard of"
+        assert any("'quota_exhausted'" in note for note in caught.value.__notes__)
+
+    def test_an_unknown_status_stays_a_plain_kiln_error(self) -> None:
+        error = error_from_payload({"error": {"code": "teapot", "message": "short and stout"}}, 418)
+
+        assert type(error) is KilnError
+        assert error.message == "short and stout"
+
+
+class TestOpenApiErrorShape:
+    def test_run_routes_document_the_error_body(self, client: TestClient) -> None:
+        document = client.get("/openapi.json").json()
+
+        schema = document["components"]["schemas"]["ErrorBody"]
+        assert schema["required"] == ["error"]
+        get_run = document["paths"]["/api/v1/runs/{run_id}"]["get"]["responses"]
+        create_run = document["paths"]["/api/v1/runs"]["post"]["responses"]
+        cases = ((get_run, "404"), (get_run, "401"), (create_run, "409"), (create_run, "422"))
+        for responses, status in cases:
+            content = responses[status]["content"]["application/json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, status
+        assert "invalid_state" in create_run["409"]["description"]
+        # FastAPI's own validation shape is not what Kiln answers, so it must not be documented.
+        assert "HTTPValidationError" not in document["components"]["schemas"]
+
+    def test_every_api_route_documents_the_shape_of_its_401(self, client: TestClient) -> None:
+        document = client.get("/openapi.json").json()
+
+        undocumented = [
+            f"{method.upper()} {path}"
+            for path, operations in document["paths"].items()
+            if path.startswith("/api/v1/")
+            for method, operation in operations.items()
+            if "ErrorBody" not in str(operation["responses"].get("401", {}).get("content"))
+        ]
+        assert undocumented == []

@@ -2,6 +2,10 @@
 
 ``import kiln`` stays light: the SDK (httpx, pydantic schemas) loads on first use of one of its
 names, so a server process or a CLI ``--help`` does not pay for it, nor a script for what it skips.
+
+``_LAZY`` is the one export table: ``__all__`` and ``dir(kiln)`` derive from it. The
+``TYPE_CHECKING`` imports below repeat it for type checkers, and ``tests/client/test_package.py``
+fails when the two disagree.
 """
 
 from __future__ import annotations
@@ -9,20 +13,21 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from kiln.core.errors import (
-    ChecksumMismatch,
-    Conflict,
-    Invalid,
-    InvalidState,
-    KilnError,
-    NotFound,
-    PermissionDenied,
-    Unauthenticated,
-    ValidationFailed,
-)
-
 __version__ = "0.1.0"
 
+_ERRORS = (
+    "KilnError",
+    "Invalid",
+    "ValidationFailed",
+    "Unauthenticated",
+    "PermissionDenied",
+    "NotFound",
+    "Conflict",
+    "InvalidState",
+    "PayloadTooLarge",
+    "RateLimited",
+    "ChecksumMismatch",
+)
 _FLUENT = (
     "start_run",
     "active_run",
@@ -39,8 +44,10 @@ _FLUENT = (
     "log_artifacts",
 )
 _LAZY: dict[str, str] = {
+    **dict.fromkeys(_ERRORS, "kiln.core.errors"),
     "Client": "kiln.client.api",
     "ActiveRun": "kiln.client.run",
+    "ResultPage": "kiln.client.pages",
     "ServerUnreachable": "kiln.client.transport",
     "set_tracking_uri": "kiln.client.config",
     "get_tracking_uri": "kiln.client.config",
@@ -48,57 +55,39 @@ _LAZY: dict[str, str] = {
 }
 _SUBMODULES = ("sklearn", "client")
 
-__all__ = [
-    "ActiveRun",
-    "ChecksumMismatch",
-    "Client",
-    "Conflict",
-    "Invalid",
-    "InvalidState",
-    "KilnError",
-    "NotFound",
-    "PermissionDenied",
-    "ServerUnreachable",
-    "Unauthenticated",
-    "ValidationFailed",
-    "__version__",
-    "active_run",
-    "end_run",
-    "flush",
-    "get_tracking_uri",
-    "log_artifact",
-    "log_artifacts",
-    "log_input",
-    "log_metric",
-    "log_metrics",
-    "log_param",
-    "log_params",
-    "set_tag",
-    "set_tags",
-    "set_tracking_uri",
-    "start_run",
-]
+__all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:
-    from kiln.client.api import Client
-    from kiln.client.config import get_tracking_uri, set_tracking_uri
-    from kiln.client.fluent import (
-        active_run,
-        end_run,
-        flush,
-        log_artifact,
-        log_artifacts,
-        log_input,
-        log_metric,
-        log_metrics,
-        log_param,
-        log_params,
-        set_tag,
-        set_tags,
-        start_run,
-    )
-    from kiln.client.run import ActiveRun
-    from kiln.client.transport import ServerUnreachable
+    from kiln.client.api import Client as Client
+    from kiln.client.config import get_tracking_uri as get_tracking_uri
+    from kiln.client.config import set_tracking_uri as set_tracking_uri
+    from kiln.client.fluent import active_run as active_run
+    from kiln.client.fluent import end_run as end_run
+    from kiln.client.fluent import flush as flush
+    from kiln.client.fluent import log_artifact as log_artifact
+    from kiln.client.fluent import log_artifacts as log_artifacts
+    from kiln.client.fluent import log_input as log_input
+    from kiln.client.fluent import log_metric as log_metric
+    from kiln.client.fluent import log_metrics as log_metrics
+    from kiln.client.fluent import log_param as log_param
+    from kiln.client.fluent import log_params as log_params
+    from kiln.client.fluent import set_tag as set_tag
+    from kiln.client.fluent import set_tags as set_tags
+    from kiln.client.fluent import start_run as start_run
+    from kiln.client.pages import ResultPage as ResultPage
+    from kiln.client.run import ActiveRun as ActiveRun
+    from kiln.client.transport import ServerUnreachable as ServerUnreachable
+    from kiln.core.errors import ChecksumMismatch as ChecksumMismatch
+    from kiln.core.errors import Conflict as Conflict
+    from kiln.core.errors import Invalid as Invalid
+    from kiln.core.errors import InvalidState as InvalidState
+    from kiln.core.errors import KilnError as KilnError
+    from kiln.core.errors import NotFound as NotFound
+    from kiln.core.errors import PayloadTooLarge as PayloadTooLarge
+    from kiln.core.errors import PermissionDenied as PermissionDenied
+    from kiln.core.errors import RateLimited as RateLimited
+    from kiln.core.errors import Unauthenticated as Unauthenticated
+    from kiln.core.errors import ValidationFailed as ValidationFailed
 
 
 def __getattr__(name: str) -> Any:

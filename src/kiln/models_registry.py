@@ -1,8 +1,33 @@
-"""Imports every domain's ORM models so ``Base.metadata`` is complete (for Alembic and tests)."""
+"""Imports every domain's ORM models so ``Base.metadata`` is complete (for Alembic and tests).
 
-from kiln.audit import models as _audit_models  # noqa: F401
-from kiln.auth import models as _auth_models  # noqa: F401
+Discovered, not listed: any ``kiln/<package>/models.py`` is imported, so a new domain's tables reach
+``alembic revision --autogenerate`` without an edit here (``tests/test_migrations.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+import kiln
 from kiln.core.db import Base
-from kiln.tracking import models as _tracking_models  # noqa: F401
 
+
+def discover_models() -> list[str]:
+    """Import ``kiln.<package>.models`` for every package that has one; return their names."""
+    found = []
+    for package in pkgutil.iter_modules(kiln.__path__):
+        if not package.ispkg:
+            continue
+        # Look for the file without importing the package: kiln.client's __init__ pulls in httpx.
+        folders = [str(Path(root) / package.name) for root in kiln.__path__]
+        if any(module.name == "models" for module in pkgutil.iter_modules(folders)):
+            name = f"kiln.{package.name}.models"
+            importlib.import_module(name)
+            found.append(name)
+    return found
+
+
+MODEL_MODULES = discover_models()
 metadata = Base.metadata

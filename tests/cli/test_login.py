@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
+import kiln
 from kiln.cli.main import app as cli
 from kiln.core.db import Database
 from tests.builders import TEST_PASSWORD, make_user
@@ -21,6 +23,12 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Only the saved key may authenticate these commands.
     monkeypatch.delenv("KILN_TOKEN", raising=False)
     return tmp_path / "config"
+
+
+def _saved_key_id(url: str, config_dir: Path) -> str:
+    key = json.loads((config_dir / "credentials.json").read_text())[url]
+    with kiln.Client(url, token=key) as client:
+        return next(item.id for item in client.api_keys.list() if key.startswith(item.prefix))
 
 
 @pytest.fixture
@@ -68,3 +76,73 @@ def test_a_wrong_password_says_so_and_saves_nothing(
     assert result.exit_code == 1
     assert "invalid email or password" in result.output
     assert not (config_dir / "credentials.json").exists()
+
+
+def test_the_url_option_names_the_server_to_log_in_to(
+    runner: CliRunner, live_url: str, config_dir: Path, scientist: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KILN_URL", "http://127.0.0.1:9")
+
+    result = runner.invoke(
+        cli, ["--url", live_url, "login", "--email", scientist, "--password", TEST_PASSWORD]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"logged in to {live_url}" in result.output
+    assert live_url in (config_dir / "credentials.json").read_text()
+
+
+def test_a_project_you_do_not_belong_to_is_refused_and_nothing_is_saved(
+    runner: CliRunner, live_url: str, config_dir: Path, scientist: str
+) -> None:
+    result = runner.invoke(
+        cli, ["login", "--email", scientist, "--password", TEST_PASSWORD, "--project", "ghost"]
+    )
+
+    assert result.exit_code == 1
+    assert "you are not a member of a project 'ghost'" in result.output
+    assert not (config_dir / "credentials.json").exists()
+
+
+def test_projects_and_keys_are_listed_and_a_key_can_be_revoked(
+    runner: CliRunner, live_url: str, config_dir: Path, scientist: str
+) -> None:
+    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+
+    projects = runner.invoke(cli, ["projects", "list"])
+    keys = runner.invoke(cli, ["keys", "list"])
+
+    assert projects.exit_code == 0, projects.output
+    assert "default" in projects.output
+    assert "data_scientist" in projects.output
+    assert keys.exit_code == 0, keys.output
+    key_id = next(
+        word for line in keys.output.splitlines() if "cli@" in line for word in line.split("│")[1:2]
+    )
+    revoked = runner.invoke(cli, ["keys", "revoke", key_id.strip()])
+    assert revoked.exit_code == 0, revoked.output
+    assert runner.invoke(cli, ["experiments", "list"]).exit_code != 0
+
+
+def test_revoking_an_unknown_key_prints_the_servers_message(
+    runner: CliRunner, live_url: str, config_dir: Path, scientist: str
+) -> None:
+    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+
+    result = runner.invoke(cli, ["keys", "revoke", "no-such-key"])
+
+    assert result.exit_code == 1
+    assert "error: API key 'no-such-key' not found" in result.output
+
+
+def test_logout_forgets_a_key_that_no_longer_works(
+    runner: CliRunner, live_url: str, config_dir: Path, scientist: str
+) -> None:
+    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    runner.invoke(cli, ["keys", "revoke", _saved_key_id(live_url, config_dir)])
+
+    result = runner.invoke(cli, ["logout"])
+
+    assert result.exit_code == 0, result.output
+    assert f"logged out of {live_url}" in result.output
+    assert "kiln_" not in (config_dir / "credentials.json").read_text()

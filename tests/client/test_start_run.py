@@ -214,6 +214,24 @@ class TestModuleFunctions:
         finally:
             kiln.set_tracking_uri(None)  # back to KILN_URL for the other tests
 
+    def test_set_tracking_uri_reconnects_with_the_credentials_in_force(
+        self, live_url: str, admin_token: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("KILN_TOKEN", "kiln_not-a-real-key")
+        kiln.set_tracking_uri(live_url)
+        try:
+            with pytest.raises(kiln.Unauthenticated):
+                kiln.start_run(experiment="reconnect")
+            monkeypatch.setenv("KILN_TOKEN", admin_token)
+
+            kiln.set_tracking_uri(live_url)  # the same server: the default client is rebuilt anyway
+
+            with kiln.start_run(experiment="reconnect") as run:
+                pass
+            assert run.info.status == "finished"
+        finally:
+            kiln.set_tracking_uri(None)
+
 
 class TestArtifacts:
     def test_upload_then_download_round_trips_with_checksum(

@@ -15,8 +15,9 @@ from kiln.auth.deps import require
 from kiln.core.actor import Actor
 from kiln.core.deps import DatabaseDep, SessionDep
 from kiln.core.errors import Invalid
+from kiln.core.http import error_responses
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=error_responses(401, 403, 422, 429))
 
 AuditRead = Annotated[Actor, Depends(require("audit:read"))]
 

@@ -24,8 +24,13 @@ from kiln.auth.schemas import (
 )
 from kiln.core.actor import Actor
 from kiln.core.deps import SessionDep
+from kiln.core.http import error_responses
 
-router = APIRouter(prefix="/api/v1", tags=["administration"])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["administration"],
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429),
+)
 
 UsersAdmin = Annotated[Actor, Depends(require("users:admin"))]
 ProjectsRead = Annotated[Actor, Depends(require("projects:read"))]

@@ -28,10 +28,12 @@ from kiln.auth.schemas import (
 )
 from kiln.core.actor import Actor
 from kiln.core.deps import SessionDep
-from kiln.core.http import error_response
+from kiln.core.http import error_response, error_responses
 from kiln.notify.email import Mailer
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = APIRouter(
+    prefix="/api/v1", tags=["auth"], responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429)
+)
 
 ProfileWrite = Annotated[Actor, Depends(require("profile:write"))]
 KeysWrite = Annotated[Actor, Depends(require("api_keys:write"))]
@@ -72,9 +74,7 @@ def login(data: LoginRequest, request: Request, session: SessionDep) -> TokenPai
     return pair
 
 
-@router.post(
-    "/auth/refresh", response_model=TokenPair, responses={401: {"description": "invalid or expired"}}
-)
+@router.post("/auth/refresh", response_model=TokenPair)
 def refresh(data: RefreshRequest, request: Request, session: SessionDep) -> TokenPair | JSONResponse:
     pair = tokens.refresh_tokens(session, data.refresh_token, _config(request))
     if pair is None:

@@ -1,82 +1,124 @@
-"""``kiln login`` / ``kiln logout``: exchange a password for an API key kept in the user's config (0600)."""
+"""``kiln login`` / ``logout`` / ``projects`` / ``keys``: the caller's own account, over the SDK.
+
+``login`` exchanges a password for a project-scoped API key kept in the user's config (mode 0600);
+later commands send it.
+"""
 
 from __future__ import annotations
 
 import socket
 from typing import Annotated
 
-import httpx
 import typer
 
+from kiln.auth.permissions import Role
+from kiln.auth.schemas import ProjectRead
 from kiln.cli import remote
-from kiln.cli.output import console, errors
-from kiln.client.config import credentials_path, get_tracking_uri, read_credentials, save_credential
+from kiln.cli.output import console, fail, format_time, handle_errors, new_table
+from kiln.client.config import credentials_path, read_credentials, save_credential
+from kiln.core.errors import Unauthenticated
+
+projects_app = typer.Typer(help="The projects you belong to.", no_args_is_help=True)
+keys_app = typer.Typer(help="Your API keys.", no_args_is_help=True)
 
 
-def _url() -> str:
-    return (remote.server_url or get_tracking_uri()).rstrip("/")
+def _member_project(projects: list[ProjectRead], wanted: str) -> tuple[ProjectRead, Role]:
+    for project in projects:
+        if wanted in (project.id, project.name) and project.my_role is not None:
+            return project, project.my_role
+    raise fail(f"you are not a member of a project {wanted!r}; `kiln projects list` shows yours")
 
 
-def _fail(response: httpx.Response) -> typer.Exit:
-    try:
-        message = response.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        message = f"HTTP {response.status_code}"
-    errors.print(f"[red]error:[/red] {message}")
-    return typer.Exit(1)
-
-
+@handle_errors
 def login(
+    ctx: typer.Context,
     email: Annotated[str, typer.Option(prompt=True, help="your account's email")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="your password")],
     project: Annotated[str, typer.Option(help="the project the key may act in")] = "default",
     days: Annotated[int, typer.Option(help="days until the key expires")] = 90,
 ) -> None:
     """Log in and save an API key for this server, scoped to one project at your role there."""
-    url = _url()
-    with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as http:
-        answer = http.post("/auth/login", json={"email": email, "password": password})
-        if answer.status_code != 200:
-            raise _fail(answer)
-        tokens = answer.json()
-        http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
-        projects = http.get("/projects")
-        if projects.status_code != 200:
-            raise _fail(projects)
-        match = [p for p in projects.json() if project in (p["id"], p["name"])]
-        if not match:
-            errors.print(f"[red]error:[/red] you are not a member of a project {project!r}")
-            raise typer.Exit(1)
-        body = {
-            "name": f"cli@{socket.gethostname()}"[:128],
-            "project_id": match[0]["id"],
-            "role": match[0]["my_role"],
-            "expires_in_days": days,
-        }
-        created = http.post("/me/api-keys", json=body)
-        if created.status_code != 201:
-            raise _fail(created)
-        # The login session only served to mint the key; end it.
-        http.post("/auth/logout", json={"refresh_token": tokens["refresh_token"]})
-    save_credential(url, created.json()["key"])
-    console.print(f"logged in to {url} as {email} (project {match[0]['name']}, role {match[0]['my_role']})")
+    server = remote.of(ctx)
+    with server.client() as anonymous:
+        tokens = anonymous.auth.login(email, password)
+    with server.client(token=tokens.access_token) as session:
+        try:
+            chosen, role = _member_project(session.projects.list(), project)
+            name = f"cli@{socket.gethostname()}"[:128]
+            created = session.api_keys.create(name, project_id=chosen.id, role=role, expires_in_days=days)
+        finally:
+            # The login session only served to mint the key; end it.
+            session.auth.logout(tokens.refresh_token)
+    save_credential(server.resolved_url, created.key)
+    console.print(
+        f"logged in to {server.resolved_url} as {email} (project {chosen.name}, role {chosen.my_role})"
+    )
     console.print(f"key saved in {credentials_path()}")
 
 
-def logout() -> None:
+@handle_errors
+def logout(ctx: typer.Context) -> None:
     """Revoke and forget the key saved for this server."""
-    url = _url()
-    key = read_credentials().get(url)
+    server = remote.of(ctx)
+    key = read_credentials().get(server.resolved_url)
     if key is None:
-        console.print(f"not logged in to {url}")
+        console.print(f"not logged in to {server.resolved_url}")
         return
-    with httpx.Client(
-        base_url=f"{url}/api/v1", timeout=30, headers={"Authorization": f"Bearer {key}"}
-    ) as http:
-        keys = http.get("/me/api-keys")
-        if keys.status_code == 200:
-            for item in keys.json():
-                if key.startswith(item["prefix"]) and item["revoked_at"] is None:
-                    http.delete(f"/me/api-keys/{item['id']}")
-    save_credential(url, None)
-    console.print(f"logged out of {url}")
+    with server.client(token=key) as keyed:
+        try:
+            for item in keyed.api_keys.list():
+                if key.startswith(item.prefix) and item.revoked_at is None:
+                    keyed.api_keys.revoke(item.id)
+        except Unauthenticated:
+            pass  # already revoked or expired: nothing is left to revoke
+    save_credential(server.resolved_url, None)
+    console.print(f"logged out of {server.resolved_url}")
+
+
+@projects_app.command("list")
+@handle_errors
+def list_projects(ctx: typer.Context) -> None:
+    """Projects you can see, with your role in each."""
+    with remote.client(ctx) as client:
+        projects = client.projects.list()
+    table = new_table("ID", "Name", "Your role", "Created", "Description", ids=("ID",))
+    for project in projects:
+        role = project.my_role.value if project.my_role else "—"
+        table.add_row(
+            project.id, f"[bold]{project.name}[/]", role, format_time(project.created_at), project.description
+        )
+    console.print(table)
+
+
+@keys_app.command("list")
+@handle_errors
+def list_keys(ctx: typer.Context) -> None:
+    """Your API keys (the secret itself is shown only when a key is made, by `kiln login`)."""
+    with remote.client(ctx) as client:
+        keys = client.api_keys.list()
+    table = new_table(
+        "ID", "Name", "Prefix", "Role", "Project", "Expires", "Last used", "Revoked", ids=("ID",)
+    )
+    for key in keys:
+        table.add_row(
+            key.id,
+            key.name,
+            key.prefix,
+            key.role.value,
+            key.project_id,
+            format_time(key.expires_at),
+            format_time(key.last_used_at),
+            format_time(key.revoked_at),
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+@handle_errors
+def revoke_key(
+    ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="Key id (from `kiln keys list`).")]
+) -> None:
+    """Revoke one of your API keys: it stops working at once."""
+    with remote.client(ctx) as client:
+        revoked = client.api_keys.revoke(key_id)
+    console.print(f"Revoked key [bold]{revoked.name}[/] ({revoked.id}).")

@@ -55,11 +55,12 @@ def transfer_bars() -> Iterator[TransferBars]:
 @artifacts_app.command("list")
 @handle_errors
 def list_artifacts(
+    ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="Run id.")],
     prefix: Annotated[str | None, typer.Option("--prefix", help="Only paths starting with this.")] = None,
 ) -> None:
     """List a run's artifacts with size and checksum."""
-    with remote.client() as client:
+    with remote.client(ctx) as client:
         artifacts = client.list_artifacts(run_id, prefix=prefix)
     table = new_table("Path", "Size", "SHA-256")
     for artifact in artifacts:
@@ -70,6 +71,7 @@ def list_artifacts(
 @artifacts_app.command("upload")
 @handle_errors
 def upload(
+    ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="Run id (the run must be running).")],
     path: Annotated[Path, typer.Argument(help="A file, or a folder to upload with its layout.")],
     artifact_path: Annotated[
@@ -79,7 +81,7 @@ def upload(
     """Upload a file or a folder to a run (streamed, with progress)."""
     if not path.exists():
         raise fail(f"{path} does not exist")
-    with remote.client() as client, transfer_bars() as bars:
+    with remote.client(ctx) as client, transfer_bars() as bars:
         if path.is_dir():
             stored = client.upload_artifacts(run_id, path, artifact_path, progress=bars)
         else:
@@ -93,6 +95,7 @@ def upload(
 @artifacts_app.command("download")
 @handle_errors
 def download(
+    ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="Run id.")],
     path: Annotated[str, typer.Argument(help="Artifact path, or a folder of artifacts.")],
     out: Annotated[
@@ -100,7 +103,7 @@ def download(
     ] = None,
 ) -> None:
     """Download an artifact (or a folder of them); every file's sha256 is verified."""
-    with remote.client() as client, transfer_bars() as bars:
+    with remote.client(ctx) as client, transfer_bars() as bars:
         written = client.download_artifacts(run_id, path, out, progress=bars)
     for target in written:
         console.print(f"Saved [bold]{target}[/] (checksum verified)")

@@ -9,9 +9,9 @@ import typer
 from kiln import __version__
 from kiln.audit.cli import audit_app
 from kiln.auth.cli import admin_app
-from kiln.cli import remote
-from kiln.cli.account import login, logout
+from kiln.cli.account import keys_app, login, logout, projects_app
 from kiln.cli.artifacts import artifacts_app
+from kiln.cli.remote import Remote
 from kiln.cli.server import db_app, server
 from kiln.cli.tracking import experiments_app, runs_app
 
@@ -32,6 +32,7 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     url: Annotated[
         str | None,
         typer.Option(
@@ -45,7 +46,8 @@ def main(
     ] = False,
 ) -> None:
     """Kiln: track experiments, register models, run pipelines, serve and monitor."""
-    remote.server_url = url
+    # Remote commands find the server on the context (cli/remote.py), fresh for every invocation.
+    ctx.obj = Remote(url)
 
 
 app.command("server")(server)
@@ -55,6 +57,8 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(artifacts_app, name="artifacts")
 app.command("login")(login)
 app.command("logout")(logout)
+app.add_typer(projects_app, name="projects")
+app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(admin_app, name="admin")
 

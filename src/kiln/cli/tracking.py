@@ -37,10 +37,11 @@ MAX_INLINE = 4  # metrics/params shown per row in `runs list`; `runs show` has t
 @experiments_app.command("list")
 @handle_errors
 def list_experiments(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Most to show.")] = 100,
 ) -> None:
     """List experiments, newest first."""
-    with remote.client() as client:
+    with remote.client(ctx) as client:
         page = client.list_experiments(limit=limit)
     table = new_table(
         "ID", "Name", "Runs", "Created by", "Created", "Description", ids=("ID",), nowrap=("Runs",)
@@ -60,11 +61,12 @@ def list_experiments(
 @experiments_app.command("create")
 @handle_errors
 def create_experiment(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Unique experiment name.")],
     description: Annotated[str, typer.Option("--description", "-d")] = "",
 ) -> None:
     """Create an experiment."""
-    with remote.client() as client:
+    with remote.client(ctx) as client:
         experiment = client.create_experiment(name, description=description)
     console.print(f"Created experiment [bold]{experiment.name}[/] ({experiment.id}).")
 
@@ -85,6 +87,7 @@ def _experiment_names(client: Client, runs: list[RunRead]) -> dict[str, str]:
 @runs_app.command("list")
 @handle_errors
 def list_runs(
+    ctx: typer.Context,
     experiment: Annotated[
         list[str] | None, typer.Option("--experiment", "-e", help="Experiment name (repeatable).")
     ] = None,
@@ -98,7 +101,7 @@ def list_runs(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Most to show.")] = 20,
 ) -> None:
     """Search runs (newest first unless --order-by says otherwise)."""
-    with remote.client() as client, console.status("Searching runs..."):
+    with remote.client(ctx) as client, console.status("Searching runs..."):
         page = client.search_runs(
             experiment=experiment or None, filter=filter, order_by=order_by, limit=limit
         )
@@ -134,9 +137,9 @@ def list_runs(
 
 @runs_app.command("show")
 @handle_errors
-def show_run(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
+def show_run(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
     """Everything recorded about one run."""
-    with remote.client() as client:
+    with remote.client(ctx) as client:
         run = client.get_run(run_id)
         experiment = client.get_experiment(run.experiment_id)
         artifacts = client.list_artifacts(run_id)
@@ -178,9 +181,11 @@ def show_run(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
 
 @runs_app.command("compare")
 @handle_errors
-def compare_runs(run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")]) -> None:
+def compare_runs(
+    ctx: typer.Context, run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")]
+) -> None:
     """Params and metrics side by side; differing params and the best metric values are highlighted."""
-    with remote.client() as client, console.status("Comparing runs..."):
+    with remote.client(ctx) as client, console.status("Comparing runs..."):
         comparison = client.compare_runs(run_ids)
     table = new_table("", *(f"{run.name}\n[dim]{short_id(run.id)}[/]" for run in comparison.runs))
     differing = set(comparison.differing_params)
@@ -205,6 +210,7 @@ def compare_runs(run_ids: Annotated[list[str], typer.Argument(help="Two or more 
 @runs_app.command("reproduce")
 @handle_errors
 def reproduce_run(
+    ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="Run id.")],
     output: Annotated[
         Path | None,
@@ -219,7 +225,7 @@ def reproduce_run(
     ] = None,
 ) -> None:
     """What is needed to rerun a run: code version, interpreter, packages, command, params, data."""
-    with remote.client() as client:
+    with remote.client(ctx) as client:
         reproduction = client.reproduce_run(run_id)
         inputs = dataset_inputs(reproduction, client.get_run(run_id).tags)
     if output is None:

@@ -9,16 +9,21 @@ from pathlib import Path
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 _tracking_uri: str | None = None
+# Bumped by every set_tracking_uri: the default client (kiln.client.api) was built for the old
+# address and rebuilds itself when it sees a newer generation. Nothing here imports the client.
+_generation = 0
 
 
 def set_tracking_uri(url: str | None) -> None:
     """Point the SDK at a Kiln server (overrides ``KILN_URL`` for this process; ``None`` undoes it)."""
-    global _tracking_uri
+    global _tracking_uri, _generation
     _tracking_uri = url.rstrip("/") if url else None
-    # The default client was built for the old address; the next call builds a new one.
-    from kiln.client import api
+    _generation += 1
 
-    api.reset_default_client()
+
+def generation() -> int:
+    """How many times ``set_tracking_uri`` was called: a changed value means "reconnect"."""
+    return _generation
 
 
 def get_tracking_uri() -> str:

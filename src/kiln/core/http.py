@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -18,20 +19,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiln.core.body_limits import BodyLimit, BodyLimits
-from kiln.core.errors import KilnError, PayloadTooLarge, RateLimited
+from kiln.core.errors import (
+    KilnError,
+    PayloadTooLarge,
+    RateLimited,
+    error_class_for_status,
+    registered_errors,
+)
+from kiln.core.schemas import ErrorBody
 
 log = structlog.get_logger("kiln.http")
-
-_HTTP_CODES = {
-    400: "invalid",
-    401: "unauthenticated",
-    403: "permission_denied",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    429: "rate_limited",
-}
 
 
 def error_response(
@@ -39,6 +36,18 @@ def error_response(
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     return JSONResponse(jsonable_encoder(body), status_code=status)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a router: the error shape under each status it can answer, for OpenAPI."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        codes = sorted(cls.code for cls in registered_errors().values() if cls.status_code == status)
+        if not codes:
+            raise ValueError(f"no Kiln error class answers HTTP {status}")
+        reason = HTTPStatus(status).phrase
+        declared[status] = {"model": ErrorBody, "description": f"{reason} (error code: {' | '.join(codes)})"}
+    return declared
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -68,7 +77,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "error")
+    # Routing and body parsing raise these (404, 405, 413): answer with the error class's code.
+    error_class = error_class_for_status(exc.status_code)
+    code = error_class.code if error_class else "error"
     response = error_response(exc.status_code, code, str(exc.detail))
     if exc.headers:
         response.headers.update(exc.headers)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -25,3 +25,15 @@ class Page(ReadSchema, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
     total: int | None = None
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="stable, machine-readable; the SDK maps it back to its error class")
+    message: str = Field(description="what went wrong and what to do about it")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorInfo

@@ -13,6 +13,7 @@ from kiln.auth.deps import require
 from kiln.core.actor import Actor
 from kiln.core.deps import SessionDep, SettingsDep
 from kiln.core.errors import Invalid, PayloadTooLarge
+from kiln.core.http import error_responses
 from kiln.core.schemas import Page
 from kiln.storage.deps import StoreDep
 from kiln.storage.store import SpooledUpload
@@ -37,7 +38,9 @@ from kiln.tracking.schemas import (
     TagIn,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["tracking"])
+router = APIRouter(
+    prefix="/api/v1", tags=["tracking"], responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429)
+)
 
 Limit = Annotated[int, Query(ge=1, le=search.MAX_PAGE)]
 ExperimentsRead = Annotated[Actor, Depends(require("experiments:read"))]

@@ -13,25 +13,17 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse
 
-from kiln.core.errors import KilnError
+from kiln.core.errors import KilnError, error_class_for_status
 from kiln.ui.csrf import write_csrf_cookie
 from kiln.ui.session import LoginRequired, login_url, write_session_cookies
 from kiln.ui.templating import render
 
 log = structlog.get_logger("kiln.ui")
 
-_TITLES = {
-    400: "That request did not work",
-    401: "Please log in",
-    403: "Not allowed",
-    404: "Not found",
-    409: "Conflict",
-    422: "That request did not work",
-}
 
-
-def error_page(request: Request, status_code: int, message: str) -> Response:
-    title = _TITLES.get(status_code, "Something went wrong")
+def error_page(request: Request, status_code: int, message: str, *, title: str | None = None) -> Response:
+    # Titles belong to the error classes; a bare status (routing, validation) takes its base class's.
+    title = title or (error_class_for_status(status_code) or KilnError).title
     return render(
         request,
         "error.html",
@@ -80,7 +72,7 @@ class PageRoute(APIRoute):
             except KilnError as exc:
                 if exc.status_code >= 500:
                     log.error("ui.server_error", code=exc.code, message=exc.message, path=request.url.path)
-                return error_page(request, exc.status_code, exc.message)
+                return error_page(request, exc.status_code, exc.message, title=exc.title)
             except RequestValidationError as exc:
                 return error_page(request, 400, _validation_summary(exc))
             except StarletteHTTPException as exc:

@@ -1,0 +1,21 @@
+"""One class per API resource, each over the client's shared ``Transport``.
+
+``kiln.Client`` composes them (``client.runs``, ``client.projects``, ...); a new domain adds a module
+here and one attribute in ``Client.__init__`` (see docs/sdk.md).
+"""
+
+from kiln.client.resources.artifacts import ArtifactsResource
+from kiln.client.resources.auth import ApiKeysResource, AuthResource, ProjectsResource
+from kiln.client.resources.base import Resource
+from kiln.client.resources.experiments import ExperimentsResource
+from kiln.client.resources.runs import RunsResource
+
+__all__ = [
+    "ApiKeysResource",
+    "ArtifactsResource",
+    "AuthResource",
+    "ExperimentsResource",
+    "ProjectsResource",
+    "Resource",
+    "RunsResource",
+]

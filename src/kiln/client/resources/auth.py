@@ -1,0 +1,57 @@
+"""The auth domain's resources: ``client.auth`` (log in and out, who am I), ``client.projects``
+and ``client.api_keys`` (the caller's own keys)."""
+
+from __future__ import annotations
+
+import builtins
+
+from kiln.auth.permissions import Role
+from kiln.auth.schemas import ApiKeyCreated, ApiKeyRead, ProjectRead, TokenPair, UserRead
+from kiln.client.resources.base import Resource, segment
+
+
+class AuthResource(Resource):
+    def login(self, email: str, password: str) -> TokenPair:
+        """Exchange a password for an access token and a refresh token (a browser-style session)."""
+        data = self.transport.request("POST", "/auth/login", json_body={"email": email, "password": password})
+        return TokenPair.model_validate(data)
+
+    def logout(self, refresh_token: str) -> None:
+        """End the session the refresh token belongs to."""
+        self.transport.request("POST", "/auth/logout", json_body={"refresh_token": refresh_token})
+
+    def me(self) -> UserRead:
+        """The account the client's token acts for."""
+        return UserRead.model_validate(self.transport.request("GET", "/me"))
+
+
+class ProjectsResource(Resource):
+    def list(self) -> builtins.list[ProjectRead]:
+        """Projects the caller may see, each with ``my_role`` (the caller's role there, if a member)."""
+        return [ProjectRead.model_validate(item) for item in self.transport.request("GET", "/projects")]
+
+    def create(self, name: str, *, description: str = "") -> ProjectRead:
+        """Create a project (administrators)."""
+        body = {"name": name, "description": description}
+        return ProjectRead.model_validate(self.transport.request("POST", "/projects", json_body=body))
+
+
+class ApiKeysResource(Resource):
+    def list(self) -> builtins.list[ApiKeyRead]:
+        """The caller's API keys, revoked ones included (the secret is never shown again)."""
+        return [ApiKeyRead.model_validate(item) for item in self.transport.request("GET", "/me/api-keys")]
+
+    def create(
+        self, name: str, *, project_id: str, role: Role | str, expires_in_days: int | None = 90
+    ) -> ApiKeyCreated:
+        """A key acting in one project at ``role`` (at most the caller's); ``.key`` is shown only here."""
+        body = {
+            "name": name,
+            "project_id": project_id,
+            "role": str(role),
+            "expires_in_days": expires_in_days,
+        }
+        return ApiKeyCreated.model_validate(self.transport.request("POST", "/me/api-keys", json_body=body))
+
+    def revoke(self, key_id: str) -> ApiKeyRead:
+        return ApiKeyRead.model_validate(self.transport.request("DELETE", f"/me/api-keys/{segment(key_id)}"))
