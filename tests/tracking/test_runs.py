@@ -28,7 +28,8 @@ class TestCreateRun:
         assert run["end_time"] is None
         assert run["user"] == "admin@kiln.test"
         assert run["experiment_id"] == experiment["id"]
-        assert run["artifact_uri"].endswith(f"/runs/{run['id']}/artifacts")
+        # Relative to the server's artifact store: the server's disk layout is nobody's business.
+        assert run["artifact_uri"] == f"runs/{run['id']}/artifacts"
 
     def test_explicit_fields_are_kept(self, client: TestClient) -> None:
         run = create_run(

@@ -32,7 +32,7 @@ class TestRunPage:
                     "python": "3.12.1",
                     "platform": "Linux-x86_64",
                     "git": {"commit": "abc123def", "dirty": True},
-                    "command": ["python", "train.py", "--lr", "0.05"],
+                    "command": ["train.py", "--lr", "0.05"],
                     "packages": {"scikit-learn": "1.5.2"},
                 },
                 inputs=[{"name": "churn-2024", "version": "3", "digest": "sha256:feed"}],
