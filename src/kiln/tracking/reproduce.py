@@ -212,6 +212,12 @@ def shell_script(reproduction: Reproduction, requirements: str) -> str:
     command = command_line(reproduction.command)
     if command:
         lines.append(command)
+    elif any(_has_hidden_characters(part) for part in reproduction.command):
+        # Quoting would keep it inert, but a '\r' could hide what it does from the reader.
+        lines += [
+            comment("The recorded command holds control or invisible characters, so it is not run:"),
+            comment(f"  {shlex.join(reproduction.command)}"),
+        ]
     else:
         lines.append(
             comment(
