@@ -10,7 +10,9 @@ from pathlib import Path
 # Each call is one line: the program, then its arguments, separated by the ASCII unit separator.
 STUB = """#!/bin/sh
 {{ printf '%s' "{name}"; for arg in "$@"; do printf '\\037%s' "$arg"; done; printf '\\036'; }} >> "$CALLS"
-if [ "{name}" = python ] && [ "$1" = -m ] && [ "$2" = venv ]; then mkdir -p "$3/bin" && : > "$3/bin/activate"; fi
+if [ "{name}" = python ] && [ "$1" = -m ] && [ "$2" = venv ]; then
+  mkdir -p "$3/bin" && : > "$3/bin/activate"
+fi
 if [ "{name}" = python ] && [ "$1" = -m ] && [ "$2" = pip ]; then cat >> "$PIP_INPUT"; fi
 exit 0
 """

@@ -83,7 +83,12 @@ class TestConcurrentUploadsOfOnePath:
                 barrier = threading.Barrier(PARALLEL_UPLOADS)
                 statuses: list[int] = []
 
-                def upload(body: bytes, path: str = path, barrier: threading.Barrier = barrier) -> None:
+                def upload(
+                    body: bytes,
+                    path: str = path,
+                    barrier: threading.Barrier = barrier,
+                    statuses: list[int] = statuses,
+                ) -> None:
                     with httpx.Client(base_url=url, timeout=60, headers=bearer(admin_token)) as client:
                         barrier.wait(timeout=30)
                         statuses.append(put(client, run["id"], path, body).status_code)

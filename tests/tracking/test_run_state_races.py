@@ -60,7 +60,9 @@ class TestRacingStatusChanges:
             url = f"{API}/runs/{run['id']}"
             statuses = ["finished", "failed", "killed", "finished", "failed", "killed"]
 
-            responses = at_once(live, [lambda c, s=s: c.patch(url, json={"status": s}) for s in statuses])
+            responses = at_once(
+                live, [lambda c, s=s, url=url: c.patch(url, json={"status": s}) for s in statuses]
+            )
 
             final = get_run(live, run["id"])["status"]
             for status, response in zip(statuses, responses, strict=True):
@@ -90,12 +92,12 @@ class TestNothingLandsAfterTheFinish:
             run = create_run(live)
             url = f"{API}/runs/{run['id']}"
 
-            def batch(index: int) -> Callable[[httpx.Client], httpx.Response]:
+            def batch(index: int, url: str = url) -> Callable[[httpx.Client], httpx.Response]:
                 body = {"metrics": [{"key": f"m{index}", "value": 1.0}]}
                 return lambda client: client.post(f"{url}/batch", json=body)
 
             requests = [batch(i) for i in range(5)]
-            requests.insert(2, lambda client: client.patch(url, json={"status": "finished"}))
+            requests.insert(2, lambda client, url=url: client.patch(url, json={"status": "finished"}))
 
             responses = at_once(live, requests)
 

@@ -5,14 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from kiln.core.db import Database
 from kiln.core.errors import Invalid, InvalidState, NotFound
 from kiln.tracking import service
 from kiln.tracking.schemas import RunCreate, RunStatus, RunUpdate
-from tests.builders import TEST_ACTOR, make_experiment, make_run
+from tests.auth_builders import make_project
+from tests.builders import TEST_ACTOR, bearer, make_experiment, make_run, make_user_token
 from tests.tracking.api import API, create_experiment, create_run, error_of, finish_run, get_run
+
+
+def make_other_project(app: FastAPI) -> str:
+    """A project the test's data scientist is not a member of; returns its name."""
+    db: Database = app.state.db
+    with db.unit_of_work() as session:
+        return make_project(session).name
 
 
 class TestCreateRun:
@@ -74,6 +84,23 @@ class TestCreateRun:
 
         assert response.status_code == 404
         assert "ghost-run" in error_of(response)["message"]
+
+    def test_a_parent_in_another_project_answers_like_a_missing_one(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
+        hidden_parent = create_run(client, create_experiment(client, project=make_other_project(app))["id"])
+        member = TestClient(app, headers=bearer(make_user_token(app, "ds@kiln.test", role="data_scientist")))
+        mine = create_experiment(member)
+
+        hidden = member.post(
+            f"{API}/runs", json={"experiment_id": mine["id"], "parent_run_id": hidden_parent["id"]}
+        )
+        missing = member.post(f"{API}/runs", json={"experiment_id": mine["id"], "parent_run_id": "ghost-run"})
+
+        assert (hidden.status_code, missing.status_code) == (404, 404)
+        assert error_of(hidden)["message"] == error_of(missing)["message"].replace(
+            "ghost-run", hidden_parent["id"]
+        )
 
     def test_parent_run_in_another_experiment_is_refused(self, client: TestClient) -> None:
         parent = create_run(client)
