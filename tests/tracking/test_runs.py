@@ -7,11 +7,13 @@ from datetime import datetime
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kiln.core.db import Database
 from kiln.core.errors import Invalid, InvalidState, NotFound
 from kiln.tracking import service
+from kiln.tracking.models import Run
 from kiln.tracking.schemas import RunCreate, RunStatus, RunUpdate
 from tests.auth_builders import make_project
 from tests.builders import TEST_ACTOR, bearer, make_experiment, make_run, make_user_token
@@ -40,6 +42,20 @@ class TestCreateRun:
         assert run["experiment_id"] == experiment["id"]
         # Relative to the server's artifact store: the server's disk layout is nobody's business.
         assert run["artifact_uri"] == f"runs/{run['id']}/artifacts"
+
+    def test_an_old_absolute_artifact_path_is_shown_store_relative(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
+        run = create_run(client)
+        db: Database = app.state.db
+        with db.unit_of_work() as session:
+            session.execute(
+                update(Run)
+                .where(Run.id == run["id"])
+                .values(artifact_uri=f"/srv/kiln/runs/{run['id']}/artifacts")
+            )
+
+        assert get_run(client, run["id"])["artifact_uri"] == f"runs/{run['id']}/artifacts"
 
     def test_explicit_fields_are_kept(self, client: TestClient) -> None:
         run = create_run(

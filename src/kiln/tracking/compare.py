@@ -11,7 +11,7 @@ from kiln.core.actor import Actor
 from kiln.core.errors import Invalid
 from kiln.tracking.models import Run
 from kiln.tracking.schemas import RunComparison, RunInputRead, RunRead
-from kiln.tracking.service import get_runs
+from kiln.tracking.service import get_runs, run_artifact_uri
 
 MAX_COMPARED = 50
 _LOWER_IS_BETTER = re.compile(r"(loss|err|error|mse|mae|rmse|mape|latency|time|duration|perplexity)", re.I)
@@ -34,7 +34,8 @@ def to_read(run: Run) -> RunRead:
             "parent_run_id": run.parent_run_id,
             "user": run.user,
             "source": run.source,
-            "artifact_uri": run.artifact_uri,
+            # Rows from before store-relative URIs hold the local store's absolute path.
+            "artifact_uri": run_artifact_uri(run.artifact_uri, run.id),
             "params": {p.key: p.value for p in run.params},
             "metrics": {m.key: float("nan") if m.value is None else m.value for m in run.latest_metrics},
             "tags": {t.key: t.value for t in run.tags},

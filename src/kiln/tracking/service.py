@@ -199,15 +199,17 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
     return run
 
 
-def run_artifact_uri(artifact_root_url: str, run_id: str) -> str:
+def run_artifact_uri(location: str, run_id: str) -> str:
     """Where a run's artifacts live: a URL for remote stores, store-relative for a local folder.
 
-    A local store's absolute path says how the server's disk is laid out; readers need only the key.
+    ``location`` is the store's root URL, or a URI already recorded for the run. A local store's
+    absolute path says how the server's disk is laid out; readers need only the key.
     """
     relative = f"runs/{run_id}/artifacts"
-    if "://" in artifact_root_url and not artifact_root_url.startswith("file://"):
-        return f"{artifact_root_url.rstrip('/')}/{relative}"
-    return relative
+    if "://" not in location or location.startswith("file://"):
+        return relative
+    location = location.rstrip("/")
+    return location if location.endswith(f"/{relative}") else f"{location}/{relative}"
 
 
 def _current_status(session: Session, run_id: str) -> str:
