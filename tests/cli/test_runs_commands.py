@@ -152,13 +152,16 @@ class TestReproduce:
         assert result.exit_code == 0, result.output
         text = script.read_text()
         assert text.startswith("#!/bin/sh")
-        assert "git clone https://git.example/ml.git kiln-reproduce" in text
+        assert "git clone -- https://git.example/ml.git kiln-reproduce" in text
         assert "git checkout 0123abcd" in text
         assert "WARNING: the working tree had uncommitted changes" in text
         assert "scikit-learn==1.5.2" in text
         assert "#   lr = 0.1" in text
         assert "#   customers, version 3, digest sha256:ff00" in text
         assert text.rstrip().endswith("python train.py --epochs 3")
+        # Not executable: it is read first, and the command says so.
+        assert script.stat().st_mode & 0o777 == 0o644
+        assert f"Review it, then run it with: sh {script}" in result.output
 
     def test_writes_requirements_of_a_real_run(
         self, runner: CliRunner, client: kiln.Client, tmp_path: Path

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import kiln
-from kiln.client.environment import git_state
+from kiln.client.environment import capture_environment, git_state, strip_credentials
+from kiln.tracking.schemas import RunCreate
 
 
 def test_run_records_interpreter_platform_packages_and_command(client: kiln.Client) -> None:
@@ -61,3 +62,47 @@ class TestGitState:
 
     def test_outside_a_repository_there_is_no_git_state(self, tmp_path: Path) -> None:
         assert git_state(tmp_path) == {}
+
+
+class TestSecretsStayOutOfTheRun:
+    def test_credential_flag_values_are_redacted_from_the_command(
+        self, client: kiln.Client, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        argv = ["train.py", "--hf-token=hf_abc", "--api-key", "k-123", "--DB_PASSWORD", "p", "--epochs", "3"]
+        argv += ["--client-secret", "--verbose", "--key-file=~/.ssh/id"]
+        monkeypatch.setattr(sys, "argv", argv)
+
+        with kiln.start_run(experiment="env", capture_environment=True) as run:
+            pass
+
+        assert client.get_run(run.id).environment["command"] == [
+            "train.py",
+            "--hf-token=<redacted>",
+            "--api-key",
+            "<redacted>",
+            "--DB_PASSWORD",
+            "<redacted>",
+            "--epochs",
+            "3",
+            "--client-secret",
+            "--verbose",
+            "--key-file=<redacted>",
+        ]
+
+    def test_userinfo_is_removed_up_to_the_last_at_sign(self) -> None:
+        assert (
+            strip_credentials("https://bot:p@ss@w0rd@git.example.com/ml.git")
+            == "https://git.example.com/ml.git"
+        )
+        assert strip_credentials("ssh://git@host.example/a@b.git") == "ssh://host.example/a@b.git"
+        assert strip_credentials("https://git.example.com/ml.git") == "https://git.example.com/ml.git"
+
+
+def test_a_captured_environment_is_recorded_whole() -> None:
+    """What the SDK captures always passes the server's checks, with no package left out."""
+    environment = capture_environment()
+
+    recorded = RunCreate(experiment_id="e", environment=environment).environment
+
+    assert recorded["packages"] == environment["packages"]
+    assert "warnings" not in recorded

@@ -87,3 +87,15 @@ class TestJoinKey:
     def test_checks_the_user_part(self) -> None:
         with pytest.raises(Invalid):
             join_key("runs/1/artifacts", "../../2/artifacts/x")
+
+
+class TestLookAlikeNames:
+    def test_names_are_normalised_to_nfc(self) -> None:
+        decomposed = "cafe\u0301/menu.txt"
+
+        assert safe_relpath(decomposed) == "caf\u00e9/menu.txt"
+
+    @pytest.mark.parametrize("hidden", ["\u202e", "\u200b", "\u2066", "\ufeff"])
+    def test_invisible_format_characters_are_refused(self, hidden: str) -> None:
+        with pytest.raises(Invalid, match=f"U\\+{ord(hidden):04X}"):
+            safe_relpath(f"report{hidden}txt.exe")

@@ -17,6 +17,7 @@ from kiln.core.settings import Settings
 from tests.builders import admin_client
 from tests.live_server import serve
 from tests.tracking.api import API, create_run, error_of, finish_run
+from tests.tracking.stored import object_key
 
 pytestmark = pytest.mark.s3
 
@@ -39,13 +40,13 @@ def s3_api(s3_app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
-def object_key(run_id: str, path: str) -> str:
-    return f"prefix/runs/{run_id}/artifacts/{path}"
+def bucket_key(app: FastAPI, run_id: str, path: str) -> str:
+    return f"prefix/{object_key(app.state.db, run_id, path)}"
 
 
 class TestS3Artifacts:
     def test_round_trip_and_object_in_the_bucket(
-        self, s3_api: TestClient, s3_bucket: str, s3_client: Any
+        self, s3_app: FastAPI, s3_api: TestClient, s3_bucket: str, s3_client: Any
     ) -> None:
         run = create_run(s3_api)
         data = os.urandom(2 * MiB + 99)
@@ -62,10 +63,14 @@ class TestS3Artifacts:
         assert download.status_code == 200
         assert download.content == data
         assert download.headers["x-checksum-sha256"] == digest
-        stored = s3_client.get_object(Bucket=s3_bucket, Key=object_key(run["id"], "model/weights.bin"))
+        stored = s3_client.get_object(
+            Bucket=s3_bucket, Key=bucket_key(s3_app, run["id"], "model/weights.bin")
+        )
         assert stored["Body"].read() == data
 
-    def test_chunked_upload(self, s3_api: TestClient, s3_bucket: str, s3_client: Any) -> None:
+    def test_chunked_upload(
+        self, s3_app: FastAPI, s3_api: TestClient, s3_bucket: str, s3_client: Any
+    ) -> None:
         run = create_run(s3_api)
         parts = [os.urandom(300_000) for _ in range(4)]
 
@@ -73,11 +78,11 @@ class TestS3Artifacts:
 
         assert response.status_code == 201
         assert response.json()["sha256"] == hashlib.sha256(b"".join(parts)).hexdigest()
-        head = s3_client.head_object(Bucket=s3_bucket, Key=object_key(run["id"], "data.bin"))
+        head = s3_client.head_object(Bucket=s3_bucket, Key=bucket_key(s3_app, run["id"], "data.bin"))
         assert head["ContentLength"] == 1_200_000
 
     def test_overwrite_updates_object_and_checksum(
-        self, s3_api: TestClient, s3_bucket: str, s3_client: Any
+        self, s3_app: FastAPI, s3_api: TestClient, s3_bucket: str, s3_client: Any
     ) -> None:
         run = create_run(s3_api)
         s3_api.put(f"{API}/runs/{run['id']}/artifacts/notes.txt", content=b"v1")
@@ -87,8 +92,11 @@ class TestS3Artifacts:
         download = s3_api.get(f"{API}/runs/{run['id']}/artifacts/notes.txt")
         assert download.content == b"version 2"
         assert download.headers["x-checksum-sha256"] == hashlib.sha256(b"version 2").hexdigest()
-        body = s3_client.get_object(Bucket=s3_bucket, Key=object_key(run["id"], "notes.txt"))["Body"].read()
-        assert body == b"version 2"
+        key = bucket_key(s3_app, run["id"], "notes.txt")
+        assert s3_client.get_object(Bucket=s3_bucket, Key=key)["Body"].read() == b"version 2"
+        # The replaced version's object is deleted once the new one is recorded.
+        listed = s3_client.list_objects_v2(Bucket=s3_bucket)["Contents"]
+        assert [item["Key"] for item in listed] == [key]
 
     def test_refusals_write_no_object(self, s3_api: TestClient, s3_bucket: str, s3_client: Any) -> None:
         run = create_run(s3_api)
@@ -112,11 +120,11 @@ class TestS3Artifacts:
         assert "none.bin" in error_of(response)["message"]
 
     def test_object_deleted_from_the_bucket_is_reported(
-        self, s3_api: TestClient, s3_bucket: str, s3_client: Any
+        self, s3_app: FastAPI, s3_api: TestClient, s3_bucket: str, s3_client: Any
     ) -> None:
         run = create_run(s3_api)
         s3_api.put(f"{API}/runs/{run['id']}/artifacts/gone.bin", content=b"soon gone")
-        s3_client.delete_object(Bucket=s3_bucket, Key=object_key(run["id"], "gone.bin"))
+        s3_client.delete_object(Bucket=s3_bucket, Key=bucket_key(s3_app, run["id"], "gone.bin"))
 
         response = s3_api.get(f"{API}/runs/{run['id']}/artifacts/gone.bin")
 
@@ -130,7 +138,7 @@ class TestS3Artifacts:
             run = create_run(live)
             live.put(f"{API}/runs/{run['id']}/artifacts/model.bin", content=b"the real model")
             s3_client.put_object(
-                Bucket=s3_bucket, Key=object_key(run["id"], "model.bin"), Body=b"the fake model"
+                Bucket=s3_bucket, Key=bucket_key(s3_app, run["id"], "model.bin"), Body=b"the fake model"
             )
 
             with pytest.raises(httpx.RemoteProtocolError):

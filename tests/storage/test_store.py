@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kiln.core.errors import ChecksumMismatch, NotFound, PayloadTooLarge
-from kiln.storage.store import CHUNK_SIZE, ArtifactStore, SpooledUpload
+from kiln.core.errors import ChecksumMismatch, NotFound
+from kiln.storage.store import CHUNK_SIZE, ArtifactStore
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
@@ -136,29 +136,25 @@ class TestLocalStore:
 
         assert sorted(p.name for p in (tmp_path / "root").rglob("*") if p.is_file()) == ["b.bin"]
 
+    def test_a_failed_write_leaves_no_partial_file(self, tmp_path: Path) -> None:
+        store = ArtifactStore(str(tmp_path / "root"))
+        (tmp_path / "root" / "a" / "taken").mkdir(parents=True)  # a folder where the object should go
 
-class TestSpooledUpload:
-    def test_counts_and_hashes_what_it_spools(self) -> None:
-        upload = SpooledUpload(max_bytes=100)
-        try:
-            upload.write(b"abc")
-            upload.write(b"def")
+        with pytest.raises(IsADirectoryError):
+            store.put_bytes("a/taken", b"bytes")
 
-            assert upload.size == 6
-            assert upload.sha256 == sha(b"abcdef")
-        finally:
-            upload.close()
-        assert not os.path.exists(upload.path)
+        assert [p for p in (tmp_path / "root").rglob("*") if p.is_file()] == []
 
-    def test_refuses_bytes_beyond_the_limit(self) -> None:
-        upload = SpooledUpload(max_bytes=5)
-        try:
-            upload.write(b"12345")
-            with pytest.raises(PayloadTooLarge) as refused:
-                upload.write(b"6")
-            assert refused.value.details == {"limit_bytes": 5}
-        finally:
-            upload.close()
+    def test_delete_removes_one_object_and_tolerates_a_missing_one(self, store: ArtifactStore) -> None:
+        store.put_bytes("k/one", b"1")
+        kept = store.put_bytes("k/two", b"2")
+
+        store.delete("k/one")
+        store.delete("k/one")
+
+        with pytest.raises(NotFound):
+            store.read_verified("k/one", sha256=sha(b"1"), size=1)
+        assert store.read_verified("k/two", sha256=kept.sha256, size=1) == b"2"
 
 
 def _objects(s3_client: Any, bucket: str) -> dict[str, bytes]:

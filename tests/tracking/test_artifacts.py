@@ -21,6 +21,7 @@ from kiln.core.settings import Settings
 from tests.builders import admin_client, bearer
 from tests.live_server import serve
 from tests.tracking.api import API, create_run, error_of, finish_run
+from tests.tracking.stored import run_files, stored_file
 
 MiB = 1024 * 1024
 
@@ -43,10 +44,6 @@ def causes(error: BaseException | None) -> Iterator[BaseException]:
 
 def files_under(root: Path) -> set[Path]:
     return {path for path in root.rglob("*") if path.is_file()}
-
-
-def stored_file(settings: Settings, run_id: str, path: str) -> Path:
-    return Path(settings.resolved_artifact_root) / "runs" / run_id / "artifacts" / path
 
 
 class TestArtifactRoundTrip:
@@ -95,12 +92,14 @@ class TestArtifactRoundTrip:
         assert download.content == b"second, longer version"
         assert download.headers["x-checksum-sha256"] == entry["sha256"]
 
-    def test_stored_under_the_runs_folder(self, client: TestClient, settings: Settings) -> None:
+    def test_stored_under_the_runs_folder(self, client: TestClient, app: FastAPI) -> None:
         run = create_run(client)
 
         put(client, run["id"], "plots/loss.png", b"\x89PNG")
 
-        assert stored_file(settings, run["id"], "plots/loss.png").read_bytes() == b"\x89PNG"
+        [stored] = run_files(app, run["id"])
+        assert stored == stored_file(app, run["id"], "plots/loss.png")
+        assert stored.read_bytes() == b"\x89PNG"
 
     def test_listing_by_prefix_and_path_normalisation(self, client: TestClient) -> None:
         run = create_run(client)
@@ -157,7 +156,7 @@ class TestArtifactErrors:
         assert response.status_code == 404
         assert "ghost-run" in error_of(response)["message"]
 
-    def test_upload_to_a_finished_run_is_409(self, client: TestClient, settings: Settings) -> None:
+    def test_upload_to_a_finished_run_is_409(self, client: TestClient, app: FastAPI) -> None:
         run = create_run(client)
         finish_run(client, run["id"])
 
@@ -166,7 +165,7 @@ class TestArtifactErrors:
         assert response.status_code == 409
         assert error_of(response)["code"] == "invalid_state"
         assert listing(client, run["id"]) == []
-        assert not stored_file(settings, run["id"], "late.txt").exists()
+        assert run_files(app, run["id"]) == set()
 
 
 TRAVERSALS = [
@@ -233,7 +232,7 @@ class TestArtifactPathsStayInside:
 
 class TestUploadLimit:
     def test_declared_length_above_the_limit_is_413_and_records_nothing(
-        self, client: TestClient, settings: Settings
+        self, client: TestClient, settings: Settings, app: FastAPI
     ) -> None:
         run = create_run(client)
 
@@ -244,10 +243,10 @@ class TestUploadLimit:
         assert error["code"] == "payload_too_large"
         assert str(settings.max_upload_bytes) in error["message"]
         assert listing(client, run["id"]) == []
-        assert not stored_file(settings, run["id"], "big.bin").exists()
+        assert run_files(app, run["id"]) == set()
 
     def test_chunked_body_above_the_limit_is_413_and_records_nothing(
-        self, client: TestClient, settings: Settings
+        self, client: TestClient, settings: Settings, app: FastAPI
     ) -> None:
         run = create_run(client)
         sent = {"bytes": 0}
@@ -264,7 +263,7 @@ class TestUploadLimit:
         assert error_of(response)["details"] == {"limit_bytes": settings.max_upload_bytes}
         assert sent["bytes"] > settings.max_upload_bytes
         assert listing(client, run["id"]) == []
-        assert not stored_file(settings, run["id"], "big.bin").parent.exists()
+        assert run_files(app, run["id"]) == set()
 
     def test_a_refused_overwrite_keeps_the_previous_version(
         self, client: TestClient, settings: Settings
@@ -331,9 +330,9 @@ class TestTamperDetection:
         assert put(client, run["id"], "model.bin", data).status_code == 201
         return str(run["id"])
 
-    def test_in_process_client_gets_an_error(self, client: TestClient, settings: Settings) -> None:
+    def test_in_process_client_gets_an_error(self, client: TestClient, app: FastAPI) -> None:
         run_id = self.upload(client, b"original bytes")
-        stored_file(settings, run_id, "model.bin").write_bytes(b"tampered bytes")
+        stored_file(app, run_id, "model.bin").write_bytes(b"tampered bytes")
 
         # The response has started when the mismatch is found, so the app fails instead of answering.
         with pytest.raises(Exception) as failure:  # noqa: PT011 - the cause is checked below
@@ -352,20 +351,20 @@ class TestTamperDetection:
         ids=["same-size-small", "same-size-multi-chunk", "grown", "shrunk"],
     )
     def test_http_client_never_receives_a_complete_altered_body(
-        self, app: FastAPI, settings: Settings, original: bytes, tampered: bytes, admin_token: str
+        self, app: FastAPI, original: bytes, tampered: bytes, admin_token: str
     ) -> None:
         with serve(app) as url, httpx.Client(base_url=url, timeout=10, headers=bearer(admin_token)) as live:
             run = create_run(live)
             assert put(live, run["id"], "model.bin", original).status_code == 201
-            stored_file(settings, run["id"], "model.bin").write_bytes(tampered)
+            stored_file(app, run["id"], "model.bin").write_bytes(tampered)
 
             # A complete 200 body would mean the altered bytes were delivered as if they were good.
             with pytest.raises(httpx.RemoteProtocolError):
                 live.get(f"{API}/runs/{run['id']}/artifacts/model.bin")
 
-    def test_deleted_file_is_reported_not_streamed(self, client: TestClient, settings: Settings) -> None:
+    def test_deleted_file_is_reported_not_streamed(self, client: TestClient, app: FastAPI) -> None:
         run_id = self.upload(client, b"will vanish")
-        stored_file(settings, run_id, "model.bin").unlink()
+        stored_file(app, run_id, "model.bin").unlink()
 
         response = client.get(f"{API}/runs/{run_id}/artifacts/model.bin")
 

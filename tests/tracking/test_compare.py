@@ -121,7 +121,10 @@ class TestReproduce:
         response = client.get(f"{API}/runs/{run['id']}/reproduce")
 
         assert response.status_code == 200
-        assert response.json() == {
+        body = response.json()
+        assert "git checkout abc123\n" in body["script"]
+        assert body["requirements"].endswith("numpy==2.1.0\nscikit-learn==1.5.2\n")
+        assert {key: value for key, value in body.items() if key not in ("script", "requirements")} == {
             "run_id": run["id"],
             "run_name": "baseline",
             "experiment": "churn-model",
@@ -141,6 +144,7 @@ class TestReproduce:
             "python": "3.12.1",
             "platform": "Linux-6.1-x86_64",
             "packages": {"scikit-learn": "1.5.2", "numpy": "2.1.0"},
+            "warnings": [],
         }
 
     def test_a_run_without_environment_gives_empty_fields(self, client: TestClient) -> None:

@@ -405,3 +405,37 @@ class TestJsonBodyLimit:
             run = create_run(small)
 
             assert log_batch(small, run["id"], metrics=[{"key": "m", "value": 1}]).status_code == 200
+
+
+class TestBatchBounds:
+    def test_a_timestamp_past_year_9999_is_422(self, client: TestClient) -> None:
+        run = create_run(client)
+
+        response = log_batch(
+            client, run["id"], metrics=[{"key": "ts", "value": 1, "timestamp": 99999999999999999999}]
+        )
+
+        assert response.status_code == 422
+        assert "253402300799999" in response.text
+        assert (
+            log_batch(
+                client, run["id"], metrics=[{"key": "ts", "value": 1, "timestamp": 253402300799999}]
+            ).status_code
+            == 200
+        )
+
+
+class TestBatchAudit:
+    def test_the_audit_names_params_and_tags_but_keeps_no_values(self, client: TestClient) -> None:
+        run = create_run(client)
+        log_batch(
+            client, run["id"], params={"hf_token": "hf_secret_value"}, tags={"note": "tag_secret_value"}
+        )
+
+        body = client.get(f"{API}/audit", params={"target_id": run["id"], "action": "run.logged"}).json()
+        records = body["items"] if isinstance(body, dict) else body
+
+        [record] = records
+        assert record["details"]["params"] == ["hf_token"]
+        assert record["details"]["tags"] == ["note"]
+        assert "secret_value" not in json.dumps(records)

@@ -5,14 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from kiln.core.db import Database
 from kiln.core.errors import Invalid, InvalidState, NotFound
 from kiln.tracking import service
+from kiln.tracking.models import Run
 from kiln.tracking.schemas import RunCreate, RunStatus, RunUpdate
-from tests.builders import TEST_ACTOR, make_experiment, make_run
+from tests.auth_builders import make_project
+from tests.builders import TEST_ACTOR, bearer, make_experiment, make_run, make_user_token
 from tests.tracking.api import API, create_experiment, create_run, error_of, finish_run, get_run
+
+
+def make_other_project(app: FastAPI) -> str:
+    """A project the test's data scientist is not a member of; returns its name."""
+    db: Database = app.state.db
+    with db.unit_of_work() as session:
+        return make_project(session).name
 
 
 class TestCreateRun:
@@ -28,7 +40,22 @@ class TestCreateRun:
         assert run["end_time"] is None
         assert run["user"] == "admin@kiln.test"
         assert run["experiment_id"] == experiment["id"]
-        assert run["artifact_uri"].endswith(f"/runs/{run['id']}/artifacts")
+        # Relative to the server's artifact store: the server's disk layout is nobody's business.
+        assert run["artifact_uri"] == f"runs/{run['id']}/artifacts"
+
+    def test_an_old_absolute_artifact_path_is_shown_store_relative(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
+        run = create_run(client)
+        db: Database = app.state.db
+        with db.unit_of_work() as session:
+            session.execute(
+                update(Run)
+                .where(Run.id == run["id"])
+                .values(artifact_uri=f"/srv/kiln/runs/{run['id']}/artifacts")
+            )
+
+        assert get_run(client, run["id"])["artifact_uri"] == f"runs/{run['id']}/artifacts"
 
     def test_explicit_fields_are_kept(self, client: TestClient) -> None:
         run = create_run(
@@ -73,6 +100,23 @@ class TestCreateRun:
 
         assert response.status_code == 404
         assert "ghost-run" in error_of(response)["message"]
+
+    def test_a_parent_in_another_project_answers_like_a_missing_one(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
+        hidden_parent = create_run(client, create_experiment(client, project=make_other_project(app))["id"])
+        member = TestClient(app, headers=bearer(make_user_token(app, "ds@kiln.test", role="data_scientist")))
+        mine = create_experiment(member)
+
+        hidden = member.post(
+            f"{API}/runs", json={"experiment_id": mine["id"], "parent_run_id": hidden_parent["id"]}
+        )
+        missing = member.post(f"{API}/runs", json={"experiment_id": mine["id"], "parent_run_id": "ghost-run"})
+
+        assert (hidden.status_code, missing.status_code) == (404, 404)
+        assert error_of(hidden)["message"] == error_of(missing)["message"].replace(
+            "ghost-run", hidden_parent["id"]
+        )
 
     def test_parent_run_in_another_experiment_is_refused(self, client: TestClient) -> None:
         parent = create_run(client)

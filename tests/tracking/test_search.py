@@ -318,3 +318,23 @@ class TestSearchService:
 
         # Params are text: "9" sorts after "10".
         assert page.runs[0].id == nine.id
+
+
+class TestTimeFilterBounds:
+    @pytest.mark.parametrize("value", ["inf", "nan", "1e300", "-1e20", "253402300800000"])
+    def test_a_time_no_datetime_can_hold_is_a_clear_400(self, client: TestClient, value: str) -> None:
+        create_run(client)
+
+        response = client.get(f"{API}/runs", params={"filter": f"start_time > {value}"})
+
+        assert response.status_code == 400, response.text
+        assert "milliseconds since the epoch between 0 and 253402300799999" in error_of(response)["message"]
+
+    def test_the_bounds_themselves_are_accepted(self, client: TestClient) -> None:
+        create_run(client)
+
+        newest = client.get(f"{API}/runs", params={"filter": "start_time < 253402300799999"})
+        oldest = client.get(f"{API}/runs", params={"filter": "end_time > 0"})
+
+        assert (newest.status_code, len(newest.json()["items"])) == (200, 1)
+        assert oldest.status_code == 200

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from kiln.core.db import Database
 from kiln.tracking import service
+from kiln.tracking.models import Run
 from kiln.tracking.schemas import LogBatch, MetricIn
 from tests.builders import TEST_ACTOR, make_experiment, make_run
 from tests.ui.html_tree import Element, chart_data, get_page
@@ -32,7 +36,7 @@ class TestRunPage:
                     "python": "3.12.1",
                     "platform": "Linux-x86_64",
                     "git": {"commit": "abc123def", "dirty": True},
-                    "command": ["python", "train.py", "--lr", "0.05"],
+                    "command": ["train.py", "--lr", "0.05"],
                     "packages": {"scikit-learn": "1.5.2"},
                 },
                 inputs=[{"name": "churn-2024", "version": "3", "digest": "sha256:feed"}],
@@ -147,3 +151,58 @@ def plotly_script_src(page: Element) -> str:
     plotly = [src for src in sources if "plotly" in src]
     assert plotly, f"no plotly script among {sources}"
     return plotly[0]
+
+
+class TestRunPageWithUntrustedData:
+    def test_the_script_is_the_one_the_api_and_cli_write(self, client: TestClient, db: Database) -> None:
+        with db.unit_of_work() as session:
+            run = make_run(
+                session,
+                name="pinned",
+                environment={"command": ["train.py"], "packages": {"numpy": "2.1.0", "--index-url=x": "1"}},
+            )
+            run_id = run.id
+        token = client.cookies["kiln_access"]
+
+        shown = get_page(client, f"/runs/{run_id}").find("pre", id="reproduce-script").text()
+        api = client.get(f"/api/v1/runs/{run_id}/reproduce", headers={"Authorization": f"Bearer {token}"})
+
+        def comparable(script: str) -> str:
+            # Written at a different moment, with its own heredoc delimiter.
+            script = re.sub(r"KILN_REQUIREMENTS_[0-9a-f]{16}", "DELIMITER", script)
+            script = re.sub(r"Written by Kiln on [0-9-]+ [0-9:]+ UTC", "Written by Kiln", script)
+            return " ".join(script.split())  # the page's text comes with its whitespace collapsed
+
+        assert comparable(shown) == comparable(api.json()["script"])
+        assert "numpy==2.1.0" in shown
+        assert "pip install --index-url" not in shown
+
+    def test_a_malformed_environment_does_not_break_the_page(self, client: TestClient, db: Database) -> None:
+        with db.unit_of_work() as session:
+            run = make_run(session, name="odd-env")
+            session.execute(
+                update(Run)
+                .where(Run.id == run.id)
+                .values(environment={"command": 5, "git": "notadict", "packages": [1, 2]})
+            )
+            run_id = run.id
+
+        page = get_page(client, f"/runs/{run_id}")
+
+        assert "odd-env" in page.find("h1").text()
+
+    def test_the_artifact_location_is_relative_to_the_store(self, client: TestClient, db: Database) -> None:
+        with db.unit_of_work() as session:
+            run_id = make_run(session).id
+        token = client.cookies["kiln_access"]
+        client.put(
+            f"/api/v1/runs/{run_id}/artifacts/a.txt",
+            content=b"a",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+        page = get_page(client, f"/runs/{run_id}")
+
+        section = page.find("section", id="artifacts").text()
+        assert f"Stored under runs/{run_id}/artifacts in the server's artifact store" in section
+        assert "/tmp" not in page.text()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -34,7 +35,8 @@ class TransferBars:
     def __call__(self, name: str, done: int, total: int | None) -> None:
         task = self.tasks.get(name)
         if task is None:
-            task = self.tasks[name] = self.progress.add_task(name, total=total)
+            # The description is rendered as markup: an artifact name is shown as typed.
+            task = self.tasks[name] = self.progress.add_task(escape(name), total=total)
         self.progress.update(task, completed=done, total=total)
 
 
@@ -64,7 +66,7 @@ def list_artifacts(
         artifacts = client.list_artifacts(run_id, prefix=prefix)
     table = new_table("Path", "Size", "SHA-256")
     for artifact in artifacts:
-        table.add_row(artifact.path, f"{artifact.size:,}", artifact.sha256)
+        table.add_row(escape(artifact.path), f"{artifact.size:,}", artifact.sha256)
     console.print(table)
 
 
@@ -88,7 +90,8 @@ def upload(
             stored = [client.upload_artifact(run_id, path, artifact_path, progress=bars)]
     for artifact in stored:
         console.print(
-            f"Uploaded [bold]{artifact.path}[/] ({artifact.size:,} bytes, sha256 {artifact.sha256[:16]}…)"
+            f"Uploaded [bold]{escape(artifact.path)}[/] "
+            f"({artifact.size:,} bytes, sha256 {artifact.sha256[:16]}…)"
         )
 
 
@@ -106,4 +109,4 @@ def download(
     with remote.client(ctx) as client, transfer_bars() as bars:
         written = client.download_artifacts(run_id, path, out, progress=bars)
     for target in written:
-        console.print(f"Saved [bold]{target}[/] (checksum verified)")
+        console.print(f"Saved [bold]{escape(str(target))}[/] (checksum verified)")

@@ -11,6 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from kiln.core.errors import KilnError
@@ -23,7 +24,8 @@ R = TypeVar("R")
 
 
 def fail(message: str, *, code: int = 1) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    # Messages quote stored names (a run called '[/x]'): printed as text, never as markup.
+    errors.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 

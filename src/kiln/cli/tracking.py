@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from kiln.cli import remote
@@ -21,7 +23,7 @@ from kiln.cli.output import (
     short_id,
     styled_status,
 )
-from kiln.cli.reproduce import dataset_inputs, print_reproduction, requirements, shell_script
+from kiln.cli.reproduce import print_reproduction
 from kiln.client.api import Client
 from kiln.tracking.schemas import RunRead
 
@@ -49,11 +51,11 @@ def list_experiments(
     for experiment in page.items:
         table.add_row(
             experiment.id,
-            f"[bold]{experiment.name}[/]",
+            f"[bold]{escape(experiment.name)}[/]",
             str(experiment.run_count),
-            experiment.created_by,
+            escape(experiment.created_by),
             format_time(experiment.created_at),
-            experiment.description,
+            escape(experiment.description),
         )
     console.print(table)
 
@@ -68,14 +70,14 @@ def create_experiment(
     """Create an experiment."""
     with remote.client(ctx) as client:
         experiment = client.create_experiment(name, description=description)
-    console.print(f"Created experiment [bold]{experiment.name}[/] ({experiment.id}).")
+    console.print(f"Created experiment [bold]{escape(experiment.name)}[/] ({experiment.id}).")
 
 
 # -- runs -------------------------------------------------------------------------------------
 
 
 def _inline(values: dict[str, str] | dict[str, float]) -> str:
-    items = [f"{key}={format_value(value)}" for key, value in sorted(values.items())]
+    items = [escape(f"{key}={format_value(value)}") for key, value in sorted(values.items())]
     extra = f" (+{len(items) - MAX_INLINE})" if len(items) > MAX_INLINE else ""
     return ", ".join(items[:MAX_INLINE]) + extra
 
@@ -122,8 +124,8 @@ def list_runs(
     for run in page.items:
         table.add_row(
             run.id,
-            run.name,
-            names.get(run.experiment_id, run.experiment_id),
+            escape(run.name),
+            escape(names.get(run.experiment_id, run.experiment_id)),
             styled_status(run.status),
             format_time(run.start_time),
             format_duration(run.start_time, run.end_time),
@@ -147,16 +149,16 @@ def show_run(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Run
     overview.add_column(style="bold")
     overview.add_column()
     rows: list[tuple[str, str]] = [
-        ("Run", f"{run.id} ({run.name})"),
-        ("Experiment", f"{experiment.name} ({experiment.id})"),
+        ("Run", f"{run.id} ({escape(run.name)})"),
+        ("Experiment", f"{escape(experiment.name)} ({experiment.id})"),
         ("Status", styled_status(run.status)),
-        ("User", run.user),
+        ("User", escape(run.user)),
         ("Started", format_time(run.start_time)),
         ("Ended", format_time(run.end_time)),
         ("Duration", format_duration(run.start_time, run.end_time)),
         ("Parent run", run.parent_run_id or "—"),
-        ("Source", run.source or "—"),
-        ("Artifacts", run.artifact_uri),
+        ("Source", escape(run.source or "—")),
+        ("Artifacts", escape(run.artifact_uri)),
     ]
     for label, value in rows:
         overview.add_row(label, value)
@@ -170,12 +172,12 @@ def show_run(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Run
         if values:
             table = new_table("Key", "Value", title=title, title_justify="left", values=("Value",))
             for key, item in sorted(values.items()):
-                table.add_row(key, format_value(item))
+                table.add_row(escape(key), escape(format_value(item)))
             console.print(table)
     if artifacts:
         table = new_table("Path", "Size", "SHA-256", title="Artifacts", title_justify="left")
         for artifact in artifacts:
-            table.add_row(artifact.path, f"{artifact.size:,}", artifact.sha256[:16])
+            table.add_row(escape(artifact.path), f"{artifact.size:,}", artifact.sha256[:16])
         console.print(table)
 
 
@@ -187,11 +189,11 @@ def compare_runs(
     """Params and metrics side by side; differing params and the best metric values are highlighted."""
     with remote.client(ctx) as client, console.status("Comparing runs..."):
         comparison = client.compare_runs(run_ids)
-    table = new_table("", *(f"{run.name}\n[dim]{short_id(run.id)}[/]" for run in comparison.runs))
+    table = new_table("", *(f"{escape(run.name)}\n[dim]{short_id(run.id)}[/]" for run in comparison.runs))
     differing = set(comparison.differing_params)
     for key in comparison.param_keys:
-        label = f"[bold yellow]params.{key}[/]" if key in differing else f"params.{key}"
-        table.add_row(label, *(run.params.get(key, "—") for run in comparison.runs))
+        label = f"[bold yellow]params.{escape(key)}[/]" if key in differing else f"params.{escape(key)}"
+        table.add_row(label, *(escape(run.params.get(key, "—")) for run in comparison.runs))
     if comparison.param_keys and comparison.metric_keys:
         table.add_section()
     for key in comparison.metric_keys:
@@ -201,10 +203,10 @@ def compare_runs(
             value = run.metrics.get(key)
             text = "—" if value is None else format_value(value)
             cells.append(f"[bold green]{text}[/]" if run.id == best and len(comparison.runs) > 1 else text)
-        table.add_row(f"metrics.{key}", *cells)
+        table.add_row(f"metrics.{escape(key)}", *cells)
     console.print(table)
     if differing:
-        console.print(f"Differing params: {', '.join(sorted(differing))}", style="yellow")
+        console.print(f"Differing params: {escape(', '.join(sorted(differing)))}", style="yellow")
 
 
 @runs_app.command("reproduce")
@@ -227,17 +229,21 @@ def reproduce_run(
     """What is needed to rerun a run: code version, interpreter, packages, command, params, data."""
     with remote.client(ctx) as client:
         reproduction = client.reproduce_run(run_id)
-        inputs = dataset_inputs(reproduction, client.get_run(run_id).tags)
     if output is None:
-        print_reproduction(console, reproduction, inputs)
+        print_reproduction(console, reproduction)
         return
     kind = output_format or ("requirements" if output.suffix == ".txt" else "script")
     if kind not in ("script", "requirements"):
         raise fail(f"unknown --format {kind!r}; use 'script' or 'requirements'")
-    text = requirements(reproduction) if kind == "requirements" else shell_script(reproduction, inputs)
+    # Written by the server, the same text the run page shows.
+    text = reproduction.requirements if kind == "requirements" else reproduction.script
+    if not text:
+        raise fail("the server sent no script; upgrade the Kiln server")
     output.write_text(text)
+    # Not executable: the run's creator chose what is in it, so it is read before it is run.
+    output.chmod(0o644)
+    console.print(f"Wrote {kind} for run {escape(run_id)} to [bold]{escape(str(output))}[/].")
     if kind == "script":
-        output.chmod(0o755)
-    console.print(f"Wrote {kind} for run {run_id} to [bold]{output}[/].")
-    if reproduction.git.get("dirty"):
+        console.print(f"Review it, then run it with: sh {escape(shlex.quote(str(output)))}")
+    if reproduction.git.get("dirty") is True:
         console.print("[bold yellow]warning:[/] the run's working tree had uncommitted changes.")

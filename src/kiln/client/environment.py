@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 GIT_TIMEOUT_SECONDS = 2.0
-_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@]*@", re.IGNORECASE)
+# Greedy up to the last '@' before the host: a password may itself contain '@'.
+_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)[^/?#]*@", re.IGNORECASE)
+# `--hf-token x`, `--api-key=x`, `--db-password x`, `--client-secret=x`: the value is a credential.
+_SECRET_FLAG = re.compile(r"^--?[\w.-]*(token|key|password|passwd|secret)[\w.-]*$", re.IGNORECASE)
+REDACTED = "<redacted>"
 
 
 @functools.cache
@@ -53,6 +57,26 @@ def _git(args: list[str], cwd: Path) -> str | None:
 def strip_credentials(url: str) -> str:
     """``https://user:token@host/repo`` -> ``https://host/repo``: a token must never land in a run."""
     return _USERINFO.sub(r"\g<scheme>", url)
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """``sys.argv`` with the values of credential-looking flags replaced, so no secret lands in a run."""
+    redacted: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next and not arg.startswith("--"):
+            redacted.append(REDACTED)
+            hide_next = False
+            continue
+        hide_next = False
+        flag, equals, _value = arg.partition("=")
+        if _SECRET_FLAG.match(flag):
+            if equals:
+                redacted.append(f"{flag}={REDACTED}")
+                continue
+            hide_next = True
+        redacted.append(arg)
+    return redacted
 
 
 def git_state(cwd: Path | None = None) -> dict[str, Any]:
@@ -99,7 +123,7 @@ def capture_environment() -> dict[str, Any]:
         "machine": platform.machine(),
         "hostname": socket.gethostname(),
         "cwd": os.getcwd(),
-        "command": list(sys.argv),
+        "command": redact_argv(list(sys.argv)),
         "packages": dict(installed_packages()),
         "git": git_state(),
     }

@@ -11,15 +11,15 @@ import hashlib
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 import fsspec
 import structlog
 from fsspec.core import url_to_fs
 
-from kiln.core.errors import ChecksumMismatch, NotFound, PayloadTooLarge
+from kiln.core.errors import ChecksumMismatch, NotFound
 
 log = structlog.get_logger(__name__)
 
@@ -31,41 +31,6 @@ class StoredObject:
     key: str
     size: int
     sha256: str
-
-
-class SpooledUpload:
-    """An upload written to a local temporary file while its size and sha256 are computed."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        self._digest = hashlib.sha256()
-        handle, self.path = tempfile.mkstemp(prefix="kiln-upload-")
-        self._file: BinaryIO = os.fdopen(handle, "wb")
-
-    def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
-            raise PayloadTooLarge(
-                f"upload exceeds the limit of {self.max_bytes} bytes (KILN_MAX_UPLOAD_BYTES)",
-                details={"limit_bytes": self.max_bytes},
-            )
-        self._digest.update(chunk)
-        self._file.write(chunk)
-
-    async def consume(self, chunks: AsyncIterator[bytes]) -> None:
-        async for chunk in chunks:
-            self.write(chunk)
-        self._file.flush()
-
-    @property
-    def sha256(self) -> str:
-        return self._digest.hexdigest()
-
-    def close(self) -> None:
-        self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
 
 
 class ArtifactStore:
@@ -90,8 +55,13 @@ class ArtifactStore:
             self.fs.makedirs(os.path.dirname(target), exist_ok=True)
             # Unique per upload: two uploads of one path in one process must not share a partial file.
             partial = f"{target}.partial-{os.getpid()}-{uuid.uuid4().hex}"
-            self.fs.put_file(local_path, partial)
-            os.replace(partial, target)
+            try:
+                self.fs.put_file(local_path, partial)
+                os.replace(partial, target)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(partial)
+                raise
         else:
             self.fs.put_file(local_path, target)
         return StoredObject(key=key, size=size, sha256=sha256)
@@ -137,6 +107,11 @@ class ArtifactStore:
 
     def read_verified(self, key: str, *, sha256: str, size: int) -> bytes:
         return b"".join(self.iter_verified(key, sha256=sha256, size=size))
+
+    def delete(self, key: str) -> None:
+        """Remove one object; a missing one is fine (it may have been cleaned up already)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._full(key))
 
     def delete_prefix(self, prefix: str) -> None:
         path = self._full(prefix)

@@ -1,18 +1,17 @@
-"""Side-by-side comparison of runs and what it takes to reproduce one."""
+"""Side-by-side comparison of runs."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
 from kiln.core.errors import Invalid
 from kiln.tracking.models import Run
-from kiln.tracking.schemas import Reproduction, RunComparison, RunInputRead, RunRead
-from kiln.tracking.service import get_experiment, get_run, get_runs
+from kiln.tracking.schemas import RunComparison, RunInputRead, RunRead
+from kiln.tracking.service import get_runs, run_artifact_uri
 
 MAX_COMPARED = 50
 _LOWER_IS_BETTER = re.compile(r"(loss|err|error|mse|mae|rmse|mape|latency|time|duration|perplexity)", re.I)
@@ -35,7 +34,8 @@ def to_read(run: Run) -> RunRead:
             "parent_run_id": run.parent_run_id,
             "user": run.user,
             "source": run.source,
-            "artifact_uri": run.artifact_uri,
+            # Rows from before store-relative URIs hold the local store's absolute path.
+            "artifact_uri": run_artifact_uri(run.artifact_uri, run.id),
             "params": {p.key: p.value for p in run.params},
             "metrics": {m.key: float("nan") if m.value is None else m.value for m in run.latest_metrics},
             "tags": {t.key: t.value for t in run.tags},
@@ -68,22 +68,4 @@ def compare_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> RunC
         metric_keys=metric_keys,
         differing_params=differing,
         best_by_metric=best,
-    )
-
-
-def reproduce_run(session: Session, actor: Actor, run_id: str) -> Reproduction:
-    run = get_run(session, actor, run_id, with_environment=True)
-    environment: dict[str, Any] = run.environment or {}
-    return Reproduction(
-        run_id=run.id,
-        run_name=run.name,
-        experiment=get_experiment(session, actor, run.experiment_id).name,
-        params={p.key: p.value for p in run.params},
-        inputs=[RunInputRead.model_validate(i) for i in run.inputs],
-        source=run.source,
-        command=list(environment.get("command") or []),
-        git=dict(environment.get("git") or {}),
-        python=str(environment.get("python", "")),
-        platform=str(environment.get("platform", "")),
-        packages=dict(environment.get("packages") or {}),
     )

@@ -125,6 +125,8 @@ class RunArtifact(Base):
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    # The store key of this version's bytes: new for every upload, never overwritten.
+    object_key: Mapped[str] = mapped_column(String(1100))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from kiln.auth.deps import require
 from kiln.core.actor import Actor
 from kiln.core.deps import SessionDep, SettingsDep
-from kiln.core.errors import Invalid, PayloadTooLarge
+from kiln.core.errors import Invalid
 from kiln.core.http import error_responses
 from kiln.core.schemas import Page
 from kiln.storage.deps import StoreDep
-from kiln.storage.store import SpooledUpload
-from kiln.tracking import artifacts, compare, history, search, service
+from kiln.storage.uploads import check_declared_size, discard
+from kiln.tracking import artifacts, compare, history, reproduce, search, service
 from kiln.tracking.models import Experiment
 from kiln.tracking.schemas import (
     ArtifactRead,
@@ -185,7 +184,7 @@ def metric_history(
 
 @router.get("/runs/{run_id}/reproduce", response_model=Reproduction)
 def reproduce_run(run_id: str, session: SessionDep, actor: RunsRead) -> Reproduction:
-    return compare.reproduce_run(session, actor, run_id)
+    return reproduce.reproduce_run(session, actor, run_id)
 
 
 # -- artifacts ------------------------------------------------------------------------------
@@ -219,33 +218,19 @@ async def upload_artifact(
     session: SessionDep,
     actor: ArtifactsWrite,
     store: StoreDep,
+    background: BackgroundTasks,
 ) -> ArtifactRead:
-    """Stream the request body into the store (never whole in memory), then record its checksum."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
-        raise PayloadTooLarge(
-            f"upload of {declared} bytes exceeds the limit of {settings.max_upload_bytes} bytes "
-            "(KILN_MAX_UPLOAD_BYTES)"
-        )
-
-    # The session is used from worker threads one call at a time, never concurrently.
-    def prepare() -> str:
-        return artifacts.prepare_upload(session, actor, run_id, path)
-
-    key = await run_in_threadpool(prepare)
-    upload = SpooledUpload(settings.max_upload_bytes)
-    try:
-        await upload.consume(request.stream())
-
-        def store_and_record() -> ArtifactRead:
-            stored = store.put_file(upload.path, key, size=upload.size, sha256=upload.sha256)
-            return ArtifactRead.model_validate(
-                artifacts.record_artifact(session, actor, run_id, path, stored)
-            )
-
-        return await run_in_threadpool(store_and_record)
-    finally:
-        upload.close()
+    """Stream the request body into a new object (never whole in memory), then record it."""
+    check_declared_size(request.headers.get("content-length"), settings.max_upload_bytes)
+    stored = await artifacts.upload_artifact(
+        session, actor, store, run_id, path, request.stream(), max_bytes=settings.max_upload_bytes
+    )
+    if stored.superseded_key:
+        # Background tasks run after the response, so after the session dependency committed; if the
+        # commit fails they do not run and the replaced version stays intact.
+        # TODO(after_commit): move to core.db.after_commit once it exists.
+        background.add_task(discard, store, stored.superseded_key)
+    return stored.artifact
 
 
 def _attachment(filename: str) -> str:
@@ -263,9 +248,7 @@ def download_artifact(
     if not path:
         raise Invalid("give the artifact's path, e.g. /runs/{run_id}/artifacts/model/model.skops")
     artifact = artifacts.get_artifact(session, actor, run_id, path)
-    chunks = store.iter_verified(
-        artifacts.artifact_key(run_id, artifact.path), sha256=artifact.sha256, size=artifact.size
-    )
+    chunks = store.iter_verified(artifact.object_key, sha256=artifact.sha256, size=artifact.size)
     return StreamingResponse(
         chunks,
         media_type="application/octet-stream",

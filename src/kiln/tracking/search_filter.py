@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from kiln.core.errors import Invalid
+from kiln.tracking.schemas import MAX_EPOCH_MS
 
 ENTITIES = {"metrics", "metric", "params", "param", "tags", "tag", "attributes", "attribute", "attr"}
 ATTRIBUTES = {"status", "name", "user", "start_time", "end_time", "parent_run_id", "id", "source"}
@@ -156,6 +157,13 @@ def _checked(clause: Clause, text: str) -> Clause:
     if clause.entity == "attribute" and clause.key in ("start_time", "end_time"):
         if not isinstance(clause.value, float) or clause.op not in NUMERIC_OPS:
             raise Invalid(f"{clause.key} compares to milliseconds since the epoch with = != < <= > >=")
+        # NaN fails both comparisons, so it is refused too.
+        if not 0 <= clause.value <= MAX_EPOCH_MS:
+            raise Invalid(
+                f"{clause.key} compares to milliseconds since the epoch between 0 and {MAX_EPOCH_MS} "
+                f"(the end of year 9999), not {clause.value!r}",
+                details={"key": clause.key, "min": 0, "max": MAX_EPOCH_MS},
+            )
         return clause
     if clause.op not in STRING_OPS:
         raise Invalid(

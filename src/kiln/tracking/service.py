@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
@@ -165,10 +166,12 @@ def get_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> list[Run
 def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root_url: str) -> Run:
     get_experiment(session, actor, data.experiment_id, permission="runs:write")
     if data.parent_run_id is not None:
-        parent = session.get(Run, data.parent_run_id)
-        if parent is None:
-            raise NotFound(f"parent run {data.parent_run_id!r} not found")
-        if parent.experiment_id != data.experiment_id:
+        # Access first: another project's run answers exactly like one that does not exist.
+        try:
+            parent_experiment = require_run_access(session, actor, data.parent_run_id, "runs:read")
+        except NotFound:
+            raise NotFound(f"parent run {data.parent_run_id!r} not found") from None
+        if parent_experiment != data.experiment_id:
             raise Invalid("a child run must belong to its parent's experiment")
     run_id = new_id()
     run = Run(
@@ -181,7 +184,7 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
         # The authenticated identity, never a name the client declares.
         user=actor.label,
         source=data.source,
-        artifact_uri=f"{artifact_root_url.rstrip('/')}/runs/{run_id}/artifacts",
+        artifact_uri=run_artifact_uri(artifact_root_url, run_id),
         environment=data.environment,
         tags=[RunTag(key=key, value=value) for key, value in data.tags.items()],
         params=[],
@@ -196,40 +199,97 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
     return run
 
 
+def run_artifact_uri(location: str, run_id: str) -> str:
+    """Where a run's artifacts live: a URL for remote stores, store-relative for a local folder.
+
+    ``location`` is the store's root URL, or a URI already recorded for the run. A local store's
+    absolute path says how the server's disk is laid out; readers need only the key.
+    """
+    relative = f"runs/{run_id}/artifacts"
+    if "://" not in location or location.startswith("file://"):
+        return relative
+    location = location.rstrip("/")
+    return location if location.endswith(f"/{relative}") else f"{location}/{relative}"
+
+
+def _current_status(session: Session, run_id: str) -> str:
+    status = session.scalar(select(Run.status).where(Run.id == run_id))
+    if status is None:
+        raise NotFound(f"run {run_id!r} not found")
+    return status
+
+
+def _finish(session: Session, run_id: str, status: RunStatus, end_time: datetime | None) -> bool:
+    """Move a running run to ``status``; False when it had already left 'running' (nothing written)."""
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.running.value)
+        .values(status=status.value, end_time=end_time or utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> Run:
+    """Rename, or end a run. Ending is one conditional write, so of racing requests exactly one wins;
+    repeating the transition the run already made (an SDK retry) succeeds without a second record."""
     require_run_access(session, actor, run_id, "runs:write")
+    changes = data.model_dump(exclude_none=True, mode="json")
+    if data.status is not None:
+        moved = data.status.is_terminal and _finish(session, run_id, data.status, data.end_time)
+        current = data.status.value if moved else _current_status(session, run_id)
+        if current != data.status.value:
+            raise InvalidState(
+                f"run {run_id!r} is already {current}; a finished run cannot change status",
+                details={"status": current},
+            )
+        if not moved:
+            # Already in the asked-for status: nothing changes, not even the end time.
+            changes.pop("status")
+            changes.pop("end_time", None)
     run = get_run(session, actor, run_id)
     if data.name is not None:
         run.name = data.name
-    if data.status is not None and data.status.value != run.status:
-        if RunStatus(run.status).is_terminal:
-            raise InvalidState(
-                f"run {run_id!r} is already {run.status}; a finished run cannot change status",
-                details={"status": run.status},
-            )
-        run.status = data.status.value
-        if data.status.is_terminal:
-            run.end_time = data.end_time or utcnow()
-    elif data.end_time is not None:
+    if data.status is None and data.end_time is not None:
         run.end_time = data.end_time
     session.flush()
-    audit.record(
-        session, actor, "run.updated", "run", run.id, data.model_dump(exclude_none=True, mode="json")
-    )
+    if changes:
+        audit.record(session, actor, "run.updated", "run", run.id, changes)
     return run
 
 
-def require_running(session: Session, actor: Actor, run_id: str, *, permission: str = "runs:write") -> Run:
+def check_running(session: Session, actor: Actor, run_id: str, *, permission: str = "runs:write") -> None:
+    """Refuse early (before reading an upload) unless the run is running; takes no lock.
+
+    Only a fast answer for the client: whatever is then recorded still passes ``require_running``.
+    """
     require_run_access(session, actor, run_id, permission)
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFound(f"run {run_id!r} not found")
-    if run.status != RunStatus.running.value:
-        raise InvalidState(
-            f"run {run_id!r} is {run.status}; data can only be logged to a running run",
-            details={"status": run.status},
-        )
-    return run
+    status = _current_status(session, run_id)
+    if status != RunStatus.running.value:
+        raise _not_running(run_id, status)
+
+
+def _not_running(run_id: str, status: str) -> InvalidState:
+    return InvalidState(
+        f"run {run_id!r} is {status}; data can only be logged to a running run", details={"status": status}
+    )
+
+
+def require_running(session: Session, actor: Actor, run_id: str, *, permission: str = "runs:write") -> None:
+    """Refuse unless the run is running, and keep it running until this transaction ends.
+
+    The check is a write to the run's row (``status = status WHERE status = 'running'``): it takes
+    the row's lock (PostgreSQL) or the write lock (SQLite) now, so a concurrent finish waits for
+    this transaction, or has already committed and the check fails.
+    """
+    require_run_access(session, actor, run_id, permission)
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.running.value)
+        .values(status=Run.status)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise _not_running(run_id, _current_status(session, run_id))
 
 
 def log_batch(session: Session, actor: Actor, run_id: str, batch: LogBatch) -> BatchResult:
@@ -250,10 +310,11 @@ def log_batch(session: Session, actor: Actor, run_id: str, batch: LogBatch) -> B
         "run.logged",
         "run",
         run_id,
+        # Keys only: a secret logged by mistake must not become permanent in the hash chain.
         {
             "metrics": len(batch.metrics),
-            "params": {p.key: p.value for p in batch.params},
-            "tags": {t.key: t.value for t in batch.tags},
+            "params": sorted({p.key for p in batch.params}),
+            "tags": sorted({t.key for t in batch.tags}),
         },
     )
     return BatchResult(metrics=len(batch.metrics), params=len(batch.params), tags=len(batch.tags))

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiln.tracking.schemas import Reproduction
+from kiln.tracking.environment import known_parts
 
 KNOWN_KEYS = ("python", "platform", "git", "command", "packages")
 
@@ -38,50 +38,17 @@ def _text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _command(value: Any) -> str:
-    if isinstance(value, list):
-        return shlex.join(str(part) for part in value)
-    return "" if value is None else str(value)
-
-
-def _packages(value: Any) -> list[tuple[str, str]]:
-    if isinstance(value, dict):
-        return sorted((str(name), _text(ver)) for name, ver in value.items())
-    if isinstance(value, list):
-        # A pip-freeze style list: "name==version".
-        pairs = [str(item).partition("==") for item in value]
-        return sorted((name, ver) for name, _, ver in pairs)
-    return []
-
-
 def environment_view(environment: dict[str, Any]) -> EnvironmentView:
-    git = environment.get("git")
-    git_fields = {str(k): _text(v) for k, v in git.items()} if isinstance(git, dict) else {}
-    dirty = git.get("dirty") if isinstance(git, dict) else None
+    known = known_parts(environment)
+    git_fields = {key: _text(value) for key, value in known.git.items()}
+    dirty = known.git.get("dirty")
     return EnvironmentView(
-        python=_text(environment.get("python") or ""),
-        platform=_text(environment.get("platform") or ""),
+        python=known.python,
+        platform=known.platform,
         git={k: v for k, v in git_fields.items() if k not in ("commit", "dirty")},
         git_commit=git_fields.get("commit", ""),
         git_dirty=dirty if isinstance(dirty, bool) else None,
-        command=_command(environment.get("command")),
-        packages=_packages(environment.get("packages")),
+        command=shlex.join(known.command),
+        packages=sorted(known.packages.items()),
         other=sorted((k, _text(v)) for k, v in environment.items() if k not in KNOWN_KEYS),
     )
-
-
-def reproduce_script(reproduction: Reproduction) -> str:
-    """Shell lines that rebuild the run: check out the code, install the packages, run the command."""
-    lines: list[str] = []
-    commit = reproduction.git.get("commit")
-    remote = reproduction.git.get("remote") or reproduction.git.get("url")
-    if remote:
-        lines.append(f"git clone {shlex.quote(str(remote))}  # then cd into the clone")
-    if commit:
-        lines.append(f"git checkout {shlex.quote(str(commit))}")
-    if reproduction.packages:
-        pins = " ".join(shlex.quote(f"{name}=={ver}") for name, ver in sorted(reproduction.packages.items()))
-        lines.append(f"pip install {pins}")
-    if reproduction.command:
-        lines.append(shlex.join(reproduction.command))
-    return "\n".join(lines)

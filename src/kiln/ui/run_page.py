@@ -9,10 +9,10 @@ from starlette.responses import HTMLResponse
 
 from kiln.core.db import Database
 from kiln.core.errors import NotFound
-from kiln.tracking import artifacts, compare, history, search, service
+from kiln.tracking import artifacts, compare, history, reproduce, search, service
 from kiln.tracking.schemas import ArtifactRead, ExperimentRead
 from kiln.ui.charts import Chart, charts_json, series_from_history
-from kiln.ui.environment_view import environment_view, reproduce_script
+from kiln.ui.environment_view import environment_view
 from kiln.ui.page_route import PageRoute
 from kiln.ui.session import UiActor
 from kiln.ui.templating import render
@@ -58,7 +58,7 @@ def run_page(request: Request, actor: UiActor, run_id: str) -> HTMLResponse:
                 continue
             charts.append(Chart(metric.key, element_id, [series_from_history(points, name=run.name)]))
         files = [ArtifactRead.model_validate(a) for a in artifacts.list_artifacts(session, actor, run_id)]
-        reproduction = compare.reproduce_run(session, actor, run_id)
+        reproduction = reproduce.reproduce_run(session, actor, run_id)
         environment = environment_view(row.environment or {})
     return render(
         request,
@@ -76,6 +76,5 @@ def run_page(request: Request, actor: UiActor, run_id: str) -> HTMLResponse:
             "artifacts": files,
             "environment": environment,
             "reproduction": reproduction,
-            "reproduce_script": reproduce_script(reproduction),
         },
     )
