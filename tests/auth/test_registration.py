@@ -18,6 +18,7 @@ from tests.auth.builders import (
     error_of,
     make_member,
     open_session,
+    setup_token,
 )
 from tests.auth_builders import make_account, make_project
 from tests.notify.mail_server import MailServer
@@ -32,7 +33,8 @@ def user_count(app: FastAPI) -> int:
 
 class TestPolicy:
     def test_the_first_user_becomes_admin_of_the_default_project(self, app: FastAPI) -> None:
-        response = api(app).post(REGISTER, json={"email": "Founder@Example.com", "password": STRONG_PASSWORD})
+        body = {"email": "Founder@Example.com", "password": STRONG_PASSWORD, "setup_token": setup_token(app)}
+        response = api(app).post(REGISTER, json=body)
         assert response.status_code == 201
         founder = response.json()
         assert founder["role"] == "admin"
@@ -160,7 +162,8 @@ class TestPasswordRules:
         self, build_app: BuildApp, password: str, rule: str | None
     ) -> None:
         app = build_app(registration="open")
-        response = api(app).post(REGISTER, json={"email": "reader@example.com", "password": password})
+        body = {"email": "reader@example.com", "password": password, "setup_token": setup_token(app)}
+        response = api(app).post(REGISTER, json=body)
         assert response.status_code == 422
         error = error_of(response)
         assert error["code"] == "validation_failed"
@@ -195,9 +198,12 @@ class TestEmailConfirmation:
     def test_registration_mails_a_link_that_confirms_the_address_once(
         self, mail_app: FastAPI, mail_server: MailServer
     ) -> None:
-        response = api(mail_app).post(
-            REGISTER, json={"email": "first@example.com", "password": STRONG_PASSWORD}
-        )
+        body = {
+            "email": "first@example.com",
+            "password": STRONG_PASSWORD,
+            "setup_token": setup_token(mail_app),
+        }
+        response = api(mail_app).post(REGISTER, json=body)
         assert response.status_code == 201
         assert response.json()["email_confirmed_at"] is None
 

@@ -27,6 +27,7 @@ from kiln.ui import (
     run_page,
 )
 from kiln.ui.session import safe_next
+from tests.auth.builders import setup_token, spent_long_ago
 from tests.auth_builders import PASSWORD, make_account, open_session
 from tests.ui.html_tree import get_page, parse_html
 from tests.ui.sessions import form_token, log_in, submit, use_session
@@ -186,7 +187,9 @@ class TestSessionLifetime:
         assert pair.refresh_token not in renewed["kiln_refresh"]  # rotated
         assert client.get("/experiments", follow_redirects=False).status_code == 200
 
-        # The spent refresh token, presented again, is a theft signal: the whole session ends.
+        # The spent refresh token, presented again after the grace window, is a theft signal: the
+        # whole session ends.
+        spent_long_ago(app, pair.refresh_token)
         with TestClient(app) as thief:
             thief.cookies.set("kiln_refresh", pair.refresh_token)
             assert thief.get("/experiments", follow_redirects=False).status_code == 303
@@ -289,14 +292,19 @@ class TestCsrf:
 
 
 class TestRegistration:
-    def test_the_first_account_becomes_admin_and_can_use_every_page(self, client: TestClient) -> None:
+    def test_the_first_account_becomes_admin_and_can_use_every_page(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
         data = {
             "email": "Founder@Example.com",
             "name": "Fran",
             "password": PASSWORD,
             "password_confirm": PASSWORD,
         }
-        response = submit(client, "/register", "/register", data)
+        # The link in the server log pre-fills the setup token.
+        page_url = f"/register?setup={setup_token(app)}"
+        assert get_page(client, page_url).find("input", name="setup_token").attrs["value"] == setup_token(app)
+        response = submit(client, page_url, "/register", data | {"setup_token": setup_token(app)})
         assert response.status_code == 303
         login_page = get_page(client, response.headers["location"])
         assert "Your account is ready" in login_page.text()
@@ -344,12 +352,14 @@ class TestRegistration:
             assert user is not None
             assert user.role == Role.ml_engineer.value
 
-    def test_a_weak_password_shows_the_rule(self, client: TestClient) -> None:
+    def test_a_weak_password_shows_the_rule(self, client: TestClient, app: FastAPI) -> None:
         data = {"email": "ann@example.com", "password": "Tr0ub4dor", "password_confirm": "Tr0ub4dor"}
+        data["setup_token"] = setup_token(app)
         response = submit(client, "/register", "/register", data)
         assert response.status_code == 422
         assert "at least 10 characters" in parse_html(response.text).find(id="form-error").text()
         data = {"email": "ann@example.com", "password": "password1234", "password_confirm": "password1234"}
+        data["setup_token"] = setup_token(app)
         response = submit(client, "/register", "/register", data)
         assert response.status_code == 422
         assert "Password is too weak" in parse_html(response.text).find(id="form-error").text()

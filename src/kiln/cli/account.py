@@ -73,10 +73,7 @@ def logout() -> None:
     with httpx.Client(
         base_url=f"{url}/api/v1", timeout=30, headers={"Authorization": f"Bearer {key}"}
     ) as http:
-        keys = http.get("/me/api-keys")
-        if keys.status_code == 200:
-            for item in keys.json():
-                if key.startswith(item["prefix"]) and item["revoked_at"] is None:
-                    http.delete(f"/me/api-keys/{item['id']}")
+        # A key may revoke only itself (it cannot list its owner's keys).
+        http.delete("/me/api-keys/current")
     save_credential(url, None)
     console.print(f"logged out of {url}")
