@@ -455,3 +455,47 @@ def test_pages_cannot_be_framed_by_another_site(client: TestClient) -> None:
     assert response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["referrer-policy"] == "same-origin"
+
+
+class TestBehindAnHttpsProxy:
+    def test_cookies_are_secure_when_the_public_url_is_https(self, settings: Settings) -> None:
+        # The proxy ends TLS and talks plain http to Kiln: the request itself looks like http.
+        proxied = create_app(
+            settings.model_copy(update={"public_url": "https://kiln.example.com"}), migrate=False
+        )
+        account = make_account(proxied)
+        pair = open_session(proxied, account)
+        with TestClient(proxied, follow_redirects=False) as client:
+            csrf = set_cookies(client.get("/login").headers.get_list("set-cookie"))
+            client.cookies.set("kiln_refresh", pair.refresh_token)
+            renewed = set_cookies(client.get("/experiments").headers.get_list("set-cookie"))
+        proxied.state.db.dispose()
+        for header in (csrf["kiln_csrf"], renewed["kiln_access"], renewed["kiln_refresh"]):
+            assert "secure" in header.lower(), header
+
+
+class TestFirstRunNeedsTheSetupToken:
+    def test_the_register_page_asks_for_it_and_refuses_a_wrong_one(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
+        page = get_page(client, "/register")
+        assert page.find("input", name="setup_token") is not None
+        assert "server log" in page.text()
+        data = {"email": "first@example.com", "password": PASSWORD, "password_confirm": PASSWORD}
+        missing = submit(client, "/register", "/register", data)
+        assert missing.status_code == 403
+        assert "setup token" in parse_html(missing.text).find(id="form-error").text()
+        wrong = submit(client, "/register", "/register", data | {"setup_token": "guessed"})
+        assert wrong.status_code == 400
+        with app.state.db.unit_of_work() as session:
+            assert service.find_user_by_email(session, "first@example.com") is None
+
+    def test_once_an_account_exists_the_page_no_longer_asks(self, client: TestClient, app: FastAPI) -> None:
+        make_account(app, role=Role.admin)
+        assert get_page(client, "/register").find_all("input", name="setup_token") == []
+
+
+class TestResetPageOffersToRevokeKeys:
+    def test_the_box_is_ticked_by_default(self, client: TestClient) -> None:
+        box = get_page(client, "/reset-password?token=abc").find("input", name="revoke_api_keys")
+        assert "checked" in box.attrs
