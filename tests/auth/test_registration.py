@@ -75,6 +75,30 @@ class TestPolicy:
         assert user_count(app) == 1
 
 
+class TestFirstRun:
+    def test_the_first_account_needs_the_setup_token_from_the_server_log(self, app: FastAPI) -> None:
+        body = {"email": "squatter@example.com", "password": STRONG_PASSWORD}
+        missing = api(app).post(REGISTER, json=body)
+        assert missing.status_code == 403
+        assert "setup token printed in the server log" in error_of(missing)["message"]
+        wrong = api(app).post(REGISTER, json=body | {"setup_token": "guessed-token"})
+        assert wrong.status_code == 400
+        assert "setup token is not valid" in error_of(wrong)["message"]
+        assert user_count(app) == 0
+
+        assert api(app).post(REGISTER, json=body | {"setup_token": setup_token(app)}).status_code == 201
+        # Spent: a second account follows the registration policy (by invitation here).
+        again = {"email": "second@example.com", "password": STRONG_PASSWORD, "setup_token": setup_token(app)}
+        assert api(app).post(REGISTER, json=again).status_code == 403
+        assert user_count(app) == 1
+
+    def test_a_server_with_accounts_prints_no_setup_token(self, build_app: BuildApp) -> None:
+        first = build_app()
+        assert isinstance(first.state.setup_token, str)
+        make_account(first, role=Role.admin)
+        assert build_app().state.setup_token is None
+
+
 class TestInvitation:
     def test_an_invitation_mail_leads_to_an_account_with_its_role_and_project(
         self, mail_app: FastAPI, mail_server: MailServer
