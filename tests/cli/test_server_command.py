@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
@@ -103,13 +104,18 @@ def test_server_serves_the_api_on_the_given_port(tmp_path: Path) -> None:
         assert created.status_code == 201
 
 
-def test_forwarded_headers_count_only_from_the_proxies_it_is_told_to_trust(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--forwarded-allow-ips", "10.9.9.9"], {}), ([], {"KILN_FORWARDED_ALLOW_IPS": "10.9.9.9"})],
+    ids=["option", "setting"],
+)
+def test_forwarded_headers_count_only_from_the_proxies_it_is_told_to_trust(
+    tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
     # uvicorn trusts loopback by default; told to trust only another address, the forwarded
     # client address of a request from loopback is ignored, so the per-address login limit
     # counts every such request as one client.
-    with running_server(
-        tmp_path, "--forwarded-allow-ips", "10.9.9.9", KILN_LOGIN_RATE_LIMIT="2/minute"
-    ) as (url, _log):
+    with running_server(tmp_path, *args, KILN_LOGIN_RATE_LIMIT="2/minute", **env) as (url, _log):
         statuses = [
             httpx.post(
                 f"{url}/api/v1/auth/login",
