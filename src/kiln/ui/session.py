@@ -24,7 +24,7 @@ from kiln.auth import tokens
 from kiln.auth.access import authenticate
 from kiln.auth.config import AuthConfig
 from kiln.auth.deps import ACCESS_COOKIE
-from kiln.auth.permissions import allows
+from kiln.auth.permissions import refusal
 from kiln.auth.schemas import TokenPair
 from kiln.core.actor import Actor
 from kiln.core.db import Database
@@ -184,8 +184,10 @@ UiActor = Annotated[Actor, Depends(ui_actor)]
 
 
 def require_permission(actor: Actor, permission: str) -> None:
-    if not allows(actor.role, permission):
-        raise PermissionDenied(f"your role ({actor.role}) does not allow {permission}")
+    # The same rule as the API's ``require`` (UI actors are people, so the key rules never bite).
+    reason = refusal(actor, permission)
+    if reason is not None:
+        raise PermissionDenied(reason)
 
 
 def safe_next(value: str | None) -> str:
