@@ -19,6 +19,7 @@ from kiln.auth.admin_router import router as admin_router
 from kiln.auth.config import AuthConfig
 from kiln.auth.ratelimit import RateLimits
 from kiln.auth.router import router as auth_router
+from kiln.auth.setup import announce_setup_token
 from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
 from kiln.core.db import Database
 from kiln.core.http import HttpMetrics, RequestContextMiddleware, error_response, install_error_handlers
@@ -49,6 +50,7 @@ def auth_config(settings: Settings, *, embedded: bool) -> AuthConfig:
         session_ttl=timedelta(days=settings.session_days),
         registration=settings.registration,
         public_url=settings.public_url,
+        api_key_max_days=settings.api_key_max_days,
     )
 
 
@@ -93,6 +95,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.db = db
     app.state.store = store
     app.state.auth_config = auth_config(settings, embedded=db.is_sqlite)
+    # Shown in the log only (kept here too, for in-process tests and tools).
+    app.state.setup_token = announce_setup_token(db, app.state.auth_config)
     app.state.mailer = Mailer(smtp_settings(settings))
     app.state.rate_limits = RateLimits(
         storage_uri=settings.rate_limit_storage, api=settings.rate_limit, login=settings.login_rate_limit

@@ -18,6 +18,8 @@ from tests.auth.builders import (
     database,
     default_project_id,
     open_session,
+    setup_token,
+    spent_long_ago,
 )
 from tests.auth_builders import make_account
 from tests.notify.mail_server import MailServer
@@ -72,10 +74,17 @@ def test_an_account_lifecycle_is_recorded(mail_app: FastAPI, mail_server: MailSe
         anonymous,
         "POST",
         "/api/v1/auth/register",
-        json={"email": "owner@example.com", "password": STRONG_PASSWORD},
+        json={
+            "email": "owner@example.com",
+            "password": STRONG_PASSWORD,
+            "setup_token": setup_token(mail_app),
+        },
     )
     user_id = response.json()["id"]
+    default = default_project_id(mail_app)
+    log.expect(rid, "project.created", "system", "project", default)
     log.expect(rid, "user.registered", user_id, "user", user_id)
+    log.expect(rid, "project.member_set", user_id, "project", default)  # the first admin joins it
 
     token = mail_server.inbox.wait_for("owner@example.com", subject="Confirm").link_param(
         "/confirm-email", "token"
@@ -157,6 +166,7 @@ def test_administration_is_recorded_as_the_administrators_doing(mail_app: FastAP
     rid, response = log.send(client, "POST", "/api/v1/projects", json={"name": "vision"})
     project = response.json()["id"]
     log.expect(rid, "project.created", admin.id, "project", project)
+    log.expect(rid, "project.member_set", admin.id, "project", project)  # the creator joins it
     rid, _ = log.send(
         client, "PUT", f"/api/v1/projects/{project}/members", json={"user_id": hire, "role": "viewer"}
     )
@@ -176,6 +186,7 @@ def test_a_replayed_refresh_token_is_recorded_as_a_revocation(app: FastAPI) -> N
     pair = open_session(app, account)
     client = api(app)
     assert client.post("/api/v1/auth/refresh", json={"refresh_token": pair.refresh_token}).status_code == 200
+    spent_long_ago(app, pair.refresh_token)
     replay = client.post(
         "/api/v1/auth/refresh", json={"refresh_token": pair.refresh_token}, headers={"X-Request-ID": "replay"}
     )

@@ -13,17 +13,18 @@ from typing import Any
 import jwt
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kiln.audit.models import AuditRecord
-from kiln.auth import projects, service
+from kiln.auth import projects, service, tokens
 from kiln.auth.config import AuthConfig
+from kiln.auth.models import RefreshToken
 from kiln.auth.permissions import Role
 from kiln.auth.schemas import MemberSet, UserAdminUpdate
 from kiln.core.actor import SYSTEM
 from kiln.core.db import Database
 from kiln.core.ids import utcnow
-from kiln.core.security import JWT_ALGORITHM
+from kiln.core.security import JWT_ALGORITHM, token_digest
 from tests.auth_builders import Account, make_account, open_session
 
 STRONG_PASSWORD = "cobalt-harbour-whistles-93"
@@ -98,3 +99,20 @@ def error_of(response: Any) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     error: dict[str, Any] = body["error"]
     return error
+
+
+def setup_token(app: FastAPI) -> str:
+    """The one-time token a fresh install printed to its log (kept on the app for in-process tests)."""
+    token = app.state.setup_token
+    assert isinstance(token, str), "the app was built with accounts already in the database"
+    return token
+
+
+def spent_long_ago(app: FastAPI, refresh_token: str) -> None:
+    """Move a spent refresh token's spending out of the grace window (rather than waiting 30 s)."""
+    with database(app).unit_of_work() as session:
+        session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == token_digest(refresh_token))
+            .values(used_at=utcnow() - tokens.REFRESH_GRACE - timedelta(seconds=1))
+        )

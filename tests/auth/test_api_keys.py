@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,6 +12,7 @@ from sqlalchemy import update
 from kiln.auth.models import ApiKey
 from kiln.auth.permissions import Role
 from kiln.core.ids import utcnow
+from tests.auth.apps import BuildApp
 from tests.auth.builders import (
     api,
     audit_records,
@@ -177,6 +178,39 @@ class TestEndOfLife:
             )
         assert api(app, created["key"]).get("/api/v1/me").status_code == 401
 
+    def test_no_key_lives_forever_or_longer_than_the_server_allows(self, build_app: BuildApp) -> None:
+        app = build_app(api_key_max_days=30)
+        client, _ = owner_client(app)
+        project = default_project_id(app)
+        for days in (None, 31, 3650):
+            body = {"name": "forever", "project_id": project, "role": "viewer", "expires_in_days": days}
+            response = client.post(KEYS, json=body)
+            assert response.status_code == 422, (days, response.text)
+            assert error_of(response)["code"] == "validation_failed"
+        over = client.post(KEYS, json=body)
+        assert "at most 30 days on this server" in error_of(over)["message"]
+        assert client.get(KEYS).json() == []
+        # Asking nothing gets the default, lowered to the server's maximum.
+        created = create_key(client, project)
+        lifetime = datetime.fromisoformat(created["expires_at"]) - datetime.fromisoformat(
+            created["created_at"]
+        )
+        assert lifetime == timedelta(days=30)
+
+    def test_a_key_made_before_the_maximum_was_lowered_ends_at_it(self, build_app: BuildApp) -> None:
+        app = build_app(api_key_max_days=365)
+        client, _ = owner_client(app)
+        created = create_key(client, default_project_id(app), expires_in_days=365)
+        with database(app).unit_of_work() as session:  # 31 days go by; the old key never expired
+            session.execute(
+                update(ApiKey)
+                .where(ApiKey.id == created["id"])
+                .values(created_at=utcnow() - timedelta(days=31), expires_at=None)
+            )
+        assert api(app, created["key"]).get("/api/v1/me").status_code == 200
+        stricter = build_app(api_key_max_days=30)
+        assert api(stricter, created["key"]).get("/api/v1/me").status_code == 401
+
     def test_someone_elses_key_cannot_be_revoked(self, app: FastAPI) -> None:
         owner, _ = owner_client(app)
         created = create_key(owner, default_project_id(app))
@@ -201,8 +235,8 @@ def test_a_key_with_a_long_name_of_a_user_with_a_long_email_can_still_act(app: F
     account = make_member(app, Role.data_scientist, email=email)
     client = api(app, open_session(app, account).access_token)
     key = create_key(client, default_project_id(app), name="k" * 128)["key"]
-    response = api(app, key).patch("/api/v1/me", json={"name": "Long"})
+    response = api(app, key).delete(f"{KEYS}/current")  # a change a key may make to its account
     assert response.status_code == 200
-    (record,) = [r for r in audit_records(app) if r.action == "user.profile_updated"]
+    (record,) = [r for r in audit_records(app) if r.action == "api_key.revoked"]
     assert record.actor_name.startswith(email)
     assert len(record.actor_name) <= 320

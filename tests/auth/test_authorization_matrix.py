@@ -9,6 +9,10 @@ Expected outcomes:
 - anonymous: 401 on the API (a redirect to the login page for UI pages) unless the row is PUBLIC;
 - a role without the row's permission: 403;
 - a role with it: neither 401 nor 403 (404 or 422 from the dummy ids and empty bodies is fine).
+
+API keys call the API too: a project's admin key and viewer key, and an admin's global key. A key
+is refused (403) what its role lacks, every account permission (``ACCOUNT_PERMISSIONS``), and, for
+a project key, every permission beyond one project (``GLOBAL_PERMISSIONS``).
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Mount
 
-from kiln.auth.permissions import ALL_PERMISSIONS, Role, allows
+from kiln.auth.permissions import ACCOUNT_PERMISSIONS, ALL_PERMISSIONS, GLOBAL_PERMISSIONS, Role, allows
 from tests.auth.apps import BuildApp
-from tests.auth.builders import api, make_member, open_session
+from tests.auth.builders import api, default_project_id, make_member, open_session
 from tests.ui.sessions import form_token
 
 PUBLIC = "public"
@@ -49,12 +53,13 @@ API_RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/auth/password-reset"): PUBLIC,
     ("POST", "/api/v1/auth/password-reset/confirm"): PUBLIC,
     # the caller's own account
-    ("GET", "/api/v1/me"): "profile:write",
+    ("GET", "/api/v1/me"): "profile:read",
     ("PATCH", "/api/v1/me"): "profile:write",
     ("POST", "/api/v1/me/password"): "profile:write",
     ("GET", "/api/v1/me/api-keys"): "api_keys:write",
     ("POST", "/api/v1/me/api-keys"): "api_keys:write",
-    ("DELETE", "/api/v1/me/api-keys/{key_id}"): "api_keys:write",
+    ("DELETE", "/api/v1/me/api-keys/current"): "api_keys:revoke",
+    ("DELETE", "/api/v1/me/api-keys/{key_id}"): "api_keys:revoke",
     # administration
     ("GET", "/api/v1/users"): "users:admin",
     ("POST", "/api/v1/users"): "users:admin",
@@ -64,7 +69,7 @@ API_RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/users/{user_id}/activity"): "users:admin",
     ("POST", "/api/v1/invites"): "users:admin",
     ("GET", "/api/v1/projects"): "projects:read",
-    ("POST", "/api/v1/projects"): "projects:admin",
+    ("POST", "/api/v1/projects"): "projects:create",
     ("GET", "/api/v1/projects/{project_id}/members"): "projects:read",
     ("PUT", "/api/v1/projects/{project_id}/members"): "projects:admin",
     ("DELETE", "/api/v1/projects/{project_id}/members/{user_id}"): "projects:admin",
@@ -134,6 +139,12 @@ UI_RULES: dict[tuple[str, str], str] = {
 
 RULES = {**API_RULES, **UI_RULES}
 CALLERS = ["anonymous", *(role.value for role in Role)]
+# API keys: name -> (role, global?). Keys are for the API; the UI takes only a login session.
+KEY_CALLERS = {
+    "project-admin-key": ("admin", False),
+    "project-viewer-key": ("viewer", False),
+    "global-admin-key": ("admin", True),
+}
 # Ids of nothing: a caller who is let in gets a 404, never someone else's data.
 DUMMY_ID = "00000000-0000-7000-8000-000000000000"
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
@@ -221,6 +232,14 @@ class Caller:
 
 def make_caller(app: FastAPI, name: str) -> Caller:
     client = api(app, follow_redirects=False)
+    if name in KEY_CALLERS:
+        role, is_global = KEY_CALLERS[name]
+        owner = api(app, open_session(app, make_member(app, Role.admin)).access_token)
+        scope = {"scope": "global"} if is_global else {"project_id": default_project_id(app)}
+        created = owner.post("/api/v1/me/api-keys", json={"name": name, "role": role} | scope)
+        assert created.status_code == 201, created.text
+        client.headers["Authorization"] = f"Bearer {created.json()['key']}"
+        return Caller(name, client, "")
     if name == "anonymous":
         # Public forms carry the CSRF token of an anonymous visitor, as a browser would have it.
         return Caller(name, client, form_token(client, "/forgot-password"))
@@ -238,6 +257,16 @@ def _redirects_to_login(response: httpx.Response) -> bool:
     )
 
 
+ANOTHER_KEY = frozenset({("DELETE", "/api/v1/me/api-keys/{key_id}")})
+
+
+def key_may(caller: str, permission: str) -> bool:
+    role, is_global = KEY_CALLERS[caller]
+    if not allows(role, permission) or permission in ACCOUNT_PERMISSIONS:
+        return False
+    return is_global or permission not in GLOBAL_PERMISSIONS
+
+
 def judge(caller: str, method: str, path: str, response: httpx.Response) -> str | None:
     """What is wrong with ``response``, or ``None`` when it is what the table says."""
     rule = RULES[(method, path)]
@@ -247,6 +276,15 @@ def judge(caller: str, method: str, path: str, response: httpx.Response) -> str 
         return f"server error {status}"
     if rule == PUBLIC:
         return f"public route answered {status}" if status in (401, 403) else None
+    if caller in KEY_CALLERS:
+        if (method, path) in ANOTHER_KEY and not KEY_CALLERS[caller][1]:
+            # The dummy id is another key: a project's key may revoke only itself.
+            return None if status == 403 else f"{caller} revoked another key: expected 403, got {status}"
+        if key_may(caller, rule):
+            return (
+                f"{caller} may {rule}: expected to be let in, got {status}" if status in (401, 403) else None
+            )
+        return None if status == 403 else f"{caller} may not {rule}: expected 403, got {status}"
     if caller == "anonymous":
         if is_ui:
             return None if _redirects_to_login(response) else f"expected a redirect to /login, got {status}"
@@ -260,13 +298,16 @@ def judge(caller: str, method: str, path: str, response: httpx.Response) -> str 
     return None
 
 
-@pytest.mark.parametrize("caller_name", CALLERS)
+@pytest.mark.parametrize("caller_name", [*CALLERS, *KEY_CALLERS])
 def test_each_caller_gets_exactly_what_the_table_allows(matrix_app: FastAPI, caller_name: str) -> None:
     caller = make_caller(matrix_app, caller_name)
     problems = []
     for method, path in sorted(RULES):
         # Public routes are checked once, anonymously: logged-in callers would only log themselves out.
         if RULES[(method, path)] == PUBLIC and caller_name != "anonymous":
+            continue
+        # The calling key revokes itself last, so that it stays valid for every other row.
+        if caller_name in KEY_CALLERS and ((method, path) in UI_RULES or path.endswith("/current")):
             continue
         response = caller.call(method, path)
         problem = judge(caller_name, method, path, response)

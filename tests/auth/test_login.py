@@ -5,12 +5,15 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from kiln.auth.ratelimit import FREE_LOGIN_FAILURES
 from tests.auth.apps import BuildApp
 from tests.auth.builders import api, error_of, open_session, update_user
 from tests.auth_builders import make_account
 
 LOGIN = "/api/v1/auth/login"
 LOGIN_FAILED = {"error": {"code": "unauthenticated", "message": "invalid email or password", "details": {}}}
+
+RESET = "/api/v1/auth/password-reset"
 
 
 def login(app: FastAPI, email: str, password: str) -> httpx.Response:
@@ -69,3 +72,36 @@ class TestRateLimits:
         assert [busy_client.get("/api/v1/me").status_code for _ in range(5)] == [200] * 5
         assert_rate_limited(busy_client.get("/api/v1/me"))
         assert api(app, open_session(app, quiet).access_token).get("/api/v1/me").status_code == 200
+
+
+class TestPerEmailLimitsCannotLockAnAccount:
+    def test_asking_for_reset_links_never_holds_back_a_login(self, build_app: BuildApp) -> None:
+        app = build_app(login_rate_limit="3/minute")
+        account = make_account(app)
+        attacker = api(app, client=("203.0.113.66", 4000))
+        reset = [attacker.post(RESET, json={"email": account.email}).status_code for _ in range(4)]
+        assert reset == [202, 202, 202, 429]
+        owner = api(app, client=("198.51.100.7", 4000))
+        answer = owner.post("/api/v1/auth/login", json={"email": account.email, "password": account.password})
+        assert answer.status_code == 200
+
+    def test_failed_logins_for_one_email_slow_it_down_briefly_rather_than_lock_it(
+        self, build_app: BuildApp
+    ) -> None:
+        app = build_app(login_rate_limit="100/minute")
+        account, bystander = make_account(app), make_account(app)
+        # Guesses from many addresses: the per-address limit does not see them.
+        for n in range(FREE_LOGIN_FAILURES):
+            guess = api(app, client=(f"203.0.113.{n}", 4000))
+            assert (
+                guess.post("/api/v1/auth/login", json={"email": account.email, "password": "x"}).status_code
+                == 401
+            )
+        owner = api(app, client=("198.51.100.7", 4000))
+        slowed = owner.post("/api/v1/auth/login", json={"email": account.email, "password": account.password})
+        assert_rate_limited(slowed)
+        assert int(slowed.headers["retry-after"]) == 1  # a second (growing with more failures), not a minute
+        other = owner.post(
+            "/api/v1/auth/login", json={"email": bystander.email, "password": bystander.password}
+        )
+        assert other.status_code == 200

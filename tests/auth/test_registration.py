@@ -18,6 +18,7 @@ from tests.auth.builders import (
     error_of,
     make_member,
     open_session,
+    setup_token,
 )
 from tests.auth_builders import make_account, make_project
 from tests.notify.mail_server import MailServer
@@ -32,7 +33,8 @@ def user_count(app: FastAPI) -> int:
 
 class TestPolicy:
     def test_the_first_user_becomes_admin_of_the_default_project(self, app: FastAPI) -> None:
-        response = api(app).post(REGISTER, json={"email": "Founder@Example.com", "password": STRONG_PASSWORD})
+        body = {"email": "Founder@Example.com", "password": STRONG_PASSWORD, "setup_token": setup_token(app)}
+        response = api(app).post(REGISTER, json=body)
         assert response.status_code == 201
         founder = response.json()
         assert founder["role"] == "admin"
@@ -71,6 +73,30 @@ class TestPolicy:
         assert response.status_code == 409
         assert error_of(response)["code"] == "conflict"
         assert user_count(app) == 1
+
+
+class TestFirstRun:
+    def test_the_first_account_needs_the_setup_token_from_the_server_log(self, app: FastAPI) -> None:
+        body = {"email": "squatter@example.com", "password": STRONG_PASSWORD}
+        missing = api(app).post(REGISTER, json=body)
+        assert missing.status_code == 403
+        assert "setup token printed in the server log" in error_of(missing)["message"]
+        wrong = api(app).post(REGISTER, json=body | {"setup_token": "guessed-token"})
+        assert wrong.status_code == 400
+        assert "setup token is not valid" in error_of(wrong)["message"]
+        assert user_count(app) == 0
+
+        assert api(app).post(REGISTER, json=body | {"setup_token": setup_token(app)}).status_code == 201
+        # Spent: a second account follows the registration policy (by invitation here).
+        again = {"email": "second@example.com", "password": STRONG_PASSWORD, "setup_token": setup_token(app)}
+        assert api(app).post(REGISTER, json=again).status_code == 403
+        assert user_count(app) == 1
+
+    def test_a_server_with_accounts_prints_no_setup_token(self, build_app: BuildApp) -> None:
+        first = build_app()
+        assert isinstance(first.state.setup_token, str)
+        make_account(first, role=Role.admin)
+        assert build_app().state.setup_token is None
 
 
 class TestInvitation:
@@ -160,7 +186,8 @@ class TestPasswordRules:
         self, build_app: BuildApp, password: str, rule: str | None
     ) -> None:
         app = build_app(registration="open")
-        response = api(app).post(REGISTER, json={"email": "reader@example.com", "password": password})
+        body = {"email": "reader@example.com", "password": password, "setup_token": setup_token(app)}
+        response = api(app).post(REGISTER, json=body)
         assert response.status_code == 422
         error = error_of(response)
         assert error["code"] == "validation_failed"
@@ -195,9 +222,12 @@ class TestEmailConfirmation:
     def test_registration_mails_a_link_that_confirms_the_address_once(
         self, mail_app: FastAPI, mail_server: MailServer
     ) -> None:
-        response = api(mail_app).post(
-            REGISTER, json={"email": "first@example.com", "password": STRONG_PASSWORD}
-        )
+        body = {
+            "email": "first@example.com",
+            "password": STRONG_PASSWORD,
+            "setup_token": setup_token(mail_app),
+        }
+        response = api(mail_app).post(REGISTER, json=body)
         assert response.status_code == 201
         assert response.json()["email_confirmed_at"] is None
 

@@ -16,6 +16,7 @@ from tests.auth.builders import (
     forge_access_token,
     make_member,
     open_session,
+    spent_long_ago,
     update_user,
 )
 from tests.auth_builders import make_account
@@ -100,6 +101,7 @@ class TestRefresh:
         newest = client.post("/api/v1/auth/refresh", json={"refresh_token": stolen.refresh_token}).json()
         assert status_of(app, newest["access_token"]) == 200
 
+        spent_long_ago(app, stolen.refresh_token)  # replayed after the grace window
         replay = client.post("/api/v1/auth/refresh", json={"refresh_token": stolen.refresh_token})
         assert replay.status_code == 401
         assert replay.json() == INVALID_TOKEN
@@ -184,7 +186,7 @@ class TestChangesApplyOnTheNextRequest:
             api(app, token)
             .post(
                 "/api/v1/me/api-keys",
-                json={"name": "ops", "project_id": default_project_id(app), "role": "admin"},
+                json={"name": "ops", "scope": "global", "role": "admin"},
             )
             .json()["key"]
         )
@@ -195,10 +197,11 @@ class TestChangesApplyOnTheNextRequest:
             f"/api/v1/users/{other_admin.id}", json={"role": "ml_engineer"}
         )
         assert demote.status_code == 200
-        for credential in (token, key):
-            response = api(app, credential).get("/api/v1/users")
-            assert response.status_code == 403
-            assert response.json()["error"]["code"] == "permission_denied"
+        refused = api(app, token).get("/api/v1/users")
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "permission_denied"
+        # A global key is an administrator's: it stops working altogether.
+        assert status_of(app, key) == 401
         me = api(app, token).get("/api/v1/me")
         assert me.status_code == 200
         assert me.json()["role"] == "ml_engineer"

@@ -99,6 +99,7 @@ def _populate(app: FastAPI, admin: Account) -> str:
             session,
             service.user_actor(owner),
             ApiKeyCreate(name="ci-nightly", project_id=project.id, role=Role.data_scientist),
+            max_days=app.state.auth_config.api_key_max_days,
         )
         return project.id
 

@@ -119,10 +119,9 @@ class TestApiKeys:
         with db.unit_of_work() as session:
             project_id = make_project(session).id
         use_session(client, app, account)
-        data = {"name": "temporary", "project_id": project_id, "role": "viewer", "expires": ""}
+        data = {"name": "temporary", "project_id": project_id, "role": "viewer", "expires": "30"}
         created = parse_html(submit(client, "/api-keys", "/api-keys", data).text)
         secret = created.find("pre", id="api-key-secret").text()
-        assert "never" in created.find("dl").text()
         key_id = (
             parse_html(client.get("/api-keys").text)
             .find("table", id="keys-table")
@@ -157,3 +156,83 @@ class TestApiKeys:
         assert response.status_code == 404
         assert "not found" in parse_html(response.text).find(id="form-error").text()
         assert parse_html(response.text).find("input", name="name").attrs["value"] == "sneaky"
+
+
+class TestKeyLifetimeAndScope:
+    def test_every_key_expires_within_the_servers_maximum(
+        self, client: TestClient, app: FastAPI, db: Database
+    ) -> None:
+        account = make_account(app, role=Role.data_scientist)
+        with db.unit_of_work() as session:
+            make_project(session, members={account.id: Role.viewer.value})
+        use_session(client, app, account)
+        page = get_page(client, "/api-keys")
+        choices = [o.attrs["value"] for o in page.find("select", name="expires").find_all("option")]
+        assert choices == ["30", "90", "365"]  # no "Never"
+        # A hand-made form asking for no expiry is refused, not turned into a key that never expires.
+        data = {"name": "forever", "project_id": "any", "role": "viewer", "expires": ""}
+        response = submit(client, "/api-keys", "/api-keys", data)
+        assert response.status_code == 422
+        assert "expires in days" in parse_html(response.text).find(id="form-error").text().lower()
+
+    def test_an_admin_can_make_a_global_key_and_it_is_marked_as_one(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
+        admin = make_account(app, role=Role.admin)
+        use_session(client, app, admin)
+        page = get_page(client, "/api-keys")
+        projects = [o.attrs["value"] for o in page.find("select", name="project_id").find_all("option")]
+        assert "global" in projects
+        data = {"name": "ops", "project_id": "global", "role": "admin", "expires": "30"}
+        assert submit(client, "/api-keys", "/api-keys", data).status_code == 201
+        row = parse_html(client.get("/api-keys").text).find("table", id="keys-table").find("tbody").find("tr")
+        assert row.find("td", data_key_scope="global") is not None
+        # The admin pages show it too, on the owner's page.
+        user_page = get_page(client, f"/admin/users/{admin.id}")
+        (cell,) = user_page.find("table", id="user-keys-table").find_all("td", data_key_scope="global")
+        assert "global" in cell.text()
+
+    def test_others_are_not_offered_a_global_key_and_cannot_forge_one(
+        self, client: TestClient, app: FastAPI, db: Database
+    ) -> None:
+        account = make_account(app, role=Role.ml_engineer)
+        with db.unit_of_work() as session:
+            make_project(session, members={account.id: Role.viewer.value})
+        use_session(client, app, account)
+        page = get_page(client, "/api-keys")
+        assert "global" not in [
+            o.attrs["value"] for o in page.find("select", name="project_id").find_all("option")
+        ]
+        data = {"name": "ops", "project_id": "global", "role": "viewer", "expires": "30"}
+        response = submit(client, "/api-keys", "/api-keys", data)
+        assert response.status_code == 403
+        assert "only administrators can create global keys" in response.text.lower()
+
+
+class TestPasswordChangeAndKeys:
+    def test_changing_the_password_can_revoke_the_keys(
+        self, client: TestClient, app: FastAPI, db: Database
+    ) -> None:
+        account = make_account(app, role=Role.data_scientist)
+        with db.unit_of_work() as session:
+            project_id = make_project(session, members={account.id: Role.viewer.value}).id
+        use_session(client, app, account)
+        data = {"name": "ci", "project_id": project_id, "role": "viewer", "expires": "30"}
+        secret = (
+            parse_html(submit(client, "/api-keys", "/api-keys", data).text)
+            .find("pre", id="api-key-secret")
+            .text()
+        )
+        box = get_page(client, "/profile").find("input", name="revoke_api_keys")
+        assert "checked" not in box.attrs  # a change keeps the keys unless asked
+
+        form = {
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_confirm": NEW_PASSWORD,
+        }
+        assert (
+            submit(client, "/profile", "/profile/password", form | {"revoke_api_keys": "1"}).status_code
+            == 303
+        )
+        assert client.get("/api/v1/me", headers={"authorization": f"Bearer {secret}"}).status_code == 401

@@ -27,6 +27,7 @@ from kiln.ui import (
     run_page,
 )
 from kiln.ui.session import safe_next
+from tests.auth.builders import setup_token, spent_long_ago
 from tests.auth_builders import PASSWORD, make_account, open_session
 from tests.ui.html_tree import get_page, parse_html
 from tests.ui.sessions import form_token, log_in, submit, use_session
@@ -186,7 +187,9 @@ class TestSessionLifetime:
         assert pair.refresh_token not in renewed["kiln_refresh"]  # rotated
         assert client.get("/experiments", follow_redirects=False).status_code == 200
 
-        # The spent refresh token, presented again, is a theft signal: the whole session ends.
+        # The spent refresh token, presented again after the grace window, is a theft signal: the
+        # whole session ends.
+        spent_long_ago(app, pair.refresh_token)
         with TestClient(app) as thief:
             thief.cookies.set("kiln_refresh", pair.refresh_token)
             assert thief.get("/experiments", follow_redirects=False).status_code == 303
@@ -289,14 +292,19 @@ class TestCsrf:
 
 
 class TestRegistration:
-    def test_the_first_account_becomes_admin_and_can_use_every_page(self, client: TestClient) -> None:
+    def test_the_first_account_becomes_admin_and_can_use_every_page(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
         data = {
             "email": "Founder@Example.com",
             "name": "Fran",
             "password": PASSWORD,
             "password_confirm": PASSWORD,
         }
-        response = submit(client, "/register", "/register", data)
+        # The link in the server log pre-fills the setup token.
+        page_url = f"/register?setup={setup_token(app)}"
+        assert get_page(client, page_url).find("input", name="setup_token").attrs["value"] == setup_token(app)
+        response = submit(client, page_url, "/register", data | {"setup_token": setup_token(app)})
         assert response.status_code == 303
         login_page = get_page(client, response.headers["location"])
         assert "Your account is ready" in login_page.text()
@@ -344,12 +352,14 @@ class TestRegistration:
             assert user is not None
             assert user.role == Role.ml_engineer.value
 
-    def test_a_weak_password_shows_the_rule(self, client: TestClient) -> None:
+    def test_a_weak_password_shows_the_rule(self, client: TestClient, app: FastAPI) -> None:
         data = {"email": "ann@example.com", "password": "Tr0ub4dor", "password_confirm": "Tr0ub4dor"}
+        data["setup_token"] = setup_token(app)
         response = submit(client, "/register", "/register", data)
         assert response.status_code == 422
         assert "at least 10 characters" in parse_html(response.text).find(id="form-error").text()
         data = {"email": "ann@example.com", "password": "password1234", "password_confirm": "password1234"}
+        data["setup_token"] = setup_token(app)
         response = submit(client, "/register", "/register", data)
         assert response.status_code == 422
         assert "Password is too weak" in parse_html(response.text).find(id="form-error").text()
@@ -445,3 +455,47 @@ def test_pages_cannot_be_framed_by_another_site(client: TestClient) -> None:
     assert response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["referrer-policy"] == "same-origin"
+
+
+class TestBehindAnHttpsProxy:
+    def test_cookies_are_secure_when_the_public_url_is_https(self, settings: Settings) -> None:
+        # The proxy ends TLS and talks plain http to Kiln: the request itself looks like http.
+        proxied = create_app(
+            settings.model_copy(update={"public_url": "https://kiln.example.com"}), migrate=False
+        )
+        account = make_account(proxied)
+        pair = open_session(proxied, account)
+        with TestClient(proxied, follow_redirects=False) as client:
+            csrf = set_cookies(client.get("/login").headers.get_list("set-cookie"))
+            client.cookies.set("kiln_refresh", pair.refresh_token)
+            renewed = set_cookies(client.get("/experiments").headers.get_list("set-cookie"))
+        proxied.state.db.dispose()
+        for header in (csrf["kiln_csrf"], renewed["kiln_access"], renewed["kiln_refresh"]):
+            assert "secure" in header.lower(), header
+
+
+class TestFirstRunNeedsTheSetupToken:
+    def test_the_register_page_asks_for_it_and_refuses_a_wrong_one(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
+        page = get_page(client, "/register")
+        assert page.find("input", name="setup_token") is not None
+        assert "server log" in page.text()
+        data = {"email": "first@example.com", "password": PASSWORD, "password_confirm": PASSWORD}
+        missing = submit(client, "/register", "/register", data)
+        assert missing.status_code == 403
+        assert "setup token" in parse_html(missing.text).find(id="form-error").text()
+        wrong = submit(client, "/register", "/register", data | {"setup_token": "guessed"})
+        assert wrong.status_code == 400
+        with app.state.db.unit_of_work() as session:
+            assert service.find_user_by_email(session, "first@example.com") is None
+
+    def test_once_an_account_exists_the_page_no_longer_asks(self, client: TestClient, app: FastAPI) -> None:
+        make_account(app, role=Role.admin)
+        assert get_page(client, "/register").find_all("input", name="setup_token") == []
+
+
+class TestResetPageOffersToRevokeKeys:
+    def test_the_box_is_ticked_by_default(self, client: TestClient) -> None:
+        box = get_page(client, "/reset-password?token=abc").find("input", name="revoke_api_keys")
+        assert "checked" in box.attrs

@@ -16,7 +16,7 @@ from kiln.core.security import decode_access_token
 def authenticate(session: Session, token: str, config: AuthConfig) -> Actor | None:
     """The actor behind a credential, or ``None``; deactivation and revocation apply at once."""
     if token.startswith(KEY_PREFIX):
-        return authenticate_api_key(session, token)
+        return authenticate_api_key(session, token, max_days=config.api_key_max_days)
     claims = decode_access_token(token, secret=config.secret_key)
     if claims is None:
         return None

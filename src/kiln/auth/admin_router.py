@@ -34,6 +34,7 @@ router = APIRouter(
 
 UsersAdmin = Annotated[Actor, Depends(require("users:admin"))]
 ProjectsRead = Annotated[Actor, Depends(require("projects:read"))]
+ProjectsCreate = Annotated[Actor, Depends(require("projects:create"))]
 ProjectsAdmin = Annotated[Actor, Depends(require("projects:admin"))]
 
 
@@ -99,7 +100,7 @@ def list_projects(actor: ProjectsRead, session: SessionDep) -> list[ProjectRead]
 
 
 @router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectRead)
-def create_project(data: ProjectCreate, actor: ProjectsAdmin, session: SessionDep) -> ProjectRead:
+def create_project(data: ProjectCreate, actor: ProjectsCreate, session: SessionDep) -> ProjectRead:
     return ProjectRead.model_validate(projects.create_project(session, actor, data))
 
 

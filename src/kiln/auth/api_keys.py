@@ -1,37 +1,46 @@
 """API keys for automation: scoped to one project and a role no higher than the creator's.
 
 The key is shown once; only its sha256 is stored. A key stops working when it is revoked, when it
-expires, or at once when its owner is deactivated (checked on every request).
+expires (at most ``max_days`` after it was made, ``KILN_API_KEY_MAX_DAYS``), or at once when its
+owner is deactivated (checked on every request). An administrator may make a *global* key (no
+project) on purpose; it works only while its owner is still an administrator.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
 from kiln.auth.models import ApiKey, Project, User
-from kiln.auth.permissions import at_most
+from kiln.auth.permissions import Role, at_most
 from kiln.auth.projects import project_role
-from kiln.auth.schemas import ApiKeyCreate
+from kiln.auth.schemas import DEFAULT_KEY_DAYS, ApiKeyCreate
 from kiln.core.actor import Actor
-from kiln.core.errors import Invalid, NotFound, PermissionDenied
+from kiln.core.errors import Invalid, NotFound, PermissionDenied, ValidationFailed
 from kiln.core.ids import ensure_utc, utcnow
 from kiln.core.security import new_token, token_digest
 
 KEY_PREFIX = "kiln_"
 
 
-def create_api_key(session: Session, actor: Actor, data: ApiKeyCreate) -> tuple[ApiKey, str]:
+def create_api_key(
+    session: Session, actor: Actor, data: ApiKeyCreate, *, max_days: int
+) -> tuple[ApiKey, str]:
     if actor.kind != "user" or actor.user_id is None:
         raise PermissionDenied("API keys are created by users, not by other keys")
-    role_in_project = project_role(session, actor, data.project_id)
-    if role_in_project is None or session.get(Project, data.project_id) is None:
-        raise NotFound(f"project {data.project_id!r} not found")
-    if not at_most(data.role.value, role_in_project):
-        raise Invalid(f"a key's role cannot be higher than yours in this project ({role_in_project})")
+    days = _lifetime_days(data, max_days)
+    if data.project_id is None:
+        if not actor.is_admin:
+            raise PermissionDenied("only administrators can create global keys; choose a project")
+    else:
+        role_in_project = project_role(session, actor, data.project_id)
+        if role_in_project is None or session.get(Project, data.project_id) is None:
+            raise NotFound(f"project {data.project_id!r} not found")
+        if not at_most(data.role.value, role_in_project):
+            raise Invalid(f"a key's role cannot be higher than yours in this project ({role_in_project})")
     key = new_token(KEY_PREFIX)
     now = utcnow()
     api_key = ApiKey(
@@ -42,7 +51,7 @@ def create_api_key(session: Session, actor: Actor, data: ApiKeyCreate) -> tuple[
         prefix=key[:12],
         key_hash=token_digest(key),
         created_at=now,
-        expires_at=now + timedelta(days=data.expires_in_days) if data.expires_in_days else None,
+        expires_at=now + timedelta(days=days),
     )
     session.add(api_key)
     session.flush()
@@ -52,20 +61,43 @@ def create_api_key(session: Session, actor: Actor, data: ApiKeyCreate) -> tuple[
         "api_key.created",
         "api_key",
         api_key.id,
-        {"name": data.name, "role": data.role.value, "project_id": data.project_id},
+        {
+            "name": data.name,
+            "role": data.role.value,
+            "scope": api_key.scope,
+            "project_id": data.project_id,
+            "expires_in_days": days,
+        },
     )
     return api_key, key
 
 
-def list_api_keys(session: Session, actor: Actor) -> list[ApiKey]:
-    return list(
-        session.scalars(
-            select(ApiKey).where(ApiKey.user_id == actor.user_id).order_by(ApiKey.created_at.desc())
+def _lifetime_days(data: ApiKeyCreate, max_days: int) -> int:
+    if "expires_in_days" not in data.model_fields_set:
+        return min(DEFAULT_KEY_DAYS, max_days)  # the default never exceeds a lower server maximum
+    if data.expires_in_days > max_days:
+        raise ValidationFailed(
+            f"expires_in_days: at most {max_days} days on this server (KILN_API_KEY_MAX_DAYS)",
+            details={"max_days": max_days},
         )
+    return data.expires_in_days
+
+
+def list_api_keys(session: Session, actor: Actor) -> list[ApiKey]:
+    return list_keys_of(session, actor.user_id or "")
+
+
+def list_keys_of(session: Session, user_id: str) -> list[ApiKey]:
+    """Every key of one user, newest first (their own page, or an administrator's view of them)."""
+    return list(
+        session.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc()))
     )
 
 
 def revoke_api_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
+    """Users revoke their own keys, administrators (users or global keys) anyone's; a key only itself."""
+    if actor.kind == "api_key" and key_id != actor.id and not actor.is_admin:
+        raise PermissionDenied("an API key can revoke only itself; log in to manage your other keys")
     api_key = session.get(ApiKey, key_id)
     if api_key is None or (api_key.user_id != actor.user_id and not actor.is_admin):
         raise NotFound(f"API key {key_id!r} not found")
@@ -75,21 +107,49 @@ def revoke_api_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
     return api_key
 
 
-def authenticate_api_key(session: Session, key: str) -> Actor | None:
+def revoke_calling_key(session: Session, actor: Actor) -> ApiKey:
+    if actor.kind != "api_key":
+        raise Invalid("this request is not made with an API key; name the key to revoke by its id")
+    return revoke_api_key(session, actor, actor.id)
+
+
+def revoke_all_api_keys(session: Session, user_id: str) -> list[str]:
+    """Revoke every live key of the user (after a password reset); the ids of the keys revoked."""
+    live = list(
+        session.scalars(select(ApiKey.id).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)))
+    )
+    if live:
+        session.execute(
+            update(ApiKey).where(ApiKey.id.in_(live), ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+        )
+    return live
+
+
+def authenticate_api_key(session: Session, key: str, *, max_days: int) -> Actor | None:
     api_key = session.scalar(select(ApiKey).where(ApiKey.key_hash == token_digest(key)))
     if api_key is None or api_key.revoked_at is not None:
         return None
     now = utcnow()
-    if api_key.expires_at is not None and ensure_utc(api_key.expires_at) <= now:
+    # The server maximum bounds every key, also one made before it was lowered (or without expiry).
+    latest = ensure_utc(api_key.created_at) + timedelta(days=max_days)
+    expires = min(ensure_utc(api_key.expires_at), latest) if api_key.expires_at is not None else latest
+    if expires <= now:
         return None
     owner = session.get(User, api_key.user_id)
     if owner is None or not owner.is_active:
         return None
-    # A key never outranks what its owner may do in the key's project today: a lowered role or a
-    # removed membership applies to the owner's keys on their very next request.
-    owner_role = project_role(session, _owner_actor(owner), api_key.project_id)
-    if owner_role is None:
-        return None
+    if api_key.project_id is None:
+        # A global key is an administrator's: it stops when its owner is no longer one.
+        if owner.role != Role.admin.value:
+            return None
+        owner_role = owner.role
+    else:
+        # A key never outranks what its owner may do in the key's project today: a lowered role or
+        # a removed membership applies to the owner's keys on their very next request.
+        found = project_role(session, _owner_actor(owner), api_key.project_id)
+        if found is None:
+            return None
+        owner_role = found
     role = api_key.role if at_most(api_key.role, owner_role) else owner_role
     last_used = api_key.last_used_at
     if last_used is None or (now - ensure_utc(last_used)).total_seconds() > 60:

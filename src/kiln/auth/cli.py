@@ -32,15 +32,14 @@ def bootstrap(
     """
     # Imported here: `kiln --help` and remote commands should not pay for SQLAlchemy and argon2.
     from kiln.auth import api_keys, projects, service
-    from kiln.auth.models import ProjectMember
     from kiln.auth.permissions import Role
     from kiln.auth.schemas import ApiKeyCreate, ProjectCreate, UserCreate
     from kiln.core.actor import SYSTEM
     from kiln.core.db import Database
-    from kiln.core.ids import utcnow
     from kiln.core.migrate import upgrade_database
 
-    db = Database(get_settings().resolved_database_url)
+    settings = get_settings()
+    db = Database(settings.resolved_database_url)
     upgrade_database(db.engine)
     try:
         with db.unit_of_work() as session:
@@ -60,17 +59,14 @@ def bootstrap(
             if found is None:
                 found = projects.create_project(session, SYSTEM, ProjectCreate(name=project))
             default = projects.ensure_default_project(session)
-            for project_id in {found.id, default.id}:
-                if session.get(ProjectMember, (project_id, user.id)) is None:
-                    session.add(
-                        ProjectMember(
-                            project_id=project_id, user_id=user.id, role="admin", created_at=utcnow()
-                        )
-                    )
-            session.flush()
+            for project_id in sorted({found.id, default.id}):
+                projects.ensure_member(session, SYSTEM, project_id, user.id, Role.admin.value)
             actor = service.user_actor(user)
             _key, secret = api_keys.create_api_key(
-                session, actor, ApiKeyCreate(name=key_name, project_id=found.id, role=Role.ml_engineer)
+                session,
+                actor,
+                ApiKeyCreate(name=key_name, project_id=found.id, role=Role.ml_engineer),
+                max_days=settings.api_key_max_days,
             )
     except KilnError as exc:
         err.print(f"[red]error:[/red] {exc.message}")

@@ -16,3 +16,5 @@ class AuthConfig:
     reset_ttl: timedelta = timedelta(hours=1)
     confirm_ttl: timedelta = timedelta(days=3)
     invite_ttl: timedelta = timedelta(days=7)
+    # The longest an API key may live (KILN_API_KEY_MAX_DAYS); no key lives forever.
+    api_key_max_days: int = 365

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from kiln.auth.access import authenticate
 from kiln.auth.config import AuthConfig
-from kiln.auth.permissions import allows
+from kiln.auth.permissions import refusal
 from kiln.auth.ratelimit import RateLimits
 from kiln.core.actor import Actor
 from kiln.core.deps import SessionDep
@@ -48,9 +48,12 @@ def current_actor(request: Request, session: SessionDep) -> Actor:
 
 
 def require(permission: str) -> Callable[..., Actor]:
+    # The role, and the reach of a key (project-scoped keys never get global or account
+    # permissions), are both checked here, so no route can forget the second.
     def dependency(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
-        if not allows(actor.role, permission):
-            raise PermissionDenied(f"your role ({actor.role}) does not allow {permission}")
+        reason = refusal(actor, permission)
+        if reason is not None:
+            raise PermissionDenied(reason)
         return actor
 
     dependency.__name__ = f"require_{permission.replace(':', '_')}"

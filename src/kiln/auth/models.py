@@ -67,7 +67,8 @@ class ApiKey(IdMixin, Base):
     __tablename__ = "api_keys"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    # NULL: a global key, which only an administrator creates and which acts in every project.
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(32))
     # The first characters of the key, shown in listings so a key can be recognised.
@@ -77,6 +78,10 @@ class ApiKey(IdMixin, Base):
     expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+    @property
+    def scope(self) -> str:
+        return "global" if self.project_id is None else "project"
 
 
 class OneTimeToken(IdMixin, Base):

@@ -1,7 +1,8 @@
 """Projects (teams) and membership; the project role decides what a member may do inside it.
 
 A member's effective role in a project is the lower of their global role and their project role;
-admins act everywhere; an API key acts only in its own project, at most at its own role.
+admins act everywhere; an API key acts only in its own project, at most at its own role (an
+admin's global key acts everywhere, at its own role).
 Non-members see nothing of a project: asking for its things answers 404, not 403.
 """
 
@@ -14,20 +15,29 @@ from kiln.audit import service as audit
 from kiln.auth.models import Project, ProjectMember, User
 from kiln.auth.permissions import Role, allows, lower_role
 from kiln.auth.schemas import MemberSet, ProjectCreate
-from kiln.core.actor import Actor
+from kiln.core.actor import SYSTEM, Actor
 from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from kiln.core.ids import utcnow
 
 DEFAULT_PROJECT = "default"
 
 
+DEFAULT_DESCRIPTION = "Everyone's starting project"
+
+
 def ensure_default_project(session: Session) -> Project:
+    """The ``default`` project, created (on the record, by the system) the first time it is needed."""
     project = session.scalar(select(Project).where(Project.name == DEFAULT_PROJECT))
     if project is None:
-        project = Project(name=DEFAULT_PROJECT, description="Everyone's starting project")
+        project = Project(name=DEFAULT_PROJECT, description=DEFAULT_DESCRIPTION)
         session.add(project)
         session.flush()
+        record_default_project_created(session, project.id)
     return project
+
+
+def record_default_project_created(session: Session, project_id: str) -> None:
+    audit.record(session, SYSTEM, "project.created", "project", project_id, {"name": DEFAULT_PROJECT})
 
 
 def find_project_by_name(session: Session, name: str) -> Project | None:
@@ -35,10 +45,12 @@ def find_project_by_name(session: Session, name: str) -> Project | None:
 
 
 def project_role(session: Session, actor: Actor, project_id: str) -> str | None:
-    if actor.kind == "api_key":
+    if actor.project_scoped:
         return actor.role if actor.project_id == project_id else None
     if actor.is_admin or actor.kind == "system":
         return Role.admin.value
+    if actor.kind == "api_key":
+        return actor.role  # a global key (its owner is an admin, so a member everywhere)
     if actor.user_id is None:
         return None
     member = session.get(ProjectMember, (project_id, actor.user_id))
@@ -57,9 +69,9 @@ def require_project(session: Session, actor: Actor, project_id: str, permission:
 
 def accessible_project_ids(session: Session, actor: Actor) -> list[str] | None:
     """Ids of the projects the actor may read; ``None`` means every project (admins)."""
-    if actor.kind == "api_key":
+    if actor.project_scoped:
         return [actor.project_id] if actor.project_id else []
-    if actor.is_admin or actor.kind == "system":
+    if actor.is_admin or actor.kind in ("system", "api_key"):
         return None
     if actor.user_id is None:
         return []
@@ -79,10 +91,13 @@ def resolve_project(session: Session, actor: Actor, ref: str | None, permission:
     """A project by id or name (default: the key's project, else 'default'), checked for ``permission``."""
     if ref is None and actor.project_id is None:
         project: Project | None = ensure_default_project(session)
+        ref = DEFAULT_PROJECT
     else:
         ref = ref or actor.project_id or DEFAULT_PROJECT
         project = session.get(Project, ref) or find_project_by_name(session, ref)
-    if project is None:
+    # The same answer, naming what the caller typed, for a project that does not exist and for one
+    # they may not see: neither its existence nor its id may leak.
+    if project is None or project_role(session, actor, project.id) is None:
         raise NotFound(f"project {ref!r} not found")
     require_project(session, actor, project.id, permission)
     return project
@@ -102,11 +117,9 @@ def create_project(session: Session, actor: Actor, data: ProjectCreate) -> Proje
     project = Project(name=data.name, description=data.description)
     session.add(project)
     session.flush()
-    if actor.user_id:
-        session.add(
-            ProjectMember(project_id=project.id, user_id=actor.user_id, role=actor.role, created_at=utcnow())
-        )
     audit.record(session, actor, "project.created", "project", project.id, {"name": project.name})
+    if actor.user_id:
+        ensure_member(session, actor, project.id, actor.user_id, actor.role)
     return project
 
 
@@ -133,19 +146,29 @@ def set_member(
         raise Invalid("give the member's user_id or email")
     if user is None:
         raise NotFound("user not found; invite them first")
-    member = session.get(ProjectMember, (project_id, user.id))
+    return ensure_member(session, actor, project_id, user.id, data.role.value), user
+
+
+def ensure_member(session: Session, actor: Actor, project_id: str, user_id: str, role: str) -> ProjectMember:
+    """Make the user a member with ``role``, on the record; an identical membership is left alone.
+
+    Every way a membership is made (an admin's form, a new project's creator, an accepted
+    invitation, the first account, ``kiln admin bootstrap``) goes through here, so each one leaves
+    a ``project.member_set`` record naming the project. The caller checks who may do it.
+    """
+    member = session.get(ProjectMember, (project_id, user_id))
+    if member is not None and member.role == role:
+        return member
     if member is None:
-        member = ProjectMember(
-            project_id=project_id, user_id=user.id, role=data.role.value, created_at=utcnow()
-        )
+        member = ProjectMember(project_id=project_id, user_id=user_id, role=role, created_at=utcnow())
         session.add(member)
     else:
-        member.role = data.role.value
+        member.role = role
     session.flush()
     audit.record(
-        session, actor, "project.member_set", "project", project_id, {"user_id": user.id, "role": member.role}
+        session, actor, "project.member_set", "project", project_id, {"user_id": user_id, "role": role}
     )
-    return member, user
+    return member
 
 
 def remove_member(session: Session, actor: Actor, project_id: str, user_id: str) -> None:

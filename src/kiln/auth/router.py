@@ -35,8 +35,10 @@ router = APIRouter(
     prefix="/api/v1", tags=["auth"], responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429)
 )
 
+ProfileRead = Annotated[Actor, Depends(require("profile:read"))]
 ProfileWrite = Annotated[Actor, Depends(require("profile:write"))]
 KeysWrite = Annotated[Actor, Depends(require("api_keys:write"))]
+KeysRevoke = Annotated[Actor, Depends(require("api_keys:revoke"))]
 ACCEPTED = {"status": "accepted"}
 
 
@@ -54,23 +56,22 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _throttle_login(request: Request, email: str) -> None:
+def _limits(request: Request) -> RateLimits:
     limits: RateLimits = request.app.state.rate_limits
-    limits.hit(limits.login, "ip", _client_ip(request))
-    limits.hit(limits.login, "email", email.strip().lower())
+    return limits
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserRead)
 def register(data: RegisterRequest, request: Request, session: SessionDep) -> UserRead:
-    _throttle_login(request, data.email)
+    _limits(request).throttle_form(_client_ip(request), "register", data.email)
     user = service.register(session, data, config=_config(request), mailer=_mailer(request))
     return UserRead.model_validate(user)
 
 
 @router.post("/auth/login", response_model=TokenPair)
 def login(data: LoginRequest, request: Request, session: SessionDep) -> TokenPair:
-    _throttle_login(request, data.email)
-    pair, _user = service.login(session, data.email, data.password, config=_config(request))
+    with _limits(request).login_attempt(_client_ip(request), data.email):
+        pair, _user = service.login(session, data.email, data.password, config=_config(request))
     return pair
 
 
@@ -99,14 +100,14 @@ def request_password_reset(
     data: PasswordResetRequest, request: Request, session: SessionDep
 ) -> dict[str, str]:
     """Always 202: the answer never tells whether the address has an account."""
-    _throttle_login(request, data.email)
+    _limits(request).throttle_form(_client_ip(request), "reset", data.email)
     service.request_password_reset(session, data.email, config=_config(request), mailer=_mailer(request))
     return ACCEPTED
 
 
 @router.post("/auth/password-reset/confirm")
 def confirm_password_reset(data: PasswordResetConfirm, session: SessionDep) -> dict[str, str]:
-    service.reset_password(session, data.token, data.new_password)
+    service.reset_password(session, data.token, data.new_password, revoke_api_keys=data.revoke_api_keys)
     return {"status": "password_changed"}
 
 
@@ -114,7 +115,7 @@ def confirm_password_reset(data: PasswordResetConfirm, session: SessionDep) -> d
 
 
 @router.get("/me", response_model=UserRead)
-def me(actor: ProfileWrite, session: SessionDep) -> UserRead:
+def me(actor: ProfileRead, session: SessionDep) -> UserRead:
     return UserRead.model_validate(service.get_user(session, actor.user_id or ""))
 
 
@@ -125,7 +126,9 @@ def update_me(data: ProfileUpdate, actor: ProfileWrite, session: SessionDep) -> 
 
 @router.post("/me/password")
 def change_password(data: PasswordChange, actor: ProfileWrite, session: SessionDep) -> dict[str, str]:
-    service.change_password(session, actor, data.current_password, data.new_password)
+    service.change_password(
+        session, actor, data.current_password, data.new_password, revoke_api_keys=data.revoke_api_keys
+    )
     return {"status": "password_changed"}
 
 
@@ -135,11 +138,20 @@ def list_keys(actor: KeysWrite, session: SessionDep) -> list[ApiKeyRead]:
 
 
 @router.post("/me/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-def create_key(data: ApiKeyCreate, actor: KeysWrite, session: SessionDep) -> ApiKeyCreated:
-    api_key, secret = api_keys.create_api_key(session, actor, data)
+def create_key(data: ApiKeyCreate, request: Request, actor: KeysWrite, session: SessionDep) -> ApiKeyCreated:
+    max_days = _config(request).api_key_max_days
+    api_key, secret = api_keys.create_api_key(session, actor, data, max_days=max_days)
     return ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=secret)
 
 
+# Declared before ``{key_id}`` so that "current" is never taken for a key id.
+@router.delete("/me/api-keys/current", response_model=ApiKeyRead)
+def revoke_current_key(actor: KeysRevoke, session: SessionDep) -> ApiKeyRead:
+    """Revoke the API key this request is made with (what ``kiln logout`` does)."""
+    return ApiKeyRead.model_validate(api_keys.revoke_calling_key(session, actor))
+
+
 @router.delete("/me/api-keys/{key_id}", response_model=ApiKeyRead)
-def revoke_key(key_id: str, actor: KeysWrite, session: SessionDep) -> ApiKeyRead:
+def revoke_key(key_id: str, actor: KeysRevoke, session: SessionDep) -> ApiKeyRead:
+    """A user revokes their own keys (an admin anyone's); a project's API key only itself."""
     return ApiKeyRead.model_validate(api_keys.revoke_api_key(session, actor, key_id))

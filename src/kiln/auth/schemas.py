@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Self
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from kiln.auth.permissions import Role
 from kiln.core.schemas import InputSchema, ReadSchema
@@ -33,6 +33,8 @@ class RegisterRequest(InputSchema):
     password: Password
     name: PersonName = ""
     invite_token: Annotated[str, Field(max_length=256)] | None = None
+    # Only for the very first account: the one-time token from the server log.
+    setup_token: Annotated[str, Field(max_length=256)] | None = None
 
 
 class LoginRequest(InputSchema):
@@ -62,11 +64,14 @@ class PasswordResetRequest(InputSchema):
 class PasswordResetConfirm(InputSchema):
     token: Annotated[str, Field(max_length=256)]
     new_password: Password
+    # A forgotten password may be a stolen one: by default its keys go with it.
+    revoke_api_keys: bool = True
 
 
 class PasswordChange(InputSchema):
     current_password: Password
     new_password: Password
+    revoke_api_keys: bool = False
 
 
 class UserRead(ReadSchema):
@@ -138,11 +143,30 @@ class MemberRead(ReadSchema):
     role: Role
 
 
+KeyScope = Literal["project", "global"]
+DEFAULT_KEY_DAYS = 90
+
+
 class ApiKeyCreate(InputSchema):
+    """A key for one project; or, for administrators only and on purpose, a ``global`` key (no project).
+
+    Every key expires: ``expires_in_days`` (default 90) may not exceed the server's
+    ``KILN_API_KEY_MAX_DAYS``; there is no never-expiring key.
+    """
+
     name: Annotated[str, Field(min_length=1, max_length=128)]
-    project_id: str
+    scope: KeyScope = "project"
+    project_id: str | None = None
     role: Role
-    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = 90
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] = DEFAULT_KEY_DAYS
+
+    @model_validator(mode="after")
+    def _project_matches_scope(self) -> Self:
+        if self.scope == "project" and not self.project_id:
+            raise ValueError('a project key needs a project_id (or ask for scope "global")')
+        if self.scope == "global" and self.project_id:
+            raise ValueError("a global key acts in every project; leave project_id out")
+        return self
 
 
 class ApiKeyRead(ReadSchema):
@@ -150,7 +174,8 @@ class ApiKeyRead(ReadSchema):
     name: str
     prefix: str
     role: Role
-    project_id: str
+    scope: KeyScope
+    project_id: str | None
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None

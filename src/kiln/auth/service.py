@@ -8,12 +8,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
-from kiln.auth import tokens
+from kiln.auth import api_keys, tokens
 from kiln.auth.config import AuthConfig
-from kiln.auth.models import AuthSession, OneTimeToken, Project, ProjectMember, User
+from kiln.auth.models import AuthSession, OneTimeToken, Project, User
 from kiln.auth.passwords import check_password_strength
 from kiln.auth.permissions import Role
-from kiln.auth.projects import DEFAULT_PROJECT, ensure_default_project
+from kiln.auth.projects import (
+    DEFAULT_DESCRIPTION,
+    DEFAULT_PROJECT,
+    ensure_default_project,
+    ensure_member,
+    record_default_project_created,
+)
 from kiln.auth.schemas import (
     ProfileUpdate,
     RegisterRequest,
@@ -21,7 +27,7 @@ from kiln.auth.schemas import (
     UserAdminUpdate,
     UserCreate,
 )
-from kiln.core.actor import Actor
+from kiln.core.actor import ANONYMOUS, Actor
 from kiln.core.db import upsert_rows
 from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied, Unauthenticated
 from kiln.core.ids import ensure_utc, new_id, utcnow
@@ -111,6 +117,38 @@ def spend_link_token(session: Session, purpose: str, token: str) -> OneTimeToken
     return found
 
 
+# -- the first account ------------------------------------------------------------------------
+
+SETUP_PURPOSE = "setup"
+SETUP_TTL_SECONDS = 30 * 24 * 3600
+SETUP_NEEDED = (
+    "this Kiln has no administrator yet: enter the setup token printed in the server log at start "
+    "(event auth.setup_token), or run `kiln admin bootstrap` on the server"
+)
+
+
+def issue_setup_token(session: Session) -> str | None:
+    """A one-time token for creating the first account, while there is none (else ``None``).
+
+    Issued at every start of a server without accounts and shown only in its log, so a fresh
+    install reachable from the network cannot be claimed by whoever finds it first.
+    """
+    if session.scalar(select(User.id).limit(1)) is not None:
+        return None
+    return issue_link_token(session, SETUP_PURPOSE, "", ttl_seconds=SETUP_TTL_SECONDS)
+
+
+def spend_setup_token(session: Session, token: str | None) -> None:
+    if not token:
+        raise PermissionDenied(SETUP_NEEDED)
+    try:
+        spend_link_token(session, SETUP_PURPOSE, token)
+    except Invalid:
+        raise Invalid(
+            "the setup token is not valid; copy it from the server log of the latest start"
+        ) from None
+
+
 # -- registration and login -------------------------------------------------------------------
 
 
@@ -136,20 +174,24 @@ def _take_registration_turn(session: Session) -> None:
     row = {
         "id": new_id(),
         "name": DEFAULT_PROJECT,
-        "description": "Everyone's starting project",
+        "description": DEFAULT_DESCRIPTION,
         "created_at": now,
         "updated_at": now,
     }
     upsert_rows(session, Project.__table__, [row], key=["name"], update=[])
     session.execute(update(Project).where(Project.name == DEFAULT_PROJECT).values(updated_at=now))
+    if session.get(Project, row["id"]) is not None:  # this registration's insert won
+        record_default_project_created(session, str(row["id"]))
 
 
 def register(session: Session, data: RegisterRequest, *, config: AuthConfig, mailer: Mailer) -> User:
-    """The first account becomes admin; later ones follow the registration policy."""
+    """The first account becomes admin (with the setup token from the server log); later ones follow
+    the registration policy."""
     _take_registration_turn(session)
     is_first = (session.scalar(select(func.count()).select_from(User)) or 0) == 0
     invite: OneTimeToken | None = None
     if is_first:
+        spend_setup_token(session, data.setup_token)
         role = Role.admin.value
     elif data.invite_token:
         invite = spend_link_token(session, "invite", data.invite_token)
@@ -162,16 +204,12 @@ def register(session: Session, data: RegisterRequest, *, config: AuthConfig, mai
         raise PermissionDenied("registration needs an invitation; ask an administrator for one")
     user = _create_user(session, data.email, data.password, data.name, role)
     project = ensure_default_project(session)
-    if is_first:
-        session.add(
-            ProjectMember(project_id=project.id, user_id=user.id, role=Role.admin.value, created_at=utcnow())
-        )
-    if invite is not None and invite.project_id:
-        session.add(
-            ProjectMember(project_id=invite.project_id, user_id=user.id, role=role, created_at=utcnow())
-        )
     actor = user_actor(user)
     audit.record(session, actor, "user.registered", "user", user.id, {"email": user.email, "role": role})
+    if is_first:
+        ensure_member(session, actor, project.id, user.id, Role.admin.value)
+    if invite is not None and invite.project_id:
+        ensure_member(session, actor, invite.project_id, user.id, role)
     send_confirmation(session, user, config=config, mailer=mailer)
     return user
 
@@ -229,9 +267,17 @@ def end_session(session: Session, session_id: str) -> None:
 
 
 def request_password_reset(session: Session, email: str, *, config: AuthConfig, mailer: Mailer) -> None:
-    """Answers the same way whether or not the address has an account."""
+    """Answers the same way, after about the same work, whether or not the address has an account."""
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
+        # The same writes as for an account (a link token, an audit record), so that the time taken
+        # does not tell the two apart. The token names no user, is never mailed and can never be
+        # spent; the record keeps only a digest of the address, not the address someone typed.
+        issue_link_token(
+            session, "reset_password", email, ttl_seconds=config.reset_ttl.total_seconds(), user_id=None
+        )
+        digest = token_digest(normalise_email(email))[:32]
+        audit.record(session, ANONYMOUS, "user.password_reset_requested", "email", digest, {"known": False})
         return
     _mail_reset_link(session, user, config=config, mailer=mailer, by_admin=False)
     audit.record(session, user_actor(user), "user.password_reset_requested", "user", user.id)
@@ -259,17 +305,44 @@ def _mail_reset_link(
     mailer.send_later(Mail(to=user.email, subject="Reset your Kiln password", body=body))
 
 
-def reset_password(session: Session, token: str, new_password: str) -> User:
+def _void_reset_links(session: Session, user_id: str) -> None:
+    """Once the password changes (by any route), no older reset link may change it again."""
+    session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user_id,
+            OneTimeToken.purpose == "reset_password",
+            OneTimeToken.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )
+
+
+def _after_password_change(session: Session, user: User, *, revoke_api_keys: bool) -> dict[str, object]:
+    _void_reset_links(session, user.id)
+    revoked = api_keys.revoke_all_api_keys(session, user.id) if revoke_api_keys else []
+    return {"api_keys_revoked": revoked}
+
+
+def reset_password(session: Session, token: str, new_password: str, *, revoke_api_keys: bool = True) -> User:
+    """Set a new password with a mailed link. The user's API keys are revoked too unless they say
+    otherwise: a forgotten password may be a compromised one, and whoever held the account may
+    have minted keys."""
     spent = spend_link_token(session, "reset_password", token)
-    user = get_user(session, spent.user_id or "")
+    if spent.user_id is None:
+        raise Invalid(LINK_INVALID)
+    user = get_user(session, spent.user_id)
     check_password_strength(new_password, email=user.email, name=user.name)
     user.password_hash = hash_password(new_password)
     tokens.revoke_all_sessions(session, user.id, "password_reset")
-    audit.record(session, user_actor(user), "user.password_reset", "user", user.id)
+    details = _after_password_change(session, user, revoke_api_keys=revoke_api_keys)
+    audit.record(session, user_actor(user), "user.password_reset", "user", user.id, details)
     return user
 
 
-def change_password(session: Session, actor: Actor, current: str, new: str) -> None:
+def change_password(
+    session: Session, actor: Actor, current: str, new: str, *, revoke_api_keys: bool = False
+) -> None:
     user = get_user(session, actor.user_id or "")
     if not verify_password(user.password_hash, current):
         raise Invalid("the current password is not correct")
@@ -277,7 +350,8 @@ def change_password(session: Session, actor: Actor, current: str, new: str) -> N
     user.password_hash = hash_password(new)
     # Whoever else is logged in with the old password is logged out; the caller stays in.
     tokens.revoke_all_sessions(session, user.id, "password_changed", keep=actor.session_id)
-    audit.record(session, actor, "user.password_changed", "user", user.id)
+    details = _after_password_change(session, user, revoke_api_keys=revoke_api_keys)
+    audit.record(session, actor, "user.password_changed", "user", user.id, details)
 
 
 def update_profile(session: Session, actor: Actor, data: ProfileUpdate) -> User:
@@ -319,13 +393,14 @@ def admin_reset_password(
 ) -> None:
     user = get_user(session, user_id)
     # A reset (say, of a compromised account) must stop the old password too, not only the
-    # sessions: the user sets a new one through the mailed link.
+    # sessions and the keys: the user sets a new one through the link mailed now (older links die).
     user.password_hash = hash_password(new_token())
     tokens.revoke_all_sessions(session, user.id, "admin_password_reset")
+    details = _after_password_change(session, user, revoke_api_keys=True)
     if user.is_active:
         _mail_reset_link(session, user, config=config, mailer=mailer, by_admin=True)
     # Recorded once, as the administrator's doing (not as a request by the user).
-    audit.record(session, actor, "user.password_reset_by_admin", "user", user.id)
+    audit.record(session, actor, "user.password_reset_by_admin", "user", user.id, details)
 
 
 def invite(

@@ -4,9 +4,19 @@ Each login opens an ``AuthSession``; its refresh tokens form a family. Refreshin
 presented token and issues the next; presenting a spent token again means it was stolen or
 replayed, so the whole family is revoked. Access tokens carry the session id and are checked
 against it on every request, so logout and revocation take effect at once.
+
+Two requests of one browser often refresh at once (several tabs restored, a double click). So for
+``REFRESH_GRACE`` after a token was spent, presenting it again answers with the same successor
+refresh token (and a fresh access token) instead of counting as reuse. The successor is derived
+from the spent token with an HMAC under the server's secret, so it can be handed out again without
+storing any token in the clear. After the grace window, a spent token revokes the session as before.
 """
 
 from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -19,19 +29,40 @@ from kiln.core.actor import SYSTEM
 from kiln.core.ids import ensure_utc, utcnow
 from kiln.core.security import encode_access_token, new_token, token_digest
 
+REFRESH_PREFIX = "kr_"
+# How long a just-spent refresh token still yields its successor (concurrent refreshes of one browser).
+REFRESH_GRACE = timedelta(seconds=30)
 
-def _issue(session: Session, auth_session: AuthSession, user: User, config: AuthConfig) -> TokenPair:
-    refresh = new_token("kr_")
+
+def _issue(
+    session: Session,
+    auth_session: AuthSession,
+    user: User,
+    config: AuthConfig,
+    *,
+    refresh: str | None = None,
+) -> TokenPair:
+    refresh = refresh or new_token(REFRESH_PREFIX)
     session.add(
         RefreshToken(session_id=auth_session.id, token_hash=token_digest(refresh), created_at=utcnow())
     )
+    session.flush()
+    return _pair(auth_session, user, config, refresh)
+
+
+def _pair(auth_session: AuthSession, user: User, config: AuthConfig, refresh: str) -> TokenPair:
     access = encode_access_token(
         {"sub": user.id, "sid": auth_session.id}, secret=config.secret_key, ttl=config.access_ttl
     )
-    session.flush()
     return TokenPair(
         access_token=access, refresh_token=refresh, expires_in=int(config.access_ttl.total_seconds())
     )
+
+
+def _successor(refresh_token: str, config: AuthConfig) -> str:
+    """The refresh token that follows ``refresh_token``: the same every time it is asked for."""
+    digest = hmac.new(config.secret_key.encode(), refresh_token.encode(), hashlib.sha256).hexdigest()
+    return REFRESH_PREFIX + digest
 
 
 def open_session(session: Session, user: User, config: AuthConfig) -> TokenPair:
@@ -76,19 +107,40 @@ def refresh_tokens(session: Session, refresh_token: str, config: AuthConfig) -> 
     if token is None:
         return None
     if token.used_at is not None:
-        if revoke_session(session, token.session_id, "refresh_token_reuse"):
-            _record_reuse(session, token.session_id)
-        return None
+        return _spent_again(session, token, refresh_token, config)
     auth_session = _live_session(session, token.session_id)
     user = session.get(User, auth_session.user_id) if auth_session else None
     if auth_session is None or user is None or not user.is_active:
         return None
     if not _spend(session, token):
-        # Another request spent it since we read it (a thief racing the owner): that is reuse too.
-        if revoke_session(session, token.session_id, "refresh_token_reuse"):
-            _record_reuse(session, token.session_id)
-        return None
-    return _issue(session, auth_session, user, config)
+        # Another request spent it since we read it: the browser's other tab, or a thief racing it.
+        return _spent_again(session, token, refresh_token, config)
+    return _issue(session, auth_session, user, config, refresh=_successor(refresh_token, config))
+
+
+def _spent_again(
+    session: Session, token: RefreshToken, refresh_token: str, config: AuthConfig
+) -> TokenPair | None:
+    """A spent token came back: its successor within the grace window, else the family is revoked."""
+    used_at = session.scalar(select(RefreshToken.used_at).where(RefreshToken.id == token.id))
+    if used_at is not None and utcnow() - ensure_utc(used_at) <= REFRESH_GRACE:
+        successor = _successor(refresh_token, config)
+        live_successor = session.scalar(
+            select(RefreshToken.id).where(
+                RefreshToken.token_hash == token_digest(successor),
+                RefreshToken.session_id == token.session_id,
+                RefreshToken.used_at.is_(None),
+            )
+        )
+        auth_session = _live_session(session, token.session_id)
+        user = session.get(User, auth_session.user_id) if auth_session else None
+        if live_successor is not None and auth_session is not None and user is not None and user.is_active:
+            return _pair(auth_session, user, config, successor)
+        if auth_session is None or user is None or not user.is_active:
+            return None  # the session ended anyway: nothing to revoke, nothing to hand out
+    if revoke_session(session, token.session_id, "refresh_token_reuse"):
+        _record_reuse(session, token.session_id)
+    return None
 
 
 def _spend(session: Session, token: RefreshToken) -> bool:

@@ -7,6 +7,7 @@ later commands send it.
 from __future__ import annotations
 
 import socket
+from contextlib import suppress
 from typing import Annotated
 
 import typer
@@ -64,13 +65,9 @@ def logout(ctx: typer.Context) -> None:
     if key is None:
         console.print(f"not logged in to {server.resolved_url}")
         return
-    with server.client(token=key) as keyed:
-        try:
-            for item in keyed.api_keys.list():
-                if key.startswith(item.prefix) and item.revoked_at is None:
-                    keyed.api_keys.revoke(item.id)
-        except Unauthenticated:
-            pass  # already revoked or expired: nothing is left to revoke
+    # A key may revoke only itself; one already revoked or expired leaves nothing to revoke.
+    with server.client(token=key) as keyed, suppress(Unauthenticated):
+        keyed.api_keys.revoke_current()
     save_credential(server.resolved_url, None)
     console.print(f"logged out of {server.resolved_url}")
 

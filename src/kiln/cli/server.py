@@ -17,6 +17,13 @@ def server(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: KILN_PORT or 8000]")] = None,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Addresses of reverse proxies whose X-Forwarded-For/-Proto are trusted, comma-separated "
+            "('*' for any) [default: KILN_FORWARDED_ALLOW_IPS or 127.0.0.1]"
+        ),
+    ] = None,
 ) -> None:
     """Run the Kiln server (API, docs and UI) with uvicorn."""
     import uvicorn
@@ -31,6 +38,10 @@ def server(
         port=port or settings.port,
         reload=reload,
         log_level=settings.log_level.lower(),
+        # Behind a proxy, the client's address (login limits) and scheme come from these headers,
+        # but only when the request comes from a trusted proxy.
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
     )
 
 

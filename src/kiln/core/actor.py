@@ -13,7 +13,7 @@ class Actor:
     # The global role (for an API key: the key's role), and the user behind a key.
     role: str = "viewer"
     user_id: str | None = None
-    # An API key is confined to one project.
+    # An API key is confined to one project, unless it is an admin's global key (no project).
     project_id: str | None = None
     session_id: str | None = None
 
@@ -22,8 +22,14 @@ class Actor:
         return self.name or self.id
 
     @property
+    def project_scoped(self) -> bool:
+        """An API key confined to one project (every key except an admin's global one)."""
+        return self.kind == "api_key" and self.project_id is not None
+
+    @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        """A global administrator: an admin user, the system or an admin's global key; never a project key."""
+        return self.role == "admin" and not self.project_scoped
 
 
 SYSTEM = Actor(kind="system", id="system", name="system", role="admin")

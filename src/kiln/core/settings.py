@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     rate_limit: str = "1200/minute"
     login_rate_limit: str = "10/minute"
     rate_limit_storage: str = "memory://"
+    # The longest lifetime an API key may be given (and has, whatever it was given), in days.
+    api_key_max_days: int = Field(default=365, ge=1, le=3650)
     # Outgoing mail; without a host, mail is logged instead of sent.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -57,6 +59,8 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
+    # Reverse proxies trusted for X-Forwarded-For/-Proto (uvicorn's FORWARDED_ALLOW_IPS); None: loopback.
+    forwarded_allow_ips: str | None = None
 
     @property
     def resolved_database_url(self) -> str:

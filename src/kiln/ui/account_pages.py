@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from kiln.auth import api_keys, projects, service
 from kiln.auth.permissions import RANK, Role
-from kiln.auth.schemas import ApiKeyCreate, ApiKeyRead, ProfileUpdate, ProjectRead, UserRead
+from kiln.auth.schemas import DEFAULT_KEY_DAYS, ApiKeyCreate, ApiKeyRead, ProfileUpdate, ProjectRead, UserRead
 from kiln.core.actor import Actor
 from kiln.core.db import Database
 from kiln.core.errors import KilnError
@@ -19,7 +19,7 @@ from kiln.core.ids import ensure_utc, utcnow
 from kiln.ui.csrf import FormActor, FormDep, field
 from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
 from kiln.ui.page_route import PageRoute
-from kiln.ui.session import UiActor, require_permission
+from kiln.ui.session import UiActor, auth_config, require_permission
 from kiln.ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -32,12 +32,17 @@ NOTIFICATION_KINDS: tuple[tuple[str, str], ...] = (
     ("alert_fired", "A monitoring alert fires on a deployment I own"),
     ("pipeline_failed", "A pipeline I scheduled fails"),
 )
-EXPIRY_CHOICES: tuple[tuple[str, str], ...] = (
-    ("30", "30 days"),
-    ("90", "90 days"),
-    ("365", "1 year"),
-    ("", "Never"),
-)
+# Every key expires (there is no "never"); choices above the server's maximum are not offered.
+EXPIRY_CHOICES: tuple[tuple[int, str], ...] = ((30, "30 days"), (90, "90 days"), (365, "1 year"))
+# The project field's value for an administrator's global key.
+GLOBAL_CHOICE = "global"
+
+
+def expiry_choices(max_days: int) -> list[tuple[str, str]]:
+    choices = [(str(days), label) for days, label in EXPIRY_CHOICES if days <= max_days]
+    if max_days not in {days for days, _label in EXPIRY_CHOICES}:
+        choices.append((str(max_days), f"{max_days} days (the longest allowed)"))
+    return sorted(choices, key=lambda choice: int(choice[0]))
 
 
 def _db(request: Request) -> Database:
@@ -103,9 +108,10 @@ def change_password(request: Request, actor: FormActor, form: FormDep) -> Respon
     if new != field(form, "new_password_confirm", limit=256):
         error = FormError("the two new passwords are not the same; type it twice", 422)
         return _profile_page(request, actor, password_error=error)
+    revoke_keys = field(form, "revoke_api_keys", limit=8) == "1"
     try:
         with _db(request).unit_of_work() as session:
-            service.change_password(session, actor, current, new)
+            service.change_password(session, actor, current, new, revoke_api_keys=revoke_keys)
     except KilnError as exc:
         return _profile_page(request, actor, password_error=form_error(exc))
     return redirect_with_notice("/profile", "password_changed")
@@ -138,6 +144,13 @@ def grantable_roles(actor: Actor) -> list[str]:
     return [role.value for role in Role if RANK[role] <= ceiling]
 
 
+def key_rows(keys: list[ApiKeyRead], project_names: dict[str, str]) -> list[KeyRow]:
+    return [
+        KeyRow(key, project_names.get(key.project_id or "", key.project_id or ""), _status(key))
+        for key in keys
+    ]
+
+
 def _keys_context(request: Request, actor: Actor) -> dict[str, Any]:
     with _db(request).unit_of_work() as session:
         keys = [ApiKeyRead.model_validate(key) for key in api_keys.list_api_keys(session, actor)]
@@ -145,13 +158,16 @@ def _keys_context(request: Request, actor: Actor) -> dict[str, Any]:
             ProjectRead.model_validate(project).model_copy(update={"my_role": Role(role) if role else None})
             for project, role in projects.list_projects(session, actor)
         ]
-    names = {project.id: project.name for project in mine}
+    max_days = auth_config(request).api_key_max_days
     return {
         "section": "api-keys",
-        "keys": [KeyRow(key, names.get(key.project_id, key.project_id), _status(key)) for key in keys],
+        "keys": key_rows(keys, {project.id: project.name for project in mine}),
         "projects": mine,
         "roles": grantable_roles(actor),
-        "expiry_choices": EXPIRY_CHOICES,
+        "expiry_choices": expiry_choices(max_days),
+        "max_days": max_days,
+        "may_create_global": actor.is_admin,
+        "global_choice": GLOBAL_CHOICE,
         "notice": notice(request),
     }
 
@@ -160,7 +176,8 @@ def _keys_page(
     request: Request, actor: Actor, *, error: FormError | None = None, draft: dict[str, str] | None = None
 ) -> Response:
     context = _keys_context(request, actor)
-    context.update(error=error.message if error else None, draft=draft or {"expires": "90"})
+    default_days = str(min(DEFAULT_KEY_DAYS, auth_config(request).api_key_max_days))
+    context.update(error=error.message if error else None, draft=draft or {"expires": default_days})
     return render(request, "api_keys.html", context, status_code=error.status_code if error else 200)
 
 
@@ -179,17 +196,25 @@ def create_key(request: Request, actor: FormActor, form: FormDep) -> Response:
         "role": field(form, "role", limit=32),
         "expires": field(form, "expires", limit=8),
     }
+    is_global = draft["project_id"] == GLOBAL_CHOICE
     try:
         data = ApiKeyCreate(
             name=draft["name"],
-            project_id=draft["project_id"],
+            scope="global" if is_global else "project",
+            project_id=None if is_global else draft["project_id"],
             role=draft["role"],
-            expires_in_days=int(draft["expires"]) if draft["expires"].isdigit() else None,
+            # Not a number: let the schema say so (422), never fall back to a key that never expires.
+            expires_in_days=draft["expires"],
         )
         with _db(request).unit_of_work() as session:
-            api_key, secret = api_keys.create_api_key(session, actor, data)
+            max_days = auth_config(request).api_key_max_days
+            api_key, secret = api_keys.create_api_key(session, actor, data, max_days=max_days)
             created = ApiKeyRead.model_validate(api_key)
-            project = projects.get_project(session, actor, created.project_id).name
+            project = (
+                "every project (global)"
+                if created.project_id is None
+                else projects.get_project(session, actor, created.project_id).name
+            )
     except (KilnError, ValidationError) as exc:
         return _keys_page(request, actor, error=form_error(exc), draft=draft)
     # The only time the key is ever shown: it is stored hashed.

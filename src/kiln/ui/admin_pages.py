@@ -10,13 +10,14 @@ from starlette.responses import Response
 
 from kiln.audit import service as audit
 from kiln.audit.schemas import AuditRecordRead
-from kiln.auth import projects, service
+from kiln.auth import api_keys, projects, service
 from kiln.auth.permissions import Role
-from kiln.auth.schemas import InviteCreate, ProjectRead, UserAdminUpdate, UserRead
+from kiln.auth.schemas import ApiKeyRead, InviteCreate, ProjectRead, UserAdminUpdate, UserRead
 from kiln.core.actor import Actor
 from kiln.core.db import Database
 from kiln.core.errors import KilnError
 from kiln.notify.email import Mailer
+from kiln.ui.account_pages import key_rows
 from kiln.ui.csrf import FormActor, FormDep, field
 from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
 from kiln.ui.page_route import PageRoute
@@ -89,6 +90,8 @@ def user_activity(request: Request, user_id: str, actor: UiActor) -> Response:
         )
         actions = [AuditRecordRead.model_validate(record) for record in done_by]
         changes = [AuditRecordRead.model_validate(record) for record in done_to]
+        keys = [ApiKeyRead.model_validate(key) for key in api_keys.list_keys_of(session, user_id)]
+    names = {project.id: project.name for project in _all_projects(request, actor)}
     return render(
         request,
         "admin_user.html",
@@ -97,6 +100,7 @@ def user_activity(request: Request, user_id: str, actor: UiActor) -> Response:
             "user": user,
             "actions": actions,
             "changes": changes,
+            "keys": key_rows(keys, names),
             "limit": ACTIVITY_LIMIT,
             "roles": [role.value for role in Role],
             "notice": notice(request),

@@ -25,7 +25,15 @@ from kiln.ui.csrf import (
     field,
     session_token,
 )
-from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice, throttle
+from kiln.ui.forms import (
+    FormError,
+    client_ip,
+    form_error,
+    notice,
+    rate_limits,
+    redirect_with_notice,
+    throttle,
+)
 from kiln.ui.page_route import PageRoute
 from kiln.ui.session import (
     auth_config,
@@ -114,8 +122,10 @@ def login(request: Request, form: FormDep) -> Response:
         return _login_page(request, email=email, next_path=next_path, error=error)
     config: AuthConfig = auth_config(request)
     try:
-        throttle(request, email)
-        with _db(request).unit_of_work() as session:
+        with (
+            rate_limits(request).login_attempt(client_ip(request), email),
+            _db(request).unit_of_work() as session,
+        ):
             pair, _user = service.login(session, email, password, config=config)
     except KilnError as exc:
         return _login_page(request, email=email, next_path=next_path, error=form_error(exc))
@@ -146,6 +156,7 @@ def _register_page(
     email: str = "",
     name: str = "",
     invite: str = "",
+    setup_token: str = "",
     error: FormError | None = None,
 ) -> Response:
     with _db(request).unit_of_work() as session:
@@ -158,6 +169,7 @@ def _register_page(
             "email": email,
             "name": name,
             "invite": invite,
+            "setup_token": setup_token,
             "first_user": first,
             "open": first or bool(invite) or config.registration == "open",
         },
@@ -166,29 +178,38 @@ def _register_page(
 
 
 @router.get("/register")
-def register_form(request: Request, invite: str = "", email: str = "") -> Response:
-    return _register_page(request, email=email[:320], invite=invite[:256])
+def register_form(request: Request, invite: str = "", email: str = "", setup: str = "") -> Response:
+    # ``setup``: the link in the server log carries the setup token, so the form comes pre-filled.
+    return _register_page(request, email=email[:320], invite=invite[:256], setup_token=setup[:256])
 
 
 @router.post("/register")
 def register(request: Request, form: FormDep) -> Response:
     email, name = field(form, "email", limit=320), field(form, "name", limit=256)
-    invite = field(form, "invite", limit=256)
+    invite, setup_token = field(form, "invite", limit=256), field(form, "setup_token", limit=256)
     password, confirm = field(form, "password", limit=256), field(form, "password_confirm", limit=256)
 
     def again(error: FormError) -> Response:
-        return _register_page(request, email=email, name=name, invite=invite, error=error)
+        return _register_page(
+            request, email=email, name=name, invite=invite, setup_token=setup_token, error=error
+        )
 
     if not anonymous_form_ok(request, form):
         return again(CSRF_ERROR)
     if password != confirm:
         return again(PASSWORDS_DIFFER)
     try:
-        data = RegisterRequest(email=email, password=password, name=name, invite_token=invite or None)
+        data = RegisterRequest(
+            email=email,
+            password=password,
+            name=name,
+            invite_token=invite or None,
+            setup_token=setup_token or None,
+        )
     except ValidationError as exc:
         return again(form_error(exc))
     try:
-        throttle(request, email)
+        throttle(request, "register", email)
         with _db(request).unit_of_work() as session:
             user = service.register(session, data, config=auth_config(request), mailer=_mailer(request))
             stored_email = user.email
@@ -230,7 +251,7 @@ def forgot_password(request: Request, form: FormDep) -> Response:
     if not anonymous_form_ok(request, form):
         return _form_page(request, "forgot_password.html", {"email": email, "sent": False}, CSRF_ERROR)
     try:
-        throttle(request, email)
+        throttle(request, "reset", email)
         if email:
             with _db(request).unit_of_work() as session:
                 service.request_password_reset(
@@ -262,10 +283,11 @@ def reset_password(request: Request, form: FormDep) -> Response:
         return again(PASSWORDS_DIFFER)
     if not password:
         return again(FormError("enter a new password", ValidationFailed.status_code))
+    revoke_keys = field(form, "revoke_api_keys", limit=8) == "1"
     try:
-        throttle(request)
+        throttle(request, "reset")
         with _db(request).unit_of_work() as session:
-            service.reset_password(session, token, password)
+            service.reset_password(session, token, password, revoke_api_keys=revoke_keys)
     except KilnError as exc:
         return again(form_error(exc))
     return redirect_with_notice("/login", "password_reset")

@@ -71,9 +71,11 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def throttle(request: Request, email: str | None = None) -> None:
-    """The login limit, shared with the API's counters: per address, and per email when there is one."""
+def rate_limits(request: Request) -> RateLimits:
     limits: RateLimits = request.app.state.rate_limits
-    limits.hit(limits.login, "ip", client_ip(request))
-    if email is not None:
-        limits.hit(limits.login, "email", email.strip().lower())
+    return limits
+
+
+def throttle(request: Request, purpose: str, email: str | None = None) -> None:
+    """The auth forms' limit, shared with the API's counters: per address, and per email and purpose."""
+    rate_limits(request).throttle_form(client_ip(request), purpose, email)

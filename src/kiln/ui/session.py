@@ -2,7 +2,8 @@
 
 A login sets two cookies: ``kiln_access`` (the short-lived access JWT, SameSite=Lax so a link from
 elsewhere opens the page logged in) and ``kiln_refresh`` (the rotating refresh token, SameSite=Strict,
-never sent by a cross-site request). Both are HttpOnly, and Secure when the page is served over https.
+never sent by a cross-site request). Both are HttpOnly, and Secure when the page is served over https
+or ``KILN_PUBLIC_URL`` is https (behind a proxy that ends TLS, the request itself may look like http).
 When the access token has expired, the next page request spends the refresh token and sets fresh
 cookies on its response, so a user stays logged in for the whole session without noticing.
 
@@ -23,7 +24,7 @@ from kiln.auth import tokens
 from kiln.auth.access import authenticate
 from kiln.auth.config import AuthConfig
 from kiln.auth.deps import ACCESS_COOKIE
-from kiln.auth.permissions import allows
+from kiln.auth.permissions import refusal
 from kiln.auth.schemas import TokenPair
 from kiln.core.actor import Actor
 from kiln.core.db import Database
@@ -76,7 +77,7 @@ def auth_config(request: Request) -> AuthConfig:
 
 
 def is_https(request: Request) -> bool:
-    return request.url.scheme == "https"
+    return request.url.scheme == "https" or auth_config(request).public_url.lower().startswith("https://")
 
 
 def write_session_cookies(request: Request, response: Response) -> None:
@@ -183,8 +184,10 @@ UiActor = Annotated[Actor, Depends(ui_actor)]
 
 
 def require_permission(actor: Actor, permission: str) -> None:
-    if not allows(actor.role, permission):
-        raise PermissionDenied(f"your role ({actor.role}) does not allow {permission}")
+    # The same rule as the API's ``require`` (UI actors are people, so the key rules never bite).
+    reason = refusal(actor, permission)
+    if reason is not None:
+        raise PermissionDenied(reason)
 
 
 def safe_next(value: str | None) -> str:

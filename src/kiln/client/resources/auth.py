@@ -42,11 +42,21 @@ class ApiKeysResource(Resource):
         return [ApiKeyRead.model_validate(item) for item in self.transport.request("GET", "/me/api-keys")]
 
     def create(
-        self, name: str, *, project_id: str, role: Role | str, expires_in_days: int | None = 90
+        self,
+        name: str,
+        *,
+        project_id: str | None,
+        role: Role | str,
+        expires_in_days: int = 90,
+        scope: str = "project",
     ) -> ApiKeyCreated:
-        """A key acting in one project at ``role`` (at most the caller's); ``.key`` is shown only here."""
+        """A key acting in one project at ``role`` (at most the caller's); ``.key`` is shown only here.
+
+        ``scope="global"`` (admins only, with ``project_id=None``) makes a key that acts in every project.
+        """
         body = {
             "name": name,
+            "scope": scope,
             "project_id": project_id,
             "role": str(role),
             "expires_in_days": expires_in_days,
@@ -55,3 +65,7 @@ class ApiKeysResource(Resource):
 
     def revoke(self, key_id: str) -> ApiKeyRead:
         return ApiKeyRead.model_validate(self.transport.request("DELETE", f"/me/api-keys/{segment(key_id)}"))
+
+    def revoke_current(self) -> ApiKeyRead:
+        """Revoke the key this client authenticates with (all a key may do to keys)."""
+        return ApiKeyRead.model_validate(self.transport.request("DELETE", "/me/api-keys/current"))
