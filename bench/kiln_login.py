@@ -18,14 +18,20 @@ ACCESS_COOKIE = "kiln_access"
 class Identity:
     """Registers once per server; ``token()`` logs in afresh (access tokens are short-lived)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, setup_token: str | None = None) -> None:
         self.url = url
         self.password = secrets.token_urlsafe(24)
         self.available = True
         with httpx.Client(base_url=url, timeout=60) as client:
             response = client.post(
                 "/api/v1/auth/register",
-                json={"email": EMAIL, "password": self.password, "name": "Benchmark"},
+                # A fresh Kiln takes its first account only with the setup token from its log.
+                json={
+                    "email": EMAIL,
+                    "password": self.password,
+                    "name": "Benchmark",
+                    "setup_token": setup_token,
+                },
             )
         if response.status_code == 404:  # a Kiln without accounts: nothing to log in to
             self.available = False

@@ -178,7 +178,7 @@ def _run(args: argparse.Namespace, report: Report, home: Path) -> None:
     report.figure("seed.database_mb", (home / "kiln.db").stat().st_size / MB, "MB")
     with kiln_server(home) as (server, healthy), httpx.Client(base_url=server.url, timeout=60) as client:
         report.figure("kiln.healthy_after_start_s", healthy, "s")
-        Identity(server.url).authorize(client)
+        Identity(server.url, setup_token=server.setup_token()).authorize(client)
         slow: list[str] = []
         for probe in probes(seeded):
             first, median, worst = time_probe(client, probe, args.tries)

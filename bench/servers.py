@@ -8,6 +8,7 @@ worker processes and a job runner, and a fair comparison counts all of them.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -78,6 +79,18 @@ class Server:
             self.command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
+
+    def setup_token(self) -> str | None:
+        """The one-time setup token a fresh Kiln prints to its log (``auth.setup_token``)."""
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            if '"auth.setup_token"' in line:
+                token = json.loads(line).get("setup_token")
+                return str(token) if token else None
+        return None
 
     def log_tail(self, lines: int = 20) -> str:
         """The end of the server's output, for error messages (the temp dir is gone afterwards)."""

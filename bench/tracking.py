@@ -305,7 +305,9 @@ def _run(args: argparse.Namespace, report: Report, tmp: Path) -> None:
                 "fasttrackml", "FastTrackML", ftml, ftml_healthy, ftml_rss, start_median_s=ftml_start_median
             ),
         }
-        mlflow_async, ceiling, bare_ceiling = _workloads(args, report, tmp, Identity(kiln.url), sides)
+        mlflow_async, ceiling, bare_ceiling = _workloads(
+            args, report, tmp, Identity(kiln.url, setup_token=kiln.setup_token()), sides
+        )
         for server in (kiln, mlflow, ftml):
             report.figure(f"{server.name}.rss_after_workloads_mb", server.rss_bytes() / MB, "MB")
     report.figure("machine.load_avg_1m_after", os.getloadavg()[0], "load")
