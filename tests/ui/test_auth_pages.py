@@ -17,16 +17,10 @@ from kiln.auth.permissions import Role
 from kiln.core.db import Database
 from kiln.core.security import encode_access_token
 from kiln.core.settings import Settings
-from kiln.ui import (
-    account_pages,
-    admin_pages,
-    audit_page,
-    auth_pages,
-    experiments,
-    projects_page,
-    run_page,
-)
+from kiln.ui.audit import audit_page
+from kiln.ui.auth import account_pages, admin_pages, auth_pages, projects_page
 from kiln.ui.session import safe_next
+from kiln.ui.tracking import experiments, run_page
 from tests.auth.builders import setup_token, spent_long_ago
 from tests.auth_builders import PASSWORD, make_account, open_session
 from tests.ui.html_tree import get_page, parse_html

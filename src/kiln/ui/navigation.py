@@ -1,26 +1,19 @@
-"""The header's navigation. Each product area adds its entry here when its pages exist."""
+"""The header's navigation: one line per domain, each domain's entries declared in ``ui/<domain>/nav.py``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from kiln.ui.audit import nav as audit_nav
+from kiln.ui.auth import nav as auth_nav
+from kiln.ui.nav_item import NavItem
+from kiln.ui.tracking import nav as tracking_nav
 
+__all__ = ["ACCOUNT_ITEMS", "NAV_ITEMS", "NavItem"]
 
-@dataclass(frozen=True, slots=True)
-class NavItem:
-    label: str
-    href: str
-    # Pages name the section they belong to, which marks the entry as current.
-    section: str
-    # Shown only to users whose role allows this (None: every logged-in user).
-    permission: str | None = None
-
-
-# Models, Deployments and Monitoring join this list when their pages land.
+# Models, Deployments, Data, Pipelines and Monitoring join in DESIGN's order as their pages land.
 NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem("Experiments", "/experiments", "experiments"),
-    NavItem("Projects", "/projects", "projects", "projects:read"),
-    NavItem("Admin", "/admin/users", "admin", "users:admin"),
-    NavItem("Audit", "/audit", "audit", "audit:read"),
+    *tracking_nav.NAV,
+    *auth_nav.NAV,
+    *audit_nav.NAV,
 )
 
 # The account menu under the user's email in the header.

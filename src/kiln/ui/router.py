@@ -6,22 +6,17 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from kiln.ui import (
-    account_pages,
-    admin_pages,
-    api_docs,
-    audit_page,
-    auth_pages,
-    compare_page,
-    experiments,
-    projects_page,
-    run_page,
-    vendor,
-)
-from kiln.ui.templating import STATIC_DIR
+from kiln.ui import api_docs, vendor
+from kiln.ui.audit import routes as audit_pages
+from kiln.ui.auth import routes as auth_pages
+from kiln.ui.navigation import ACCOUNT_ITEMS, NAV_ITEMS
+from kiln.ui.templating import STATIC_DIR, install_navigation
+from kiln.ui.tracking import routes as tracking_pages
 
 
 def mount_ui(app: FastAPI) -> None:
+    install_navigation(NAV_ITEMS, ACCOUNT_ITEMS)
+
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/experiments", status_code=307)
@@ -30,11 +25,7 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(vendor.router)
     app.include_router(api_docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # One line per domain: its pages live in ui/<domain>/, its templates in templates/<domain>/.
     app.include_router(auth_pages.router)
-    app.include_router(account_pages.router)
-    app.include_router(admin_pages.router)
-    app.include_router(projects_page.router)
-    app.include_router(audit_page.router)
-    app.include_router(experiments.router)
-    app.include_router(run_page.router)
-    app.include_router(compare_page.router)
+    app.include_router(audit_pages.router)
+    app.include_router(tracking_pages.router)

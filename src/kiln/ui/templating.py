@@ -14,7 +14,6 @@ from starlette.responses import HTMLResponse
 
 from kiln import __version__
 from kiln.ui import formatting
-from kiln.ui.navigation import ACCOUNT_ITEMS, NAV_ITEMS
 from kiln.ui.page_context import page_context
 
 UI_DIR = Path(__file__).parent
@@ -67,8 +66,6 @@ def _environment() -> Environment:
         static_url=static_url,
         url_with=url_with,
         artifact_download_url=artifact_download_url,
-        nav_items=NAV_ITEMS,
-        account_items=ACCOUNT_ITEMS,
         kiln_version=__version__,
         plotly_url=f"/static/vendor/plotly.min.js?v={_plotly_version()}",
     )
@@ -76,6 +73,11 @@ def _environment() -> Environment:
 
 
 templates = Jinja2Templates(env=_environment(), context_processors=[page_context])
+
+
+def install_navigation(nav_items: tuple[Any, ...], account_items: tuple[Any, ...]) -> None:
+    """The header's entries, set by ``ui/router.py``: pages render through here, so it cannot import them."""
+    templates.env.globals.update(nav_items=nav_items, account_items=account_items)
 
 
 def render(

@@ -127,7 +127,7 @@ def audit_page(
     params = filters.params()
     return render(
         request,
-        "audit.html",
+        "audit/audit.html",
         {
             "section": "audit",
             "filters": filters,

@@ -64,7 +64,7 @@ def compare_page(
     lower_better = {key: compare.lower_is_better(key) for key in comparison.metric_keys}
     return render(
         request,
-        "compare.html",
+        "tracking/compare.html",
         {
             "section": "experiments",
             "comparison": comparison,

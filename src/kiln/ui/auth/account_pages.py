@@ -67,7 +67,7 @@ def _profile_page(
     settings = user.notification_settings
     return render(
         request,
-        "profile.html",
+        "auth/profile.html",
         {
             "section": "profile",
             "user": user,
@@ -178,7 +178,7 @@ def _keys_page(
     context = _keys_context(request, actor)
     default_days = str(min(DEFAULT_KEY_DAYS, auth_config(request).api_key_max_days))
     context.update(error=error.message if error else None, draft=draft or {"expires": default_days})
-    return render(request, "api_keys.html", context, status_code=error.status_code if error else 200)
+    return render(request, "auth/api_keys.html", context, status_code=error.status_code if error else 200)
 
 
 @router.get("/api-keys")
@@ -220,7 +220,7 @@ def create_key(request: Request, actor: FormActor, form: FormDep) -> Response:
     # The only time the key is ever shown: it is stored hashed.
     return render(
         request,
-        "api_key_created.html",
+        "auth/api_key_created.html",
         {"section": "api-keys", "key": created, "secret": secret, "project_name": project},
         status_code=201,
     )

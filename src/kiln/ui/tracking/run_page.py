@@ -12,10 +12,10 @@ from kiln.core.errors import NotFound
 from kiln.tracking import artifacts, compare, history, reproduce, search, service
 from kiln.tracking.schemas import ArtifactRead, ExperimentRead
 from kiln.ui.charts import Chart, charts_json, series_from_history
-from kiln.ui.environment_view import environment_view
 from kiln.ui.page_route import PageRoute
 from kiln.ui.session import UiActor
 from kiln.ui.templating import render
+from kiln.ui.tracking.environment_view import environment_view
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -62,7 +62,7 @@ def run_page(request: Request, actor: UiActor, run_id: str) -> HTMLResponse:
         environment = environment_view(row.environment or {})
     return render(
         request,
-        "run.html",
+        "tracking/run.html",
         {
             "section": "experiments",
             "run": run,

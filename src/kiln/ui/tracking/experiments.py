@@ -11,10 +11,10 @@ from kiln.core.db import Database
 from kiln.core.errors import Invalid
 from kiln.tracking import compare, search, service
 from kiln.tracking.schemas import ExperimentRead, RunRead
-from kiln.ui import runs_table
 from kiln.ui.page_route import PageRoute
 from kiln.ui.session import UiActor
 from kiln.ui.templating import render, url_with
+from kiln.ui.tracking import runs_table
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -37,7 +37,7 @@ def experiment_list(request: Request, actor: UiActor, cursor: str = "") -> HTMLR
     )
     return render(
         request,
-        "experiments.html",
+        "tracking/experiments.html",
         {"section": "experiments", "experiments": experiments, "next_href": next_href, "offset": offset},
     )
 
@@ -100,4 +100,4 @@ def experiment_page(
         else runs_table.pager(path, query, shown=len(runs), total=total, next_cursor=next_cursor),
         "page_size": query.limit,
     }
-    return render(request, "experiment.html", context, status_code=400 if error else 200)
+    return render(request, "tracking/experiment.html", context, status_code=400 if error else 200)

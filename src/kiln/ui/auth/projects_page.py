@@ -40,7 +40,7 @@ def _projects_page(
         ]
     return render(
         request,
-        "projects.html",
+        "auth/projects.html",
         {
             "section": "projects",
             "projects": rows,
@@ -91,7 +91,7 @@ def _project_page(
         "error": error.message if error else None,
         "email": email,
     }
-    return render(request, "project.html", context, status_code=error.status_code if error else 200)
+    return render(request, "auth/project.html", context, status_code=error.status_code if error else 200)
 
 
 @router.get("/projects/{project_id}")

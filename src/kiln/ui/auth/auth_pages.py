@@ -16,6 +16,7 @@ from kiln.core.db import Database
 from kiln.core.errors import KilnError, PermissionDenied, ValidationFailed
 from kiln.core.security import same
 from kiln.notify.email import Mailer
+from kiln.ui.auth.user_directory import has_users
 from kiln.ui.csrf import (
     CSRF_FAILED,
     CSRF_FIELD,
@@ -44,9 +45,10 @@ from kiln.ui.session import (
     start_session,
 )
 from kiln.ui.templating import render
-from kiln.ui.user_directory import has_users
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+FORGOT_PAGE = "auth/forgot_password.html"
 
 RESET_SENT = "If the address has an account, a mail with a link to reset the password is on its way."
 CSRF_ERROR = FormError(CSRF_FAILED, 403)
@@ -88,7 +90,7 @@ def _login_page(
 ) -> Response:
     return _form_page(
         request,
-        "login.html",
+        "auth/login.html",
         {
             "section": "login",
             "email": email,
@@ -164,7 +166,7 @@ def _register_page(
     config = auth_config(request)
     return _form_page(
         request,
-        "register.html",
+        "auth/register.html",
         {
             "email": email,
             "name": name,
@@ -231,7 +233,7 @@ def confirm_email(request: Request, token: str = "") -> Response:
         error = exc
     return render(
         request,
-        "confirm_email.html",
+        "auth/confirm_email.html",
         {"section": "", "email": email, "error": error.message if error else None},
         status_code=error.status_code if error else 200,
     )
@@ -242,14 +244,14 @@ def confirm_email(request: Request, token: str = "") -> Response:
 
 @router.get("/forgot-password")
 def forgot_password_form(request: Request, email: str = "") -> Response:
-    return _form_page(request, "forgot_password.html", {"email": email[:320], "sent": False})
+    return _form_page(request, FORGOT_PAGE, {"email": email[:320], "sent": False})
 
 
 @router.post("/forgot-password")
 def forgot_password(request: Request, form: FormDep) -> Response:
     email = field(form, "email", limit=320)
     if not anonymous_form_ok(request, form):
-        return _form_page(request, "forgot_password.html", {"email": email, "sent": False}, CSRF_ERROR)
+        return _form_page(request, FORGOT_PAGE, {"email": email, "sent": False}, CSRF_ERROR)
     try:
         throttle(request, "reset", email)
         if email:
@@ -258,15 +260,15 @@ def forgot_password(request: Request, form: FormDep) -> Response:
                     session, email, config=auth_config(request), mailer=_mailer(request)
                 )
     except KilnError as exc:
-        return _form_page(request, "forgot_password.html", {"email": email, "sent": False}, form_error(exc))
+        return _form_page(request, FORGOT_PAGE, {"email": email, "sent": False}, form_error(exc))
     # The same answer whether or not the address has an account.
-    return _form_page(request, "forgot_password.html", {"email": "", "sent": True, "message": RESET_SENT})
+    return _form_page(request, FORGOT_PAGE, {"email": "", "sent": True, "message": RESET_SENT})
 
 
 @router.get("/reset-password")
 def reset_password_form(request: Request, token: str = "") -> Response:
     error = None if token else FormError("this link has no token; use the link from the mail", 400)
-    return _form_page(request, "reset_password.html", {"token": token[:256]}, error)
+    return _form_page(request, "auth/reset_password.html", {"token": token[:256]}, error)
 
 
 @router.post("/reset-password")
@@ -275,7 +277,7 @@ def reset_password(request: Request, form: FormDep) -> Response:
     password, confirm = field(form, "password", limit=256), field(form, "password_confirm", limit=256)
 
     def again(error: FormError) -> Response:
-        return _form_page(request, "reset_password.html", {"token": token}, error)
+        return _form_page(request, "auth/reset_password.html", {"token": token}, error)
 
     if not anonymous_form_ok(request, form):
         return again(CSRF_ERROR)

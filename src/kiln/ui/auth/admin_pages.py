@@ -17,7 +17,7 @@ from kiln.core.actor import Actor
 from kiln.core.db import Database
 from kiln.core.errors import KilnError
 from kiln.notify.email import Mailer
-from kiln.ui.account_pages import key_rows
+from kiln.ui.auth.account_pages import key_rows
 from kiln.ui.csrf import FormActor, FormDep, field
 from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
 from kiln.ui.page_route import PageRoute
@@ -70,7 +70,9 @@ def _users_page(
         "invite_error": invite_error.message if invite_error else None,
         "invite": invite_draft or {"role": Role.viewer.value},
     }
-    return render(request, "admin_users.html", context, status_code=failed.status_code if failed else 200)
+    return render(
+        request, "auth/admin_users.html", context, status_code=failed.status_code if failed else 200
+    )
 
 
 @router.get(USERS_PAGE)
@@ -94,7 +96,7 @@ def user_activity(request: Request, user_id: str, actor: UiActor) -> Response:
     names = {project.id: project.name for project in _all_projects(request, actor)}
     return render(
         request,
-        "admin_user.html",
+        "auth/admin_user.html",
         {
             "section": "admin",
             "user": user,

@@ -1,0 +1,1 @@
+"""Pages of accounts and projects: sign-in and registration, the account, projects, user administration."""

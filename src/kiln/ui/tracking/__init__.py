@@ -1,0 +1,1 @@
+"""Pages of experiment tracking: experiments, runs, comparison."""

@@ -1,0 +1,7 @@
+"""The header entries of this domain's pages (listed in ``ui/navigation.py``)."""
+
+from __future__ import annotations
+
+from kiln.ui.nav_item import NavItem
+
+NAV: tuple[NavItem, ...] = (NavItem("Experiments", "/experiments", "experiments"),)
