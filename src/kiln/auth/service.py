@@ -219,12 +219,13 @@ def send_confirmation(session: Session, user: User, *, config: AuthConfig, maile
         session, "confirm_email", user.email, ttl_seconds=config.confirm_ttl.total_seconds(), user_id=user.id
     )
     link = f"{config.public_url.rstrip('/')}/confirm-email?token={token}"
-    mailer.send_later(
+    mailer.queue(
+        session,
         Mail(
             to=user.email,
             subject="Confirm your Kiln account",
             body=f"Welcome to Kiln.\n\nConfirm your email: {link}\n",
-        )
+        ),
     )
 
 
@@ -302,7 +303,7 @@ def _mail_reset_link(
             f"Set a new one within {minutes} minutes: {link}\n\n"
             "If it was not you, ignore this mail; your password stays as it is.\n"
         )
-    mailer.send_later(Mail(to=user.email, subject="Reset your Kiln password", body=body))
+    mailer.queue(session, Mail(to=user.email, subject="Reset your Kiln password", body=body))
 
 
 def _void_reset_links(session: Session, user_id: str) -> None:
@@ -428,8 +429,8 @@ def invite(
     )
     query = urlencode({"invite": token, "email": normalise_email(email)})
     link = f"{config.public_url.rstrip('/')}/register?{query}"
-    mailer.send_later(
-        Mail(to=email, subject="You are invited to Kiln", body=f"Join Kiln as {role}: {link}\n")
+    mailer.queue(
+        session, Mail(to=email, subject="You are invited to Kiln", body=f"Join Kiln as {role}: {link}\n")
     )
     spent = session.scalar(select(OneTimeToken).where(OneTimeToken.token_hash == token_digest(token)))
     assert spent is not None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
 from kiln.core.actor import Actor
-from kiln.core.db import upsert_rows
+from kiln.core.db import after_commit, upsert_rows
 from kiln.core.errors import Conflict, NotFound
 from kiln.core.ids import utcnow
 from kiln.storage.paths import safe_relpath
@@ -124,7 +124,8 @@ async def upload_artifact(
     """Check, stream into a new object, record it in ``session``'s transaction.
 
     The session is used from worker threads one call at a time, never concurrently. If recording
-    fails the new object is deleted again; the caller deletes ``superseded_key`` after commit.
+    fails the new object is deleted again; the replaced one is deleted once the transaction commits
+    (never before: until then a committed row still points at it).
     """
     relpath = await to_thread.run_sync(lambda: check_upload(session, actor, run_id, path))
     stored = await store_upload(store, chunks, prefix=object_prefix(run_id), max_bytes=max_bytes)
@@ -135,6 +136,8 @@ async def upload_artifact(
         except BaseException:
             discard(store, stored.key)  # no committed row can point at it yet
             raise
+        if previous:
+            after_commit(session, lambda: discard(store, previous))
         return StoredArtifact(ArtifactRead.model_validate(row), previous)
 
     return await to_thread.run_sync(record)

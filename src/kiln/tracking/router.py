@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from kiln.auth.deps import require
@@ -15,7 +15,7 @@ from kiln.core.errors import Invalid
 from kiln.core.http import error_responses
 from kiln.core.schemas import Page
 from kiln.storage.deps import StoreDep
-from kiln.storage.uploads import check_declared_size, discard
+from kiln.storage.uploads import check_declared_size
 from kiln.tracking import artifacts, compare, history, reproduce, search, service
 from kiln.tracking.models import Experiment
 from kiln.tracking.schemas import (
@@ -218,18 +218,12 @@ async def upload_artifact(
     session: SessionDep,
     actor: ArtifactsWrite,
     store: StoreDep,
-    background: BackgroundTasks,
 ) -> ArtifactRead:
     """Stream the request body into a new object (never whole in memory), then record it."""
     check_declared_size(request.headers.get("content-length"), settings.max_upload_bytes)
     stored = await artifacts.upload_artifact(
         session, actor, store, run_id, path, request.stream(), max_bytes=settings.max_upload_bytes
     )
-    if stored.superseded_key:
-        # Background tasks run after the response, so after the session dependency committed; if the
-        # commit fails they do not run and the replaced version stays intact.
-        # TODO(after_commit): move to core.db.after_commit once it exists.
-        background.add_task(discard, store, stored.superseded_key)
     return stored.artifact
 
 

@@ -304,19 +304,8 @@ def log_batch(session: Session, actor: Actor, run_id: str, batch: LogBatch) -> B
         update=["value"],
     )
     _log_metrics(session, run_id, batch)
-    audit.record(
-        session,
-        actor,
-        "run.logged",
-        "run",
-        run_id,
-        # Keys only: a secret logged by mistake must not become permanent in the hash chain.
-        {
-            "metrics": len(batch.metrics),
-            "params": sorted({p.key for p in batch.params}),
-            "tags": sorted({t.key for t in batch.tags}),
-        },
-    )
+    # Telemetry is not audited (docs/architecture.md): a batch would queue behind the chain-head lock.
+    # The run's creation and its end are.
     return BatchResult(metrics=len(batch.metrics), params=len(batch.params), tags=len(batch.tags))
 
 
