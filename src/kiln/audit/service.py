@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from kiln.audit.chain import chain_hash, session_key
-from kiln.audit.models import GENESIS, AuditHead, AuditRecord
+from kiln.audit.models import GENESIS, KEYED_SCHEME, AuditHead, AuditRecord
 from kiln.core.actor import Actor
 from kiln.core.ids import ensure_utc, utcnow
 
@@ -58,15 +58,27 @@ def record(
     target_id: str,
     details: dict[str, Any] | None = None,
 ) -> AuditRecord:
-    """Append one record in the caller's transaction, so it exists exactly when the change does."""
-    bumped = session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
-    if bumped.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(AuditHead(id=1, seq=1, last_hash=GENESIS))
-        session.flush()
-    head = session.execute(select(AuditHead.seq, AuditHead.last_hash).where(AuditHead.id == 1)).one()
+    """Append one record in the caller's transaction, so it exists exactly when the change does.
+
+    Three Core statements and no ORM flush: bumping the head row first takes its lock, which
+    serialises appends so the chain never forks; RETURNING hands back the seq and previous hash.
+    """
+    bump = (
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
+        .returning(AuditHead.seq, AuditHead.last_hash)
+        .execution_options(synchronize_session=False)
+    )
+    head = session.execute(bump).first()
+    if head is None:  # the very first record
+        session.execute(insert(AuditHead).values(id=1, seq=1, last_hash=GENESIS))
+        seq, prev_hash = 1, GENESIS
+    else:
+        seq, prev_hash = head.seq, head.last_hash
     request_id = structlog.contextvars.get_contextvars().get("request_id", "")
     entry = AuditRecord(
-        seq=head.seq,
+        seq=seq,
         at=utcnow(),
         actor_kind=actor.kind,
         actor_id=actor.id,
@@ -76,13 +88,21 @@ def record(
         target_id=target_id,
         details=_json_safe(details or {}),
         request_id=str(request_id),
-        prev_hash=head.last_hash,
+        prev_hash=prev_hash,
+        scheme=KEYED_SCHEME,
     )
     entry.hash = chain_hash(entry, session_key(session))
-    session.add(entry)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=entry.hash))
-    session.flush()
+    session.execute(insert(AuditRecord).values({column: getattr(entry, column) for column in _COLUMNS}))
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(last_hash=entry.hash)
+        .execution_options(synchronize_session=False)
+    )
     return entry
+
+
+_COLUMNS = tuple(column.key for column in AuditRecord.__table__.columns)
 
 
 @dataclass(frozen=True, slots=True)
