@@ -25,9 +25,11 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "config"
 
 
-def _saved_key_id(url: str, config_dir: Path) -> str:
+def _saved_key_id(url: str, config_dir: Path, email: str) -> str:
     key = json.loads((config_dir / "credentials.json").read_text())[url]
-    with kiln.Client(url, token=key) as client:
+    with kiln.Client(url) as anonymous:
+        access = anonymous.auth.login(email, TEST_PASSWORD).access_token
+    with kiln.Client(url, token=access) as client:
         return next(item.id for item in client.api_keys.list() if key.startswith(item.prefix))
 
 
@@ -110,7 +112,8 @@ def test_projects_and_keys_are_listed_and_a_key_can_be_revoked(
     runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
 
     projects = runner.invoke(cli, ["projects", "list"])
-    keys = runner.invoke(cli, ["keys", "list"])
+    # Managing keys needs the password: a key may not manage its owner's other keys.
+    keys = runner.invoke(cli, ["keys", "list", "--email", scientist, "--password", TEST_PASSWORD])
 
     assert projects.exit_code == 0, projects.output
     assert "default" in projects.output
@@ -119,7 +122,9 @@ def test_projects_and_keys_are_listed_and_a_key_can_be_revoked(
     key_id = next(
         word for line in keys.output.splitlines() if "cli@" in line for word in line.split("│")[1:2]
     )
-    revoked = runner.invoke(cli, ["keys", "revoke", key_id.strip()])
+    revoked = runner.invoke(
+        cli, ["keys", "revoke", key_id.strip(), "--email", scientist, "--password", TEST_PASSWORD]
+    )
     assert revoked.exit_code == 0, revoked.output
     assert runner.invoke(cli, ["experiments", "list"]).exit_code != 0
 
@@ -129,7 +134,9 @@ def test_revoking_an_unknown_key_prints_the_servers_message(
 ) -> None:
     runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
 
-    result = runner.invoke(cli, ["keys", "revoke", "no-such-key"])
+    result = runner.invoke(
+        cli, ["keys", "revoke", "no-such-key", "--email", scientist, "--password", TEST_PASSWORD]
+    )
 
     assert result.exit_code == 1
     assert "error: API key 'no-such-key' not found" in result.output
@@ -139,7 +146,8 @@ def test_logout_forgets_a_key_that_no_longer_works(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
     runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
-    runner.invoke(cli, ["keys", "revoke", _saved_key_id(live_url, config_dir)])
+    key_id = _saved_key_id(live_url, config_dir, scientist)
+    runner.invoke(cli, ["keys", "revoke", key_id, "--email", scientist, "--password", TEST_PASSWORD])
 
     result = runner.invoke(cli, ["logout"])
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiln.auth.api_keys import KEY_PREFIX, authenticate_api_key
 from kiln.auth.config import AuthConfig
-from kiln.auth.models import User
-from kiln.auth.service import user_actor
-from kiln.auth.tokens import is_session_live
+from kiln.auth.models import AuthSession, User
 from kiln.core.actor import Actor
+from kiln.core.ids import utcnow
 from kiln.core.security import decode_access_token
 
 
@@ -20,8 +20,19 @@ def authenticate(session: Session, token: str, config: AuthConfig) -> Actor | No
     claims = decode_access_token(token, secret=config.secret_key)
     if claims is None:
         return None
-    user = session.get(User, str(claims["sub"]))
     session_id = str(claims.get("sid", ""))
-    if user is None or not user.is_active or not is_session_live(session, session_id):
+    # One query: the user and their login session, both still good.
+    row = session.execute(
+        select(User.id, User.email, User.role)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            User.id == str(claims["sub"]),
+            User.is_active.is_(True),
+            AuthSession.id == session_id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+    ).first()
+    if row is None:
         return None
-    return user_actor(user, session_id=session_id)
+    return Actor(kind="user", id=row.id, name=row.email, role=row.role, user_id=row.id, session_id=session_id)

@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
-from kiln.auth.models import ApiKey, Project, User
-from kiln.auth.permissions import Role, at_most
+from kiln.auth.models import ApiKey, Project, ProjectMember, User
+from kiln.auth.permissions import Role, at_most, lower_role
 from kiln.auth.projects import project_role
 from kiln.auth.schemas import DEFAULT_KEY_DAYS, ApiKeyCreate
 from kiln.core.actor import Actor
@@ -126,42 +126,70 @@ def revoke_all_api_keys(session: Session, user_id: str) -> list[str]:
 
 
 def authenticate_api_key(session: Session, key: str, *, max_days: int) -> Actor | None:
-    api_key = session.scalar(select(ApiKey).where(ApiKey.key_hash == token_digest(key)))
-    if api_key is None or api_key.revoked_at is not None:
+    """The actor behind a key, in one query: the key, its owner and the owner's membership in its project."""
+    row = session.execute(
+        select(
+            ApiKey.id,
+            ApiKey.user_id,
+            ApiKey.project_id,
+            ApiKey.name,
+            ApiKey.role,
+            ApiKey.created_at,
+            ApiKey.expires_at,
+            ApiKey.last_used_at,
+            User.email,
+            User.role.label("owner_role"),
+            ProjectMember.role.label("member_role"),
+        )
+        .join(User, User.id == ApiKey.user_id)
+        .outerjoin(
+            ProjectMember,
+            (ProjectMember.project_id == ApiKey.project_id) & (ProjectMember.user_id == ApiKey.user_id),
+        )
+        .where(ApiKey.key_hash == token_digest(key), ApiKey.revoked_at.is_(None), User.is_active.is_(True))
+    ).first()
+    if row is None:
         return None
     now = utcnow()
     # The server maximum bounds every key, also one made before it was lowered (or without expiry).
-    latest = ensure_utc(api_key.created_at) + timedelta(days=max_days)
-    expires = min(ensure_utc(api_key.expires_at), latest) if api_key.expires_at is not None else latest
+    latest = ensure_utc(row.created_at) + timedelta(days=max_days)
+    expires = min(ensure_utc(row.expires_at), latest) if row.expires_at is not None else latest
     if expires <= now:
         return None
-    owner = session.get(User, api_key.user_id)
-    if owner is None or not owner.is_active:
+    owner_role = _owner_role_in_key_scope(row.owner_role, row.project_id, row.member_role)
+    if owner_role is None:
         return None
-    if api_key.project_id is None:
-        # A global key is an administrator's: it stops when its owner is no longer one.
-        if owner.role != Role.admin.value:
-            return None
-        owner_role = owner.role
-    else:
-        # A key never outranks what its owner may do in the key's project today: a lowered role or
-        # a removed membership applies to the owner's keys on their very next request.
-        found = project_role(session, _owner_actor(owner), api_key.project_id)
-        if found is None:
-            return None
-        owner_role = found
-    role = api_key.role if at_most(api_key.role, owner_role) else owner_role
-    last_used = api_key.last_used_at
-    if last_used is None or (now - ensure_utc(last_used)).total_seconds() > 60:
-        api_key.last_used_at = now  # coarse, so a busy key does not write on every request
+    role = row.role if at_most(row.role, owner_role) else owner_role
+    if row.last_used_at is None or (now - ensure_utc(row.last_used_at)).total_seconds() > 60:
+        # Coarse, so a busy key does not write on every request.
+        session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == row.id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
     return Actor(
         kind="api_key",
-        id=api_key.id,
-        name=f"{owner.email} (key {api_key.name})",
+        id=row.id,
+        name=f"{row.email} (key {row.name})",
         role=role,
-        user_id=owner.id,
-        project_id=api_key.project_id,
+        user_id=row.user_id,
+        project_id=row.project_id,
     )
+
+
+def _owner_role_in_key_scope(owner_role: str, project_id: str | None, member_role: str | None) -> str | None:
+    """What the key's owner may do where the key acts today (a key never outranks its owner).
+
+    A global key is an administrator's: it stops when its owner is no longer one. A project key
+    follows the owner's current membership: a lowered role or a removed membership applies to the
+    owner's keys on their very next request (the rule of ``projects.project_role`` for users).
+    """
+    if owner_role == Role.admin.value:
+        return Role.admin.value
+    if project_id is None or member_role is None:
+        return None
+    return lower_role(member_role, owner_role)
 
 
 def _owner_actor(owner: User) -> Actor:

@@ -7,7 +7,8 @@ later commands send it.
 from __future__ import annotations
 
 import socket
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Annotated
 
 import typer
@@ -16,6 +17,8 @@ from kiln.auth.permissions import Role
 from kiln.auth.schemas import ProjectRead
 from kiln.cli import remote
 from kiln.cli.output import console, fail, format_time, handle_errors, new_table
+from kiln.cli.remote import Remote
+from kiln.client.api import Client
 from kiln.client.config import credentials_path, read_credentials, save_credential
 from kiln.core.errors import Unauthenticated
 
@@ -30,26 +33,37 @@ def _member_project(projects: list[ProjectRead], wanted: str) -> tuple[ProjectRe
     raise fail(f"you are not a member of a project {wanted!r}; `kiln projects list` shows yours")
 
 
+EmailOption = Annotated[str, typer.Option(prompt=True, help="your account's email")]
+PasswordOption = Annotated[str, typer.Option(prompt=True, hide_input=True, help="your password")]
+
+
+@contextmanager
+def signed_in(server: Remote, email: str, password: str) -> Iterator[Client]:
+    """A client on a short login session, ended on exit: account changes need a person, not a key."""
+    with server.client() as anonymous:
+        tokens = anonymous.auth.login(email, password)
+    with server.client(token=tokens.access_token) as session:
+        try:
+            yield session
+        finally:
+            session.auth.logout(tokens.refresh_token)
+
+
 @handle_errors
 def login(
     ctx: typer.Context,
-    email: Annotated[str, typer.Option(prompt=True, help="your account's email")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="your password")],
+    email: EmailOption,
+    password: PasswordOption,
     project: Annotated[str, typer.Option(help="the project the key may act in")] = "default",
     days: Annotated[int, typer.Option(help="days until the key expires")] = 90,
 ) -> None:
     """Log in and save an API key for this server, scoped to one project at your role there."""
     server = remote.of(ctx)
-    with server.client() as anonymous:
-        tokens = anonymous.auth.login(email, password)
-    with server.client(token=tokens.access_token) as session:
-        try:
-            chosen, role = _member_project(session.projects.list(), project)
-            name = f"cli@{socket.gethostname()}"[:128]
-            created = session.api_keys.create(name, project_id=chosen.id, role=role, expires_in_days=days)
-        finally:
-            # The login session only served to mint the key; end it.
-            session.auth.logout(tokens.refresh_token)
+    # The login session only serves to mint the key.
+    with signed_in(server, email, password) as session:
+        chosen, role = _member_project(session.projects.list(), project)
+        name = f"cli@{socket.gethostname()}"[:128]
+        created = session.api_keys.create(name, project_id=chosen.id, role=role, expires_in_days=days)
     save_credential(server.resolved_url, created.key)
     console.print(
         f"logged in to {server.resolved_url} as {email} (project {chosen.name}, role {chosen.my_role})"
@@ -89,9 +103,12 @@ def list_projects(ctx: typer.Context) -> None:
 
 @keys_app.command("list")
 @handle_errors
-def list_keys(ctx: typer.Context) -> None:
-    """Your API keys (the secret itself is shown only when a key is made, by `kiln login`)."""
-    with remote.client(ctx) as client:
+def list_keys(ctx: typer.Context, email: EmailOption, password: PasswordOption) -> None:
+    """Your API keys (the secret itself is shown only when a key is made, by `kiln login`).
+
+    Asks for your password: an API key may not see or manage its owner's other keys.
+    """
+    with signed_in(remote.of(ctx), email, password) as client:
         keys = client.api_keys.list()
     table = new_table(
         "ID", "Name", "Prefix", "Role", "Project", "Expires", "Last used", "Revoked", ids=("ID",)
@@ -113,9 +130,12 @@ def list_keys(ctx: typer.Context) -> None:
 @keys_app.command("revoke")
 @handle_errors
 def revoke_key(
-    ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="Key id (from `kiln keys list`).")]
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(help="Key id (from `kiln keys list`).")],
+    email: EmailOption,
+    password: PasswordOption,
 ) -> None:
-    """Revoke one of your API keys: it stops working at once."""
-    with remote.client(ctx) as client:
+    """Revoke one of your API keys: it stops working at once. Asks for your password."""
+    with signed_in(remote.of(ctx), email, password) as client:
         revoked = client.api_keys.revoke(key_id)
     console.print(f"Revoked key [bold]{revoked.name}[/] ({revoked.id}).")
