@@ -10,7 +10,13 @@ HOST=${KILN_HOST:-127.0.0.1}
 PORT=${KILN_PORT:-8000}
 export KILN_URL="http://${HOST}:${PORT}"
 
-"$VENV/bin/kiln" server --host "$HOST" --port "$PORT" &
+KILN_HOME=${KILN_HOME:-$HOME/.kiln}
+export KILN_HOME
+mkdir -p "$KILN_HOME"
+LOG="$KILN_HOME/server.log"
+# The server's structured JSON log goes to a file; the terminal keeps only what a newcomer needs.
+echo "Starting Kiln at $KILN_URL (log: $LOG)"
+KILN_LOG_JSON=true "$VENV/bin/kiln" server --host "$HOST" --port "$PORT" >>"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT INT TERM
 
@@ -18,7 +24,11 @@ for _ in $(seq 100); do
   if "$VENV/bin/python" -c "import httpx,sys; sys.exit(httpx.get('$KILN_URL/healthz').status_code != 200)" 2>/dev/null; then
     break
   fi
-  if ! kill -0 "$SERVER" 2>/dev/null; then echo "kiln server failed to start (is port $PORT taken?)" >&2; exit 1; fi
+  if ! kill -0 "$SERVER" 2>/dev/null; then
+    echo "kiln server failed to start (is port $PORT taken?); the end of $LOG:" >&2
+    tail -n 20 "$LOG" >&2
+    exit 1
+  fi
   sleep 0.2
 done
 
@@ -30,10 +40,14 @@ export KILN_TOKEN
 "$VENV/bin/python" examples/train_breast_cancer.py
 
 echo
-echo "Kiln is running at $KILN_URL  (log in as ${KILN_ADMIN_EMAIL:-admin@example.com})"
-echo "  experiments:  $KILN_URL/experiments"
-echo "  API docs:     $KILN_URL/docs"
-echo "  metrics:      $KILN_URL/metrics"
+echo "== Kiln is running at $KILN_URL"
+echo "  Log in as ${KILN_ADMIN_EMAIL:-admin@example.com} (the password was printed above, once;"
+echo "  set KILN_ADMIN_PASSWORD to choose it), then open:"
+echo "    experiments:  $KILN_URL/experiments   (the breast-cancer runs: charts, compare, reproduce)"
+echo "    audit trail:  $KILN_URL/audit"
+echo "    API docs:     $KILN_URL/docs"
+echo "    metrics:      $KILN_URL/metrics"
+echo "  Server log (JSON lines): $LOG"
 if [ "${KILN_DEMO_EXIT:-0}" = "1" ]; then exit 0; fi
 echo "Press Ctrl-C to stop."
 wait $SERVER
