@@ -192,7 +192,7 @@ def concrete(path: str) -> str:
 @pytest.fixture
 def matrix_app(build_app: BuildApp) -> FastAPI:
     # Every caller makes a hundred requests: keep the API rate limit out of the way.
-    return build_app(rate_limit="100000/minute", login_rate_limit="100000/minute")
+    return build_app(auth={"rate_limit": "100000/minute", "login_rate_limit": "100000/minute"})
 
 
 class TestTheTableCoversTheApp:
