@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
+from kiln.app import kiln_state
 from kiln.auth import projects, service, tokens
 from kiln.auth.config import AuthConfig
 from kiln.auth.models import Project, User
@@ -52,7 +53,7 @@ def make_project(
 
 def make_account(app: FastAPI, *, role: Role | str = Role.viewer, email: str | None = None) -> Account:
     """A user committed to the app's database, ready to log in."""
-    db: Database = app.state.db
+    db: Database = kiln_state(app).db
     with db.unit_of_work() as session:
         user = make_user(session, email=email, role=role)
         return Account(user.id, user.email, PASSWORD, user.role)
@@ -60,7 +61,7 @@ def make_account(app: FastAPI, *, role: Role | str = Role.viewer, email: str | N
 
 def open_session(app: FastAPI, account: Account) -> TokenPair:
     """Tokens of a fresh login for ``account``, as the login page would issue them."""
-    db: Database = app.state.db
-    config: AuthConfig = app.state.auth_config
+    db: Database = kiln_state(app).db
+    config: AuthConfig = kiln_state(app).auth_config
     with db.unit_of_work() as session:
         return tokens.open_session(session, service.get_user(session, account.id), config)

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from kiln.app import kiln_state
 from kiln.auth import tokens
 from kiln.auth.models import ProjectMember, User
 from kiln.auth.projects import ensure_default_project
@@ -42,10 +43,10 @@ def make_user(session: Session, email: str, *, role: str = "viewer", project_rol
 
 def make_user_token(app: FastAPI, email: str, *, role: str = "viewer") -> str:
     """Create a user and log them in; returns a Bearer access token."""
-    db: Database = app.state.db
+    db: Database = kiln_state(app).db
     with db.unit_of_work() as session:
         user = make_user(session, email, role=role)
-        return tokens.open_session(session, user, app.state.auth_config).access_token
+        return tokens.open_session(session, user, kiln_state(app).auth_config).access_token
 
 
 _counter = {"n": 0}

@@ -16,11 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from kiln.app import create_app
+from kiln.app import KilnSettings, create_app, kiln_state
+from kiln.auth.settings import AuthSettings
 from kiln.core.db import Database
 from kiln.core.migrate import upgrade_database
-from kiln.core.settings import Settings
+from kiln.core.settings import HttpSettings
 from kiln.models_registry import metadata
+from kiln.storage.settings import StorageSettings
 from tests.builders import make_user_token
 
 # The audit chain's HMAC key; CLI tests hand the same one to `kiln audit` through KILN_AUDIT_KEY.
@@ -54,28 +56,27 @@ def _empty_all_tables(db: Database) -> None:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, migrated_database: Database) -> Iterator[Settings]:
+def settings(tmp_path: Path, database_url: str, migrated_database: Database) -> Iterator[KilnSettings]:
     _empty_all_tables(migrated_database)
-    return Settings(
+    return KilnSettings(
         home=tmp_path / "home",
         database_url=database_url,
-        artifact_root=str(tmp_path / "artifacts"),
         log_json=True,
         log_level="WARNING",
-        max_upload_bytes=5 * 1024 * 1024,
         secret_key="test-secret-key-0123456789-abcdefghijklmnop",
         audit_key=TEST_AUDIT_KEY,
+        storage=StorageSettings(artifact_root=str(tmp_path / "artifacts")),
+        http=HttpSettings(max_upload_bytes=5 * 1024 * 1024),
         # Tests call the API far faster than a person; the rate-limit tests set their own limits.
-        rate_limit="100000/minute",
-        login_rate_limit="1000/minute",
+        auth=AuthSettings(rate_limit="100000/minute", login_rate_limit="1000/minute"),
     )
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
+def app(settings: KilnSettings) -> Iterator[FastAPI]:
     application = create_app(settings, migrate=False)
     yield application
-    application.state.db.dispose()
+    kiln_state(application).db.dispose()
 
 
 @pytest.fixture
@@ -100,6 +101,6 @@ def anonymous_client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def session(app: FastAPI) -> Iterator[Session]:
     """A unit of work on the app's database, committed at the end of the test."""
-    db: Database = app.state.db
+    db: Database = kiln_state(app).db
     with db.unit_of_work() as unit:
         yield unit

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kiln.app import create_app
+from kiln.app import create_app, kiln_state
 from kiln.core.body_limits import UploadRoute, check_upload_routes
 from kiln.core.settings import Settings
 from tests.builders import make_user_token
@@ -25,12 +25,12 @@ UPLOAD_LIMIT = 512 * KiB
 
 @pytest.fixture
 def small_app(settings: Settings) -> Iterator[FastAPI]:
-    limited = settings.model_copy(
-        update={"max_json_bytes": JSON_LIMIT, "max_form_bytes": FORM_LIMIT, "max_upload_bytes": UPLOAD_LIMIT}
+    limited = settings.with_sections(
+        http={"max_json_bytes": JSON_LIMIT, "max_form_bytes": FORM_LIMIT, "max_upload_bytes": UPLOAD_LIMIT}
     )
     application = create_app(limited, migrate=False)
     yield application
-    application.state.db.dispose()
+    kiln_state(application).db.dispose()
 
 
 @pytest.fixture

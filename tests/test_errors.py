@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 import kiln
+from kiln.app import kiln_state
 from kiln.core.errors import Conflict, InvalidState, KilnError, error_from_payload, registered_errors
 from kiln.core.http import error_response
 from kiln.core.settings import Settings
@@ -34,8 +35,10 @@ def _log_to_finished_run(client: TestClient) -> httpx.Response:
 
 def _upload_too_large(client: TestClient) -> httpx.Response:
     run = create_run(client)
-    settings: Settings = client.app.state.settings  # type: ignore[attr-defined]
-    return client.put(f"{API}/runs/{run['id']}/artifacts/big", content=b"x" * (settings.max_upload_bytes + 1))
+    settings: Settings = kiln_state(client.app).settings
+    return client.put(
+        f"{API}/runs/{run['id']}/artifacts/big", content=b"x" * (settings.http.max_upload_bytes + 1)
+    )
 
 
 CASES: list[tuple[str, Call, int, str]] = [

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from kiln.app import create_app
+from kiln.app import KilnSettings, create_app, kiln_state
+from kiln.auth.settings import AuthSettings
 from kiln.core.settings import Settings
 from tests.builders import make_user_token
 from tests.tracking.api import API, create_run
@@ -19,7 +20,7 @@ def mode(path: Path) -> int:
 
 def test_an_embedded_install_keeps_its_files_to_its_owner(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    settings = Settings(home=home, log_level="WARNING", rate_limit="100000/minute")
+    settings = KilnSettings(home=home, log_level="WARNING", auth=AuthSettings(rate_limit="100000/minute"))
     app = create_app(settings)
     try:
         token = make_user_token(app, "owner@kiln.test", role="admin")
@@ -30,7 +31,7 @@ def test_an_embedded_install_keeps_its_files_to_its_owner(tmp_path: Path) -> Non
                 == 201
             )
     finally:
-        app.state.db.dispose()
+        kiln_state(app).db.dispose()
     assert mode(home) == 0o700
     assert mode(home / "kiln.db") == 0o600
     assert mode(home / "secret.key") == 0o600

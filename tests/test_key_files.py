@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from kiln.app import create_app
+from kiln.app import KilnSettings, create_app, kiln_state
 from kiln.core.security import resolve_audit_key, resolve_secret_key
-from kiln.core.settings import Settings
 
 
-def embedded(home: Path) -> Settings:
-    return Settings(home=home, log_level="WARNING")
+def embedded(home: Path) -> KilnSettings:
+    return KilnSettings(home=home, log_level="WARNING")
 
 
 def test_a_key_is_generated_once_and_kept(tmp_path: Path) -> None:
@@ -31,10 +30,10 @@ def test_an_empty_key_file_is_replaced_and_logins_work(tmp_path: Path) -> None:
     (home / "secret.key").write_text("")
     app = create_app(embedded(home))
     try:
-        assert len(app.state.auth_config.secret_key) >= 32
-        assert (home / "secret.key").read_text() == app.state.auth_config.secret_key
+        assert len(kiln_state(app).auth_config.secret_key) >= 32
+        assert (home / "secret.key").read_text() == kiln_state(app).auth_config.secret_key
     finally:
-        app.state.db.dispose()
+        kiln_state(app).db.dispose()
 
 
 @pytest.mark.parametrize("name", ["secret.key", "audit.key"])

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import Field
 from sqlalchemy import text
 
 from kiln import __version__
@@ -17,57 +20,79 @@ from kiln.audit.rekey import rekey_legacy_records
 from kiln.audit.router import router as audit_router
 from kiln.auth.admin_router import router as admin_router
 from kiln.auth.config import AuthConfig
+from kiln.auth.deps import AuthState, BearerAuthenticator
 from kiln.auth.ratelimit import RateLimits
 from kiln.auth.router import router as auth_router
+from kiln.auth.settings import AuthSettings
 from kiln.auth.setup import announce_setup_token
 from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
 from kiln.core.db import Database
+from kiln.core.deps import Authenticator, CoreState, DatabaseDep
 from kiln.core.http import HttpMetrics, RequestContextMiddleware, error_response, install_error_handlers
 from kiln.core.logging import configure_logging
 from kiln.core.migrate import upgrade_database
 from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
-from kiln.core.settings import Settings, get_settings
-from kiln.notify.email import Mailer, SmtpSettings
+from kiln.core.settings import Settings
+from kiln.notify.deps import NotifyState
+from kiln.notify.email import Mailer
+from kiln.notify.settings import SmtpSettings
+from kiln.storage.deps import StorageState, StoreDep
+from kiln.storage.settings import StorageSettings
 from kiln.storage.store import ArtifactStore
 from kiln.tracking.router import router as tracking_router
 
 log = structlog.get_logger("kiln.app")
 
 
-def storage_options(settings: Settings) -> dict[str, Any]:
-    if settings.s3_endpoint_url and settings.resolved_artifact_root.startswith("s3://"):
-        return {"client_kwargs": {"endpoint_url": settings.s3_endpoint_url}}
-    return {}
+class KilnSettings(Settings):
+    """Every settings section: core's, plus one line per domain (each reads its own ``KILN_*`` names)."""
+
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
 
 
-def auth_config(settings: Settings, *, embedded: bool) -> AuthConfig:
-    from datetime import timedelta
+@dataclass(frozen=True, slots=True)
+class KilnState:
+    """The app's shared resources, built once in ``create_app``; each domain's ``deps.py`` reads its part.
 
-    return AuthConfig(
-        secret_key=resolve_secret_key(settings.secret_key, settings.home, embedded=embedded),
-        access_ttl=timedelta(minutes=settings.access_token_minutes),
-        session_ttl=timedelta(days=settings.session_days),
-        registration=settings.registration,
-        public_url=settings.public_url,
-        api_key_max_days=settings.api_key_max_days,
-    )
+    Start/stop resources (workers, caches, flushers) are added here and to ``_lifespan``.
+    """
 
-
-def smtp_settings(settings: Settings) -> SmtpSettings:
-    return SmtpSettings(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username,
-        password=settings.smtp_password,
-        sender=settings.smtp_sender,
-        starttls=settings.smtp_starttls,
-        use_ssl=settings.smtp_ssl,
-    )
+    settings: KilnSettings
+    db: Database
+    store: ArtifactStore
+    auth_config: AuthConfig
+    rate_limits: RateLimits
+    mailer: Mailer
+    metrics_registry: CollectorRegistry
+    authenticator: Authenticator
+    # Shown in the log only (kept here too, for in-process tests and tools).
+    setup_token: str | None
 
 
-def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
-    settings = settings or get_settings()
+def _state_parts(state: KilnState) -> tuple[CoreState, StorageState, AuthState, NotifyState]:
+    """Never called: mypy checks here that ``KilnState`` is everything each domain's deps read."""
+    return state, state, state, state
+
+
+def kiln_state(app: FastAPI) -> KilnState:
+    """The typed app state, for code that holds the app itself (tests, tools)."""
+    state: KilnState = app.state.kiln
+    return state
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    state = kiln_state(app)
+    state.mailer.close()  # queued mail goes out first
+    state.db.dispose()
+
+
+def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or KilnSettings()
     # Everything the server writes (the SQLite database and its journal, artifacts and their
     # folders, key files) is for its owner only. Set here rather than in `kiln server`: every way of
     # serving Kiln (`kiln server`, `uvicorn --factory`, gunicorn workers) builds the app with this.
@@ -79,7 +104,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         upgrade_database(db.engine)
     bind_audit_key(db, resolve_audit_key(settings.audit_key, settings.home, embedded=db.is_sqlite))
     rekey_legacy_records(db)
-    store = ArtifactStore(settings.resolved_artifact_root, storage_options(settings))
+    store = ArtifactStore(settings.storage.root(settings.home), settings.storage.options(settings.home))
+    secret_key = resolve_secret_key(settings.secret_key, settings.home, embedded=db.is_sqlite)
+    config = AuthConfig.from_settings(settings.auth, secret_key=secret_key)
+    rate_limits = RateLimits(
+        storage_uri=settings.auth.rate_limit_storage,
+        api=settings.auth.rate_limit,
+        login=settings.auth.login_rate_limit,
+    )
+    registry = CollectorRegistry()
 
     app = FastAPI(
         title="Kiln",
@@ -90,24 +123,24 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=_lifespan,
     )
-    app.state.settings = settings
-    app.state.db = db
-    app.state.store = store
-    app.state.auth_config = auth_config(settings, embedded=db.is_sqlite)
-    # Shown in the log only (kept here too, for in-process tests and tools).
-    app.state.setup_token = announce_setup_token(db, app.state.auth_config)
-    app.state.mailer = Mailer(smtp_settings(settings))
-    app.state.rate_limits = RateLimits(
-        storage_uri=settings.rate_limit_storage, api=settings.rate_limit, login=settings.login_rate_limit
+    app.state.kiln = KilnState(
+        settings=settings,
+        db=db,
+        store=store,
+        auth_config=config,
+        rate_limits=rate_limits,
+        mailer=Mailer(settings.smtp),
+        metrics_registry=registry,
+        authenticator=BearerAuthenticator(config, rate_limits),
+        setup_token=announce_setup_token(db, config),
     )
-    registry = CollectorRegistry()
-    app.state.metrics_registry = registry
     install_error_handlers(app)
     limits = BodyLimits(
-        max_json_bytes=settings.max_json_bytes,
-        max_form_bytes=settings.max_form_bytes,
-        max_upload_bytes=settings.max_upload_bytes,
+        max_json_bytes=settings.http.max_json_bytes,
+        max_form_bytes=settings.http.max_form_bytes,
+        max_upload_bytes=settings.http.max_upload_bytes,
         uploads=UPLOAD_ROUTES,
     )
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry), limits=limits)
@@ -142,10 +175,8 @@ def _add_operational_routes(app: FastAPI) -> None:
         return {"status": "ok", "version": __version__}
 
     @app.get("/readyz", tags=["operations"], response_model=None)
-    def readyz(request: Request) -> JSONResponse | dict[str, str]:
+    def readyz(db: DatabaseDep, store: StoreDep) -> JSONResponse | dict[str, str]:
         """The database answers and the artifact store is reachable."""
-        db: Database = request.app.state.db
-        store: ArtifactStore = request.app.state.store
         try:
             with db.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -157,4 +188,5 @@ def _add_operational_routes(app: FastAPI) -> None:
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics(request: Request) -> Response:
-        return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+        registry = kiln_state(request.app).metrics_registry
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from kiln.app import create_app
+from kiln.app import create_app, kiln_state
 from kiln.audit import chain
 from kiln.audit.models import AuditRecord
 from kiln.core.settings import Settings
@@ -29,7 +29,7 @@ def restart(settings: Settings) -> Iterator[Restart]:
 
     yield start
     for app in started:
-        app.state.db.dispose()
+        kiln_state(app).db.dispose()
 
 
 @pytest.fixture

@@ -11,27 +11,26 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from kiln.app import create_app
-from kiln.core.settings import Settings
+from kiln.app import KilnSettings, create_app, kiln_state
 from tests.notify.mail_server import MailServer, running_mail_server
 
 BuildApp = Callable[..., FastAPI]
 
 
 @pytest.fixture
-def build_app(settings: Settings) -> Iterator[BuildApp]:
-    """``build_app(registration="open", ...)``: an app on the test database with settings overridden."""
+def build_app(settings: KilnSettings) -> Iterator[BuildApp]:
+    """``build_app(auth={"registration": "open"}, ...)``: an app on the test database, sections changed."""
     built: list[FastAPI] = []
 
-    def build(**overrides: Any) -> FastAPI:
-        app = create_app(settings.model_copy(update=overrides), migrate=False)
+    def build(**sections: dict[str, Any]) -> FastAPI:
+        app = create_app(settings.with_sections(**sections), migrate=False)
         built.append(app)
         return app
 
     yield build
     for app in built:
-        app.state.mailer.close()
-        app.state.db.dispose()
+        kiln_state(app).mailer.close()
+        kiln_state(app).db.dispose()
 
 
 @pytest.fixture
@@ -43,4 +42,4 @@ def mail_server() -> Iterator[MailServer]:
 @pytest.fixture
 def mail_app(build_app: BuildApp, mail_server: MailServer) -> FastAPI:
     """An app that sends its mail to the test's SMTP server."""
-    return build_app(smtp_host=mail_server.host, smtp_port=mail_server.port)
+    return build_app(smtp={"host": mail_server.host, "port": mail_server.port})

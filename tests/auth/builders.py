@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from kiln.app import kiln_state
 from kiln.audit.models import AuditRecord
 from kiln.auth import projects, service, tokens
 from kiln.auth.config import AuthConfig
@@ -31,12 +32,12 @@ STRONG_PASSWORD = "cobalt-harbour-whistles-93"
 
 
 def database(app: FastAPI) -> Database:
-    db: Database = app.state.db
+    db: Database = kiln_state(app).db
     return db
 
 
 def auth_config(app: FastAPI) -> AuthConfig:
-    config: AuthConfig = app.state.auth_config
+    config: AuthConfig = kiln_state(app).auth_config
     return config
 
 
@@ -103,7 +104,7 @@ def error_of(response: Any) -> dict[str, Any]:
 
 def setup_token(app: FastAPI) -> str:
     """The one-time token a fresh install printed to its log (kept on the app for in-process tests)."""
-    token = app.state.setup_token
+    token = kiln_state(app).setup_token
     assert isinstance(token, str), "the app was built with accounts already in the database"
     return token
 

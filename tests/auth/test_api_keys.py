@@ -179,7 +179,7 @@ class TestEndOfLife:
         assert api(app, created["key"]).get("/api/v1/me").status_code == 401
 
     def test_no_key_lives_forever_or_longer_than_the_server_allows(self, build_app: BuildApp) -> None:
-        app = build_app(api_key_max_days=30)
+        app = build_app(auth={"api_key_max_days": 30})
         client, _ = owner_client(app)
         project = default_project_id(app)
         for days in (None, 31, 3650):
@@ -198,7 +198,7 @@ class TestEndOfLife:
         assert lifetime == timedelta(days=30)
 
     def test_a_key_made_before_the_maximum_was_lowered_ends_at_it(self, build_app: BuildApp) -> None:
-        app = build_app(api_key_max_days=365)
+        app = build_app(auth={"api_key_max_days": 365})
         client, _ = owner_client(app)
         created = create_key(client, default_project_id(app), expires_in_days=365)
         with database(app).unit_of_work() as session:  # 31 days go by; the old key never expired
@@ -208,7 +208,7 @@ class TestEndOfLife:
                 .values(created_at=utcnow() - timedelta(days=31), expires_at=None)
             )
         assert api(app, created["key"]).get("/api/v1/me").status_code == 200
-        stricter = build_app(api_key_max_days=30)
+        stricter = build_app(auth={"api_key_max_days": 30})
         assert api(stricter, created["key"]).get("/api/v1/me").status_code == 401
 
     def test_someone_elses_key_cannot_be_revoked(self, app: FastAPI) -> None:

@@ -57,7 +57,7 @@ def assert_rate_limited(response: httpx.Response) -> None:
 
 class TestRateLimits:
     def test_login_attempts_are_limited_per_email_and_address(self, build_app: BuildApp) -> None:
-        app = build_app(login_rate_limit="3/minute")
+        app = build_app(auth={"login_rate_limit": "3/minute"})
         attempts = [login(app, "target@example.com", f"guess-number-{n}") for n in range(3)]
         assert [r.status_code for r in attempts] == [401, 401, 401]
         assert_rate_limited(login(app, "target@example.com", "guess-number-4"))
@@ -66,7 +66,7 @@ class TestRateLimits:
         assert_rate_limited(api(app).post("/api/v1/auth/password-reset", json={"email": "x@example.com"}))
 
     def test_api_calls_are_limited_per_identity(self, build_app: BuildApp) -> None:
-        app = build_app(rate_limit="5/minute")
+        app = build_app(auth={"rate_limit": "5/minute"})
         busy, quiet = make_account(app), make_account(app)
         busy_client = api(app, open_session(app, busy).access_token)
         assert [busy_client.get("/api/v1/me").status_code for _ in range(5)] == [200] * 5
@@ -76,7 +76,7 @@ class TestRateLimits:
 
 class TestPerEmailLimitsCannotLockAnAccount:
     def test_asking_for_reset_links_never_holds_back_a_login(self, build_app: BuildApp) -> None:
-        app = build_app(login_rate_limit="3/minute")
+        app = build_app(auth={"login_rate_limit": "3/minute"})
         account = make_account(app)
         attacker = api(app, client=("203.0.113.66", 4000))
         reset = [attacker.post(RESET, json={"email": account.email}).status_code for _ in range(4)]
@@ -88,7 +88,7 @@ class TestPerEmailLimitsCannotLockAnAccount:
     def test_failed_logins_for_one_email_slow_it_down_briefly_rather_than_lock_it(
         self, build_app: BuildApp
     ) -> None:
-        app = build_app(login_rate_limit="100/minute")
+        app = build_app(auth={"login_rate_limit": "100/minute"})
         account, bystander = make_account(app), make_account(app)
         # Guesses from many addresses: the per-address limit does not see them.
         for n in range(FREE_LOGIN_FAILURES):

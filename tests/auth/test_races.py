@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
+from kiln.app import kiln_state
 from kiln.auth import service, tokens
 from kiln.auth.config import AuthConfig
 from kiln.auth.schemas import RegisterRequest
@@ -79,7 +80,7 @@ def test_one_mailed_link_spent_twice_at_once_works_once(app: FastAPI) -> None:
 
 def test_two_first_registrations_at_once_make_one_admin(app: FastAPI) -> None:
     config: AuthConfig = auth_config(app)
-    mailer: Mailer = app.state.mailer
+    mailer: Mailer = kiln_state(app).mailer
     emails = iter(["first@example.com", "second@example.com"])
 
     def register(session: Session) -> str:

@@ -15,6 +15,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kiln.app import kiln_state
 from kiln.core.security import encode_access_token
 from tests.auth.builders import api, audit_records, open_session, spent_long_ago
 from tests.auth_builders import make_account
@@ -79,7 +80,7 @@ class TestUiRefresh:
         pair = open_session(app, account)
         expired = encode_access_token(
             {"sub": account.id, "sid": "expired"},
-            secret=app.state.auth_config.secret_key,
+            secret=kiln_state(app).auth_config.secret_key,
             ttl=timedelta(seconds=-5),
         )
 

@@ -6,6 +6,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from kiln.app import kiln_state
 from kiln.auth import service
 from kiln.auth.models import User
 from kiln.auth.permissions import Role
@@ -58,14 +59,14 @@ class TestPolicy:
         assert user_count(app) == 1
 
     def test_open_registration_makes_viewers(self, build_app: BuildApp) -> None:
-        app = build_app(registration="open")
+        app = build_app(auth={"registration": "open"})
         make_account(app, role=Role.admin)
         response = api(app).post(REGISTER, json={"email": "reader@example.com", "password": STRONG_PASSWORD})
         assert response.status_code == 201
         assert response.json()["role"] == "viewer"
 
     def test_a_second_account_with_the_same_email_is_a_conflict(self, build_app: BuildApp) -> None:
-        app = build_app(registration="open")
+        app = build_app(auth={"registration": "open"})
         existing = make_account(app, role=Role.admin)
         response = api(app).post(
             REGISTER, json={"email": existing.email.upper(), "password": STRONG_PASSWORD}
@@ -94,9 +95,9 @@ class TestFirstRun:
 
     def test_a_server_with_accounts_prints_no_setup_token(self, build_app: BuildApp) -> None:
         first = build_app()
-        assert isinstance(first.state.setup_token, str)
+        assert isinstance(kiln_state(first).setup_token, str)
         make_account(first, role=Role.admin)
-        assert build_app().state.setup_token is None
+        assert kiln_state(build_app()).setup_token is None
 
 
 class TestInvitation:
@@ -185,7 +186,7 @@ class TestPasswordRules:
     def test_weak_passwords_are_refused_with_the_rule(
         self, build_app: BuildApp, password: str, rule: str | None
     ) -> None:
-        app = build_app(registration="open")
+        app = build_app(auth={"registration": "open"})
         body = {"email": "reader@example.com", "password": password, "setup_token": setup_token(app)}
         response = api(app).post(REGISTER, json=body)
         assert response.status_code == 422

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 import kiln
+from kiln.app import kiln_state
 from kiln.cli.main import app as cli
 from kiln.core.db import Database
 from tests.builders import TEST_PASSWORD, make_user
@@ -35,7 +36,7 @@ def _saved_key_id(url: str, config_dir: Path, email: str) -> str:
 
 @pytest.fixture
 def scientist(app: FastAPI) -> str:
-    db: Database = app.state.db
+    db: Database = kiln_state(app).db
     with db.unit_of_work() as session:
         make_user(session, "sam@kiln.test", role="data_scientist")
     return "sam@kiln.test"

@@ -269,7 +269,7 @@ class TestArtifacts:
             run.log_artifact(source)
         # Flip the stored bytes behind the server's back (same size, different content).
         # Each upload is its own object under runs/<id>/objects/ (the only file of this run).
-        run_folder = Path(str(settings.artifact_root)) / "runs" / run.id
+        run_folder = Path(str(settings.storage.artifact_root)) / "runs" / run.id
         stored = next(p for p in run_folder.rglob("*") if p.is_file())
         stored.write_bytes(b"b" * 1000)
         target = tmp_path / "download"

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 
+from kiln.app import kiln_state
 from kiln.auth import api_keys, service
 from kiln.auth.permissions import Role
 from kiln.auth.schemas import ApiKeyCreate
@@ -85,7 +86,7 @@ def test_the_login_page_looks_right_on_a_desktop_and_a_phone(
 
 def _populate(app: FastAPI, admin: Account) -> str:
     """Some people, a project and a key, so the pages show what they look like in use."""
-    db: Database = app.state.db
+    db: Database = kiln_state(app).db
     with db.unit_of_work() as session:
         scientist = make_user(session, email="grace@example.com", role=Role.data_scientist, name="Grace")
         viewer = make_user(session, email="a.very.long.address.for.testing@research.example.org")
@@ -99,7 +100,7 @@ def _populate(app: FastAPI, admin: Account) -> str:
             session,
             service.user_actor(owner),
             ApiKeyCreate(name="ci-nightly", project_id=project.id, role=Role.data_scientist),
-            max_days=app.state.auth_config.api_key_max_days,
+            max_days=kiln_state(app).auth_config.api_key_max_days,
         )
         return project.id
 

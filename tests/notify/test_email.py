@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from kiln.core.db import Database
-from kiln.notify.email import Mail, Mailer, SmtpSettings
+from kiln.notify.email import Mail, Mailer
+from kiln.notify.settings import SmtpSettings
 from tests.notify.mail_server import MailServer, free_port
 
 

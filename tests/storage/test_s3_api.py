@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kiln.app import create_app
+from kiln.app import create_app, kiln_state
 from kiln.core.settings import Settings
 from tests.builders import admin_client
 from tests.live_server import serve
@@ -26,12 +26,12 @@ MiB = 1024 * 1024
 
 @pytest.fixture
 def s3_app(settings: Settings, s3_endpoint: str, s3_bucket: str) -> Iterator[FastAPI]:
-    s3_settings = settings.model_copy(
-        update={"artifact_root": f"s3://{s3_bucket}/prefix", "s3_endpoint_url": s3_endpoint}
+    s3_settings = settings.with_sections(
+        storage={"artifact_root": f"s3://{s3_bucket}/prefix", "s3_endpoint_url": s3_endpoint}
     )
     application = create_app(s3_settings, migrate=False)
     yield application
-    application.state.db.dispose()
+    kiln_state(application).db.dispose()
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def s3_api(s3_app: FastAPI) -> Iterator[TestClient]:
 
 
 def bucket_key(app: FastAPI, run_id: str, path: str) -> str:
-    return f"prefix/{object_key(app.state.db, run_id, path)}"
+    return f"prefix/{object_key(kiln_state(app).db, run_id, path)}"
 
 
 class TestS3Artifacts:

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from kiln.app import kiln_state
 from kiln.core.db import Database
 from kiln.tracking.models import RunArtifact
 
@@ -21,12 +22,12 @@ def object_key(db: Database, run_id: str, path: str) -> str:
 
 
 def artifact_root(app: FastAPI) -> Path:
-    return Path(app.state.settings.resolved_artifact_root)
+    return Path(kiln_state(app).store.root_url)
 
 
 def stored_file(app: FastAPI, run_id: str, path: str) -> Path:
     """The local file holding the current version of a run's artifact."""
-    return artifact_root(app) / object_key(app.state.db, run_id, path)
+    return artifact_root(app) / object_key(kiln_state(app).db, run_id, path)
 
 
 def run_files(app: FastAPI, run_id: str) -> set[Path]:

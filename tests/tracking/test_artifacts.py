@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kiln.app import create_app
+from kiln.app import create_app, kiln_state
 from kiln.core.errors import ChecksumMismatch
 from kiln.core.settings import Settings
 from tests.builders import admin_client, bearer
@@ -236,12 +236,12 @@ class TestUploadLimit:
     ) -> None:
         run = create_run(client)
 
-        response = put(client, run["id"], "big.bin", b"x" * (settings.max_upload_bytes + 1))
+        response = put(client, run["id"], "big.bin", b"x" * (settings.http.max_upload_bytes + 1))
 
         assert response.status_code == 413
         error = error_of(response)
         assert error["code"] == "payload_too_large"
-        assert str(settings.max_upload_bytes) in error["message"]
+        assert str(settings.http.max_upload_bytes) in error["message"]
         assert listing(client, run["id"]) == []
         assert run_files(app, run["id"]) == set()
 
@@ -253,15 +253,15 @@ class TestUploadLimit:
 
         def body() -> Iterator[bytes]:
             # No Content-Length: the server must count while it streams.
-            for _ in range(settings.max_upload_bytes // MiB + 2):
+            for _ in range(settings.http.max_upload_bytes // MiB + 2):
                 sent["bytes"] += MiB
                 yield b"y" * MiB
 
         response = put(client, run["id"], "big.bin", body())
 
         assert response.status_code == 413
-        assert error_of(response)["details"] == {"limit_bytes": settings.max_upload_bytes}
-        assert sent["bytes"] > settings.max_upload_bytes
+        assert error_of(response)["details"] == {"limit_bytes": settings.http.max_upload_bytes}
+        assert sent["bytes"] > settings.http.max_upload_bytes
         assert listing(client, run["id"]) == []
         assert run_files(app, run["id"]) == set()
 
@@ -280,17 +280,17 @@ class TestUploadLimit:
     def test_exactly_the_limit_is_accepted(self, client: TestClient, settings: Settings) -> None:
         run = create_run(client)
 
-        response = put(client, run["id"], "edge.bin", b"e" * settings.max_upload_bytes)
+        response = put(client, run["id"], "edge.bin", b"e" * settings.http.max_upload_bytes)
 
         assert response.status_code == 201
-        assert response.json()["size"] == settings.max_upload_bytes
+        assert response.json()["size"] == settings.http.max_upload_bytes
 
 
 @pytest.fixture
 def large_upload_app(settings: Settings) -> Iterator[FastAPI]:
-    application = create_app(settings.model_copy(update={"max_upload_bytes": 64 * MiB}), migrate=False)
+    application = create_app(settings.with_sections(http={"max_upload_bytes": 64 * MiB}), migrate=False)
     yield application
-    application.state.db.dispose()
+    kiln_state(application).db.dispose()
 
 
 class TestLargeUpload:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from kiln.app import create_app
+from kiln.app import create_app, kiln_state
 from kiln.core.errors import Conflict
 from kiln.core.settings import Settings
 from kiln.tracking import service
@@ -345,9 +345,9 @@ class TestBatchValidation:
 
 @pytest.fixture
 def small_json_app(settings: Settings) -> Iterator[FastAPI]:
-    application = create_app(settings.model_copy(update={"max_json_bytes": 2_000}), migrate=False)
+    application = create_app(settings.with_sections(http={"max_json_bytes": 2_000}), migrate=False)
     yield application
-    application.state.db.dispose()
+    kiln_state(application).db.dispose()
 
 
 class TestJsonBodyLimit:

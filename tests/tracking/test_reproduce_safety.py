@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from kiln.app import kiln_state
 from kiln.core.db import Database
 from kiln.tracking.models import Run
 from tests.tracking.api import API, create_run, error_of, get_run, log_batch
@@ -131,7 +132,7 @@ class TestHostileRunData:
 
 def store_environment(app: FastAPI, run_id: str, environment: Any) -> None:
     """What a database written before these checks may hold: the environment as any client sent it."""
-    db: Database = app.state.db
+    db: Database = kiln_state(app).db
     with db.unit_of_work() as session:
         session.execute(update(Run).where(Run.id == run_id).values(environment=environment))
 

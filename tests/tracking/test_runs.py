@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from kiln.app import kiln_state
 from kiln.core.db import Database
 from kiln.core.errors import Invalid, InvalidState, NotFound
 from kiln.tracking import service
@@ -22,7 +23,7 @@ from tests.tracking.api import API, create_experiment, create_run, error_of, fin
 
 def make_other_project(app: FastAPI) -> str:
     """A project the test's data scientist is not a member of; returns its name."""
-    db: Database = app.state.db
+    db: Database = kiln_state(app).db
     with db.unit_of_work() as session:
         return make_project(session).name
 
@@ -47,7 +48,7 @@ class TestCreateRun:
         self, client: TestClient, app: FastAPI
     ) -> None:
         run = create_run(client)
-        db: Database = app.state.db
+        db: Database = kiln_state(app).db
         with db.unit_of_work() as session:
             session.execute(
                 update(Run)

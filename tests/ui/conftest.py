@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kiln.app import kiln_state
 from kiln.auth.permissions import Role
 from kiln.core.db import Database
 from tests.auth_builders import Account, make_account
@@ -17,7 +18,7 @@ from tests.ui.sessions import use_session
 
 @pytest.fixture
 def db(app: FastAPI) -> Database:
-    database: Database = app.state.db
+    database: Database = kiln_state(app).db
     return database
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from kiln.app import create_app
+from kiln.app import create_app, kiln_state
 from kiln.auth import service
 from kiln.auth.permissions import Role
 from kiln.core.db import Database
@@ -144,7 +144,7 @@ class TestLogin:
         assert response.headers["location"] == "/projects"
 
     def test_is_throttled_like_the_api(self, settings: Settings) -> None:
-        strict = create_app(settings.model_copy(update={"login_rate_limit": "3/minute"}), migrate=False)
+        strict = create_app(settings.with_sections(auth={"login_rate_limit": "3/minute"}), migrate=False)
         account = make_account(strict)
         with TestClient(strict) as client:
             token = form_token(client, "/login")
@@ -153,7 +153,7 @@ class TestLogin:
             blocked = client.post(
                 "/login", data={"csrf_token": token, "email": account.email, "password": account.password}
             )
-        strict.state.db.dispose()
+        kiln_state(strict).db.dispose()
         assert statuses == [401, 401, 401, 429]
         assert blocked.status_code == 429
         assert "too many requests" in blocked.text.lower()
@@ -169,7 +169,7 @@ class TestSessionLifetime:
         pair = open_session(app, account)
         claims = {"sub": account.id, "sid": "whatever"}
         expired = encode_access_token(
-            claims, secret=app.state.auth_config.secret_key, ttl=timedelta(seconds=-5)
+            claims, secret=kiln_state(app).auth_config.secret_key, ttl=timedelta(seconds=-5)
         )
         client.cookies.set("kiln_access", expired)
         client.cookies.set("kiln_refresh", pair.refresh_token)
@@ -455,7 +455,7 @@ class TestBehindAnHttpsProxy:
     def test_cookies_are_secure_when_the_public_url_is_https(self, settings: Settings) -> None:
         # The proxy ends TLS and talks plain http to Kiln: the request itself looks like http.
         proxied = create_app(
-            settings.model_copy(update={"public_url": "https://kiln.example.com"}), migrate=False
+            settings.with_sections(auth={"public_url": "https://kiln.example.com"}), migrate=False
         )
         account = make_account(proxied)
         pair = open_session(proxied, account)
@@ -463,7 +463,7 @@ class TestBehindAnHttpsProxy:
             csrf = set_cookies(client.get("/login").headers.get_list("set-cookie"))
             client.cookies.set("kiln_refresh", pair.refresh_token)
             renewed = set_cookies(client.get("/experiments").headers.get_list("set-cookie"))
-        proxied.state.db.dispose()
+        kiln_state(proxied).db.dispose()
         for header in (csrf["kiln_csrf"], renewed["kiln_access"], renewed["kiln_refresh"]):
             assert "secure" in header.lower(), header
 
@@ -481,7 +481,7 @@ class TestFirstRunNeedsTheSetupToken:
         assert "setup token" in parse_html(missing.text).find(id="form-error").text()
         wrong = submit(client, "/register", "/register", data | {"setup_token": "guessed"})
         assert wrong.status_code == 400
-        with app.state.db.unit_of_work() as session:
+        with kiln_state(app).db.unit_of_work() as session:
             assert service.find_user_by_email(session, "first@example.com") is None
 
     def test_once_an_account_exists_the_page_no_longer_asks(self, client: TestClient, app: FastAPI) -> None:

@@ -11,15 +11,15 @@ from fastapi.responses import StreamingResponse
 
 from kiln.audit import chain, service
 from kiln.audit.schemas import AuditRecordRead, ChainVerification
-from kiln.auth.deps import require
 from kiln.core.actor import Actor
-from kiln.core.deps import DatabaseDep, SessionDep
+from kiln.core.deps import DatabaseDep, SessionDep, require
 from kiln.core.errors import Invalid
 from kiln.core.http import error_responses
+from kiln.core.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=error_responses(401, 403, 422, 429))
 
-AuditRead = Annotated[Actor, Depends(require("audit:read"))]
+AuditRead = Annotated[Actor, Depends(require(Permission.audit_read))]
 
 
 def _query(

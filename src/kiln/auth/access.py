@@ -8,13 +8,22 @@ from sqlalchemy.orm import Session
 from kiln.auth.api_keys import KEY_PREFIX, authenticate_api_key
 from kiln.auth.config import AuthConfig
 from kiln.auth.models import AuthSession, User
+from kiln.auth.permissions import with_permissions
 from kiln.core.actor import Actor
 from kiln.core.ids import utcnow
 from kiln.core.security import decode_access_token
 
 
 def authenticate(session: Session, token: str, config: AuthConfig) -> Actor | None:
-    """The actor behind a credential, or ``None``; deactivation and revocation apply at once."""
+    """The actor behind a credential with its permissions resolved, or ``None``.
+
+    Deactivation, role changes and revocation apply at once: everything is read again each time.
+    """
+    actor = _credential_actor(session, token, config)
+    return with_permissions(actor) if actor is not None else None
+
+
+def _credential_actor(session: Session, token: str, config: AuthConfig) -> Actor | None:
     if token.startswith(KEY_PREFIX):
         return authenticate_api_key(session, token, max_days=config.api_key_max_days)
     claims = decode_access_token(token, secret=config.secret_key)

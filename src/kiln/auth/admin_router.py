@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
 from kiln.audit import service as audit
 from kiln.audit.schemas import AuditRecordRead
 from kiln.auth import projects, service
-from kiln.auth.deps import require
+from kiln.auth.deps import AuthConfigDep
 from kiln.auth.permissions import Role
 from kiln.auth.schemas import (
     InviteCreate,
@@ -23,8 +23,10 @@ from kiln.auth.schemas import (
     UserRead,
 )
 from kiln.core.actor import Actor
-from kiln.core.deps import SessionDep
+from kiln.core.deps import SessionDep, require
 from kiln.core.http import error_responses
+from kiln.core.permissions import Permission
+from kiln.notify.deps import MailerDep
 
 router = APIRouter(
     prefix="/api/v1",
@@ -32,10 +34,10 @@ router = APIRouter(
     responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429),
 )
 
-UsersAdmin = Annotated[Actor, Depends(require("users:admin"))]
-ProjectsRead = Annotated[Actor, Depends(require("projects:read"))]
-ProjectsCreate = Annotated[Actor, Depends(require("projects:create"))]
-ProjectsAdmin = Annotated[Actor, Depends(require("projects:admin"))]
+UsersAdmin = Annotated[Actor, Depends(require(Permission.users_admin))]
+ProjectsRead = Annotated[Actor, Depends(require(Permission.projects_read))]
+ProjectsCreate = Annotated[Actor, Depends(require(Permission.projects_create))]
+ProjectsAdmin = Annotated[Actor, Depends(require(Permission.projects_admin))]
 
 
 @router.get("/users", response_model=list[UserRead])
@@ -60,11 +62,9 @@ def update_user(user_id: str, data: UserAdminUpdate, actor: UsersAdmin, session:
 
 @router.post("/users/{user_id}/password-reset", status_code=status.HTTP_202_ACCEPTED)
 def reset_user_password(
-    user_id: str, request: Request, actor: UsersAdmin, session: SessionDep
+    user_id: str, actor: UsersAdmin, session: SessionDep, config: AuthConfigDep, mailer: MailerDep
 ) -> dict[str, str]:
-    service.admin_reset_password(
-        session, actor, user_id, config=request.app.state.auth_config, mailer=request.app.state.mailer
-    )
+    service.admin_reset_password(session, actor, user_id, config=config, mailer=mailer)
     return {"status": "reset_mail_sent"}
 
 
@@ -78,15 +78,17 @@ def user_activity(
 
 
 @router.post("/invites", status_code=status.HTTP_201_CREATED, response_model=InviteRead)
-def invite(data: InviteCreate, request: Request, actor: UsersAdmin, session: SessionDep) -> InviteRead:
+def invite(
+    data: InviteCreate, actor: UsersAdmin, session: SessionDep, config: AuthConfigDep, mailer: MailerDep
+) -> InviteRead:
     token = service.invite(
         session,
         actor,
         str(data.email),
         data.role.value,
         data.project_id,
-        config=request.app.state.auth_config,
-        mailer=request.app.state.mailer,
+        config=config,
+        mailer=mailer,
     )
     return InviteRead.model_validate(token)
 

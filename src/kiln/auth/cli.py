@@ -34,6 +34,7 @@ def bootstrap(
     from kiln.auth import api_keys, projects, service
     from kiln.auth.permissions import Role
     from kiln.auth.schemas import ApiKeyCreate, ProjectCreate, UserCreate
+    from kiln.auth.settings import AuthSettings
     from kiln.core.actor import SYSTEM
     from kiln.core.db import Database
     from kiln.core.migrate import upgrade_database
@@ -66,7 +67,7 @@ def bootstrap(
                 session,
                 actor,
                 ApiKeyCreate(name=key_name, project_id=found.id, role=Role.ml_engineer),
-                max_days=settings.api_key_max_days,
+                max_days=AuthSettings().api_key_max_days,
             )
     except KilnError as exc:
         err.print(f"[red]error:[/red] {exc.message}")

@@ -1,9 +1,11 @@
-"""Auth settings resolved once per app (from ``Settings``), passed to services explicitly."""
+"""Auth settings resolved once per app (from ``AuthSettings``), passed to services explicitly."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+
+from kiln.auth.settings import AuthSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,3 +20,14 @@ class AuthConfig:
     invite_ttl: timedelta = timedelta(days=7)
     # The longest an API key may live (KILN_API_KEY_MAX_DAYS); no key lives forever.
     api_key_max_days: int = 365
+
+    @classmethod
+    def from_settings(cls, settings: AuthSettings, *, secret_key: str) -> AuthConfig:
+        return cls(
+            secret_key=secret_key,
+            access_ttl=timedelta(minutes=settings.access_token_minutes),
+            session_ttl=timedelta(days=settings.session_days),
+            registration=settings.registration,
+            public_url=settings.public_url,
+            api_key_max_days=settings.api_key_max_days,
+        )

@@ -1,22 +1,48 @@
-"""The one dependency every protected route declares: ``require("runs:write")``."""
+"""Auth's part of every request: who is calling (``BearerAuthenticator``) and auth's resources.
+
+``kiln.core.deps`` owns ``current_actor`` and ``require``; ``app.py`` installs the authenticator
+below on the app state, so routes of any domain check permissions without importing auth.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Protocol, cast
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from kiln.auth.access import authenticate
 from kiln.auth.config import AuthConfig
-from kiln.auth.permissions import refusal
 from kiln.auth.ratelimit import RateLimits
 from kiln.core.actor import Actor
-from kiln.core.deps import SessionDep
-from kiln.core.errors import PermissionDenied, Unauthenticated
+from kiln.core.errors import Unauthenticated
 
 ACCESS_COOKIE = "kiln_access"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class AuthState(Protocol):
+    @property
+    def auth_config(self) -> AuthConfig: ...
+    @property
+    def rate_limits(self) -> RateLimits: ...
+
+
+def auth_state(request: Request) -> AuthState:
+    return cast(AuthState, request.app.state.kiln)
+
+
+def get_auth_config(request: Request) -> AuthConfig:
+    return auth_state(request).auth_config
+
+
+def get_rate_limits(request: Request) -> RateLimits:
+    return auth_state(request).rate_limits
+
+
+AuthConfigDep = Annotated[AuthConfig, Depends(get_auth_config)]
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 
 
 def credential(request: Request) -> str | None:
@@ -31,33 +57,21 @@ def credential(request: Request) -> str | None:
     return None
 
 
-def current_actor(request: Request, session: SessionDep) -> Actor:
-    token = credential(request)
-    if not token:
-        raise Unauthenticated(
-            "authentication required: send 'Authorization: Bearer <access token or API key>'"
-        )
-    config: AuthConfig = request.app.state.auth_config
-    actor = authenticate(session, token, config)
-    if actor is None:
-        raise Unauthenticated("invalid or expired token")
-    limits: RateLimits = request.app.state.rate_limits
-    limits.hit(limits.api, actor.user_id or actor.id)
-    request.state.actor = actor
-    return actor
+@dataclass(frozen=True, slots=True)
+class BearerAuthenticator:
+    """``kiln.core.deps.Authenticator`` for the API: an access token or an API key, then the rate limit."""
 
+    config: AuthConfig
+    limits: RateLimits
 
-def require(permission: str) -> Callable[..., Actor]:
-    # The role, and the reach of a key (project-scoped keys never get global or account
-    # permissions), are both checked here, so no route can forget the second.
-    def dependency(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
-        reason = refusal(actor, permission)
-        if reason is not None:
-            raise PermissionDenied(reason)
+    def __call__(self, request: Request, session: Session, /) -> Actor:
+        token = credential(request)
+        if not token:
+            raise Unauthenticated(
+                "authentication required: send 'Authorization: Bearer <access token or API key>'"
+            )
+        actor = authenticate(session, token, self.config)
+        if actor is None:
+            raise Unauthenticated("invalid or expired token")
+        self.limits.hit(self.limits.api, actor.user_id or actor.id)
         return actor
-
-    dependency.__name__ = f"require_{permission.replace(':', '_')}"
-    return dependency
-
-
-AuthenticatedActor = Annotated[Actor, Depends(current_actor)]

@@ -1,14 +1,18 @@
 """Roles and what each may do. One table; routes name a permission, services check project roles.
 
-Next to the table: which permissions reach beyond one project (refused to project-scoped API keys)
-and which act on the account itself (refused to every API key). ``refusal`` applies both.
+The permission names are ``kiln.core.permissions.Permission``; the grants are here. Next to the
+table: which permissions reach beyond one project (refused to project-scoped API keys) and which act
+on the account itself (refused to every API key). ``with_permissions`` applies all three once per
+request, into ``Actor.permissions``, which ``kiln.core.deps.require`` checks.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 
 from kiln.core.actor import Actor
+from kiln.core.permissions import Permission as P
 
 
 class Role(StrEnum):
@@ -20,73 +24,103 @@ class Role(StrEnum):
 
 RANK = {Role.viewer: 0, Role.data_scientist: 1, Role.ml_engineer: 2, Role.admin: 3}
 
+# The end user: reads everything in their projects, requests predictions, keeps their own account.
 _VIEWER = {
-    "experiments:read",
-    "runs:read",
-    "artifacts:read",
-    "projects:read",
-    "models:read",
-    "deployments:read",
-    "predictions:create",
-    "profile:read",
-    "profile:write",
-    "api_keys:write",
-    "api_keys:revoke",
+    P.profile_read,
+    P.profile_write,
+    P.api_keys_write,
+    P.api_keys_revoke,
+    P.projects_read,
+    P.experiments_read,
+    P.runs_read,
+    P.artifacts_read,
+    P.models_read,
+    P.deployments_read,
+    P.predictions_create,
+    P.datasets_read,
+    P.pipelines_read,
+    P.jobs_read,
+    P.monitors_read,
+    P.alerts_read,
+    P.hpo_read,
 }
+# Builds models: tracks runs, versions data (and reviews its quarantine), runs pipelines and studies,
+# registers models and promotes them as far as staging.
 _DATA_SCIENTIST = _VIEWER | {
-    "experiments:write",
-    "runs:write",
-    "artifacts:write",
-    "datasets:write",
-    "models:write",
-    "models:promote_staging",
+    P.experiments_write,
+    P.runs_write,
+    P.artifacts_write,
+    P.datasets_write,
+    P.quarantine_review,
+    P.models_write,
+    P.models_promote_staging,
+    P.pipelines_run,
+    P.hpo_write,
 }
+# Runs production: defines pipelines, deploys, approves production, watches and alerts, and may
+# cancel or retry anyone's jobs in their projects.
 _ML_ENGINEER = _DATA_SCIENTIST | {
-    "pipelines:write",
-    "deployments:write",
-    "models:promote_production",
+    P.pipelines_write,
+    P.deployments_write,
+    P.models_promote_production,
+    P.jobs_admin,
+    P.monitors_write,
+    P.alerts_write,
 }
 _ADMIN = _ML_ENGINEER | {
-    "users:admin",
-    "projects:create",
-    "projects:admin",
-    "audit:read",
+    P.users_admin,
+    P.projects_create,
+    P.projects_admin,
+    P.audit_read,
 }
 
-PERMISSIONS: dict[Role, frozenset[str]] = {
+PERMISSIONS: dict[Role, frozenset[P]] = {
     Role.viewer: frozenset(_VIEWER),
     Role.data_scientist: frozenset(_DATA_SCIENTIST),
     Role.ml_engineer: frozenset(_ML_ENGINEER),
     Role.admin: frozenset(_ADMIN),
 }
-ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())
+ALL_PERMISSIONS: frozenset[P] = frozenset().union(*PERMISSIONS.values())
 
 # Beyond any one project: every user, new projects, the whole audit trail. A user with the role has
 # them; an API key only when it is a global key (no project), which only an admin creates on purpose.
 # (Managing another person's keys is the same power; ``api_keys.revoke_api_key`` checks it.)
-GLOBAL_PERMISSIONS = frozenset({"users:admin", "projects:create", "audit:read"})
+GLOBAL_PERMISSIONS = frozenset({P.users_admin, P.projects_create, P.audit_read})
 # The account itself (profile, password, creating and listing keys): for a person logged in, never a
 # key, so a leaked key cannot lock its owner out or mint itself successors. A key may still read
 # ``/me`` (``profile:read``) and revoke itself (``api_keys:revoke``).
-ACCOUNT_PERMISSIONS = frozenset({"profile:write", "api_keys:write"})
+ACCOUNT_PERMISSIONS = frozenset({P.profile_write, P.api_keys_write})
 
 
-def allows(role: str, permission: str) -> bool:
+def granted(role: str) -> frozenset[P]:
     try:
-        return permission in PERMISSIONS[Role(role)]
+        return PERMISSIONS[Role(role)]
     except ValueError:
-        return False
+        return frozenset()
 
 
-def refusal(actor: Actor, permission: str) -> str | None:
-    """Why ``actor`` may not use ``permission``, or ``None`` when it may."""
-    if not allows(actor.role, permission):
-        return f"your role ({actor.role}) does not allow {permission}"
-    if actor.kind == "api_key" and permission in ACCOUNT_PERMISSIONS:
-        return f"{permission} needs a login session; an API key cannot change its owner's account"
-    if actor.project_scoped and permission in GLOBAL_PERMISSIONS:
-        return f"{permission} reaches beyond one project; a project's API key cannot use it"
-    return None
+def allows(role: str, permission: P) -> bool:
+    return permission in granted(role)
+
+
+def with_permissions(actor: Actor) -> Actor:
+    """``actor`` with what it may do: its role's grants, less what its kind of credential may not use.
+
+    Withheld permissions keep the reason, so a refusal says what to do instead (log in, use a global key).
+    """
+    withheld: dict[P, str] = {}
+    role_grants = granted(actor.role)
+    if actor.kind == "api_key":
+        for permission in role_grants & ACCOUNT_PERMISSIONS:
+            withheld[permission] = (
+                f"{permission} needs a login session; an API key cannot change its owner's account"
+            )
+    if actor.project_scoped:
+        for permission in (role_grants & GLOBAL_PERMISSIONS) - withheld.keys():
+            withheld[permission] = (
+                f"{permission} reaches beyond one project; a project's API key cannot use it"
+            )
+    return replace(actor, permissions=role_grants - withheld.keys(), withheld=withheld)
 
 
 def lower_role(a: str, b: str) -> str:

@@ -18,6 +18,7 @@ from kiln.auth.schemas import MemberSet, ProjectCreate
 from kiln.core.actor import SYSTEM, Actor
 from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from kiln.core.ids import utcnow
+from kiln.core.permissions import Permission
 
 DEFAULT_PROJECT = "default"
 
@@ -57,7 +58,7 @@ def project_role(session: Session, actor: Actor, project_id: str) -> str | None:
     return lower_role(member.role, actor.role) if member else None
 
 
-def require_project(session: Session, actor: Actor, project_id: str, permission: str) -> str:
+def require_project(session: Session, actor: Actor, project_id: str, permission: Permission) -> str:
     """The actor's role in the project, or NotFound (not a member) / PermissionDenied (role too low)."""
     role = project_role(session, actor, project_id)
     if role is None:
@@ -87,7 +88,7 @@ def get_project(session: Session, actor: Actor, project_id: str) -> Project:
     return project
 
 
-def resolve_project(session: Session, actor: Actor, ref: str | None, permission: str) -> Project:
+def resolve_project(session: Session, actor: Actor, ref: str | None, permission: Permission) -> Project:
     """A project by id or name (default: the key's project, else 'default'), checked for ``permission``."""
     if ref is None and actor.project_id is None:
         project: Project | None = ensure_default_project(session)

@@ -8,9 +8,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
 from kiln.auth import api_keys, service, tokens
-from kiln.auth.config import AuthConfig
-from kiln.auth.deps import require
-from kiln.auth.ratelimit import RateLimits
+from kiln.auth.deps import AuthConfigDep, RateLimitsDep
 from kiln.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -27,57 +25,52 @@ from kiln.auth.schemas import (
     UserRead,
 )
 from kiln.core.actor import Actor
-from kiln.core.deps import SessionDep
+from kiln.core.deps import SessionDep, require
 from kiln.core.http import error_response, error_responses
-from kiln.notify.email import Mailer
+from kiln.core.permissions import Permission
+from kiln.notify.deps import MailerDep
 
 router = APIRouter(
     prefix="/api/v1", tags=["auth"], responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429)
 )
 
-ProfileRead = Annotated[Actor, Depends(require("profile:read"))]
-ProfileWrite = Annotated[Actor, Depends(require("profile:write"))]
-KeysWrite = Annotated[Actor, Depends(require("api_keys:write"))]
-KeysRevoke = Annotated[Actor, Depends(require("api_keys:revoke"))]
+ProfileRead = Annotated[Actor, Depends(require(Permission.profile_read))]
+ProfileWrite = Annotated[Actor, Depends(require(Permission.profile_write))]
+KeysWrite = Annotated[Actor, Depends(require(Permission.api_keys_write))]
+KeysRevoke = Annotated[Actor, Depends(require(Permission.api_keys_revoke))]
 ACCEPTED = {"status": "accepted"}
-
-
-def _config(request: Request) -> AuthConfig:
-    config: AuthConfig = request.app.state.auth_config
-    return config
-
-
-def _mailer(request: Request) -> Mailer:
-    mailer: Mailer = request.app.state.mailer
-    return mailer
 
 
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _limits(request: Request) -> RateLimits:
-    limits: RateLimits = request.app.state.rate_limits
-    return limits
-
-
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserRead)
-def register(data: RegisterRequest, request: Request, session: SessionDep) -> UserRead:
-    _limits(request).throttle_form(_client_ip(request), "register", data.email)
-    user = service.register(session, data, config=_config(request), mailer=_mailer(request))
+def register(
+    data: RegisterRequest,
+    request: Request,
+    session: SessionDep,
+    config: AuthConfigDep,
+    limits: RateLimitsDep,
+    mailer: MailerDep,
+) -> UserRead:
+    limits.throttle_form(_client_ip(request), "register", data.email)
+    user = service.register(session, data, config=config, mailer=mailer)
     return UserRead.model_validate(user)
 
 
 @router.post("/auth/login", response_model=TokenPair)
-def login(data: LoginRequest, request: Request, session: SessionDep) -> TokenPair:
-    with _limits(request).login_attempt(_client_ip(request), data.email):
-        pair, _user = service.login(session, data.email, data.password, config=_config(request))
+def login(
+    data: LoginRequest, request: Request, session: SessionDep, config: AuthConfigDep, limits: RateLimitsDep
+) -> TokenPair:
+    with limits.login_attempt(_client_ip(request), data.email):
+        pair, _user = service.login(session, data.email, data.password, config=config)
     return pair
 
 
 @router.post("/auth/refresh", response_model=TokenPair)
-def refresh(data: RefreshRequest, request: Request, session: SessionDep) -> TokenPair | JSONResponse:
-    pair = tokens.refresh_tokens(session, data.refresh_token, _config(request))
+def refresh(data: RefreshRequest, session: SessionDep, config: AuthConfigDep) -> TokenPair | JSONResponse:
+    pair = tokens.refresh_tokens(session, data.refresh_token, config)
     if pair is None:
         # Returned, not raised: a detected reuse revokes the session, and that must be committed.
         return error_response(401, "unauthenticated", "invalid or expired token")
@@ -97,11 +90,16 @@ def confirm_email(data: TokenRequest, session: SessionDep) -> UserRead:
 
 @router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
 def request_password_reset(
-    data: PasswordResetRequest, request: Request, session: SessionDep
+    data: PasswordResetRequest,
+    request: Request,
+    session: SessionDep,
+    config: AuthConfigDep,
+    limits: RateLimitsDep,
+    mailer: MailerDep,
 ) -> dict[str, str]:
     """Always 202: the answer never tells whether the address has an account."""
-    _limits(request).throttle_form(_client_ip(request), "reset", data.email)
-    service.request_password_reset(session, data.email, config=_config(request), mailer=_mailer(request))
+    limits.throttle_form(_client_ip(request), "reset", data.email)
+    service.request_password_reset(session, data.email, config=config, mailer=mailer)
     return ACCEPTED
 
 
@@ -138,8 +136,10 @@ def list_keys(actor: KeysWrite, session: SessionDep) -> list[ApiKeyRead]:
 
 
 @router.post("/me/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-def create_key(data: ApiKeyCreate, request: Request, actor: KeysWrite, session: SessionDep) -> ApiKeyCreated:
-    max_days = _config(request).api_key_max_days
+def create_key(
+    data: ApiKeyCreate, actor: KeysWrite, session: SessionDep, config: AuthConfigDep
+) -> ApiKeyCreated:
+    max_days = config.api_key_max_days
     api_key, secret = api_keys.create_api_key(session, actor, data, max_days=max_days)
     return ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=secret)
 

@@ -31,17 +31,18 @@ def server(
     from kiln.core.settings import Settings
 
     settings = Settings()
+    server = settings.server
     uvicorn.run(
         "kiln.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host or server.host,
+        port=port or server.port,
         reload=reload,
         log_level=settings.log_level.lower(),
         # Behind a proxy, the client's address (login limits) and scheme come from these headers,
         # but only when the request comes from a trusted proxy.
         proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
+        forwarded_allow_ips=forwarded_allow_ips or server.forwarded_allow_ips,
     )
 
 

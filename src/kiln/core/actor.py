@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kiln.core.permissions import Permission
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +19,10 @@ class Actor:
     # An API key is confined to one project, unless it is an admin's global key (no project).
     project_id: str | None = None
     session_id: str | None = None
+    # What this actor may do, resolved by auth once per request (``auth.permissions.with_permissions``):
+    # the role's grants less what this kind of credential may not use, and why those are withheld.
+    permissions: frozenset[Permission] = frozenset()
+    withheld: Mapping[Permission, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -31,6 +38,15 @@ class Actor:
         """A global administrator: an admin user, the system or an admin's global key; never a project key."""
         return self.role == "admin" and not self.project_scoped
 
+    def may(self, permission: Permission) -> bool:
+        return permission in self.permissions
 
-SYSTEM = Actor(kind="system", id="system", name="system", role="admin")
+    def refusal(self, permission: Permission) -> str | None:
+        """Why this actor may not use ``permission``, or ``None`` when it may."""
+        if permission in self.permissions:
+            return None
+        return self.withheld.get(permission) or f"your role ({self.role}) does not allow {permission}"
+
+
+SYSTEM = Actor(kind="system", id="system", name="system", role="admin", permissions=frozenset(Permission))
 ANONYMOUS = Actor(kind="anonymous", id="anonymous", name="anonymous", role="none")

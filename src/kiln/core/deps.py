@@ -1,25 +1,57 @@
-"""FastAPI dependencies every domain's routes share: the unit of work and settings."""
+"""FastAPI dependencies every domain's routes share: the unit of work, settings, and who is calling.
+
+Every shared resource lives on one typed app state (``kiln.app.KilnState``, at ``app.state.kiln``).
+Each domain's ``deps.py`` declares, as a ``Protocol``, the part of it that domain reads, and one
+``XDep`` alias per resource; ``app.py`` checks statically that ``KilnState`` provides every part.
+
+Authentication is auth's business, but the check on every route is core's: ``app.py`` installs auth's
+``Authenticator`` on the state, and ``require`` reads the permissions auth resolved into the ``Actor``.
+So a domain below auth (audit, notify, jobs) can protect its routes importing nothing but core.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Protocol, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from kiln.core.actor import Actor
 from kiln.core.db import Database
+from kiln.core.errors import PermissionDenied
+from kiln.core.permissions import Permission
 from kiln.core.settings import Settings
 
 
+class Authenticator(Protocol):
+    """Who is calling: the actor behind the request's credential, with its permissions resolved.
+
+    Raises ``kiln.core.errors.Unauthenticated`` (no or a bad credential) or ``RateLimited``.
+    """
+
+    def __call__(self, request: Request, session: Session, /) -> Actor: ...
+
+
+class CoreState(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def authenticator(self) -> Authenticator: ...
+
+
+def core_state(request: Request) -> CoreState:
+    return cast(CoreState, request.app.state.kiln)
+
+
 def get_db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    return core_state(request).db
 
 
 def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return core_state(request).settings
 
 
 def get_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
@@ -31,3 +63,34 @@ def get_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
+
+
+def current_actor(request: Request, session: SessionDep) -> Actor:
+    actor = core_state(request).authenticator(request, session)
+    # Pages and logs that run later in the request know who it was without authenticating again.
+    request.state.actor = actor
+    return actor
+
+
+AuthenticatedActor = Annotated[Actor, Depends(current_actor)]
+
+
+def require(permission: Permission) -> Callable[..., Actor]:
+    """The dependency every protected route declares, as an alias at the top of its router:
+    ``RunsWrite = Annotated[Actor, Depends(require(Permission.runs_write))]``.
+
+    The permissions were resolved by auth (the role's grants, less what a key may not use), so the
+    role and the reach of a key are both checked here and no route can forget the second.
+    """
+    if not isinstance(permission, Permission):
+        # A plain string would be a silent 403 forever; refuse it when the router is imported.
+        raise TypeError(f"require() takes a kiln.core.permissions.Permission, not {permission!r}")
+
+    def dependency(actor: AuthenticatedActor) -> Actor:
+        reason = actor.refusal(permission)
+        if reason is not None:
+            raise PermissionDenied(reason)
+        return actor
+
+    dependency.__name__ = f"require_{permission.name}"
+    return dependency

@@ -11,6 +11,7 @@ Without an SMTP host, mail is logged instead of sent, so an embedded install sti
 from __future__ import annotations
 
 import smtplib
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -19,20 +20,9 @@ import structlog
 from sqlalchemy.orm import Session
 
 from kiln.core.db import after_commit
+from kiln.notify.settings import SmtpSettings
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpSettings:
-    host: str | None
-    port: int = 25
-    username: str | None = None
-    password: str | None = None
-    sender: str = "kiln@localhost"
-    starttls: bool = False
-    use_ssl: bool = False
-    timeout: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +35,19 @@ class Mail:
 class Mailer:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiln-mail")
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     def queue(self, session: Session, mail: Mail) -> None:
         """Send ``mail`` once ``session`` commits; drop it if the transaction rolls back."""
         after_commit(session, lambda: self.send_later(mail))
 
     def send_later(self, mail: Mail) -> Future[None]:
-        return self._pool.submit(self._deliver, mail)
+        # The pool starts with the first mail, and again after ``close`` (an app served twice in tests).
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiln-mail")
+            return self._pool.submit(self._deliver, mail)
 
     def _deliver(self, mail: Mail) -> None:
         settings = self.settings
@@ -64,7 +59,7 @@ class Mailer:
         message["To"] = mail.to
         message["Subject"] = mail.subject
         message.set_content(mail.body)
-        smtp_class = smtplib.SMTP_SSL if settings.use_ssl else smtplib.SMTP
+        smtp_class = smtplib.SMTP_SSL if settings.ssl else smtplib.SMTP
         try:
             with smtp_class(settings.host, settings.port, timeout=settings.timeout) as smtp:
                 if settings.starttls:
@@ -78,4 +73,8 @@ class Mailer:
         log.info("notify.mail_sent", to=mail.to, subject=mail.subject)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        """Wait for queued mail to go out and stop the threads (the app's lifespan calls this)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)

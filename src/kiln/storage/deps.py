@@ -1,17 +1,21 @@
-"""The artifact store as a FastAPI dependency (one store per app, built in ``create_app``)."""
+"""The artifact store as a FastAPI dependency (one store per app, on ``KilnState``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol, cast
 
 from fastapi import Depends, Request
 
 from kiln.storage.store import ArtifactStore
 
 
+class StorageState(Protocol):
+    @property
+    def store(self) -> ArtifactStore: ...
+
+
 def get_store(request: Request) -> ArtifactStore:
-    store: ArtifactStore = request.app.state.store
-    return store
+    return cast(StorageState, request.app.state.kiln).store
 
 
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]

@@ -14,10 +14,13 @@ from sqlalchemy.orm import Session
 from kiln.auth.projects import accessible_project_ids, require_project
 from kiln.core.actor import Actor
 from kiln.core.errors import NotFound
+from kiln.core.permissions import Permission
 from kiln.tracking.models import Experiment, Run
 
 
-def require_experiment(session: Session, actor: Actor, experiment_id: str, permission: str) -> Experiment:
+def require_experiment(
+    session: Session, actor: Actor, experiment_id: str, permission: Permission
+) -> Experiment:
     experiment = session.get(Experiment, experiment_id)
     if experiment is None:
         raise NotFound(f"experiment {experiment_id!r} not found")
@@ -28,7 +31,7 @@ def require_experiment(session: Session, actor: Actor, experiment_id: str, permi
     return experiment
 
 
-def require_run_access(session: Session, actor: Actor, run_id: str, permission: str) -> str:
+def require_run_access(session: Session, actor: Actor, run_id: str, permission: Permission) -> str:
     """Check the actor may ``permission`` on the run; returns the run's experiment id."""
     row = session.execute(
         select(Run.experiment_id, Experiment.project_id)

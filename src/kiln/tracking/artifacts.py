@@ -20,6 +20,7 @@ from kiln.core.actor import Actor
 from kiln.core.db import after_commit, upsert_rows
 from kiln.core.errors import Conflict, NotFound
 from kiln.core.ids import utcnow
+from kiln.core.permissions import Permission
 from kiln.storage.paths import safe_relpath
 from kiln.storage.store import ArtifactStore, StoredObject
 from kiln.storage.uploads import discard, store_upload
@@ -68,7 +69,7 @@ def _refuse_file_folder_clash(session: Session, run_id: str, relpath: str) -> No
 def check_upload(session: Session, actor: Actor, run_id: str, path: str) -> str:
     """Refuse an upload the run cannot take before any byte is read; returns the normalised path."""
     relpath = safe_relpath(path)
-    check_running(session, actor, run_id, permission="artifacts:write")
+    check_running(session, actor, run_id, permission=Permission.artifacts_write)
     _refuse_file_folder_clash(session, run_id, relpath)
     return relpath
 
@@ -79,7 +80,7 @@ def record_artifact(
     """Point the artifact at ``stored``; returns the row and the key of the object it replaced."""
     relpath = safe_relpath(path)
     # Holds the run's row until commit: records for one run happen one after another.
-    require_running(session, actor, run_id, permission="artifacts:write")
+    require_running(session, actor, run_id, permission=Permission.artifacts_write)
     _refuse_file_folder_clash(session, run_id, relpath)
     previous = session.scalar(
         select(RunArtifact.object_key).where(RunArtifact.run_id == run_id, RunArtifact.path == relpath)
@@ -145,7 +146,7 @@ async def upload_artifact(
 
 def get_artifact(session: Session, actor: Actor, run_id: str, path: str) -> RunArtifact:
     relpath = safe_relpath(path)
-    require_run_access(session, actor, run_id, "artifacts:read")
+    require_run_access(session, actor, run_id, Permission.artifacts_read)
     artifact = session.get(RunArtifact, (run_id, relpath))
     if artifact is None:
         raise NotFound(f"run {run_id!r} has no artifact {relpath!r}")
@@ -156,7 +157,7 @@ def get_artifact(session: Session, actor: Actor, run_id: str, path: str) -> RunA
 def list_artifacts(
     session: Session, actor: Actor, run_id: str, *, prefix: str | None = None
 ) -> list[RunArtifact]:
-    require_run_access(session, actor, run_id, "artifacts:read")
+    require_run_access(session, actor, run_id, Permission.artifacts_read)
     query = select(RunArtifact).where(RunArtifact.run_id == run_id).order_by(RunArtifact.path)
     if prefix:
         query = query.where(RunArtifact.path.startswith(safe_relpath(prefix), autoescape=True))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
 from kiln.core.errors import Invalid, NotFound
+from kiln.core.permissions import Permission
 from kiln.tracking.access import require_run_access
 from kiln.tracking.models import Metric
 from kiln.tracking.schemas import MetricHistory, MetricPoint
@@ -27,7 +28,7 @@ def metric_history(
 ) -> MetricHistory:
     if not 2 <= max_points <= MAX_POINTS_LIMIT:
         raise Invalid(f"max_points must be between 2 and {MAX_POINTS_LIMIT}")
-    require_run_access(session, actor, run_id, "runs:read")
+    require_run_access(session, actor, run_id, Permission.runs_read)
     where = (Metric.run_id == run_id, Metric.key == key)
     total, lo, hi = session.execute(
         select(func.count(), func.min(Metric.step), func.max(Metric.step)).where(*where)

@@ -8,11 +8,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from kiln.auth.deps import require
 from kiln.core.actor import Actor
-from kiln.core.deps import SessionDep, SettingsDep
+from kiln.core.deps import SessionDep, SettingsDep, require
 from kiln.core.errors import Invalid
 from kiln.core.http import error_responses
+from kiln.core.permissions import Permission
 from kiln.core.schemas import Page
 from kiln.storage.deps import StoreDep
 from kiln.storage.uploads import check_declared_size
@@ -42,12 +42,12 @@ router = APIRouter(
 )
 
 Limit = Annotated[int, Query(ge=1, le=search.MAX_PAGE)]
-ExperimentsRead = Annotated[Actor, Depends(require("experiments:read"))]
-ExperimentsWrite = Annotated[Actor, Depends(require("experiments:write"))]
-RunsRead = Annotated[Actor, Depends(require("runs:read"))]
-RunsWrite = Annotated[Actor, Depends(require("runs:write"))]
-ArtifactsRead = Annotated[Actor, Depends(require("artifacts:read"))]
-ArtifactsWrite = Annotated[Actor, Depends(require("artifacts:write"))]
+ExperimentsRead = Annotated[Actor, Depends(require(Permission.experiments_read))]
+ExperimentsWrite = Annotated[Actor, Depends(require(Permission.experiments_write))]
+RunsRead = Annotated[Actor, Depends(require(Permission.runs_read))]
+RunsWrite = Annotated[Actor, Depends(require(Permission.runs_write))]
+ArtifactsRead = Annotated[Actor, Depends(require(Permission.artifacts_read))]
+ArtifactsWrite = Annotated[Actor, Depends(require(Permission.artifacts_write))]
 
 
 def _experiment_read(
@@ -220,9 +220,9 @@ async def upload_artifact(
     store: StoreDep,
 ) -> ArtifactRead:
     """Stream the request body into a new object (never whole in memory), then record it."""
-    check_declared_size(request.headers.get("content-length"), settings.max_upload_bytes)
+    check_declared_size(request.headers.get("content-length"), settings.http.max_upload_bytes)
     stored = await artifacts.upload_artifact(
-        session, actor, store, run_id, path, request.stream(), max_bytes=settings.max_upload_bytes
+        session, actor, store, run_id, path, request.stream(), max_bytes=settings.http.max_upload_bytes
     )
     return stored.artifact
 

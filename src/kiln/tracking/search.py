@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from kiln.core.actor import Actor
 from kiln.core.errors import Invalid
 from kiln.core.ids import from_millis
+from kiln.core.permissions import Permission
 from kiln.tracking.access import require_experiment, visible_experiment_ids
 from kiln.tracking.models import LatestMetric, Param, Run, RunTag
 from kiln.tracking.search_filter import Clause, OrderBy, parse_filter, parse_order_by
@@ -113,7 +114,7 @@ def search_runs(
     conditions = [_condition(clause) for clause in parse_filter(filter)]
     if experiment_ids:
         for experiment_id in dict.fromkeys(experiment_ids):
-            require_experiment(session, actor, experiment_id, "runs:read")
+            require_experiment(session, actor, experiment_id, Permission.runs_read)
         conditions.append(Run.experiment_id.in_(experiment_ids))
     else:
         visible = visible_experiment_ids(session, actor)

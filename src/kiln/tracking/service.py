@@ -16,6 +16,7 @@ from kiln.core.actor import Actor
 from kiln.core.db import upsert_rows
 from kiln.core.errors import Conflict, Invalid, InvalidState, NotFound
 from kiln.core.ids import new_id, to_millis, utcnow
+from kiln.core.permissions import Permission
 from kiln.tracking.access import require_experiment, require_run_access, visible_experiments
 from kiln.tracking.models import Experiment, LatestMetric, Metric, Param, Run, RunInput, RunTag
 from kiln.tracking.schemas import (
@@ -39,7 +40,11 @@ RUN_CHILDREN = (
 
 
 def get_experiment(
-    session: Session, actor: Actor, experiment_id: str, *, permission: str = "experiments:read"
+    session: Session,
+    actor: Actor,
+    experiment_id: str,
+    *,
+    permission: Permission = Permission.experiments_read,
 ) -> Experiment:
     return require_experiment(session, actor, experiment_id, permission)
 
@@ -48,14 +53,14 @@ def find_experiment_by_name(
     session: Session, actor: Actor, name: str, *, project: str | None = None
 ) -> Experiment | None:
     """By name in one project (default: the actor's key project, else 'default')."""
-    project_row = resolve_project(session, actor, project, "experiments:read")
+    project_row = resolve_project(session, actor, project, Permission.experiments_read)
     return session.scalar(
         select(Experiment).where(Experiment.project_id == project_row.id, Experiment.name == name)
     )
 
 
 def create_experiment(session: Session, actor: Actor, data: ExperimentCreate) -> Experiment:
-    project = resolve_project(session, actor, data.project, "experiments:write")
+    project = resolve_project(session, actor, data.project, Permission.experiments_write)
     exists = Conflict(
         f"experiment {data.name!r} exists in project {project.name!r}; choose another name or use it",
         details={"name": data.name, "project": project.name},
@@ -91,7 +96,7 @@ def create_experiment(session: Session, actor: Actor, data: ExperimentCreate) ->
 def update_experiment(
     session: Session, actor: Actor, experiment_id: str, data: ExperimentUpdate
 ) -> Experiment:
-    experiment = get_experiment(session, actor, experiment_id, permission="experiments:write")
+    experiment = get_experiment(session, actor, experiment_id, permission=Permission.experiments_write)
     if data.description is not None:
         experiment.description = data.description
     if data.tags is not None:
@@ -118,7 +123,7 @@ def list_experiments(
     )
     if project:
         query = query.where(
-            Experiment.project_id == resolve_project(session, actor, project, "experiments:read").id
+            Experiment.project_id == resolve_project(session, actor, project, Permission.experiments_read).id
         )
     if name:
         query = query.where(Experiment.name == name)
@@ -141,7 +146,7 @@ def count_runs(session: Session, experiment_ids: Sequence[str]) -> dict[str, int
 
 
 def get_run(session: Session, actor: Actor, run_id: str, *, with_environment: bool = False) -> Run:
-    require_run_access(session, actor, run_id, "runs:read")
+    require_run_access(session, actor, run_id, Permission.runs_read)
     options = [*RUN_CHILDREN, undefer(Run.environment)] if with_environment else list(RUN_CHILDREN)
     run = session.scalar(select(Run).where(Run.id == run_id).options(*options))
     if run is None:
@@ -164,11 +169,11 @@ def get_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> list[Run
 
 
 def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root_url: str) -> Run:
-    get_experiment(session, actor, data.experiment_id, permission="runs:write")
+    get_experiment(session, actor, data.experiment_id, permission=Permission.runs_write)
     if data.parent_run_id is not None:
         # Access first: another project's run answers exactly like one that does not exist.
         try:
-            parent_experiment = require_run_access(session, actor, data.parent_run_id, "runs:read")
+            parent_experiment = require_run_access(session, actor, data.parent_run_id, Permission.runs_read)
         except NotFound:
             raise NotFound(f"parent run {data.parent_run_id!r} not found") from None
         if parent_experiment != data.experiment_id:
@@ -232,7 +237,7 @@ def _finish(session: Session, run_id: str, status: RunStatus, end_time: datetime
 def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> Run:
     """Rename, or end a run. Ending is one conditional write, so of racing requests exactly one wins;
     repeating the transition the run already made (an SDK retry) succeeds without a second record."""
-    require_run_access(session, actor, run_id, "runs:write")
+    require_run_access(session, actor, run_id, Permission.runs_write)
     changes = data.model_dump(exclude_none=True, mode="json")
     if data.status is not None:
         moved = data.status.is_terminal and _finish(session, run_id, data.status, data.end_time)
@@ -257,7 +262,9 @@ def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> 
     return run
 
 
-def check_running(session: Session, actor: Actor, run_id: str, *, permission: str = "runs:write") -> None:
+def check_running(
+    session: Session, actor: Actor, run_id: str, *, permission: Permission = Permission.runs_write
+) -> None:
     """Refuse early (before reading an upload) unless the run is running; takes no lock.
 
     Only a fast answer for the client: whatever is then recorded still passes ``require_running``.
@@ -274,7 +281,9 @@ def _not_running(run_id: str, status: str) -> InvalidState:
     )
 
 
-def require_running(session: Session, actor: Actor, run_id: str, *, permission: str = "runs:write") -> None:
+def require_running(
+    session: Session, actor: Actor, run_id: str, *, permission: Permission = Permission.runs_write
+) -> None:
     """Refuse unless the run is running, and keep it running until this transaction ends.
 
     The check is a write to the run's row (``status = status WHERE status = 'running'``): it takes

@@ -14,6 +14,7 @@ from fastapi import Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse
 
+from kiln.auth.deps import get_rate_limits
 from kiln.auth.ratelimit import RateLimits
 from kiln.core.errors import KilnError, RateLimited, ValidationFailed
 
@@ -72,8 +73,7 @@ def client_ip(request: Request) -> str:
 
 
 def rate_limits(request: Request) -> RateLimits:
-    limits: RateLimits = request.app.state.rate_limits
-    return limits
+    return get_rate_limits(request)
 
 
 def throttle(request: Request, purpose: str, email: str | None = None) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiln.core.permissions import Permission
+
 
 @dataclass(frozen=True, slots=True)
 class NavItem:
@@ -12,4 +14,4 @@ class NavItem:
     # Pages name the section they belong to, which marks the entry as current.
     section: str
     # Shown only to users whose role allows this (None: every logged-in user).
-    permission: str | None = None
+    permission: Permission | None = None

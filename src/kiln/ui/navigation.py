@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kiln.core.permissions import Permission
 from kiln.ui.audit import nav as audit_nav
 from kiln.ui.auth import nav as auth_nav
 from kiln.ui.nav_item import NavItem
@@ -19,5 +20,5 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 # The account menu under the user's email in the header.
 ACCOUNT_ITEMS: tuple[NavItem, ...] = (
     NavItem("Profile", "/profile", "profile"),
-    NavItem("API keys", "/api-keys", "api-keys", "api_keys:write"),
+    NavItem("API keys", "/api-keys", "api-keys", Permission.api_keys_write),
 )

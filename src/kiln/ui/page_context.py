@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import Request
 
-from kiln.auth.permissions import allows
 from kiln.core.actor import Actor
+from kiln.core.permissions import Permission
 from kiln.ui.csrf import token_for_page
 
 
@@ -16,9 +16,13 @@ def page_context(request: Request) -> dict[str, Any]:
     user = actor if isinstance(actor, Actor) else None
 
     def can(permission: str | None) -> bool:
-        """Pages hide what the user may not do; the services refuse it anyway."""
+        """Pages hide what the user may not do; the services refuse it anyway.
+
+        Templates name a permission by its value (``can("projects:admin")``): a misspelt one fails
+        the page loudly (``Permission(...)`` raises) instead of hiding a button from everyone.
+        """
         if permission is None:
             return user is not None
-        return user is not None and allows(user.role, permission)
+        return user is not None and user.may(Permission(permission))
 
     return {"current_user": user, "csrf_token": token_for_page(request), "can": can}

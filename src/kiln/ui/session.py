@@ -23,12 +23,10 @@ from fastapi import Depends, Request, Response
 from kiln.auth import tokens
 from kiln.auth.access import authenticate
 from kiln.auth.config import AuthConfig
-from kiln.auth.deps import ACCESS_COOKIE
-from kiln.auth.permissions import refusal
+from kiln.auth.deps import ACCESS_COOKIE, get_auth_config
 from kiln.auth.schemas import TokenPair
 from kiln.core.actor import Actor
-from kiln.core.db import Database
-from kiln.core.errors import PermissionDenied
+from kiln.core.deps import get_db
 from kiln.core.security import decode_access_token
 
 REFRESH_COOKIE = "kiln_refresh"
@@ -72,8 +70,7 @@ def end_session(request: Request) -> None:
 
 
 def auth_config(request: Request) -> AuthConfig:
-    config: AuthConfig = request.app.state.auth_config
-    return config
+    return get_auth_config(request)
 
 
 def is_https(request: Request) -> bool:
@@ -131,7 +128,7 @@ def authenticate_page(request: Request) -> Actor | None:
     if not access and not refresh:
         return None
     config = auth_config(request)
-    db: Database = request.app.state.db
+    db = get_db(request)
     actor: Actor | None = None
     with db.unit_of_work() as session:
         if access:
@@ -160,8 +157,7 @@ def session_id_from_cookies(request: Request) -> str | None:
     refresh = request.cookies.get(REFRESH_COOKIE)
     if not refresh:
         return None
-    db: Database = request.app.state.db
-    with db.unit_of_work() as session:
+    with get_db(request).unit_of_work() as session:
         return tokens.session_for_refresh_token(session, refresh)
 
 
@@ -181,13 +177,6 @@ def ui_actor(request: Request) -> Actor:
 
 
 UiActor = Annotated[Actor, Depends(ui_actor)]
-
-
-def require_permission(actor: Actor, permission: str) -> None:
-    # The same rule as the API's ``require`` (UI actors are people, so the key rules never bite).
-    reason = refusal(actor, permission)
-    if reason is not None:
-        raise PermissionDenied(reason)
 
 
 def safe_next(value: str | None) -> str:

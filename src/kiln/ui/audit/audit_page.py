@@ -6,21 +6,24 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from kiln.audit import chain
 from kiln.audit import service as audit
 from kiln.audit.schemas import AuditRecordRead, ChainVerification
 from kiln.auth import service as accounts
-from kiln.core.db import Database
+from kiln.core.actor import Actor
+from kiln.core.deps import get_db
 from kiln.core.errors import Invalid
+from kiln.core.permissions import Permission
+from kiln.ui.page_access import page_require
 from kiln.ui.page_route import PageRoute
-from kiln.ui.session import UiActor, require_permission
 from kiln.ui.templating import render, url_with
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
+AuditPage = Annotated[Actor, Depends(page_require(Permission.audit_read))]
 PAGE_SIZE = 50
 
 
@@ -55,8 +58,7 @@ def _actor_id(request: Request, value: str) -> str:
     """The actor filter takes an account's email as well as any actor id (a user, an API key, 'system')."""
     if "@" not in value:
         return value
-    db: Database = request.app.state.db
-    with db.unit_of_work() as session:
+    with get_db(request).unit_of_work() as session:
         user = accounts.find_user_by_email(session, value)
         return user.id if user else value
 
@@ -89,7 +91,7 @@ def export_url(query: audit.AuditQuery, fmt: str) -> str:
 @router.get("/audit")
 def audit_page(
     request: Request,
-    actor: UiActor,
+    actor: AuditPage,
     action: str = "",
     target_type: str = "",
     target_id: str = "",
@@ -98,7 +100,6 @@ def audit_page(
     before: Annotated[int | None, Query(ge=1, le=audit.MAX_SEQ)] = None,
     verify: bool = False,
 ) -> Response:
-    require_permission(actor, "audit:read")
     # ``actor`` is the logged-in user, as in every page route; the actor filter arrives as ?actor=.
     filters = AuditFilters(
         actor=request.query_params.get("actor", "").strip()[:320],
@@ -116,8 +117,7 @@ def audit_page(
         query = _query(request, filters)
     except Invalid as exc:
         error, query = exc.message, audit.AuditQuery()
-    db: Database = request.app.state.db
-    with db.unit_of_work() as session:
+    with get_db(request).unit_of_work() as session:
         if error is None:
             rows = audit.query_records(session, query, limit=PAGE_SIZE + 1, before_seq=before)
             more = len(rows) > PAGE_SIZE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kiln.core.permissions import Permission
 from kiln.ui.nav_item import NavItem
 
-NAV: tuple[NavItem, ...] = (NavItem("Audit", "/audit", "audit", "audit:read"),)
+NAV: tuple[NavItem, ...] = (NavItem("Audit", "/audit", "audit", Permission.audit_read),)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -13,16 +13,22 @@ from kiln.auth import api_keys, projects, service
 from kiln.auth.permissions import RANK, Role
 from kiln.auth.schemas import DEFAULT_KEY_DAYS, ApiKeyCreate, ApiKeyRead, ProfileUpdate, ProjectRead, UserRead
 from kiln.core.actor import Actor
-from kiln.core.db import Database
+from kiln.core.deps import get_db
 from kiln.core.errors import KilnError
 from kiln.core.ids import ensure_utc, utcnow
-from kiln.ui.csrf import FormActor, FormDep, field
+from kiln.core.permissions import Permission
+from kiln.ui.csrf import FormDep, field
 from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
+from kiln.ui.page_access import form_require, page_require
 from kiln.ui.page_route import PageRoute
-from kiln.ui.session import UiActor, auth_config, require_permission
+from kiln.ui.session import UiActor, auth_config
 from kiln.ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+ProfileForm = Annotated[Actor, Depends(form_require(Permission.profile_write))]
+KeysPage = Annotated[Actor, Depends(page_require(Permission.api_keys_write))]
+KeysForm = Annotated[Actor, Depends(form_require(Permission.api_keys_write))]
 
 # What a user can choose to be mailed about. The notify domain will own this list when it lands;
 # until then the choices are stored on the profile (``notification_settings``) for it to read.
@@ -45,9 +51,7 @@ def expiry_choices(max_days: int) -> list[tuple[str, str]]:
     return sorted(choices, key=lambda choice: int(choice[0]))
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+_db = get_db
 
 
 # -- profile ------------------------------------------------------------------------------------
@@ -87,8 +91,7 @@ def profile(request: Request, actor: UiActor) -> Response:
 
 
 @router.post("/profile")
-def save_profile(request: Request, actor: FormActor, form: FormDep) -> Response:
-    require_permission(actor, "profile:write")
+def save_profile(request: Request, actor: ProfileForm, form: FormDep) -> Response:
     name = field(form, "name", limit=300)
     try:
         data = ProfileUpdate(
@@ -102,8 +105,7 @@ def save_profile(request: Request, actor: FormActor, form: FormDep) -> Response:
 
 
 @router.post("/profile/password")
-def change_password(request: Request, actor: FormActor, form: FormDep) -> Response:
-    require_permission(actor, "profile:write")
+def change_password(request: Request, actor: ProfileForm, form: FormDep) -> Response:
     current, new = field(form, "current_password", limit=256), field(form, "new_password", limit=256)
     if new != field(form, "new_password_confirm", limit=256):
         error = FormError("the two new passwords are not the same; type it twice", 422)
@@ -182,14 +184,12 @@ def _keys_page(
 
 
 @router.get("/api-keys")
-def keys(request: Request, actor: UiActor) -> Response:
-    require_permission(actor, "api_keys:write")
+def keys(request: Request, actor: KeysPage) -> Response:
     return _keys_page(request, actor)
 
 
 @router.post("/api-keys")
-def create_key(request: Request, actor: FormActor, form: FormDep) -> Response:
-    require_permission(actor, "api_keys:write")
+def create_key(request: Request, actor: KeysForm, form: FormDep) -> Response:
     draft = {
         "name": field(form, "name", limit=200),
         "project_id": field(form, "project_id", limit=64),
@@ -227,8 +227,7 @@ def create_key(request: Request, actor: FormActor, form: FormDep) -> Response:
 
 
 @router.post("/api-keys/{key_id}/revoke")
-def revoke_key(request: Request, key_id: str, actor: FormActor) -> Response:
-    require_permission(actor, "api_keys:write")
+def revoke_key(request: Request, key_id: str, actor: KeysForm) -> Response:
     with _db(request).unit_of_work() as session:
         api_keys.revoke_api_key(session, actor, key_id)
     return redirect_with_notice("/api-keys", "key_revoked")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -14,26 +14,25 @@ from kiln.auth import api_keys, projects, service
 from kiln.auth.permissions import Role
 from kiln.auth.schemas import ApiKeyRead, InviteCreate, ProjectRead, UserAdminUpdate, UserRead
 from kiln.core.actor import Actor
-from kiln.core.db import Database
+from kiln.core.deps import get_db
 from kiln.core.errors import KilnError
-from kiln.notify.email import Mailer
+from kiln.core.permissions import Permission
+from kiln.notify.deps import get_mailer
 from kiln.ui.auth.account_pages import key_rows
-from kiln.ui.csrf import FormActor, FormDep, field
+from kiln.ui.csrf import FormDep, field
 from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
+from kiln.ui.page_access import form_require, page_require
 from kiln.ui.page_route import PageRoute
-from kiln.ui.session import UiActor, auth_config, require_permission
+from kiln.ui.session import auth_config
 from kiln.ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-PERMISSION = "users:admin"
+UsersAdminPage = Annotated[Actor, Depends(page_require(Permission.users_admin))]
+UsersAdminForm = Annotated[Actor, Depends(form_require(Permission.users_admin))]
 USERS_PAGE = "/admin/users"
 ACTIVITY_LIMIT = 100
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+_db = get_db
 
 
 def _back(form_value: str) -> str:
@@ -76,14 +75,12 @@ def _users_page(
 
 
 @router.get(USERS_PAGE)
-def users(request: Request, actor: UiActor) -> Response:
-    require_permission(actor, PERMISSION)
+def users(request: Request, actor: UsersAdminPage) -> Response:
     return _users_page(request, actor)
 
 
 @router.get(USERS_PAGE + "/{user_id}")
-def user_activity(request: Request, user_id: str, actor: UiActor) -> Response:
-    require_permission(actor, PERMISSION)
+def user_activity(request: Request, user_id: str, actor: UsersAdminPage) -> Response:
     with _db(request).unit_of_work() as session:
         user = UserRead.model_validate(service.get_user(session, user_id))
         done_by = audit.query_records(session, audit.AuditQuery(actor_id=user_id), limit=ACTIVITY_LIMIT)
@@ -121,8 +118,7 @@ def _update(request: Request, actor: Actor, user_id: str, data: UserAdminUpdate,
 
 
 @router.post(USERS_PAGE + "/{user_id}/role")
-def change_role(request: Request, user_id: str, actor: FormActor, form: FormDep) -> Response:
-    require_permission(actor, PERMISSION)
+def change_role(request: Request, user_id: str, actor: UsersAdminForm, form: FormDep) -> Response:
     try:
         data = UserAdminUpdate(role=field(form, "role", limit=32))
     except ValidationError as exc:
@@ -131,16 +127,14 @@ def change_role(request: Request, user_id: str, actor: FormActor, form: FormDep)
 
 
 @router.post(USERS_PAGE + "/{user_id}/active")
-def set_active(request: Request, user_id: str, actor: FormActor, form: FormDep) -> Response:
-    require_permission(actor, PERMISSION)
+def set_active(request: Request, user_id: str, actor: UsersAdminForm, form: FormDep) -> Response:
     data = UserAdminUpdate(is_active=field(form, "active", limit=8) == "1")
     return _update(request, actor, user_id, data, _back(field(form, "back", limit=200)))
 
 
 @router.post(USERS_PAGE + "/{user_id}/password-reset")
-def send_password_reset(request: Request, user_id: str, actor: FormActor, form: FormDep) -> Response:
-    require_permission(actor, PERMISSION)
-    mailer: Mailer = request.app.state.mailer
+def send_password_reset(request: Request, user_id: str, actor: UsersAdminForm, form: FormDep) -> Response:
+    mailer = get_mailer(request)
     try:
         with _db(request).unit_of_work() as session:
             service.admin_reset_password(session, actor, user_id, config=auth_config(request), mailer=mailer)
@@ -150,14 +144,13 @@ def send_password_reset(request: Request, user_id: str, actor: FormActor, form: 
 
 
 @router.post("/admin/invites")
-def invite(request: Request, actor: FormActor, form: FormDep) -> Response:
-    require_permission(actor, PERMISSION)
+def invite(request: Request, actor: UsersAdminForm, form: FormDep) -> Response:
     draft = {
         "email": field(form, "email", limit=320),
         "role": field(form, "role", limit=32),
         "project_id": field(form, "project_id", limit=64),
     }
-    mailer: Mailer = request.app.state.mailer
+    mailer = get_mailer(request)
     try:
         data = InviteCreate(email=draft["email"], role=draft["role"], project_id=draft["project_id"] or None)
         with _db(request).unit_of_work() as session:

@@ -12,10 +12,10 @@ from starlette.responses import RedirectResponse, Response
 from kiln.auth import service
 from kiln.auth.config import AuthConfig
 from kiln.auth.schemas import RegisterRequest
-from kiln.core.db import Database
+from kiln.core.deps import get_db
 from kiln.core.errors import KilnError, PermissionDenied, ValidationFailed
 from kiln.core.security import same
-from kiln.notify.email import Mailer
+from kiln.notify.deps import get_mailer
 from kiln.ui.auth.user_directory import has_users
 from kiln.ui.csrf import (
     CSRF_FAILED,
@@ -55,14 +55,8 @@ CSRF_ERROR = FormError(CSRF_FAILED, 403)
 PASSWORDS_DIFFER = FormError("the two passwords are not the same; type the new password twice", 422)
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-def _mailer(request: Request) -> Mailer:
-    mailer: Mailer = request.app.state.mailer
-    return mailer
+_db = get_db
+_mailer = get_mailer
 
 
 def _form_page(

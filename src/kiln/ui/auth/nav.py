@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from kiln.core.permissions import Permission
 from kiln.ui.nav_item import NavItem
 
 NAV: tuple[NavItem, ...] = (
-    NavItem("Projects", "/projects", "projects", "projects:read"),
-    NavItem("Admin", "/admin/users", "admin", "users:admin"),
+    NavItem("Projects", "/projects", "projects", Permission.projects_read),
+    NavItem("Admin", "/admin/users", "admin", Permission.users_admin),
 )

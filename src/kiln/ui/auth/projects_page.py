@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -12,22 +12,20 @@ from kiln.auth import projects
 from kiln.auth.permissions import Role
 from kiln.auth.schemas import MemberRead, MemberSet, ProjectCreate, ProjectRead
 from kiln.core.actor import Actor
-from kiln.core.db import Database
+from kiln.core.deps import get_db
 from kiln.core.errors import KilnError
-from kiln.ui.csrf import FormActor, FormDep, field
+from kiln.core.permissions import Permission
+from kiln.ui.csrf import FormDep, field
 from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
+from kiln.ui.page_access import form_require, page_require
 from kiln.ui.page_route import PageRoute
-from kiln.ui.session import UiActor, require_permission
 from kiln.ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-ADMIN = "projects:admin"
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+ProjectsPage = Annotated[Actor, Depends(page_require(Permission.projects_read))]
+ProjectsAdminForm = Annotated[Actor, Depends(form_require(Permission.projects_admin))]
+_db = get_db
 
 
 def _projects_page(
@@ -53,14 +51,12 @@ def _projects_page(
 
 
 @router.get("/projects")
-def project_list(request: Request, actor: UiActor) -> Response:
-    require_permission(actor, "projects:read")
+def project_list(request: Request, actor: ProjectsPage) -> Response:
     return _projects_page(request, actor)
 
 
 @router.post("/projects")
-def create_project(request: Request, actor: FormActor, form: FormDep) -> Response:
-    require_permission(actor, ADMIN)
+def create_project(request: Request, actor: ProjectsAdminForm, form: FormDep) -> Response:
     draft = {"name": field(form, "name", limit=200), "description": field(form, "description")}
     try:
         data = ProjectCreate(name=draft["name"], description=draft["description"])
@@ -95,14 +91,12 @@ def _project_page(
 
 
 @router.get("/projects/{project_id}")
-def project_page(request: Request, project_id: str, actor: UiActor) -> Response:
-    require_permission(actor, "projects:read")
+def project_page(request: Request, project_id: str, actor: ProjectsPage) -> Response:
     return _project_page(request, actor, project_id)
 
 
 @router.post("/projects/{project_id}/members")
-def set_member(request: Request, project_id: str, actor: FormActor, form: FormDep) -> Response:
-    require_permission(actor, ADMIN)
+def set_member(request: Request, project_id: str, actor: ProjectsAdminForm, form: FormDep) -> Response:
     email, user_id = field(form, "email", limit=320), field(form, "user_id", limit=64)
     try:
         data = MemberSet(email=email or None, user_id=user_id or None, role=field(form, "role", limit=32))
@@ -114,8 +108,7 @@ def set_member(request: Request, project_id: str, actor: FormActor, form: FormDe
 
 
 @router.post("/projects/{project_id}/members/{user_id}/remove")
-def remove_member(request: Request, project_id: str, user_id: str, actor: FormActor) -> Response:
-    require_permission(actor, ADMIN)
+def remove_member(request: Request, project_id: str, user_id: str, actor: ProjectsAdminForm) -> Response:
     try:
         with _db(request).unit_of_work() as session:
             projects.remove_member(session, actor, project_id, user_id)

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import HTMLResponse
 
-from kiln.core.db import Database
+from kiln.core.actor import Actor
+from kiln.core.deps import get_db
 from kiln.core.errors import Invalid, NotFound
+from kiln.core.permissions import Permission
 from kiln.tracking import compare, history, service
 from kiln.tracking.schemas import ExperimentRead
 from kiln.ui.charts import Chart, charts_json, series_from_history
+from kiln.ui.page_access import page_require
 from kiln.ui.page_route import PageRoute
-from kiln.ui.session import UiActor
 from kiln.ui.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
+RunsPage = Annotated[Actor, Depends(page_require(Permission.runs_read))]
 CHART_POINTS = 500
 # Every curve is one history query: bound their number for wide comparisons.
 MAX_CURVES = 400
@@ -31,14 +34,14 @@ def parse_ids(values: list[str]) -> list[str]:
 
 @router.get("/compare", response_class=HTMLResponse)
 def compare_page(
-    request: Request, actor: UiActor, ids: Annotated[list[str] | None, Query()] = None
+    request: Request, actor: RunsPage, ids: Annotated[list[str] | None, Query()] = None
 ) -> HTMLResponse:
     run_ids = parse_ids(ids or [])
     if not run_ids:
         raise Invalid(
             "choose runs to compare: tick them in an experiment's runs table, or open /compare?ids=a,b"
         )
-    db: Database = request.app.state.db
+    db = get_db(request)
     with db.unit_of_work() as session:
         comparison = compare.compare_runs(session, actor, run_ids)
         experiments = {

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import HTMLResponse
 
-from kiln.core.db import Database
+from kiln.core.actor import Actor
+from kiln.core.deps import get_db
 from kiln.core.errors import Invalid
+from kiln.core.permissions import Permission
 from kiln.tracking import compare, search, service
 from kiln.tracking.schemas import ExperimentRead, RunRead
+from kiln.ui.page_access import page_require
 from kiln.ui.page_route import PageRoute
-from kiln.ui.session import UiActor
 from kiln.ui.templating import render, url_with
 from kiln.ui.tracking import runs_table
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
+ExperimentsPage = Annotated[Actor, Depends(page_require(Permission.experiments_read))]
 EXPERIMENTS_PER_PAGE = 100
 
 
 @router.get("/experiments", response_class=HTMLResponse)
-def experiment_list(request: Request, actor: UiActor, cursor: str = "") -> HTMLResponse:
-    db: Database = request.app.state.db
+def experiment_list(request: Request, actor: ExperimentsPage, cursor: str = "") -> HTMLResponse:
+    db = get_db(request)
     with db.unit_of_work() as session:
         offset = search.decode_cursor(cursor or None)
         rows, more = service.list_experiments(session, actor, limit=EXPERIMENTS_PER_PAGE, offset=offset)
@@ -45,14 +48,14 @@ def experiment_list(request: Request, actor: UiActor, cursor: str = "") -> HTMLR
 @router.get("/experiments/{experiment_id}", response_class=HTMLResponse)
 def experiment_page(
     request: Request,
-    actor: UiActor,
+    actor: ExperimentsPage,
     experiment_id: str,
     filter: str = "",
     order_by: str = "",
     cursor: str = "",
     limit: Annotated[int, Query(ge=1, le=runs_table.MAX_PAGE_SIZE)] = runs_table.DEFAULT_PAGE_SIZE,
 ) -> HTMLResponse:
-    db: Database = request.app.state.db
+    db = get_db(request)
     path = f"/experiments/{experiment_id}"
     query = runs_table.TableQuery(
         filter=filter.strip(), order_by=order_by.strip(), limit=limit, cursor=cursor.strip()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from kiln.core.permissions import Permission
 from kiln.ui.nav_item import NavItem
 
-NAV: tuple[NavItem, ...] = (NavItem("Experiments", "/experiments", "experiments"),)
+NAV: tuple[NavItem, ...] = (
+    NavItem("Experiments", "/experiments", "experiments", Permission.experiments_read),
+)

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import HTMLResponse
 
-from kiln.core.db import Database
+from kiln.core.actor import Actor
+from kiln.core.deps import get_db
 from kiln.core.errors import NotFound
+from kiln.core.permissions import Permission
 from kiln.tracking import artifacts, compare, history, reproduce, search, service
 from kiln.tracking.schemas import ArtifactRead, ExperimentRead
 from kiln.ui.charts import Chart, charts_json, series_from_history
+from kiln.ui.page_access import page_require
 from kiln.ui.page_route import PageRoute
-from kiln.ui.session import UiActor
 from kiln.ui.templating import render
 from kiln.ui.tracking.environment_view import environment_view
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
+RunsPage = Annotated[Actor, Depends(page_require(Permission.runs_read))]
 CHART_POINTS = 1000
 # Each chart is one history query; a run with hundreds of metric keys charts the first ones only.
 MAX_CHARTS = 50
@@ -33,8 +37,8 @@ class LatestValue:
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, actor: UiActor, run_id: str) -> HTMLResponse:
-    db: Database = request.app.state.db
+def run_page(request: Request, actor: RunsPage, run_id: str) -> HTMLResponse:
+    db = get_db(request)
     with db.unit_of_work() as session:
         row = service.get_run(session, actor, run_id, with_environment=True)
         run = compare.to_read(row)
