@@ -15,6 +15,7 @@ from kiln.cli.main import app as kiln_app
 from kiln.core.settings import get_settings
 from tests.auth.builders import STRONG_PASSWORD, api, audit_records, database, open_session, setup_token
 from tests.auth_builders import make_account, make_project
+from tests.conftest import TEST_AUDIT_KEY
 
 REGISTER = "/api/v1/auth/register"
 
@@ -29,6 +30,8 @@ def operator_cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("KILN_DATABASE_URL", database_url)
     monkeypatch.setenv("KILN_HOME", str(tmp_path / "cli-home"))
     monkeypatch.setenv("KILN_ADMIN_PASSWORD", STRONG_PASSWORD)
+    # The operator seals audit records with the server's key (a shared database has no key file).
+    monkeypatch.setenv("KILN_AUDIT_KEY", TEST_AUDIT_KEY)
     get_settings.cache_clear()  # settings are read once per process
     yield CliRunner()
     get_settings.cache_clear()

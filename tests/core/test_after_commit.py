@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kiln.audit.chain import bind_audit_key
 from kiln.audit.models import AuditRecord
 from kiln.audit.service import record
 from kiln.core import events
 from kiln.core.actor import SYSTEM
 from kiln.core.db import Database, after_commit
+from tests.conftest import TEST_AUDIT_KEY
 
 
 class Boom(Exception):
@@ -25,6 +27,12 @@ def in_failed_transaction(db: Database, work: Callable[[Session], object]) -> No
     with db.unit_of_work() as session:
         work(session)
         raise Boom
+
+
+@pytest.fixture(autouse=True)
+def _sealed(migrated_database: Database) -> None:
+    # These tests write audit records through the shared test database: seal them with the tests' key.
+    bind_audit_key(migrated_database, TEST_AUDIT_KEY)
 
 
 class TestAfterCommit:
