@@ -41,8 +41,16 @@ def get_rate_limits(request: Request) -> RateLimits:
     return auth_state(request).rate_limits
 
 
-AuthConfigDep = Annotated[AuthConfig, Depends(get_auth_config)]
-RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+async def _auth_config(request: Request) -> AuthConfig:  # async: a state lookup needs no thread
+    return auth_state(request).auth_config
+
+
+async def _rate_limits(request: Request) -> RateLimits:
+    return auth_state(request).rate_limits
+
+
+AuthConfigDep = Annotated[AuthConfig, Depends(_auth_config)]
+RateLimitsDep = Annotated[RateLimits, Depends(_rate_limits)]
 
 
 def credential(request: Request) -> str | None:

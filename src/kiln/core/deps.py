@@ -11,7 +11,7 @@ So a domain below auth (audit, notify, jobs) can protect its routes importing no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Protocol, cast
 
 from fastapi import Depends, Request
@@ -54,15 +54,26 @@ def get_app_settings(request: Request) -> Settings:
     return core_state(request).settings
 
 
-def get_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
+# Dependencies that only read the app state are ``async``: FastAPI runs a sync dependency on the
+# thread pool, and a hand-off per trivial lookup costs more than the lookup (pages call the plain
+# accessors above directly).
+async def _db(request: Request) -> Database:
+    return core_state(request).db
+
+
+async def _settings(request: Request) -> Settings:
+    return core_state(request).settings
+
+
+def get_session(db: Annotated[Database, Depends(_db)]) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back if it raises."""
     with db.unit_of_work() as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-DatabaseDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DatabaseDep = Annotated[Database, Depends(_db)]
 
 
 def current_actor(request: Request, session: SessionDep) -> Actor:
@@ -75,7 +86,7 @@ def current_actor(request: Request, session: SessionDep) -> Actor:
 AuthenticatedActor = Annotated[Actor, Depends(current_actor)]
 
 
-def require(permission: Permission) -> Callable[..., Actor]:
+def require(permission: Permission) -> Callable[..., Awaitable[Actor]]:
     """The dependency every protected route declares, as an alias at the top of its router:
     ``RunsWrite = Annotated[Actor, Depends(require(Permission.runs_write))]``.
 
@@ -86,7 +97,7 @@ def require(permission: Permission) -> Callable[..., Actor]:
         # A plain string would be a silent 403 forever; refuse it when the router is imported.
         raise TypeError(f"require() takes a kiln.core.permissions.Permission, not {permission!r}")
 
-    def dependency(actor: AuthenticatedActor) -> Actor:
+    async def dependency(actor: AuthenticatedActor) -> Actor:  # pure check: no thread hand-off
         reason = actor.refusal(permission)
         if reason is not None:
             raise PermissionDenied(reason)

@@ -18,4 +18,8 @@ def get_mailer(request: Request) -> Mailer:
     return cast(NotifyState, request.app.state.kiln).mailer
 
 
-MailerDep = Annotated[Mailer, Depends(get_mailer)]
+async def _mailer(request: Request) -> Mailer:  # async: a state lookup needs no thread
+    return get_mailer(request)
+
+
+MailerDep = Annotated[Mailer, Depends(_mailer)]

@@ -18,4 +18,8 @@ def get_store(request: Request) -> ArtifactStore:
     return cast(StorageState, request.app.state.kiln).store
 
 
-StoreDep = Annotated[ArtifactStore, Depends(get_store)]
+async def _store(request: Request) -> ArtifactStore:  # async: a state lookup needs no thread
+    return get_store(request)
+
+
+StoreDep = Annotated[ArtifactStore, Depends(_store)]

@@ -9,7 +9,7 @@ API-key rules never bite).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -35,22 +35,22 @@ def _permission(permission: Permission) -> Permission:
     return permission
 
 
-def page_require(permission: Permission) -> Callable[..., Actor]:
+def page_require(permission: Permission) -> Callable[..., Awaitable[Actor]]:
     """A page (GET) for logged-in users holding ``permission``."""
     permission = _permission(permission)
 
-    def dependency(actor: Annotated[Actor, Depends(ui_actor)]) -> Actor:
+    async def dependency(actor: Annotated[Actor, Depends(ui_actor)]) -> Actor:  # a pure check
         return _checked(actor, permission)
 
     dependency.__name__ = f"page_require_{permission.name}"
     return dependency
 
 
-def form_require(permission: Permission) -> Callable[..., Actor]:
+def form_require(permission: Permission) -> Callable[..., Awaitable[Actor]]:
     """A form POST: its CSRF token first, then ``permission``."""
     permission = _permission(permission)
 
-    def dependency(actor: Annotated[Actor, Depends(form_actor)]) -> Actor:
+    async def dependency(actor: Annotated[Actor, Depends(form_actor)]) -> Actor:  # a pure check
         return _checked(actor, permission)
 
     dependency.__name__ = f"form_require_{permission.name}"
