@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import kiln
 from kiln.cli.main import app as cli
 from kiln.core.db import Database
-from tests.builders import TEST_PASSWORD, make_user
+from tests.builders.auth import PASSWORD, make_user
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def _saved_key_id(url: str, config_dir: Path) -> str:
 def scientist(app: FastAPI) -> str:
     db: Database = app.state.db
     with db.unit_of_work() as session:
-        make_user(session, "sam@kiln.test", role="data_scientist")
+        make_user(session, "sam@kiln.test", role="data_scientist", project_role="data_scientist")
     return "sam@kiln.test"
 
 
@@ -44,7 +44,7 @@ def test_login_saves_a_private_key_that_later_commands_use(
 ) -> None:
     assert runner.invoke(cli, ["experiments", "create", "before-login"]).exit_code != 0
 
-    result = runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    result = runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD])
 
     assert result.exit_code == 0, result.output
     saved = config_dir / "credentials.json"
@@ -58,7 +58,7 @@ def test_login_saves_a_private_key_that_later_commands_use(
 def test_logout_revokes_the_saved_key(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
-    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD])
     key = next(iter((config_dir / "credentials.json").read_text().split('"kiln_')[1:])).split('"')[0]
 
     assert runner.invoke(cli, ["logout"]).exit_code == 0
@@ -83,9 +83,7 @@ def test_the_url_option_names_the_server_to_log_in_to(
 ) -> None:
     monkeypatch.setenv("KILN_URL", "http://127.0.0.1:9")
 
-    result = runner.invoke(
-        cli, ["--url", live_url, "login", "--email", scientist, "--password", TEST_PASSWORD]
-    )
+    result = runner.invoke(cli, ["--url", live_url, "login", "--email", scientist, "--password", PASSWORD])
 
     assert result.exit_code == 0, result.output
     assert f"logged in to {live_url}" in result.output
@@ -95,9 +93,7 @@ def test_the_url_option_names_the_server_to_log_in_to(
 def test_a_project_you_do_not_belong_to_is_refused_and_nothing_is_saved(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
-    result = runner.invoke(
-        cli, ["login", "--email", scientist, "--password", TEST_PASSWORD, "--project", "ghost"]
-    )
+    result = runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD, "--project", "ghost"])
 
     assert result.exit_code == 1
     assert "you are not a member of a project 'ghost'" in result.output
@@ -107,7 +103,7 @@ def test_a_project_you_do_not_belong_to_is_refused_and_nothing_is_saved(
 def test_projects_and_keys_are_listed_and_a_key_can_be_revoked(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
-    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD])
 
     projects = runner.invoke(cli, ["projects", "list"])
     keys = runner.invoke(cli, ["keys", "list"])
@@ -127,7 +123,7 @@ def test_projects_and_keys_are_listed_and_a_key_can_be_revoked(
 def test_revoking_an_unknown_key_prints_the_servers_message(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
-    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD])
 
     result = runner.invoke(cli, ["keys", "revoke", "no-such-key"])
 
@@ -138,7 +134,7 @@ def test_revoking_an_unknown_key_prints_the_servers_message(
 def test_logout_forgets_a_key_that_no_longer_works(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
-    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD])
     runner.invoke(cli, ["keys", "revoke", _saved_key_id(live_url, config_dir)])
 
     result = runner.invoke(cli, ["logout"])

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from kiln.auth.permissions import Role
 from kiln.core.db import Database
-from tests.auth_builders import Account, make_account
+from tests.builders.auth import Account, make_account
 from tests.ui.sessions import use_session
 
 
