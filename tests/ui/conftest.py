@@ -1,4 +1,4 @@
-"""Page tests build data with the services (tests/builders.py), committed before the page is asked for.
+"""Page tests build data with the services (tests/builders/), committed before the page is asked for.
 
 Pages need a login: modules that test pages mark themselves ``usefixtures("logged_in")``.
 """
