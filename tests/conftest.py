@@ -18,15 +18,27 @@ from sqlalchemy.orm import Session
 
 from kiln.app import KilnSettings, create_app, kiln_state
 from kiln.auth.settings import AuthSettings
+from kiln.core import security
 from kiln.core.db import Database
 from kiln.core.migrate import upgrade_database
 from kiln.core.settings import HttpSettings
 from kiln.models_registry import metadata
 from kiln.storage.settings import StorageSettings
 from tests.builders import make_user_token
+from tests.password_hashing import HashOncePerPassword
 
 # The audit chain's HMAC key; CLI tests hand the same one to `kiln audit` through KILN_AUDIT_KEY.
 TEST_AUDIT_KEY = "test-audit-key-0123456789-abcdefghijklmnopq"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hash_each_password_once() -> Iterator[None]:
+    """Builders make every user through the auth service, and argon2 costs ~0.1 s a hash on purpose:
+    each distinct password is hashed once per test process, by Kiln's own hasher (checks stay real)."""
+    hasher = HashOncePerPassword(security._hasher())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", lambda: hasher)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 import kiln
 from kiln.app import kiln_state
 from tests.auth.apps import build_app, mail_app, mail_server
-from tests.auth.builders import api
-from tests.auth_builders import make_account
+from tests.builders.auth import api, make_account
 from tests.notify.mail_server import MailServer
 
 __all__ = ["build_app", "mail_app", "mail_server"]  # fixtures

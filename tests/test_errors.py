@@ -16,8 +16,9 @@ from kiln.app import kiln_state
 from kiln.core.errors import Conflict, InvalidState, KilnError, error_from_payload, registered_errors
 from kiln.core.http import error_response
 from kiln.core.settings import Settings
+from tests.api import error_of
 from tests.live_server import serve
-from tests.tracking.api import API, create_experiment, create_run, error_of, finish_run
+from tests.tracking.api import API, create_experiment, create_run, finish_run
 
 Call = Callable[[TestClient], httpx.Response]
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.auth.builders import audit_records
+from tests.builders.audit import audit_records
 
 
 def test_a_well_formed_id_is_kept_in_the_response_and_the_audit_record(

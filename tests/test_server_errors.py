@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kiln.auth.permissions import Role
-from tests.auth_builders import make_account
+from tests.builders.auth import make_account
 from tests.live_server import serve
 from tests.ui.sessions import use_session
 

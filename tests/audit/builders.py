@@ -1,4 +1,6 @@
-"""Audit records made through the audit service, and tampering done straight in the database."""
+"""Tampering done straight in the database, behind the audit service's back, on purpose: what someone
+with database access could do, and what the chain must detect. Records made the honest way (through
+the audit service) are built by tests/builders/audit.py."""
 
 from __future__ import annotations
 
@@ -6,22 +8,11 @@ import hashlib
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
-from kiln.audit import service as audit
 from kiln.audit.chain import canonical
 from kiln.audit.models import GENESIS, AuditHead, AuditRecord
-from kiln.core.actor import Actor
-from tests.auth.builders import database
-
-ALICE = Actor(kind="user", id="alice-id", name="alice@example.com", role="admin", user_id="alice-id")
-BOB = Actor(kind="user", id="bob-id", name="bob@example.com", role="viewer", user_id="bob-id")
-
-
-def append(app: FastAPI, actor: Actor, action: str, target_id: str = "t-1", **details: Any) -> int:
-    """One record in its own transaction (as one request would write it); returns its seq."""
-    with database(app).unit_of_work() as session:
-        return audit.record(session, actor, action, "thing", target_id, details).seq
+from tests.builders.core import database
 
 
 def tamper(app: FastAPI, seq: int, **values: Any) -> None:
@@ -57,8 +48,3 @@ def wipe(app: FastAPI, *, records: bool = True) -> None:
 def remove(app: FastAPI, seq: int) -> None:
     with database(app).unit_of_work() as session:
         session.execute(delete(AuditRecord).where(AuditRecord.seq == seq))
-
-
-def last_seq(app: FastAPI) -> int:
-    with database(app).unit_of_work() as session:
-        return int(session.scalar(select(func.max(AuditRecord.seq))) or 0)

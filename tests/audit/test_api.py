@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from kiln.audit.schemas import AuditRecordRead
 from kiln.auth.permissions import Role
-from tests.audit.builders import ALICE, BOB, append, tamper, wipe
-from tests.auth.builders import api, audit_records, open_session
-from tests.auth_builders import make_account
+from tests.audit.builders import tamper, wipe
+from tests.builders.audit import ALICE, BOB, append, audit_records
+from tests.builders.auth import api, make_account, open_session
 
 
 @pytest.fixture

@@ -11,17 +11,17 @@ from fastapi.testclient import TestClient
 
 from kiln.audit import chain
 from kiln.auth.permissions import Role
-from tests.auth.builders import (
+from tests.auth.builders import spent_long_ago
+from tests.builders.audit import audit_records
+from tests.builders.auth import (
     STRONG_PASSWORD,
     api,
-    audit_records,
-    database,
     default_project_id,
+    make_account,
     open_session,
     setup_token,
-    spent_long_ago,
 )
-from tests.auth_builders import make_account
+from tests.builders.core import database
 from tests.notify.mail_server import MailServer
 
 ANOTHER_PASSWORD = "saffron-glacier-drifts-51"

@@ -16,9 +16,10 @@ from kiln.audit.cli import audit_app
 from kiln.audit.models import AuditRecord
 from kiln.cli.main import app as kiln_app
 from kiln.core.settings import get_settings
-from tests.audit.builders import ALICE, BOB, append, remove, reseal_unkeyed, tamper, wipe
-from tests.auth.builders import database
-from tests.auth_builders import make_account
+from tests.audit.builders import remove, reseal_unkeyed, tamper, wipe
+from tests.builders.audit import ALICE, BOB, append
+from tests.builders.auth import make_account
+from tests.builders.core import database
 from tests.conftest import TEST_AUDIT_KEY
 
 

@@ -12,8 +12,9 @@ from kiln.app import create_app, kiln_state
 from kiln.audit import chain
 from kiln.audit.models import AuditRecord
 from kiln.core.settings import Settings
-from tests.audit.builders import ALICE, BOB, append, reseal_unkeyed, tamper
-from tests.auth.builders import audit_records, database
+from tests.audit.builders import reseal_unkeyed, tamper
+from tests.builders.audit import ALICE, BOB, append, audit_records
+from tests.builders.core import database
 
 Restart = Callable[[], FastAPI]
 

@@ -6,8 +6,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kiln.auth.permissions import Role
-from tests.auth.builders import STRONG_PASSWORD, api, default_project_id, make_member, open_session
-from tests.auth_builders import Account, make_account
+from tests.builders.auth import (
+    STRONG_PASSWORD,
+    Account,
+    api,
+    default_project_id,
+    make_account,
+    make_member,
+    open_session,
+)
 from tests.notify.mail_server import MailServer
 
 

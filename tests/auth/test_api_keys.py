@@ -12,17 +12,11 @@ from sqlalchemy import update
 from kiln.auth.models import ApiKey
 from kiln.auth.permissions import Role
 from kiln.core.ids import utcnow
+from tests.api import error_of
 from tests.auth.apps import BuildApp
-from tests.auth.builders import (
-    api,
-    audit_records,
-    database,
-    default_project_id,
-    error_of,
-    make_member,
-    open_session,
-)
-from tests.auth_builders import make_project
+from tests.builders.audit import audit_records
+from tests.builders.auth import api, default_project_id, make_member, make_project, open_session
+from tests.builders.core import database
 
 KEYS = "/api/v1/me/api-keys"
 

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Mount
 from kiln.auth.permissions import ACCOUNT_PERMISSIONS, GLOBAL_PERMISSIONS, Role, allows
 from kiln.core.permissions import Permission as P
 from tests.auth.apps import BuildApp
-from tests.auth.builders import api, default_project_id, make_member, open_session
+from tests.builders.auth import api, default_project_id, make_member, open_session
 from tests.ui.sessions import form_token
 
 PUBLIC = "public"  # not a Permission: anyone may call it

@@ -12,17 +12,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kiln.auth.permissions import Role
-from tests.auth.builders import (
+from tests.api import error_of
+from tests.builders.audit import audit_records
+from tests.builders.auth import (
     STRONG_PASSWORD,
     api,
-    audit_records,
-    database,
     default_project_id,
-    error_of,
     make_member,
+    make_project,
     open_session,
 )
-from tests.auth_builders import make_project
+from tests.builders.core import database
 
 KEYS = "/api/v1/me/api-keys"
 

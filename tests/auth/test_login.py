@@ -6,9 +6,9 @@ import httpx
 from fastapi import FastAPI
 
 from kiln.auth.ratelimit import FREE_LOGIN_FAILURES
+from tests.api import error_of
 from tests.auth.apps import BuildApp
-from tests.auth.builders import api, error_of, open_session, update_user
-from tests.auth_builders import make_account
+from tests.builders.auth import api, make_account, open_session, update_user
 
 LOGIN = "/api/v1/auth/login"
 LOGIN_FAILED = {"error": {"code": "unauthenticated", "message": "invalid email or password", "details": {}}}

@@ -13,8 +13,9 @@ from kiln.auth import service
 from kiln.auth.permissions import Role
 from kiln.cli.main import app as kiln_app
 from kiln.core.settings import get_settings
-from tests.auth.builders import STRONG_PASSWORD, api, audit_records, database, open_session, setup_token
-from tests.auth_builders import make_account, make_project
+from tests.builders.audit import audit_records
+from tests.builders.auth import STRONG_PASSWORD, api, make_account, make_project, open_session, setup_token
+from tests.builders.core import database
 from tests.conftest import TEST_AUDIT_KEY
 
 REGISTER = "/api/v1/auth/register"

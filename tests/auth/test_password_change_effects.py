@@ -16,17 +16,10 @@ from sqlalchemy import select
 from kiln.auth import service
 from kiln.auth.models import OneTimeToken
 from kiln.auth.permissions import Role
-from tests.auth.builders import (
-    STRONG_PASSWORD,
-    api,
-    audit_records,
-    database,
-    default_project_id,
-    error_of,
-    make_member,
-    open_session,
-)
-from tests.auth_builders import Account
+from tests.api import error_of
+from tests.builders.audit import audit_records
+from tests.builders.auth import STRONG_PASSWORD, Account, api, default_project_id, make_member, open_session
+from tests.builders.core import database
 from tests.notify.mail_server import MailServer
 
 CONFIRM = "/api/v1/auth/password-reset/confirm"

@@ -9,8 +9,9 @@ from sqlalchemy import update
 
 from kiln.auth.models import OneTimeToken
 from kiln.core.ids import utcnow
-from tests.auth.builders import STRONG_PASSWORD, api, database, error_of, open_session
-from tests.auth_builders import make_account
+from tests.api import error_of
+from tests.builders.auth import STRONG_PASSWORD, api, make_account, open_session
+from tests.builders.core import database
 from tests.notify.mail_server import MailServer
 
 RESET = "/api/v1/auth/password-reset"

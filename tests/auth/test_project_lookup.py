@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from kiln.auth.permissions import Role
-from tests.auth.builders import api, database, error_of, make_member, open_session
-from tests.auth_builders import make_project
+from tests.api import error_of
+from tests.builders.auth import api, make_member, make_project, open_session
+from tests.builders.core import database
 
 
 def test_a_non_member_learns_neither_the_existence_nor_the_id_of_a_project(app: FastAPI) -> None:

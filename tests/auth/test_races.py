@@ -21,8 +21,8 @@ from kiln.auth.config import AuthConfig
 from kiln.auth.schemas import RegisterRequest
 from kiln.core.errors import Invalid, PermissionDenied
 from kiln.notify.email import Mailer
-from tests.auth.builders import STRONG_PASSWORD, api, auth_config, database, open_session, setup_token
-from tests.auth_builders import make_account
+from tests.builders.auth import STRONG_PASSWORD, api, auth_config, make_account, open_session, setup_token
+from tests.builders.core import database
 
 
 def race(app: FastAPI, spend: Callable[[Session], Any]) -> tuple[Any, Any]:

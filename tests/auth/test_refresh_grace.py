@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 
 from kiln.app import kiln_state
 from kiln.core.security import encode_access_token
-from tests.auth.builders import api, audit_records, open_session, spent_long_ago
-from tests.auth_builders import make_account
+from tests.auth.builders import spent_long_ago
+from tests.builders.audit import audit_records
+from tests.builders.auth import api, make_account, open_session
 
 PARALLEL = 4
 

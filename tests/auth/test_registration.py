@@ -10,18 +10,19 @@ from kiln.app import kiln_state
 from kiln.auth import service
 from kiln.auth.models import User
 from kiln.auth.permissions import Role
+from tests.api import error_of
 from tests.auth.apps import BuildApp
-from tests.auth.builders import (
+from tests.builders.auth import (
     STRONG_PASSWORD,
     api,
-    database,
     default_project_id,
-    error_of,
+    make_account,
     make_member,
+    make_project,
     open_session,
     setup_token,
 )
-from tests.auth_builders import make_account, make_project
+from tests.builders.core import database
 from tests.notify.mail_server import MailServer
 
 REGISTER = "/api/v1/auth/register"

@@ -9,17 +9,16 @@ import pytest
 from fastapi import FastAPI
 
 from kiln.auth.permissions import Role
-from tests.auth.builders import (
+from tests.auth.builders import forge_access_token, spent_long_ago
+from tests.builders.auth import (
     api,
     auth_config,
     default_project_id,
-    forge_access_token,
+    make_account,
     make_member,
     open_session,
-    spent_long_ago,
     update_user,
 )
-from tests.auth_builders import make_account
 
 INVALID_TOKEN = {"error": {"code": "unauthenticated", "message": "invalid or expired token", "details": {}}}
 

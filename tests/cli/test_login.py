@@ -15,7 +15,7 @@ import kiln
 from kiln.app import kiln_state
 from kiln.cli.main import app as cli
 from kiln.core.db import Database
-from tests.builders import TEST_PASSWORD, make_user
+from tests.builders.auth import PASSWORD, make_user
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _saved_key_id(url: str, config_dir: Path, email: str) -> str:
     key = json.loads((config_dir / "credentials.json").read_text())[url]
     with kiln.Client(url) as anonymous:
-        access = anonymous.auth.login(email, TEST_PASSWORD).access_token
+        access = anonymous.auth.login(email, PASSWORD).access_token
     with kiln.Client(url, token=access) as client:
         return next(item.id for item in client.api_keys.list() if key.startswith(item.prefix))
 
@@ -38,7 +38,7 @@ def _saved_key_id(url: str, config_dir: Path, email: str) -> str:
 def scientist(app: FastAPI) -> str:
     db: Database = kiln_state(app).db
     with db.unit_of_work() as session:
-        make_user(session, "sam@kiln.test", role="data_scientist")
+        make_user(session, "sam@kiln.test", role="data_scientist", project_role="data_scientist")
     return "sam@kiln.test"
 
 
@@ -47,7 +47,7 @@ def test_login_saves_a_private_key_that_later_commands_use(
 ) -> None:
     assert runner.invoke(cli, ["experiments", "create", "before-login"]).exit_code != 0
 
-    result = runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    result = runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD])
 
     assert result.exit_code == 0, result.output
     saved = config_dir / "credentials.json"
@@ -61,7 +61,7 @@ def test_login_saves_a_private_key_that_later_commands_use(
 def test_logout_revokes_the_saved_key(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
-    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD])
     key = next(iter((config_dir / "credentials.json").read_text().split('"kiln_')[1:])).split('"')[0]
 
     assert runner.invoke(cli, ["logout"]).exit_code == 0
@@ -86,9 +86,7 @@ def test_the_url_option_names_the_server_to_log_in_to(
 ) -> None:
     monkeypatch.setenv("KILN_URL", "http://127.0.0.1:9")
 
-    result = runner.invoke(
-        cli, ["--url", live_url, "login", "--email", scientist, "--password", TEST_PASSWORD]
-    )
+    result = runner.invoke(cli, ["--url", live_url, "login", "--email", scientist, "--password", PASSWORD])
 
     assert result.exit_code == 0, result.output
     assert f"logged in to {live_url}" in result.output
@@ -98,9 +96,7 @@ def test_the_url_option_names_the_server_to_log_in_to(
 def test_a_project_you_do_not_belong_to_is_refused_and_nothing_is_saved(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
-    result = runner.invoke(
-        cli, ["login", "--email", scientist, "--password", TEST_PASSWORD, "--project", "ghost"]
-    )
+    result = runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD, "--project", "ghost"])
 
     assert result.exit_code == 1
     assert "you are not a member of a project 'ghost'" in result.output
@@ -110,11 +106,11 @@ def test_a_project_you_do_not_belong_to_is_refused_and_nothing_is_saved(
 def test_projects_and_keys_are_listed_and_a_key_can_be_revoked(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
-    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD])
 
     projects = runner.invoke(cli, ["projects", "list"])
     # Managing keys needs the password: a key may not manage its owner's other keys.
-    keys = runner.invoke(cli, ["keys", "list", "--email", scientist, "--password", TEST_PASSWORD])
+    keys = runner.invoke(cli, ["keys", "list", "--email", scientist, "--password", PASSWORD])
 
     assert projects.exit_code == 0, projects.output
     assert "default" in projects.output
@@ -124,7 +120,7 @@ def test_projects_and_keys_are_listed_and_a_key_can_be_revoked(
         word for line in keys.output.splitlines() if "cli@" in line for word in line.split("│")[1:2]
     )
     revoked = runner.invoke(
-        cli, ["keys", "revoke", key_id.strip(), "--email", scientist, "--password", TEST_PASSWORD]
+        cli, ["keys", "revoke", key_id.strip(), "--email", scientist, "--password", PASSWORD]
     )
     assert revoked.exit_code == 0, revoked.output
     assert runner.invoke(cli, ["experiments", "list"]).exit_code != 0
@@ -133,10 +129,10 @@ def test_projects_and_keys_are_listed_and_a_key_can_be_revoked(
 def test_revoking_an_unknown_key_prints_the_servers_message(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
-    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD])
 
     result = runner.invoke(
-        cli, ["keys", "revoke", "no-such-key", "--email", scientist, "--password", TEST_PASSWORD]
+        cli, ["keys", "revoke", "no-such-key", "--email", scientist, "--password", PASSWORD]
     )
 
     assert result.exit_code == 1
@@ -146,9 +142,9 @@ def test_revoking_an_unknown_key_prints_the_servers_message(
 def test_logout_forgets_a_key_that_no_longer_works(
     runner: CliRunner, live_url: str, config_dir: Path, scientist: str
 ) -> None:
-    runner.invoke(cli, ["login", "--email", scientist, "--password", TEST_PASSWORD])
+    runner.invoke(cli, ["login", "--email", scientist, "--password", PASSWORD])
     key_id = _saved_key_id(live_url, config_dir, scientist)
-    runner.invoke(cli, ["keys", "revoke", key_id, "--email", scientist, "--password", TEST_PASSWORD])
+    runner.invoke(cli, ["keys", "revoke", key_id, "--email", scientist, "--password", PASSWORD])
 
     result = runner.invoke(cli, ["logout"])
 

@@ -8,7 +8,7 @@ import pytest
 
 import kiln
 from kiln.client.resources import ArtifactsResource, ExperimentsResource, RunsResource
-from tests.builders import TEST_PASSWORD
+from tests.builders.auth import PASSWORD
 
 
 class TestTrackingResources:
@@ -62,7 +62,7 @@ class TestAuthResources:
     def test_login_then_keys_for_a_project_then_revoke(self, client: kiln.Client, live_url: str) -> None:
         admin = client.auth.me()
         with kiln.Client(live_url, token="unused") as anonymous:
-            tokens = anonymous.auth.login(admin.email, TEST_PASSWORD)
+            tokens = anonymous.auth.login(admin.email, PASSWORD)
 
         with kiln.Client(live_url, token=tokens.access_token) as session:
             default = next(project for project in session.projects.list() if project.name == "default")

@@ -25,7 +25,7 @@ from playwright.sync_api import (
 )
 
 from kiln.auth.permissions import Role
-from tests.auth_builders import Account, make_account, open_session
+from tests.builders.auth import Account, make_account, open_session
 from tests.live_server import serve
 
 CHROMIUM = "/usr/bin/chromium"

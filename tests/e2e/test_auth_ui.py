@@ -14,7 +14,7 @@ from kiln.auth import api_keys, service
 from kiln.auth.permissions import Role
 from kiln.auth.schemas import ApiKeyCreate
 from kiln.core.db import Database
-from tests.auth_builders import Account, make_account, make_project, make_user
+from tests.builders.auth import Account, make_account, make_project, make_user
 from tests.e2e.conftest import DESKTOP, PHONE, LiveServer
 from tests.e2e.test_tracking_ui import OVERFLOWING
 

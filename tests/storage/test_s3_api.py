@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 
 from kiln.app import create_app, kiln_state
 from kiln.core.settings import Settings
-from tests.builders import admin_client
+from tests.api import error_of
+from tests.builders.auth import admin_client
 from tests.live_server import serve
-from tests.tracking.api import API, create_run, error_of, finish_run
+from tests.tracking.api import API, create_run, finish_run
 from tests.tracking.stored import object_key
 
 pytestmark = pytest.mark.s3

@@ -7,9 +7,8 @@ from typing import Any
 
 from httpx import Client
 
+from tests.api import API
 from tests.builders import unique
-
-API = "/api/v1"
 
 
 def create_experiment(client: Client, name: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -65,15 +64,3 @@ def wire_float(value: Any) -> float:
     if isinstance(value, str):
         return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[value]
     return float(value)
-
-
-def error_of(response: Any) -> dict[str, Any]:
-    """The error object of a refused call, after checking it has the one error shape."""
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}, error
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["details"], dict)
-    return error

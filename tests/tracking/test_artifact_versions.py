@@ -16,9 +16,10 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.api import error_of
 from tests.builders import bearer
 from tests.live_server import serve
-from tests.tracking.api import API, create_run, error_of
+from tests.tracking.api import API, create_run
 from tests.tracking.stored import run_files, stored_file
 
 PARALLEL_UPLOADS = 8

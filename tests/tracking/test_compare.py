@@ -6,7 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiln.tracking.compare import lower_is_better
-from tests.tracking.api import API, create_experiment, create_run, error_of, log_batch
+from tests.api import error_of
+from tests.tracking.api import API, create_experiment, create_run, log_batch
 
 
 def compare(client: TestClient, *ids: str) -> object:

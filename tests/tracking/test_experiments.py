@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.tracking.api import API, create_experiment, create_run, error_of
+from tests.api import error_of
+from tests.tracking.api import API, create_experiment, create_run
 
 
 class TestCreateExperiment:

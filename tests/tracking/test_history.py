@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.tracking.api import create_run, error_of, history, log_batch, wire_float
+from tests.api import error_of
+from tests.tracking.api import create_run, history, log_batch, wire_float
 
 
 def log_series(client: TestClient, run_id: str, values: list[float], steps: list[int] | None = None) -> None:

@@ -16,8 +16,10 @@ from kiln.core.errors import Conflict
 from kiln.core.settings import Settings
 from kiln.tracking import service
 from kiln.tracking.schemas import LogBatch, ParamIn
-from tests.builders import TEST_ACTOR, admin_client, make_run
-from tests.tracking.api import API, create_run, error_of, finish_run, get_run, history, log_batch, wire_float
+from tests.api import error_of
+from tests.builders import TEST_ACTOR, make_run
+from tests.builders.auth import admin_client
+from tests.tracking.api import API, create_run, finish_run, get_run, history, log_batch, wire_float
 
 
 class TestLogBatch:

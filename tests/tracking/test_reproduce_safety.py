@@ -18,7 +18,8 @@ from sqlalchemy import update
 from kiln.app import kiln_state
 from kiln.core.db import Database
 from kiln.tracking.models import Run
-from tests.tracking.api import API, create_run, error_of, get_run, log_batch
+from tests.api import error_of
+from tests.tracking.api import API, create_run, get_run, log_batch
 from tests.tracking.script_sandbox import run_script, syntax_errors
 
 # The review's reproduction: newlines that end a comment, a line that ends the heredoc early, and

@@ -16,9 +16,10 @@ from kiln.core.errors import Invalid, InvalidState, NotFound
 from kiln.tracking import service
 from kiln.tracking.models import Run
 from kiln.tracking.schemas import RunCreate, RunStatus, RunUpdate
-from tests.auth_builders import make_project
+from tests.api import error_of
 from tests.builders import TEST_ACTOR, bearer, make_experiment, make_run, make_user_token
-from tests.tracking.api import API, create_experiment, create_run, error_of, finish_run, get_run
+from tests.builders.auth import make_project
+from tests.tracking.api import API, create_experiment, create_run, finish_run, get_run
 
 
 def make_other_project(app: FastAPI) -> str:

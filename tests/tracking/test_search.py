@@ -12,8 +12,9 @@ from kiln.core.errors import Invalid
 from kiln.tracking import search, service
 from kiln.tracking.schemas import RunStatus, RunUpdate
 from kiln.tracking.search_filter import parse_filter
+from tests.api import error_of
 from tests.builders import TEST_ACTOR, make_experiment, make_run
-from tests.tracking.api import API, create_experiment, create_run, error_of, log_batch
+from tests.tracking.api import API, create_experiment, create_run, log_batch
 
 # name: (metrics, params, tags, final status)
 RUNS: dict[str, tuple[dict[str, float], dict[str, str], dict[str, str], str | None]] = {

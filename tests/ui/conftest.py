@@ -1,4 +1,4 @@
-"""Page tests build data with the services (tests/builders.py), committed before the page is asked for.
+"""Page tests build data with the services (tests/builders/), committed before the page is asked for.
 
 Pages need a login: modules that test pages mark themselves ``usefixtures("logged_in")``.
 """
@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from kiln.app import kiln_state
 from kiln.auth.permissions import Role
 from kiln.core.db import Database
-from tests.auth_builders import Account, make_account
+from tests.builders.auth import Account, make_account
 from tests.ui.sessions import use_session
 
 

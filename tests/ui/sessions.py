@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.auth_builders import Account, open_session
+from tests.builders.auth import Account, open_session
 from tests.ui.html_tree import parse_html
 
 

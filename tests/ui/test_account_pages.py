@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from kiln.auth import service
 from kiln.auth.permissions import Role
 from kiln.core.db import Database
-from tests.auth_builders import PASSWORD, make_account, make_project
+from tests.builders.auth import PASSWORD, make_account, make_project
 from tests.ui.html_tree import get_page, parse_html
 from tests.ui.sessions import log_in, submit, use_session
 

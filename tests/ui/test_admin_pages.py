@@ -13,7 +13,7 @@ from kiln.auth import service
 from kiln.auth.permissions import Role
 from kiln.core.db import Database
 from kiln.ui.audit import audit_page
-from tests.auth_builders import Account, make_account, make_project
+from tests.builders.auth import Account, make_account, make_project
 from tests.ui.html_tree import Element, get_page, parse_html
 from tests.ui.sessions import log_in, submit, use_session
 

@@ -21,8 +21,8 @@ from kiln.ui.audit import audit_page
 from kiln.ui.auth import account_pages, admin_pages, auth_pages, projects_page
 from kiln.ui.session import safe_next
 from kiln.ui.tracking import experiments, run_page
-from tests.auth.builders import setup_token, spent_long_ago
-from tests.auth_builders import PASSWORD, make_account, open_session
+from tests.auth.builders import spent_long_ago
+from tests.builders.auth import PASSWORD, make_account, open_session, setup_token
 from tests.ui.html_tree import get_page, parse_html
 from tests.ui.sessions import form_token, log_in, submit, use_session
 
