@@ -9,10 +9,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from kiln.audit.chain import chain_hash, session_key
@@ -60,19 +60,13 @@ def record(
 ) -> AuditRecord:
     """Append one record in the caller's transaction, so it exists exactly when the change does.
 
-    Three Core statements and no ORM flush: bumping the head row first takes its lock, which
+    Three prepared Core statements, no ORM flush: bumping the head row first takes its lock, which
     serialises appends so the chain never forks; RETURNING hands back the seq and previous hash.
     """
-    bump = (
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.last_hash)
-        .execution_options(synchronize_session=False)
-    )
-    head = session.execute(bump).first()
+    connection = session.connection()
+    head = connection.execute(_BUMP_HEAD).first()
     if head is None:  # the very first record
-        session.execute(insert(AuditHead).values(id=1, seq=1, last_hash=GENESIS))
+        connection.execute(_CREATE_HEAD)
         seq, prev_hash = 1, GENESIS
     else:
         seq, prev_hash = head.seq, head.last_hash
@@ -92,16 +86,19 @@ def record(
         scheme=KEYED_SCHEME,
     )
     entry.hash = chain_hash(entry, session_key(session))
-    session.execute(insert(AuditRecord).values({column: getattr(entry, column) for column in _COLUMNS}))
-    session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(last_hash=entry.hash)
-        .execution_options(synchronize_session=False)
-    )
+    connection.execute(_INSERT_RECORD, {column: getattr(entry, column) for column in _COLUMNS})
+    connection.execute(_SEAL_HEAD, {"last_hash": entry.hash})
     return entry
 
 
+# Built once: constructing a statement costs more than running it on this path.
+_HEAD = cast(Table, AuditHead.__table__)
+_BUMP_HEAD = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.last_hash)
+)
+_CREATE_HEAD = insert(_HEAD).values(id=1, seq=1, last_hash=GENESIS)
+_SEAL_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("last_hash"))
+_INSERT_RECORD = insert(cast(Table, AuditRecord.__table__))
 _COLUMNS = tuple(column.key for column in AuditRecord.__table__.columns)
 
 

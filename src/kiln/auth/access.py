@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kiln.auth.api_keys import KEY_PREFIX, authenticate_api_key
@@ -31,17 +31,22 @@ def _credential_actor(session: Session, token: str, config: AuthConfig) -> Actor
         return None
     session_id = str(claims.get("sid", ""))
     # One query: the user and their login session, both still good.
-    row = session.execute(
-        select(User.id, User.email, User.role)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(
-            User.id == str(claims["sub"]),
-            User.is_active.is_(True),
-            AuthSession.id == session_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
-    ).first()
+    params = {"user_id": str(claims["sub"]), "session_id": session_id, "now": utcnow()}
+    row = session.connection().execute(_LIVE_USER, params).first()
     if row is None:
         return None
     return Actor(kind="user", id=row.id, name=row.email, role=row.role, user_id=row.id, session_id=session_id)
+
+
+# Built once: on the request path, constructing a statement costs more than running it.
+_LIVE_USER = (
+    select(User.id, User.email, User.role)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        User.is_active.is_(True),
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > bindparam("now"),
+    )
+)

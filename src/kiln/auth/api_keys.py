@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
@@ -127,27 +127,7 @@ def revoke_all_api_keys(session: Session, user_id: str) -> list[str]:
 
 def authenticate_api_key(session: Session, key: str, *, max_days: int) -> Actor | None:
     """The actor behind a key, in one query: the key, its owner and the owner's membership in its project."""
-    row = session.execute(
-        select(
-            ApiKey.id,
-            ApiKey.user_id,
-            ApiKey.project_id,
-            ApiKey.name,
-            ApiKey.role,
-            ApiKey.created_at,
-            ApiKey.expires_at,
-            ApiKey.last_used_at,
-            User.email,
-            User.role.label("owner_role"),
-            ProjectMember.role.label("member_role"),
-        )
-        .join(User, User.id == ApiKey.user_id)
-        .outerjoin(
-            ProjectMember,
-            (ProjectMember.project_id == ApiKey.project_id) & (ProjectMember.user_id == ApiKey.user_id),
-        )
-        .where(ApiKey.key_hash == token_digest(key), ApiKey.revoked_at.is_(None), User.is_active.is_(True))
-    ).first()
+    row = session.connection().execute(_KEY_LOOKUP, {"digest": token_digest(key)}).first()
     if row is None:
         return None
     now = utcnow()
@@ -162,12 +142,7 @@ def authenticate_api_key(session: Session, key: str, *, max_days: int) -> Actor 
     role = row.role if at_most(row.role, owner_role) else owner_role
     if row.last_used_at is None or (now - ensure_utc(row.last_used_at)).total_seconds() > 60:
         # Coarse, so a busy key does not write on every request.
-        session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == row.id)
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        session.connection().execute(_TOUCH_KEY, {"key_id": row.id, "now": now})
     return Actor(
         kind="api_key",
         id=row.id,
@@ -176,6 +151,31 @@ def authenticate_api_key(session: Session, key: str, *, max_days: int) -> Actor 
         user_id=row.user_id,
         project_id=row.project_id,
     )
+
+
+# Built once: on the request path, constructing a statement costs more than running it.
+_KEY_LOOKUP = (
+    select(
+        ApiKey.id,
+        ApiKey.user_id,
+        ApiKey.project_id,
+        ApiKey.name,
+        ApiKey.role,
+        ApiKey.created_at,
+        ApiKey.expires_at,
+        ApiKey.last_used_at,
+        User.email,
+        User.role.label("owner_role"),
+        ProjectMember.role.label("member_role"),
+    )
+    .join(User, User.id == ApiKey.user_id)
+    .outerjoin(
+        ProjectMember,
+        (ProjectMember.project_id == ApiKey.project_id) & (ProjectMember.user_id == ApiKey.user_id),
+    )
+    .where(ApiKey.key_hash == bindparam("digest"), ApiKey.revoked_at.is_(None), User.is_active.is_(True))
+)
+_TOUCH_KEY = update(ApiKey).where(ApiKey.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
 
 
 def _owner_role_in_key_scope(owner_role: str, project_id: str | None, member_role: str | None) -> str | None:
