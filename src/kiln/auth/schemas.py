@@ -12,6 +12,11 @@ from kiln.auth.permissions import Role
 from kiln.core.schemas import InputSchema, ReadSchema
 
 
+def normalise_email(email: str) -> str:
+    """The one spelling of an address Kiln stores and compares (lookups, rate-limit counters)."""
+    return email.strip().lower()
+
+
 def _email(value: str) -> str:
     # Syntax only (no DNS: installs are often offline); internal domains and ".test" are allowed.
     try:

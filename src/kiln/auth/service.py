@@ -26,6 +26,7 @@ from kiln.auth.schemas import (
     TokenPair,
     UserAdminUpdate,
     UserCreate,
+    normalise_email,
 )
 from kiln.core.actor import ANONYMOUS, Actor
 from kiln.core.db import upsert_rows
@@ -36,10 +37,6 @@ from kiln.notify.email import Mail, Mailer
 
 LOGIN_FAILED = "invalid email or password"
 LINK_INVALID = "this link is invalid or has expired; ask for a new one"
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def user_actor(user: User, *, session_id: str | None = None) -> Actor:
