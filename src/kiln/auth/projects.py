@@ -26,7 +26,7 @@ from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from kiln.core.ids import utcnow
 from kiln.core.pagination import Page, PageParams, paginate
 
-S = TypeVar("S", bound=tuple[Any, ...])
+S = TypeVar("S")
 
 
 class ProjectOwned(Protocol):
@@ -97,9 +97,7 @@ def get_in_project(
 ) -> M:
     """Fetch a row of a table carrying ``project_id`` by primary key, and check ``permission`` there."""
     row = session.get(entity, ident)
-    require_in_project(
-        session, actor, None if row is None else row.project_id, permission, hide_as=hide_as
-    )
+    require_in_project(session, actor, None if row is None else row.project_id, permission, hide_as=hide_as)
     assert row is not None
     return row
 
@@ -170,6 +168,10 @@ def project_reads(session: Session, actor: Actor, rows: list[Project]) -> list[P
         read = ProjectRead.model_validate(project)
         reads.append(read.model_copy(update={"my_role": Role(role) if role else None}))
     return reads
+
+
+def project_read(session: Session, actor: Actor, project: Project) -> ProjectRead:
+    return project_reads(session, actor, [project])[0]
 
 
 def list_projects(session: Session, actor: Actor, page: PageParams | None = None) -> Page[ProjectRead]:

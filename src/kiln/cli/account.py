@@ -44,7 +44,7 @@ def login(
         tokens = anonymous.auth.login(email, password)
     with server.client(token=tokens.access_token) as session:
         try:
-            chosen, role = _member_project(session.projects.list(), project)
+            chosen, role = _member_project(list(session.projects.iter()), project)
             name = f"cli@{socket.gethostname()}"[:128]
             created = session.api_keys.create(name, project_id=chosen.id, role=role, expires_in_days=days)
         finally:
@@ -77,7 +77,7 @@ def logout(ctx: typer.Context) -> None:
 def list_projects(ctx: typer.Context) -> None:
     """Projects you can see, with your role in each."""
     with remote.client(ctx) as client:
-        projects = client.projects.list()
+        projects = list(client.projects.iter())
     table = new_table("ID", "Name", "Your role", "Created", "Description", ids=("ID",))
     for project in projects:
         role = project.my_role.value if project.my_role else "—"
@@ -92,9 +92,9 @@ def list_projects(ctx: typer.Context) -> None:
 def list_keys(ctx: typer.Context) -> None:
     """Your API keys (the secret itself is shown only when a key is made, by `kiln login`)."""
     with remote.client(ctx) as client:
-        keys = client.api_keys.list()
+        keys = list(client.api_keys.iter())
     table = new_table(
-        "ID", "Name", "Prefix", "Role", "Project", "Expires", "Last used", "Revoked", ids=("ID",)
+        "ID", "Name", "Prefix", "Role", "Status", "Project", "Expires", "Last used", "Revoked", ids=("ID",)
     )
     for key in keys:
         table.add_row(
@@ -102,6 +102,7 @@ def list_keys(ctx: typer.Context) -> None:
             key.name,
             key.prefix,
             key.role.value,
+            key.status,
             key.project_id,
             format_time(key.expires_at),
             format_time(key.last_used_at),

@@ -11,10 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from kiln.audit import service as audit
-from kiln.auth.projects import resolve_project
+from kiln.auth.projects import resolve_project, scoped
 from kiln.core.actor import Actor
 from kiln.core.db import upsert_rows
-from kiln.auth.projects import scoped
 from kiln.core.errors import Conflict, Invalid, InvalidState, NotFound
 from kiln.core.ids import new_id, to_millis, utcnow
 from kiln.core.pagination import Page, PageParams, paginate
