@@ -39,8 +39,8 @@ class AuditFilter(InputSchema):
     @field_validator("since", "until", mode="before")
     @classmethod
     def _time(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
+        if not isinstance(value, str) or not value.strip():
+            return value or None
         try:
             return datetime.fromisoformat(value.strip())
         except ValueError:
