@@ -104,7 +104,9 @@ def outsider_clients(app: FastAPI) -> dict[str, TestClient]:
         project_b = make_project(session, unique("team-b"), members={outsider.id: Role.admin.value}).id
     member = api(app, open_session(app, outsider).access_token)
     create_experiment(member, unique("b-exp"), project=project_b)
-    created = member.post(f"{API}/me/api-keys", json={"name": "b", "project_id": project_b, "role": "ml_engineer"})
+    created = member.post(
+        f"{API}/me/api-keys", json={"name": "b", "project_id": project_b, "role": "ml_engineer"}
+    )
     assert created.status_code == 201, created.text
     return {"member of B": member, "key of B": api(app, created.json()["key"])}
 

@@ -112,9 +112,7 @@ def _filtered(query: AuditFilter) -> Select[AuditRecord]:
     return statement
 
 
-def _newest_first(
-    session: Session, statement: Select[AuditRecord], page: PageParams
-) -> Page[AuditRecord]:
+def _newest_first(session: Session, statement: Select[AuditRecord], page: PageParams) -> Page[AuditRecord]:
     """A keyset page by ``seq``: records appended meanwhile never shift the later pages."""
     before = decode_keyset(page.cursor)
     if before is not None:
