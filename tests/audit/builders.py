@@ -31,8 +31,8 @@ def reseal_unkeyed(app: FastAPI, *, start: int = 1, scheme: str | None = None) -
         for entry in records:
             if entry.seq >= start:
                 entry.prev_hash = prev
+                entry.scheme = scheme or entry.scheme  # a legacy record never sealed the later user_id
                 entry.hash = hashlib.sha256(canonical(entry)).hexdigest()
-                entry.scheme = scheme or entry.scheme
             prev = entry.hash
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
 

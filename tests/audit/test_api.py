@@ -71,20 +71,33 @@ class TestReadOnly:
 
 class TestQuery:
     def test_newest_first_filtered_and_paged(self, auditor: TestClient, trail: list[dict[str, Any]]) -> None:
-        alice = auditor.get("/api/v1/audit", params={"actor_id": ALICE.id}).json()
+        alice = auditor.get("/api/v1/audit", params={"actor_id": ALICE.id}).json()["items"]
         assert seqs(alice) == [row["seq"] for row in reversed(trail) if row["actor_id"] == ALICE.id]
-        logins = auditor.get("/api/v1/audit", params={"action": "user.login"}).json()
+        logins = auditor.get("/api/v1/audit", params={"action": "user.login"}).json()["items"]
         assert [r["action"] for r in logins] == ["user.login", "user.login"]
-        on_u2 = auditor.get("/api/v1/audit", params={"target_type": "thing", "target_id": "u-2"}).json()
+        on_u2 = auditor.get("/api/v1/audit", params={"target_type": "thing", "target_id": "u-2"}).json()[
+            "items"
+        ]
         assert len(on_u2) == 4
 
-        first_page = auditor.get("/api/v1/audit", params={"actor_id": BOB.id, "limit": 2}).json()
+        first_page = auditor.get("/api/v1/audit", params={"actor_id": BOB.id, "limit": 2}).json()["items"]
         second_page = auditor.get(
             "/api/v1/audit", params={"actor_id": BOB.id, "limit": 2, "before_seq": first_page[-1]["seq"]}
-        ).json()
+        ).json()["items"]
         assert seqs(first_page) + seqs(second_page) == [
             row["seq"] for row in reversed(trail) if row["actor_id"] == BOB.id
         ]
+
+    def test_the_cursor_pages_to_the_end_and_new_records_do_not_shift_it(
+        self, app: FastAPI, auditor: TestClient, trail: list[dict[str, Any]]
+    ) -> None:
+        params = {"target_type": "thing", "limit": 4}
+        first = auditor.get("/api/v1/audit", params=params).json()
+        append(app, ALICE, "thing.noted", "u-9")  # arrives at the head while the caller pages
+        second = auditor.get("/api/v1/audit", params=params | {"cursor": first["next_cursor"]}).json()
+
+        assert seqs(first["items"]) + seqs(second["items"]) == [row["seq"] for row in reversed(trail)]
+        assert second["next_cursor"] is None
 
     @pytest.mark.parametrize("limit", [0, 1001, -1])
     def test_limits_are_bounded(self, auditor: TestClient, limit: int) -> None:

@@ -69,7 +69,8 @@ class TestRekey:
         assert result.ok, result.reason
         assert result.checked == 5
         records = audit_records(restarted)
-        assert {r.scheme for r in records} == {"hmac-sha256"}
+        # Re-sealed over the fields they were written with; the new record seals its user_id too.
+        assert [r.scheme for r in records] == ["hmac-sha256"] * 4 + ["hmac-sha256-v2"]
         assert all(r.hash != legacy[r.seq] for r in records[:4])
         assert records[-1].action == "audit.chain_rekeyed"
         assert records[-1].details == {"records": 4, "legacy_head_hash": legacy[4]}
@@ -113,4 +114,4 @@ class TestRekey:
     def test_records_name_their_scheme(self, app: FastAPI) -> None:
         append(app, ALICE, "user.created", "u-1")
         with database(app).unit_of_work() as session:
-            assert session.scalars(select(AuditRecord.scheme)).all() == ["hmac-sha256"]
+            assert session.scalars(select(AuditRecord.scheme)).all() == ["hmac-sha256-v2"]

@@ -45,7 +45,7 @@ class TestUsers:
         assert set(user) >= {"id", "email", "role"}
         assert "password" not in created.text
 
-        listed = client.get("/api/v1/users").json()
+        listed = client.get("/api/v1/users").json()["items"]
         assert [u["email"] for u in listed] == [admin.email, "analyst@example.com"]
 
         changed = client.patch(
@@ -124,18 +124,21 @@ class TestActivity:
 
         response = client.get(f"/api/v1/users/{user.id}/activity")
         assert response.status_code == 200
-        records = response.json()
-        # What the user did themselves; the admin's change to them is the admin's activity.
+        records = response.json()["items"]
+        # What the user did, and what was done to their account (by the admin, by the system).
         assert [r["action"] for r in records] == [
+            "user.updated",
             "api_key.revoked",
             "api_key.created",
             "user.profile_updated",
+            "user.created",
         ]
-        assert {r["actor_id"] for r in records} == {user.id}
-        assert records[2]["details"] == {"name": "Dana"}
-        assert records[0]["target_id"] == key["id"]
+        assert [r["actor_id"] for r in records[1:4]] == [user.id] * 3
+        assert records[0]["actor_id"] == admin.id
+        assert records[3]["details"] == {"name": "Dana"}
+        assert records[1]["target_id"] == key["id"]
 
-        admin_activity = client.get(f"/api/v1/users/{admin.id}/activity").json()
+        admin_activity = client.get(f"/api/v1/users/{admin.id}/activity").json()["items"]
         assert admin_activity[0]["action"] == "user.updated"
         assert admin_activity[0]["target_id"] == user.id
         assert admin_activity[0]["details"] == {"role": "viewer"}

@@ -46,7 +46,7 @@ class TestCreating:
         assert me.status_code == 200
         assert me.json()["id"] == user_id
 
-        listed = client.get(KEYS).json()
+        listed = client.get(KEYS).json()["items"]
         assert [item["id"] for item in listed] == [created["id"]]
         assert "key" not in listed[0]
         assert key not in client.get(KEYS).text
@@ -59,7 +59,7 @@ class TestCreating:
         )
         assert response.status_code == 400
         assert "cannot be higher than yours" in error_of(response)["message"]
-        assert client.get(KEYS).json() == []
+        assert client.get(KEYS).json()["items"] == []
 
     def test_nor_its_creators_role_in_the_project(self, app: FastAPI) -> None:
         account = make_member(app, Role.ml_engineer)
@@ -98,14 +98,14 @@ class TestConfinement:
         with database(app).unit_of_work() as session:
             other_id = make_project(session, "other", members={account.id: "data_scientist"}).id
         client = api(app, open_session(app, account).access_token)
-        assert {p["name"] for p in client.get("/api/v1/projects").json()} == {"default", "other"}
+        assert {p["name"] for p in client.get("/api/v1/projects").json()["items"]} == {"default", "other"}
 
         hidden = client.post("/api/v1/experiments", json={"name": "hidden", "project": "other"})
         assert hidden.status_code == 201
 
         key = create_key(client, default_project_id(app), role="data_scientist")["key"]
         key_client = api(app, key)
-        assert [p["name"] for p in key_client.get("/api/v1/projects").json()] == ["default"]
+        assert [p["name"] for p in key_client.get("/api/v1/projects").json()["items"]] == ["default"]
         assert key_client.get(f"/api/v1/projects/{other_id}/members").status_code == 404
         assert key_client.get(f"/api/v1/projects/{default_project_id(app)}/members").status_code == 200
         # The owner's experiments elsewhere do not exist for the key, and it cannot write there.
@@ -183,7 +183,7 @@ class TestEndOfLife:
             assert error_of(response)["code"] == "validation_failed"
         over = client.post(KEYS, json=body)
         assert "at most 30 days on this server" in error_of(over)["message"]
-        assert client.get(KEYS).json() == []
+        assert client.get(KEYS).json()["items"] == []
         # Asking nothing gets the default, lowered to the server's maximum.
         created = create_key(client, project)
         lifetime = datetime.fromisoformat(created["expires_at"]) - datetime.fromisoformat(
@@ -218,7 +218,7 @@ class TestEndOfLife:
         assert created["last_used_at"] is None
         assert created["expires_at"] is not None  # 90 days unless asked otherwise
         assert api(app, created["key"]).get("/api/v1/me").status_code == 200
-        (listed,) = client.get(KEYS).json()
+        (listed,) = client.get(KEYS).json()["items"]
         assert listed["last_used_at"] is not None
 
 

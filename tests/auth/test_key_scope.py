@@ -72,7 +72,7 @@ class TestProjectKeysStayInTheirProject:
             assert response.status_code == 403, (method, path, response.text)
             assert error_of(response)["code"] == "permission_denied"
         # Nothing happened: no account, no reset, the victim's key still works.
-        assert "backdoor@example.com" not in [u["email"] for u in admin.get("/api/v1/users").json()]
+        assert "backdoor@example.com" not in [u["email"] for u in admin.get("/api/v1/users").json()["items"]]
         assert api(app, victim_key["key"]).get("/api/v1/me").status_code == 200
         assert [r.action for r in audit_records(app) if r.actor_kind == "api_key"] == []
 
@@ -86,7 +86,7 @@ class TestProjectKeysStayInTheirProject:
         admin, _ = user_client(app, Role.admin)
         key = new_key(admin, scope="global", role="admin")
         assert (key["scope"], key["project_id"]) == ("global", None)
-        assert [k["scope"] for k in admin.get(KEYS).json()] == ["global"]
+        assert [k["scope"] for k in admin.get(KEYS).json()["items"]] == ["global"]
         victim, victim_id = user_client(app, Role.data_scientist)
         victim_key = new_key(victim, project_id=default_project_id(app), role="viewer")
 
@@ -103,7 +103,7 @@ class TestProjectKeysStayInTheirProject:
         response = engineer.post(KEYS, json={"name": "all", "scope": "global", "role": "viewer"})
         assert response.status_code == 403
         assert "only administrators can create global keys" in error_of(response)["message"]
-        assert engineer.get(KEYS).json() == []
+        assert engineer.get(KEYS).json()["items"] == []
         # Nor by leaving the project out by accident: a project key needs its project.
         missing = engineer.post(KEYS, json={"name": "oops", "role": "viewer"})
         assert missing.status_code == 422

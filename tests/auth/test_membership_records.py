@@ -39,7 +39,7 @@ def operator_cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def project_ids(app: FastAPI, token: str) -> dict[str, str]:
-    return {p["name"]: p["id"] for p in api(app, token).get("/api/v1/projects").json()}
+    return {p["name"]: p["id"] for p in api(app, token).get("/api/v1/projects").json()["items"]}
 
 
 def test_the_first_account_records_the_default_project_and_its_membership(app: FastAPI) -> None:

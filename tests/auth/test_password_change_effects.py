@@ -120,7 +120,7 @@ class TestApiKeysAfterANewPassword:
         body = {"current_password": STRONG_PASSWORD, "new_password": NEW_PASSWORD, "revoke_api_keys": True}
         assert client.post("/api/v1/me/password", json=body).status_code == 200
         assert not key_works(app, key)
-        (listed,) = client.get("/api/v1/me/api-keys").json()
+        (listed,) = client.get("/api/v1/me/api-keys").json()["items"]
         assert listed["revoked_at"] is not None
 
 

@@ -45,7 +45,7 @@ class TestPolicy:
             "/api/v1/auth/login", json={"email": "founder@example.com", "password": STRONG_PASSWORD}
         )
         assert login.status_code == 200
-        projects = api(app, login.json()["access_token"]).get("/api/v1/projects").json()
+        projects = api(app, login.json()["access_token"]).get("/api/v1/projects").json()["items"]
         assert [(p["name"], p["my_role"]) for p in projects] == [("default", "admin")]
 
     def test_without_an_invitation_registration_is_refused_by_default(self, app: FastAPI) -> None:

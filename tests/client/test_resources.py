@@ -5,9 +5,11 @@ from __future__ import annotations
 import inspect
 
 import pytest
+from fastapi import FastAPI
 
 import kiln
 from kiln.client.resources import ArtifactsResource, ExperimentsResource, RunsResource
+from tests.auth_builders import make_project
 from tests.builders.auth import PASSWORD
 
 
@@ -89,3 +91,28 @@ class TestAuthResources:
 
         with pytest.raises(kiln.Unauthenticated, match="invalid email or password"):
             client.auth.login(email, "not the password")
+
+
+class TestPagedResources:
+    def test_projects_and_keys_come_as_result_pages_and_iter_walks_them(
+        self, client: kiln.Client, app: FastAPI
+    ) -> None:
+        with app.state.db.unit_of_work() as session:
+            for name in ("sdk-a", "sdk-b", "sdk-c"):
+                make_project(session, name)
+        default = next(p for p in client.projects.iter() if p.name == "default")
+
+        first = client.projects.list(limit=2)
+        rest = client.projects.list(limit=2, cursor=first.next_cursor)
+
+        assert isinstance(first, kiln.ResultPage)
+        assert len(first) == 2
+        assert first.total == 4
+        assert [p.name for p in [*first, *rest]] == [p.name for p in client.projects.iter(page_size=1)]
+        assert rest.next_cursor is None
+        # Keys (the caller's own) page the same way, each with its status.
+        for number in range(3):
+            client.api_keys.create(f"k{number}", project_id=default.id, role="viewer")
+        keys = list(client.api_keys.iter(page_size=2))
+        assert [key.name for key in keys] == ["k2", "k1", "k0"]
+        assert {key.status for key in keys} == {"active"}

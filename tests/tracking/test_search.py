@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from kiln.core.errors import Invalid
+from kiln.core.pagination import PageParams
 from kiln.tracking import search, service
 from kiln.tracking.schemas import RunStatus, RunUpdate
 from kiln.tracking.search_filter import parse_filter
@@ -300,25 +301,25 @@ class TestSearchService:
         old = make_run(session, experiment, start_time="2020-01-01T00:00:00Z")
         new = make_run(session, experiment, start_time="2024-01-01T00:00:00Z")
 
-        after = search.search_runs(session, TEST_ACTOR, filter="start_time > 1600000000000")
-        before = search.search_runs(session, TEST_ACTOR, filter="start_time < 1600000000000")
+        after = search.list_runs(session, TEST_ACTOR, PageParams(), filter="start_time > 1600000000000")
+        before = search.list_runs(session, TEST_ACTOR, PageParams(), filter="start_time < 1600000000000")
 
-        assert [run.id for run in after.runs] == [new.id]
-        assert [run.id for run in before.runs] == [old.id]
+        assert [run.id for run in after.items] == [new.id]
+        assert [run.id for run in before.items] == [old.id]
 
     def test_limit_is_checked(self, session: Session) -> None:
         with pytest.raises(Invalid, match="limit"):
-            search.search_runs(session, TEST_ACTOR, limit=0)
+            search.list_runs(session, TEST_ACTOR, PageParams(limit=0))
 
     def test_params_compare_as_text(self, session: Session) -> None:
         experiment = make_experiment(session)
         make_run(session, experiment, params={"depth": "10"})
         nine = make_run(session, experiment, params={"depth": "9"})
 
-        page = search.search_runs(session, TEST_ACTOR, order_by="params.depth DESC")
+        page = search.list_runs(session, TEST_ACTOR, PageParams(), order_by="params.depth DESC")
 
         # Params are text: "9" sorts after "10".
-        assert page.runs[0].id == nine.id
+        assert page.items[0].id == nine.id
 
 
 class TestTimeFilterBounds:

@@ -5,6 +5,11 @@ Each record's ``hash`` is ``HMAC(key, canonical bytes)``, and the canonical byte
 record's hash. Someone who can write to the database but does not hold the key can neither edit a
 record nor re-seal the chain after the edit; deleting every record is caught as an empty trail on an
 install that has accounts.
+
+The record's ``scheme`` says which fields are sealed: ``hmac-sha256-v2`` (every record written now)
+seals the acting user (``user_id``) too; ``hmac-sha256`` records, sealed before that column existed,
+keep verifying as they were (their ``user_id`` was backfilled from the sealed ``actor_id`` and the
+key's owner, and is not covered by their seal).
 """
 
 from __future__ import annotations
@@ -12,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
 
 from sqlalchemy import column, exists, func, select, table
 from sqlalchemy.orm import Session
 
-from kiln.audit.models import GENESIS, KEYED_SCHEME, AuditHead, AuditRecord
+from kiln.audit.models import GENESIS, SEALED_SCHEMES, USER_SCHEME, AuditHead, AuditRecord
+from kiln.audit.schemas import ChainVerification
 from kiln.core.db import Database
 from kiln.core.ids import ensure_utc
 from kiln.core.security import resolve_audit_key
@@ -29,9 +34,10 @@ _KEY_INFO = "kiln.audit_key"
 _USERS = table("users", column("id"))
 
 
-def canonical(record: AuditRecord, *, prev_hash: str | None = None) -> bytes:
-    """The exact bytes that are sealed: sorted keys, no whitespace, UTC ISO time."""
-    body = {
+def canonical(record: AuditRecord, *, prev_hash: str | None = None, scheme: str | None = None) -> bytes:
+    """The exact bytes that are sealed under ``scheme`` (default: the record's own): sorted keys, no
+    whitespace, UTC ISO time."""
+    body: dict[str, object] = {
         "seq": record.seq,
         "at": ensure_utc(record.at).isoformat(),
         "actor_kind": record.actor_kind,
@@ -44,11 +50,16 @@ def canonical(record: AuditRecord, *, prev_hash: str | None = None) -> bytes:
         "request_id": record.request_id,
         "prev_hash": record.prev_hash if prev_hash is None else prev_hash,
     }
+    if (scheme or record.scheme) == USER_SCHEME:
+        body["user_id"] = record.user_id
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def chain_hash(record: AuditRecord, key: bytes, *, prev_hash: str | None = None) -> str:
-    return hmac.new(key, canonical(record, prev_hash=prev_hash), hashlib.sha256).hexdigest()
+def chain_hash(
+    record: AuditRecord, key: bytes, *, prev_hash: str | None = None, scheme: str | None = None
+) -> str:
+    sealed = canonical(record, prev_hash=prev_hash, scheme=scheme)
+    return hmac.new(key, sealed, hashlib.sha256).hexdigest()
 
 
 def legacy_hash(record: AuditRecord) -> str:
@@ -74,15 +85,8 @@ def session_key(session: Session) -> bytes:
     return key
 
 
-@dataclass(frozen=True, slots=True)
-class Verification:
-    ok: bool
-    checked: int
-    broken_seq: int | None = None
-    reason: str = ""
-    # The last record that verified: publish it, and check it later with ``expect_head``.
-    head_seq: int = 0
-    head_hash: str = GENESIS
+# The answer of a verification is the API's schema itself: the API, the UI and the CLI show it as is.
+Verification = ChainVerification
 
 
 def parse_head(value: str) -> tuple[int, str]:
@@ -104,7 +108,14 @@ def verify_chain(
     expected_hash_seen: str | None = None
 
     def broken(seq: int | None, reason: str) -> Verification:
-        return Verification(False, checked, seq, reason, last_seq, expected_prev)
+        return Verification(
+            ok=False,
+            checked=checked,
+            broken_seq=seq,
+            reason=reason,
+            head_seq=last_seq,
+            head_hash=expected_prev,
+        )
 
     while True:
         rows = list(
@@ -119,7 +130,7 @@ def verify_chain(
                 return broken(expected_seq, f"record {expected_seq} is missing")
             if row.prev_hash != expected_prev:
                 return broken(row.seq, "link to the previous record is broken")
-            if row.scheme != KEYED_SCHEME:
+            if row.scheme not in SEALED_SCHEMES:
                 return broken(row.seq, "record is not keyed (legacy sha256): start the server once to re-key")
             if not hmac.compare_digest(chain_hash(row, key), row.hash):
                 return broken(row.seq, "record content does not match its hash")
@@ -142,4 +153,4 @@ def verify_chain(
             return broken(seq, f"the expected head record {seq} is gone (the trail ends at {last_seq})")
         if expected_hash_seen is None or not hmac.compare_digest(expected_hash_seen, digest):
             return broken(seq, f"record {seq} no longer has the expected head hash")
-    return Verification(True, checked, head_seq=last_seq, head_hash=expected_prev)
+    return Verification(ok=True, checked=checked, head_seq=last_seq, head_hash=expected_prev)

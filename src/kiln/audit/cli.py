@@ -65,20 +65,28 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="file to write")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
     actor: Annotated[str | None, typer.Option(help="only this actor id")] = None,
+    user: Annotated[
+        str | None, typer.Option(help="only this user id's actions, also those made with their API keys")
+    ] = None,
     action: Annotated[str | None, typer.Option(help="only this action, e.g. user.login")] = None,
 ) -> None:
     """Export records, oldest first, as JSON lines or CSV."""
+    from pydantic import ValidationError
+
     from kiln.audit import service
+    from kiln.audit.schemas import AuditFilter
 
     if fmt not in ("jsonl", "csv"):
         raise typer.BadParameter("use --format jsonl or --format csv")
+    try:
+        filters = AuditFilter(actor_id=actor, user_id=user, action=action)
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc.errors()[0]["msg"])) from None
     db = _database()
     count = 0
     try:
         with db.unit_of_work() as session, output.open("w", encoding="utf-8", newline="") as handle:
-            for line in service.export_records(
-                session, service.AuditQuery(actor_id=actor, action=action), fmt=fmt
-            ):
+            for line in service.export_records(session, filters, fmt=fmt):
                 handle.write(line)
                 count += 1
     finally:

@@ -14,8 +14,12 @@ from kiln.core.db import Base, JSONType
 GENESIS = "0" * 64
 # How a record's ``hash`` was made. Records written before the chain was keyed carry the legacy
 # scheme (the column's server default fills it in for them); the app re-keys them once at start.
+# ``hmac-sha256`` records were sealed before records named the acting user (``user_id``): their seal
+# does not cover it. Every record written now is ``hmac-sha256-v2``, whose seal does.
 KEYED_SCHEME = "hmac-sha256"
+USER_SCHEME = "hmac-sha256-v2"
 LEGACY_SCHEME = "sha256"
+SEALED_SCHEMES = frozenset({KEYED_SCHEME, USER_SCHEME})
 
 
 class AuditRecord(Base):
@@ -24,6 +28,7 @@ class AuditRecord(Base):
         Index("ix_audit_records_actor", "actor_id", "at"),
         Index("ix_audit_records_target", "target_type", "target_id"),
         Index("ix_audit_records_action_at", "action", "at"),
+        Index("ix_audit_records_user", "user_id", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(
@@ -33,6 +38,9 @@ class AuditRecord(Base):
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str] = mapped_column(String(64))
     actor_name: Mapped[str] = mapped_column(String(320))
+    # The person behind the action: the user themselves, or the owner of the API key that acted
+    # (``None`` for the system and anonymous callers). An admin's view of a user's activity uses it.
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     action: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str] = mapped_column(String(256))
@@ -40,7 +48,7 @@ class AuditRecord(Base):
     request_id: Mapped[str] = mapped_column(String(64), default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-    scheme: Mapped[str] = mapped_column(String(16), default=KEYED_SCHEME, server_default=LEGACY_SCHEME)
+    scheme: Mapped[str] = mapped_column(String(16), default=USER_SCHEME, server_default=LEGACY_SCHEME)
 
 
 class AuditHead(Base):

@@ -44,7 +44,7 @@ def _rekey(session: Session, batch: int) -> int:
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
     if not session.scalar(select(exists().where(AuditRecord.scheme == LEGACY_SCHEME))):
         return 0
-    if session.scalar(select(exists().where(AuditRecord.scheme == KEYED_SCHEME))):
+    if session.scalar(select(exists().where(AuditRecord.scheme != LEGACY_SCHEME))):
         log.error("audit.legacy_records_after_keyed", hint="not re-keyed; kiln audit verify names the first")
         return 0
     key = session_key(session)
@@ -58,7 +58,8 @@ def _rekey(session: Session, batch: int) -> int:
         for row in rows:
             if row.seq != last_seq + 1 or row.prev_hash != legacy_prev or legacy_hash(row) != row.hash:
                 raise _LegacyChainBroken(row.seq)  # the unit of work rolls back what was re-keyed
-            sealed = chain_hash(row, key, prev_hash=keyed_prev)
+            # Re-sealed over the fields they were written with (not the later user_id column).
+            sealed = chain_hash(row, key, prev_hash=keyed_prev, scheme=KEYED_SCHEME)
             changes.append({"seq": row.seq, "prev_hash": keyed_prev, "hash": sealed, "scheme": KEYED_SCHEME})
             legacy_prev, keyed_prev, last_seq = row.hash, sealed, row.seq
         session.execute(update(AuditRecord), changes)

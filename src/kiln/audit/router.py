@@ -3,52 +3,51 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from kiln.audit import chain, service
-from kiln.audit.schemas import AuditRecordRead, ChainVerification
+from kiln.audit.schemas import AuditFilter, AuditRecordRead, ChainVerification
 from kiln.core.actor import Actor
 from kiln.core.deps import DatabaseDep, SessionDep, require
 from kiln.core.errors import Invalid
 from kiln.core.http import error_responses
+from kiln.core.page_query import PageQuery
+from kiln.core.pagination import PageParams, encode_keyset
 from kiln.core.permissions import Permission
+from kiln.core.schemas import Page
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=error_responses(401, 403, 422, 429))
 
 AuditRead = Annotated[Actor, Depends(require(Permission.audit_read))]
 
 
-def _query(
-    actor_id: str | None = None,
-    action: str | None = None,
-    target_type: str | None = None,
-    target_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> service.AuditQuery:
-    return service.AuditQuery(actor_id, action, target_type, target_id, since, until)
+Filters = Annotated[AuditFilter, Query()]
 
 
-Filters = Annotated[service.AuditQuery, Depends(_query)]
-
-
-@router.get("", response_model=list[AuditRecordRead])
+@router.get("", response_model=Page[AuditRecordRead])
 def list_records(
     actor: AuditRead,
     session: SessionDep,
     filters: Filters,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_seq: Annotated[int | None, Query(ge=1, le=service.MAX_SEQ)] = None,
-) -> list[AuditRecordRead]:
-    """Newest first; page with ``before_seq`` set to the last ``seq`` of the previous page."""
-    return [
-        AuditRecordRead.model_validate(r)
-        for r in service.query_records(session, filters, limit=limit, before_seq=before_seq)
-    ]
+    page: PageQuery,
+    before_seq: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=service.MAX_SEQ,
+            deprecated=True,
+            description="use cursor (the previous page's next_cursor)",
+        ),
+    ] = None,
+) -> Page[AuditRecordRead]:
+    """Newest first; follow ``next_cursor`` for older records."""
+    if before_seq is not None and page.cursor is None:
+        page = PageParams(limit=page.limit, cursor=encode_keyset(before_seq))
+    found = service.list_records(session, filters, page)
+    return found.with_items([AuditRecordRead.model_validate(r) for r in found.items])
 
 
 @router.get("/export", response_class=StreamingResponse)
@@ -79,4 +78,4 @@ def verify(
         expected = chain.parse_head(expect_head) if expect_head else None
     except ValueError as exc:
         raise Invalid(str(exc)) from None
-    return ChainVerification.model_validate(chain.verify_chain(session, expect_head=expected))
+    return chain.verify_chain(session, expect_head=expected)

@@ -1,4 +1,4 @@
-"""Append to, query and export the audit trail (``chain.py`` seals and verifies it). There is no
+"""Append to, list and export the audit trail (``chain.py`` seals and verifies it). There is no
 update and no delete."""
 
 from __future__ import annotations
@@ -7,18 +7,18 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiln.audit.chain import chain_hash, session_key
-from kiln.audit.models import GENESIS, KEYED_SCHEME, AuditHead, AuditRecord
+from kiln.audit.models import GENESIS, USER_SCHEME, AuditHead, AuditRecord
+from kiln.audit.schemas import AuditFilter
 from kiln.core.actor import Actor
 from kiln.core.ids import ensure_utc, utcnow
+from kiln.core.pagination import MAX_KEY, Page, PageParams, decode_keyset, encode_keyset
 
 CSV_FIELDS = (
     "seq",
@@ -26,6 +26,7 @@ CSV_FIELDS = (
     "actor_kind",
     "actor_id",
     "actor_name",
+    "user_id",
     "action",
     "target_type",
     "target_id",
@@ -77,13 +78,15 @@ def record(
         actor_kind=actor.kind,
         actor_id=actor.id,
         actor_name=_fit(actor.label, ACTOR_NAME_LENGTH),
+        # The person answerable for the action: the user, or the owner of the key that acted.
+        user_id=actor.user_id,
         action=action,
         target_type=target_type,
         target_id=target_id,
         details=_json_safe(details or {}),
         request_id=str(request_id),
         prev_hash=prev_hash,
-        scheme=KEYED_SCHEME,
+        scheme=USER_SCHEME,  # set now: the seal below depends on it
     )
     entry.hash = chain_hash(entry, session_key(session))
     connection.execute(_INSERT_RECORD, {column: getattr(entry, column) for column in _COLUMNS})
@@ -102,20 +105,16 @@ _INSERT_RECORD = insert(cast(Table, AuditRecord.__table__))
 _COLUMNS = tuple(column.key for column in AuditRecord.__table__.columns)
 
 
-@dataclass(frozen=True, slots=True)
-class AuditQuery:
-    actor_id: str | None = None
-    action: str | None = None
-    target_type: str | None = None
-    target_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+# Sequence numbers are 64-bit in the database; a larger ``before_seq`` would overflow the driver.
+MAX_SEQ = MAX_KEY
 
 
-def _filtered(query: AuditQuery) -> Any:
+def _filtered(query: AuditFilter) -> Select[AuditRecord]:
     statement = select(AuditRecord)
     if query.actor_id:
         statement = statement.where(AuditRecord.actor_id == query.actor_id)
+    if query.user_id:
+        statement = statement.where(AuditRecord.user_id == query.user_id)
     if query.action:
         statement = statement.where(AuditRecord.action == query.action)
     if query.target_type:
@@ -129,18 +128,30 @@ def _filtered(query: AuditQuery) -> Any:
     return statement
 
 
-# Sequence numbers are 64-bit in the database; a larger ``before_seq`` would overflow the driver.
-MAX_SEQ = 2**63 - 1
+def _newest_first(session: Session, statement: Select[AuditRecord], page: PageParams) -> Page[AuditRecord]:
+    """A keyset page by ``seq``: records appended meanwhile never shift the later pages."""
+    before = decode_keyset(page.cursor)
+    if before is not None:
+        statement = statement.where(AuditRecord.seq < before)
+    rows = list(session.scalars(statement.order_by(AuditRecord.seq.desc()).limit(page.limit + 1)))
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return Page(items=rows, next_cursor=encode_keyset(rows[-1].seq) if more else None)
 
 
-def query_records(
-    session: Session, query: AuditQuery, *, limit: int = 100, before_seq: int | None = None
-) -> list[AuditRecord]:
-    """Newest first; page with ``before_seq`` = the last seq of the previous page."""
-    statement = _filtered(query).order_by(AuditRecord.seq.desc()).limit(limit)
-    if before_seq is not None:
-        statement = statement.where(AuditRecord.seq < before_seq)
-    return list(session.scalars(statement))
+def list_records(session: Session, query: AuditFilter, page: PageParams) -> Page[AuditRecord]:
+    """Matching records, newest first."""
+    return _newest_first(session, _filtered(query), page)
+
+
+def user_activity(session: Session, user_id: str, page: PageParams) -> Page[AuditRecord]:
+    """What a user did (themselves or with any of their API keys) and what was done to their
+    account, newest first: the API's and the UI's view of one user's activity."""
+    by_or_to = or_(
+        AuditRecord.user_id == user_id,
+        and_(AuditRecord.target_type == "user", AuditRecord.target_id == user_id),
+    )
+    return _newest_first(session, select(AuditRecord).where(by_or_to), page)
 
 
 def _row(record: AuditRecord) -> dict[str, Any]:
@@ -150,6 +161,7 @@ def _row(record: AuditRecord) -> dict[str, Any]:
         "actor_kind": record.actor_kind,
         "actor_id": record.actor_id,
         "actor_name": record.actor_name,
+        "user_id": record.user_id,
         "action": record.action,
         "target_type": record.target_type,
         "target_id": record.target_id,
@@ -159,7 +171,7 @@ def _row(record: AuditRecord) -> dict[str, Any]:
     }
 
 
-def export_records(session: Session, query: AuditQuery, *, fmt: str) -> Iterator[str]:
+def export_records(session: Session, query: AuditFilter, *, fmt: str) -> Iterator[str]:
     """Stream matching records oldest first as JSON lines or CSV, a page at a time."""
     if fmt == "csv":
         buffer = io.StringIO()

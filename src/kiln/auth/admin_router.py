@@ -10,7 +10,6 @@ from kiln.audit import service as audit
 from kiln.audit.schemas import AuditRecordRead
 from kiln.auth import projects, service
 from kiln.auth.deps import AuthConfigDep
-from kiln.auth.permissions import Role
 from kiln.auth.schemas import (
     InviteCreate,
     InviteRead,
@@ -25,7 +24,9 @@ from kiln.auth.schemas import (
 from kiln.core.actor import Actor
 from kiln.core.deps import SessionDep, require
 from kiln.core.http import error_responses
+from kiln.core.page_query import PageQuery
 from kiln.core.permissions import Permission
+from kiln.core.schemas import Page
 from kiln.notify.deps import MailerDep
 
 router = APIRouter(
@@ -40,9 +41,10 @@ ProjectsCreate = Annotated[Actor, Depends(require(Permission.projects_create))]
 ProjectsAdmin = Annotated[Actor, Depends(require(Permission.projects_admin))]
 
 
-@router.get("/users", response_model=list[UserRead])
-def list_users(actor: UsersAdmin, session: SessionDep) -> list[UserRead]:
-    return [UserRead.model_validate(user) for user in service.list_users(session)]
+@router.get("/users", response_model=Page[UserRead])
+def list_users(actor: UsersAdmin, session: SessionDep, page: PageQuery) -> Page[UserRead]:
+    found = service.list_users(session, page)
+    return found.with_items([UserRead.model_validate(user) for user in found.items])
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserRead)
@@ -68,13 +70,14 @@ def reset_user_password(
     return {"status": "reset_mail_sent"}
 
 
-@router.get("/users/{user_id}/activity", response_model=list[AuditRecordRead])
+@router.get("/users/{user_id}/activity", response_model=Page[AuditRecordRead])
 def user_activity(
-    user_id: str, actor: UsersAdmin, session: SessionDep, limit: int = 100
-) -> list[AuditRecordRead]:
+    user_id: str, actor: UsersAdmin, session: SessionDep, page: PageQuery
+) -> Page[AuditRecordRead]:
+    """What the user did (also with their API keys) and what was done to their account, newest first."""
     service.get_user(session, user_id)
-    records = audit.query_records(session, audit.AuditQuery(actor_id=user_id), limit=min(max(limit, 1), 1000))
-    return [AuditRecordRead.model_validate(record) for record in records]
+    found = audit.user_activity(session, user_id, page)
+    return found.with_items([AuditRecordRead.model_validate(record) for record in found.items])
 
 
 @router.post("/invites", status_code=status.HTTP_201_CREATED, response_model=InviteRead)
@@ -93,31 +96,25 @@ def invite(
     return InviteRead.model_validate(token)
 
 
-@router.get("/projects", response_model=list[ProjectRead])
-def list_projects(actor: ProjectsRead, session: SessionDep) -> list[ProjectRead]:
-    return [
-        ProjectRead.model_validate(project).model_copy(update={"my_role": Role(role) if role else None})
-        for project, role in projects.list_projects(session, actor)
-    ]
+@router.get("/projects", response_model=Page[ProjectRead])
+def list_projects(actor: ProjectsRead, session: SessionDep, page: PageQuery) -> Page[ProjectRead]:
+    """The projects the caller may see, each with ``my_role``."""
+    return projects.list_projects(session, actor, page)
 
 
 @router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectRead)
 def create_project(data: ProjectCreate, actor: ProjectsCreate, session: SessionDep) -> ProjectRead:
-    return ProjectRead.model_validate(projects.create_project(session, actor, data))
+    return projects.project_read(session, actor, projects.create_project(session, actor, data))
 
 
 @router.get("/projects/{project_id}/members", response_model=list[MemberRead])
 def list_members(project_id: str, actor: ProjectsRead, session: SessionDep) -> list[MemberRead]:
-    return [
-        MemberRead(user_id=user.id, email=user.email, name=user.name, role=Role(member.role))
-        for member, user in projects.list_members(session, actor, project_id)
-    ]
+    return projects.list_members(session, actor, project_id)
 
 
 @router.put("/projects/{project_id}/members", response_model=MemberRead)
 def set_member(project_id: str, data: MemberSet, actor: ProjectsAdmin, session: SessionDep) -> MemberRead:
-    member, user = projects.set_member(session, actor, project_id, data)
-    return MemberRead(user_id=user.id, email=user.email, name=user.name, role=Role(member.role))
+    return projects.set_member(session, actor, project_id, data)
 
 
 @router.delete("/projects/{project_id}/members/{user_id}")

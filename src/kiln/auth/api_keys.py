@@ -21,6 +21,7 @@ from kiln.auth.schemas import DEFAULT_KEY_DAYS, ApiKeyCreate
 from kiln.core.actor import Actor
 from kiln.core.errors import Invalid, NotFound, PermissionDenied, ValidationFailed
 from kiln.core.ids import ensure_utc, utcnow
+from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.security import new_token, token_digest
 
 KEY_PREFIX = "kiln_"
@@ -83,15 +84,18 @@ def _lifetime_days(data: ApiKeyCreate, max_days: int) -> int:
     return data.expires_in_days
 
 
-def list_api_keys(session: Session, actor: Actor) -> list[ApiKey]:
-    return list_keys_of(session, actor.user_id or "")
+def list_api_keys(session: Session, actor: Actor, page: PageParams | None = None) -> Page[ApiKey]:
+    """The actor's own keys, newest first, revoked and expired ones included."""
+    return list_keys_of(session, actor.user_id or "", page)
 
 
-def list_keys_of(session: Session, user_id: str) -> list[ApiKey]:
-    """Every key of one user, newest first (their own page, or an administrator's view of them)."""
-    return list(
-        session.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc()))
-    )
+def list_keys_of(session: Session, user_id: str, page: PageParams | None = None) -> Page[ApiKey]:
+    """Keys of one user, newest first (their own page, or an administrator's view of them);
+    ``page=None`` gives all of them."""
+    query = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc(), ApiKey.id)
+    if page is None:
+        return Page(items=list(session.scalars(query)))
+    return paginate(session, query, page, with_total=True)
 
 
 def revoke_api_key(session: Session, actor: Actor, key_id: str) -> ApiKey:

@@ -129,3 +129,13 @@ def lower_role(a: str, b: str) -> str:
 
 def at_most(role: str, ceiling: str) -> bool:
     return RANK[Role(role)] <= RANK[Role(ceiling)]
+
+
+def grantable_roles(role: str) -> list[Role]:
+    """Roles someone holding ``role`` may give a key: none above their own (``create_api_key`` also
+    checks their role in the key's project)."""
+    try:
+        ceiling = RANK[Role(role)]
+    except ValueError:
+        return []
+    return [candidate for candidate in Role if RANK[candidate] <= ceiling]

@@ -4,21 +4,39 @@ A member's effective role in a project is the lower of their global role and the
 admins act everywhere; an API key acts only in its own project, at most at its own role (an
 admin's global key acts everywhere, at its own role).
 Non-members see nothing of a project: asking for its things answers 404, not 403.
+
+Every project-owned thing is scoped here, by one pair (docs/architecture.md, "Project scoping"):
+``scoped`` narrows a select to the caller's projects, ``require_in_project`` (and ``get_in_project``
+for a table that carries ``project_id``) answers NotFound to non-members under the thing's own name.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kiln.audit import service as audit
 from kiln.auth.models import Project, ProjectMember, User
 from kiln.auth.permissions import Role, allows, lower_role
-from kiln.auth.schemas import MemberSet, ProjectCreate
+from kiln.auth.schemas import MemberRead, MemberSet, ProjectCreate, ProjectRead, normalise_email
 from kiln.core.actor import SYSTEM, Actor
 from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from kiln.core.ids import utcnow
+from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
+
+S = TypeVar("S")
+
+
+class ProjectOwned(Protocol):
+    """A row of a table that carries ``project_id`` itself."""
+
+    project_id: Any
+
+
+M = TypeVar("M", bound=ProjectOwned)
 
 DEFAULT_PROJECT = "default"
 
@@ -58,14 +76,53 @@ def project_role(session: Session, actor: Actor, project_id: str) -> str | None:
     return lower_role(member.role, actor.role) if member else None
 
 
-def require_project(session: Session, actor: Actor, project_id: str, permission: Permission) -> str:
-    """The actor's role in the project, or NotFound (not a member) / PermissionDenied (role too low)."""
-    role = project_role(session, actor, project_id)
+def require_in_project(
+    session: Session, actor: Actor, project_id: str | None, permission: Permission, *, hide_as: str
+) -> str:
+    """The actor's role in the project that owns a thing, checked for ``permission``.
+
+    ``hide_as`` names the thing (``"experiment 'x'"``): a non-member gets ``NotFound("<hide_as> not
+    found")``, exactly what a missing thing answers (``project_id=None``), so ids from other teams
+    reveal nothing. A member whose role is too low gets ``PermissionDenied``.
+    """
+    role = None if project_id is None else project_role(session, actor, project_id)
     if role is None:
-        raise NotFound(f"project {project_id!r} not found")
+        raise NotFound(f"{hide_as} not found")
     if not allows(role, permission):
         raise PermissionDenied(f"your role in this project ({role}) does not allow {permission}")
     return role
+
+
+def get_in_project(
+    session: Session, actor: Actor, entity: type[M], ident: str, permission: Permission, *, hide_as: str
+) -> M:
+    """Fetch a row of a table carrying ``project_id`` by primary key, and check ``permission`` there."""
+    row = session.get(entity, ident)
+    require_in_project(session, actor, None if row is None else row.project_id, permission, hide_as=hide_as)
+    assert row is not None
+    return row
+
+
+def scoped(
+    session: Session,
+    actor: Actor,
+    statement: Select[S],
+    project_column: InstrumentedAttribute[str] | ColumnElement[str],
+) -> Select[S]:
+    """``statement`` narrowed to the projects the actor may read (unchanged for admins).
+
+    Every list of project-owned things goes through here; a test calls each list route as a member
+    of another project and expects nothing back (tests/auth/test_project_scoping.py).
+    """
+    project_ids = accessible_project_ids(session, actor)
+    if project_ids is None:
+        return statement
+    return statement.where(project_column.in_(project_ids))
+
+
+def require_project(session: Session, actor: Actor, project_id: str, permission: Permission) -> str:
+    """The actor's role in the project, or NotFound (not a member) / PermissionDenied (role too low)."""
+    return require_in_project(session, actor, project_id, permission, hide_as=f"project {project_id!r}")
 
 
 def accessible_project_ids(session: Session, actor: Actor) -> list[str] | None:
@@ -104,12 +161,27 @@ def resolve_project(session: Session, actor: Actor, ref: str | None, permission:
     return project
 
 
-def list_projects(session: Session, actor: Actor) -> list[tuple[Project, str]]:
-    ids = accessible_project_ids(session, actor)
-    query = select(Project).order_by(Project.name)
-    if ids is not None:
-        query = query.where(Project.id.in_(ids))
-    return [(project, project_role(session, actor, project.id) or "") for project in session.scalars(query)]
+def project_reads(session: Session, actor: Actor, rows: list[Project]) -> list[ProjectRead]:
+    """Projects as the actor sees them, each with ``my_role`` (API, UI and CLI show the same)."""
+    reads = []
+    for project in rows:
+        role = project_role(session, actor, project.id)
+        read = ProjectRead.model_validate(project)
+        reads.append(read.model_copy(update={"my_role": Role(role) if role else None}))
+    return reads
+
+
+def project_read(session: Session, actor: Actor, project: Project) -> ProjectRead:
+    return project_reads(session, actor, [project])[0]
+
+
+def list_projects(session: Session, actor: Actor, page: PageParams | None = None) -> Page[ProjectRead]:
+    """The projects the actor may see, by name; ``page=None`` gives all of them (forms' choices)."""
+    query = scoped(session, actor, select(Project).order_by(Project.name, Project.id), Project.id)
+    if page is None:
+        return Page(items=project_reads(session, actor, list(session.scalars(query))))
+    found = paginate(session, query, page, with_total=True)
+    return found.with_items(project_reads(session, actor, found.items))
 
 
 def create_project(session: Session, actor: Actor, data: ProjectCreate) -> Project:
@@ -124,7 +196,12 @@ def create_project(session: Session, actor: Actor, data: ProjectCreate) -> Proje
     return project
 
 
-def list_members(session: Session, actor: Actor, project_id: str) -> list[tuple[ProjectMember, User]]:
+def member_read(member: ProjectMember, user: User) -> MemberRead:
+    return MemberRead(user_id=user.id, email=user.email, name=user.name, role=Role(member.role))
+
+
+def list_members(session: Session, actor: Actor, project_id: str) -> list[MemberRead]:
+    """A project's members with their emails, by email."""
     get_project(session, actor, project_id)
     rows = session.execute(
         select(ProjectMember, User)
@@ -132,22 +209,20 @@ def list_members(session: Session, actor: Actor, project_id: str) -> list[tuple[
         .where(ProjectMember.project_id == project_id)
         .order_by(User.email)
     )
-    return [(member, user) for member, user in rows.tuples()]
+    return [member_read(member, user) for member, user in rows.tuples()]
 
 
-def set_member(
-    session: Session, actor: Actor, project_id: str, data: MemberSet
-) -> tuple[ProjectMember, User]:
+def set_member(session: Session, actor: Actor, project_id: str, data: MemberSet) -> MemberRead:
     get_project(session, actor, project_id)
     if data.user_id:
         user = session.get(User, data.user_id)
     elif data.email:
-        user = session.scalar(select(User).where(User.email == data.email.strip().lower()))
+        user = session.scalar(select(User).where(User.email == normalise_email(data.email)))
     else:
         raise Invalid("give the member's user_id or email")
     if user is None:
         raise NotFound("user not found; invite them first")
-    return ensure_member(session, actor, project_id, user.id, data.role.value), user
+    return member_read(ensure_member(session, actor, project_id, user.id, data.role.value), user)
 
 
 def ensure_member(session: Session, actor: Actor, project_id: str, user_id: str, role: str) -> ProjectMember:

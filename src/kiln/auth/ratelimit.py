@@ -21,6 +21,7 @@ from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from kiln.auth.schemas import normalise_email
 from kiln.core.errors import RateLimited, Unauthenticated
 
 FREE_LOGIN_FAILURES = 5
@@ -40,13 +41,13 @@ class RateLimits:
         """The auth forms' limit: per address, and per email for this ``purpose`` (register, reset)."""
         self.hit(self.login, "ip", ip)
         if email is not None:
-            self.hit(self.login, f"{purpose}-email", email.strip().lower())
+            self.hit(self.login, f"{purpose}-email", normalise_email(email))
 
     @contextmanager
     def login_attempt(self, ip: str, email: str) -> Iterator[None]:
         """Wrap one login: limited per address, slowed down per email after repeated failures."""
         self.hit(self.login, "ip", ip)
-        email = email.strip().lower()
+        email = normalise_email(email)
         waiting = f"kiln/login-wait/{email}"
         if self._storage.get(waiting) > 0:
             raise _retry_after(self._storage.get_expiry(waiting) - time.time())

@@ -27,7 +27,9 @@ from kiln.auth.schemas import (
 from kiln.core.actor import Actor
 from kiln.core.deps import SessionDep, require
 from kiln.core.http import error_response, error_responses
+from kiln.core.page_query import PageQuery
 from kiln.core.permissions import Permission
+from kiln.core.schemas import Page
 from kiln.notify.deps import MailerDep
 
 router = APIRouter(
@@ -130,9 +132,11 @@ def change_password(data: PasswordChange, actor: ProfileWrite, session: SessionD
     return {"status": "password_changed"}
 
 
-@router.get("/me/api-keys", response_model=list[ApiKeyRead])
-def list_keys(actor: KeysWrite, session: SessionDep) -> list[ApiKeyRead]:
-    return [ApiKeyRead.model_validate(key) for key in api_keys.list_api_keys(session, actor)]
+@router.get("/me/api-keys", response_model=Page[ApiKeyRead])
+def list_keys(actor: KeysWrite, session: SessionDep, page: PageQuery) -> Page[ApiKeyRead]:
+    """The caller's keys, newest first; ``status`` says whether each is active, expired or revoked."""
+    found = api_keys.list_api_keys(session, actor, page)
+    return found.with_items([ApiKeyRead.model_validate(key) for key in found.items])
 
 
 @router.post("/me/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)

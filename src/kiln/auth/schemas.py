@@ -6,10 +6,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, computed_field, model_validator
 
 from kiln.auth.permissions import Role
+from kiln.core.ids import ensure_utc, utcnow
 from kiln.core.schemas import InputSchema, ReadSchema
+
+
+def normalise_email(email: str) -> str:
+    """The one spelling of an address Kiln stores and compares (lookups, rate-limit counters)."""
+    return email.strip().lower()
 
 
 def _email(value: str) -> str:
@@ -169,6 +175,9 @@ class ApiKeyCreate(InputSchema):
         return self
 
 
+KeyStatus = Literal["active", "expired", "revoked"]
+
+
 class ApiKeyRead(ReadSchema):
     id: str
     name: str
@@ -180,6 +189,16 @@ class ApiKeyRead(ReadSchema):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> KeyStatus:
+        """Whether requests with the key are accepted now (the API, UI and CLI say the same)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and ensure_utc(self.expires_at) <= utcnow():
+            return "expired"
+        return "active"
 
 
 class ApiKeyCreated(ApiKeyRead):

@@ -26,20 +26,18 @@ from kiln.auth.schemas import (
     TokenPair,
     UserAdminUpdate,
     UserCreate,
+    normalise_email,
 )
 from kiln.core.actor import ANONYMOUS, Actor
 from kiln.core.db import upsert_rows
 from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied, Unauthenticated
 from kiln.core.ids import ensure_utc, new_id, utcnow
+from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.security import burn_password_check, hash_password, new_token, token_digest, verify_password
 from kiln.notify.email import Mail, Mailer
 
 LOGIN_FAILED = "invalid email or password"
 LINK_INVALID = "this link is invalid or has expired; ask for a new one"
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def user_actor(user: User, *, session_id: str | None = None) -> Actor:
@@ -59,8 +57,17 @@ def get_user(session: Session, user_id: str) -> User:
     return user
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.created_at)))
+def list_users(session: Session, page: PageParams) -> Page[User]:
+    """Every account, oldest first, with the total count."""
+    return paginate(session, select(User).order_by(User.created_at, User.id), page, with_total=True)
+
+
+def has_users(session: Session) -> bool:
+    """Whether any account exists (the register page invites the very first visitor to become admin).
+
+    One indexed row, rather than listing accounts for a yes or no.
+    """
+    return session.scalar(select(User.id).limit(1)) is not None
 
 
 # -- one-time links ---------------------------------------------------------------------------
@@ -133,7 +140,7 @@ def issue_setup_token(session: Session) -> str | None:
     Issued at every start of a server without accounts and shown only in its log, so a fresh
     install reachable from the network cannot be claimed by whoever finds it first.
     """
-    if session.scalar(select(User.id).limit(1)) is not None:
+    if has_users(session):
         return None
     return issue_link_token(session, SETUP_PURPOSE, "", ttl_seconds=SETUP_TTL_SECONDS)
 

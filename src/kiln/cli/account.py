@@ -61,7 +61,7 @@ def login(
     server = remote.of(ctx)
     # The login session only serves to mint the key.
     with signed_in(server, email, password) as session:
-        chosen, role = _member_project(session.projects.list(), project)
+        chosen, role = _member_project(list(session.projects.iter()), project)
         name = f"cli@{socket.gethostname()}"[:128]
         created = session.api_keys.create(name, project_id=chosen.id, role=role, expires_in_days=days)
     save_credential(server.resolved_url, created.key)
@@ -91,7 +91,7 @@ def logout(ctx: typer.Context) -> None:
 def list_projects(ctx: typer.Context) -> None:
     """Projects you can see, with your role in each."""
     with remote.client(ctx) as client:
-        projects = client.projects.list()
+        projects = list(client.projects.iter())
     table = new_table("ID", "Name", "Your role", "Created", "Description", ids=("ID",))
     for project in projects:
         role = project.my_role.value if project.my_role else "—"
@@ -109,9 +109,9 @@ def list_keys(ctx: typer.Context, email: EmailOption, password: PasswordOption) 
     Asks for your password: an API key may not see or manage its owner's other keys.
     """
     with signed_in(remote.of(ctx), email, password) as client:
-        keys = client.api_keys.list()
+        keys = list(client.api_keys.iter())
     table = new_table(
-        "ID", "Name", "Prefix", "Role", "Project", "Expires", "Last used", "Revoked", ids=("ID",)
+        "ID", "Name", "Prefix", "Role", "Status", "Project", "Expires", "Last used", "Revoked", ids=("ID",)
     )
     for key in keys:
         table.add_row(
@@ -119,6 +119,7 @@ def list_keys(ctx: typer.Context, email: EmailOption, password: PasswordOption) 
             key.name,
             key.prefix,
             key.role.value,
+            key.status,
             key.project_id,
             format_time(key.expires_at),
             format_time(key.last_used_at),

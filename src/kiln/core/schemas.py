@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class InputSchema(BaseModel):
@@ -22,9 +23,16 @@ class ReadSchema(BaseModel):
 
 
 class Page(ReadSchema, Generic[T]):
+    """Every list, from the service to the wire: one page of items, the cursor to the next page
+    (``None`` on the last) and, where counting is cheap, how many match in all."""
+
     items: list[T]
     next_cursor: str | None = None
     total: int | None = None
+
+    def with_items(self, items: list[U]) -> Page[U]:
+        """The same page with its items replaced (rows turned into read models)."""
+        return Page(items=items, next_cursor=self.next_cursor, total=self.total)
 
 
 class ErrorInfo(BaseModel):

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
 from kiln.core.errors import Invalid
-from kiln.tracking.models import Run
-from kiln.tracking.schemas import RunComparison, RunInputRead, RunRead
-from kiln.tracking.service import get_runs, run_artifact_uri
+from kiln.tracking.reads import run_read
+from kiln.tracking.schemas import RunComparison
+from kiln.tracking.service import get_runs
 
 MAX_COMPARED = 50
 _LOWER_IS_BETTER = re.compile(r"(loss|err|error|mse|mae|rmse|mape|latency|time|duration|perplexity)", re.I)
@@ -22,33 +22,11 @@ def lower_is_better(metric_key: str) -> bool:
     return bool(_LOWER_IS_BETTER.search(metric_key))
 
 
-def to_read(run: Run) -> RunRead:
-    return RunRead.model_validate(
-        {
-            "id": run.id,
-            "experiment_id": run.experiment_id,
-            "name": run.name,
-            "status": run.status,
-            "start_time": run.start_time,
-            "end_time": run.end_time,
-            "parent_run_id": run.parent_run_id,
-            "user": run.user,
-            "source": run.source,
-            # Rows from before store-relative URIs hold the local store's absolute path.
-            "artifact_uri": run_artifact_uri(run.artifact_uri, run.id),
-            "params": {p.key: p.value for p in run.params},
-            "metrics": {m.key: float("nan") if m.value is None else m.value for m in run.latest_metrics},
-            "tags": {t.key: t.value for t in run.tags},
-            "inputs": [RunInputRead.model_validate(i) for i in run.inputs],
-        }
-    )
-
-
 def compare_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> RunComparison:
     unique_ids = list(dict.fromkeys(run_ids))
     if not 1 <= len(unique_ids) <= MAX_COMPARED:
         raise Invalid(f"compare between 1 and {MAX_COMPARED} distinct run ids (ids=a,b,c)")
-    runs = [to_read(run) for run in get_runs(session, actor, unique_ids)]
+    runs = [run_read(run) for run in get_runs(session, actor, unique_ids)]
     param_keys = sorted({key for run in runs for key in run.params})
     metric_keys = sorted({key for run in runs for key in run.metrics})
     differing = [key for key in param_keys if len({run.params.get(key) for run in runs}) > 1]

@@ -12,12 +12,12 @@ from kiln.core.actor import Actor
 from kiln.core.deps import SessionDep, SettingsDep, require
 from kiln.core.errors import Invalid
 from kiln.core.http import error_responses
+from kiln.core.page_query import PageQuery
 from kiln.core.permissions import Permission
 from kiln.core.schemas import Page
 from kiln.storage.deps import StoreDep
 from kiln.storage.uploads import check_declared_size
-from kiln.tracking import artifacts, compare, history, reproduce, search, service
-from kiln.tracking.models import Experiment
+from kiln.tracking import artifacts, compare, history, reads, reproduce, search, service
 from kiln.tracking.schemas import (
     ArtifactRead,
     BatchResult,
@@ -50,53 +50,36 @@ ArtifactsRead = Annotated[Actor, Depends(require(Permission.artifacts_read))]
 ArtifactsWrite = Annotated[Actor, Depends(require(Permission.artifacts_write))]
 
 
-def _experiment_read(
-    session: SessionDep, experiment: Experiment, run_count: int | None = None
-) -> ExperimentRead:
-    if run_count is None:
-        run_count = service.count_runs(session, [experiment.id]).get(experiment.id, 0)
-    count = run_count
-    return ExperimentRead.model_validate(experiment).model_copy(update={"run_count": count})
-
-
 # -- experiments ------------------------------------------------------------------------------
 
 
 @router.post("/experiments", status_code=status.HTTP_201_CREATED, response_model=ExperimentRead)
 def create_experiment(data: ExperimentCreate, session: SessionDep, actor: ExperimentsWrite) -> ExperimentRead:
-    return _experiment_read(session, service.create_experiment(session, actor, data), 0)
+    return reads.experiment_read(session, service.create_experiment(session, actor, data))
 
 
 @router.get("/experiments", response_model=Page[ExperimentRead])
 def list_experiments(
     session: SessionDep,
     actor: ExperimentsRead,
+    page: PageQuery,
     name: str | None = None,
     project: str | None = None,
-    limit: Limit = 100,
-    cursor: str | None = None,
 ) -> Page[ExperimentRead]:
-    offset = search.decode_cursor(cursor)
-    rows, more = service.list_experiments(
-        session, actor, name=name, project=project, limit=limit, offset=offset
-    )
-    counts = service.count_runs(session, [row.id for row in rows])
-    return Page(
-        items=[_experiment_read(session, row, counts.get(row.id, 0)) for row in rows],
-        next_cursor=search.encode_cursor(offset + limit) if more else None,
-    )
+    found = service.list_experiments(session, actor, page, name=name, project=project)
+    return reads.experiment_page(session, found)
 
 
 @router.get("/experiments/{experiment_id}", response_model=ExperimentRead)
 def get_experiment(experiment_id: str, session: SessionDep, actor: ExperimentsRead) -> ExperimentRead:
-    return _experiment_read(session, service.get_experiment(session, actor, experiment_id))
+    return reads.experiment_read(session, service.get_experiment(session, actor, experiment_id))
 
 
 @router.patch("/experiments/{experiment_id}", response_model=ExperimentRead)
 def update_experiment(
     experiment_id: str, data: ExperimentUpdate, session: SessionDep, actor: ExperimentsWrite
 ) -> ExperimentRead:
-    return _experiment_read(session, service.update_experiment(session, actor, experiment_id, data))
+    return reads.experiment_read(session, service.update_experiment(session, actor, experiment_id, data))
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -105,31 +88,22 @@ def update_experiment(
 @router.post("/runs", status_code=status.HTTP_201_CREATED, response_model=RunRead)
 def create_run(data: RunCreate, session: SessionDep, actor: RunsWrite, store: StoreDep) -> RunRead:
     run = service.create_run(session, actor, data, artifact_root_url=store.root_url)
-    return compare.to_read(run)
+    return reads.run_read(run)
 
 
 @router.get("/runs", response_model=Page[RunRead])
-def search_runs(
+def list_runs(
     session: SessionDep,
     actor: RunsRead,
+    page: PageQuery,
     experiment_id: Annotated[list[str] | None, Query()] = None,
     filter: str | None = None,
     order_by: str | None = None,
-    limit: Limit = 100,
-    cursor: str | None = None,
 ) -> Page[RunRead]:
-    page = search.search_runs(
-        session,
-        actor,
-        experiment_ids=experiment_id or [],
-        filter=filter,
-        order_by=order_by,
-        limit=limit,
-        cursor=cursor,
+    found = search.list_runs(
+        session, actor, page, experiment_ids=experiment_id or [], filter=filter, order_by=order_by
     )
-    return Page(
-        items=[compare.to_read(run) for run in page.runs], next_cursor=page.next_cursor, total=page.total
-    )
+    return reads.run_page(found)
 
 
 @router.get("/runs/compare", response_model=RunComparison)
@@ -142,13 +116,12 @@ def compare_runs(
 
 @router.get("/runs/{run_id}", response_model=RunDetail)
 def get_run(run_id: str, session: SessionDep, actor: RunsRead) -> RunDetail:
-    run = service.get_run(session, actor, run_id, with_environment=True)
-    return RunDetail(**compare.to_read(run).model_dump(), environment=run.environment or {})
+    return reads.run_detail(service.get_run(session, actor, run_id, with_environment=True))
 
 
 @router.patch("/runs/{run_id}", response_model=RunRead)
 def update_run(run_id: str, data: RunUpdate, session: SessionDep, actor: RunsWrite) -> RunRead:
-    return compare.to_read(service.update_run(session, actor, run_id, data))
+    return reads.run_read(service.update_run(session, actor, run_id, data))
 
 
 @router.post("/runs/{run_id}/batch", response_model=BatchResult)

@@ -11,13 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from kiln.audit import service as audit
-from kiln.auth.projects import resolve_project
+from kiln.auth.projects import resolve_project, scoped
 from kiln.core.actor import Actor
 from kiln.core.db import upsert_rows
 from kiln.core.errors import Conflict, Invalid, InvalidState, NotFound
 from kiln.core.ids import new_id, to_millis, utcnow
+from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
-from kiln.tracking.access import require_experiment, require_run_access, visible_experiments
+from kiln.tracking.access import require_experiment, require_run_access, visible_runs
 from kiln.tracking.models import Experiment, LatestMetric, Metric, Param, Run, RunInput, RunTag
 from kiln.tracking.schemas import (
     BatchResult,
@@ -111,15 +112,17 @@ def update_experiment(
 def list_experiments(
     session: Session,
     actor: Actor,
+    page: PageParams,
     *,
     name: str | None = None,
     project: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> tuple[list[Experiment], bool]:
-    """Newest first, only from projects the actor belongs to; returns the page and whether more follow."""
-    query = visible_experiments(
-        session, actor, select(Experiment).order_by(Experiment.created_at.desc(), Experiment.id.desc())
+) -> Page[Experiment]:
+    """Newest first, only from projects the actor belongs to."""
+    query = scoped(
+        session,
+        actor,
+        select(Experiment).order_by(Experiment.created_at.desc(), Experiment.id.desc()),
+        Experiment.project_id,
     )
     if project:
         query = query.where(
@@ -127,8 +130,7 @@ def list_experiments(
         )
     if name:
         query = query.where(Experiment.name == name)
-    rows = list(session.scalars(query.offset(offset).limit(limit + 1)))
-    return rows[:limit], len(rows) > limit
+    return paginate(session, query, page)
 
 
 def count_runs(session: Session, experiment_ids: Sequence[str]) -> dict[str, int]:
@@ -140,6 +142,12 @@ def count_runs(session: Session, experiment_ids: Sequence[str]) -> dict[str, int
         .group_by(Run.experiment_id)
     )
     return dict(rows.tuples().all())
+
+
+def count_child_runs(session: Session, actor: Actor, run_id: str) -> int:
+    """How many runs name ``run_id`` as their parent (children live in the parent's experiment)."""
+    require_run_access(session, actor, run_id, Permission.runs_read)
+    return session.scalar(select(func.count()).select_from(Run).where(Run.parent_run_id == run_id)) or 0
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -156,11 +164,7 @@ def get_run(session: Session, actor: Actor, run_id: str, *, with_environment: bo
 
 def get_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> list[Run]:
     """The runs in the order asked for; ``NotFound`` names every id that does not exist (for the actor)."""
-    query = visible_experiments(
-        session,
-        actor,
-        select(Run).join(Experiment, Experiment.id == Run.experiment_id).where(Run.id.in_(run_ids)),
-    )
+    query = visible_runs(session, actor, select(Run).where(Run.id.in_(run_ids)))
     rows = {run.id: run for run in session.scalars(query.options(*RUN_CHILDREN))}
     missing = [run_id for run_id in run_ids if run_id not in rows]
     if missing:

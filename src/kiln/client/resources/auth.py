@@ -3,10 +3,11 @@ and ``client.api_keys`` (the caller's own keys)."""
 
 from __future__ import annotations
 
-import builtins
+from collections.abc import Iterator
 
 from kiln.auth.permissions import Role
 from kiln.auth.schemas import ApiKeyCreated, ApiKeyRead, ProjectRead, TokenPair, UserRead
+from kiln.client.pages import ResultPage, fetch_page, iterate
 from kiln.client.resources.base import Resource, segment
 
 
@@ -26,9 +27,15 @@ class AuthResource(Resource):
 
 
 class ProjectsResource(Resource):
-    def list(self) -> builtins.list[ProjectRead]:
-        """Projects the caller may see, each with ``my_role`` (the caller's role there, if a member)."""
-        return [ProjectRead.model_validate(item) for item in self.transport.request("GET", "/projects")]
+    def list(self, *, limit: int = 100, cursor: str | None = None) -> ResultPage[ProjectRead]:
+        """One page of the projects the caller may see, by name, each with ``my_role`` (the caller's
+        role there, if a member); ``iter`` walks every page."""
+        params = {"limit": limit, "cursor": cursor}
+        return fetch_page(self.transport, "/projects", ProjectRead, params)
+
+    def iter(self, *, page_size: int = 100) -> Iterator[ProjectRead]:
+        """Every project the caller may see, following the cursor from page to page."""
+        return iterate(lambda cursor: self.list(limit=page_size, cursor=cursor))
 
     def create(self, name: str, *, description: str = "") -> ProjectRead:
         """Create a project (administrators)."""
@@ -37,9 +44,15 @@ class ProjectsResource(Resource):
 
 
 class ApiKeysResource(Resource):
-    def list(self) -> builtins.list[ApiKeyRead]:
-        """The caller's API keys, revoked ones included (the secret is never shown again)."""
-        return [ApiKeyRead.model_validate(item) for item in self.transport.request("GET", "/me/api-keys")]
+    def list(self, *, limit: int = 100, cursor: str | None = None) -> ResultPage[ApiKeyRead]:
+        """One page of the caller's API keys, newest first, revoked and expired ones included (see
+        ``status``; the secret is never shown again)."""
+        params = {"limit": limit, "cursor": cursor}
+        return fetch_page(self.transport, "/me/api-keys", ApiKeyRead, params)
+
+    def iter(self, *, page_size: int = 100) -> Iterator[ApiKeyRead]:
+        """Every key of the caller, following the cursor from page to page."""
+        return iterate(lambda cursor: self.list(limit=page_size, cursor=cursor))
 
     def create(
         self,

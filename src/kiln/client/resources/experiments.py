@@ -6,10 +6,9 @@ import builtins
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from kiln.client.pages import ResultPage
+from kiln.client.pages import ResultPage, fetch_page, iterate
 from kiln.client.resources.base import Resource, segment
 from kiln.core.errors import Conflict, NotFound
-from kiln.core.schemas import Page
 from kiln.tracking.schemas import ExperimentRead
 
 
@@ -55,19 +54,12 @@ class ExperimentsResource(Resource):
 
     def list(self, *, limit: int = 100, cursor: str | None = None) -> ResultPage[ExperimentRead]:
         """One page of experiments, newest first (iterate it; ``.next_cursor`` for the next page)."""
-        data = self.transport.request("GET", "/experiments", params={"limit": limit, "cursor": cursor})
-        page = Page[ExperimentRead].model_validate(data)
-        return ResultPage(page.items, next_cursor=page.next_cursor, total=page.total)
+        params = {"limit": limit, "cursor": cursor}
+        return fetch_page(self.transport, "/experiments", ExperimentRead, params)
 
     def iter(self, *, page_size: int = 100) -> Iterator[ExperimentRead]:
         """Every experiment, following the cursor from page to page."""
-        cursor: str | None = None
-        while True:
-            page = self.list(limit=page_size, cursor=cursor)
-            yield from page.items
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
+        return iterate(lambda cursor: self.list(limit=page_size, cursor=cursor))
 
     def ids_of(self, experiment: str | Sequence[str] | None) -> builtins.list[str]:
         """The ids of experiments given by name (one name or several)."""

@@ -6,11 +6,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from kiln.client.pages import ResultPage
+from kiln.client.pages import ResultPage, fetch_page
 from kiln.client.resources.base import Resource, segment
 from kiln.client.resources.experiments import ExperimentsResource
 from kiln.client.transport import Transport
-from kiln.core.schemas import Page
 from kiln.tracking.schemas import (
     BatchResult,
     MetricHistory,
@@ -119,9 +118,7 @@ class RunsResource(Resource):
             "limit": limit,
             "cursor": cursor,
         }
-        data = self.transport.request("GET", "/runs", params=params)
-        page = Page[RunRead].model_validate(data)
-        return ResultPage(page.items, next_cursor=page.next_cursor, total=page.total)
+        return fetch_page(self.transport, "/runs", RunRead, params)
 
     def iter(
         self,

@@ -10,12 +10,11 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from kiln.auth import api_keys, projects, service
-from kiln.auth.permissions import RANK, Role
-from kiln.auth.schemas import DEFAULT_KEY_DAYS, ApiKeyCreate, ApiKeyRead, ProfileUpdate, ProjectRead, UserRead
+from kiln.auth.permissions import grantable_roles
+from kiln.auth.schemas import DEFAULT_KEY_DAYS, ApiKeyCreate, ApiKeyRead, ProfileUpdate, UserRead
 from kiln.core.actor import Actor
 from kiln.core.deps import get_db
 from kiln.core.errors import KilnError
-from kiln.core.ids import ensure_utc, utcnow
 from kiln.core.permissions import Permission
 from kiln.ui.csrf import FormDep, field
 from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
@@ -126,46 +125,26 @@ def change_password(request: Request, actor: ProfileForm, form: FormDep) -> Resp
 class KeyRow:
     key: ApiKeyRead
     project_name: str
-    status: str  # "active", "expired" or "revoked"
 
-
-def _status(key: ApiKeyRead) -> str:
-    if key.revoked_at is not None:
-        return "revoked"
-    if key.expires_at is not None and ensure_utc(key.expires_at) <= utcnow():
-        return "expired"
-    return "active"
-
-
-def grantable_roles(actor: Actor) -> list[str]:
-    """Roles a key may be given: none above the creator's own (the service checks the project role)."""
-    try:
-        ceiling = RANK[Role(actor.role)]
-    except ValueError:
-        return []
-    return [role.value for role in Role if RANK[role] <= ceiling]
+    @property
+    def status(self) -> str:
+        return self.key.status
 
 
 def key_rows(keys: list[ApiKeyRead], project_names: dict[str, str]) -> list[KeyRow]:
-    return [
-        KeyRow(key, project_names.get(key.project_id or "", key.project_id or ""), _status(key))
-        for key in keys
-    ]
+    return [KeyRow(key, project_names.get(key.project_id or "", key.project_id or "")) for key in keys]
 
 
 def _keys_context(request: Request, actor: Actor) -> dict[str, Any]:
     with _db(request).unit_of_work() as session:
-        keys = [ApiKeyRead.model_validate(key) for key in api_keys.list_api_keys(session, actor)]
-        mine = [
-            ProjectRead.model_validate(project).model_copy(update={"my_role": Role(role) if role else None})
-            for project, role in projects.list_projects(session, actor)
-        ]
+        keys = [ApiKeyRead.model_validate(key) for key in api_keys.list_api_keys(session, actor).items]
+        mine = projects.list_projects(session, actor).items
     max_days = auth_config(request).api_key_max_days
     return {
         "section": "api-keys",
         "keys": key_rows(keys, {project.id: project.name for project in mine}),
         "projects": mine,
-        "roles": grantable_roles(actor),
+        "roles": [role.value for role in grantable_roles(actor.role)],
         "expiry_choices": expiry_choices(max_days),
         "max_days": max_days,
         "may_create_global": actor.is_admin,

@@ -16,6 +16,7 @@ from kiln.auth.schemas import ApiKeyRead, InviteCreate, ProjectRead, UserAdminUp
 from kiln.core.actor import Actor
 from kiln.core.deps import get_db
 from kiln.core.errors import KilnError
+from kiln.core.pagination import PageParams
 from kiln.core.permissions import Permission
 from kiln.notify.deps import get_mailer
 from kiln.ui.auth.account_pages import key_rows
@@ -24,7 +25,7 @@ from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
 from kiln.ui.page_access import form_require, page_require
 from kiln.ui.page_route import PageRoute
 from kiln.ui.session import auth_config
-from kiln.ui.templating import render
+from kiln.ui.templating import render, url_with
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -32,6 +33,8 @@ UsersAdminPage = Annotated[Actor, Depends(page_require(Permission.users_admin))]
 UsersAdminForm = Annotated[Actor, Depends(form_require(Permission.users_admin))]
 USERS_PAGE = "/admin/users"
 ACTIVITY_LIMIT = 100
+USERS_PER_PAGE = 100
+
 _db = get_db
 
 
@@ -44,8 +47,7 @@ def _back(form_value: str) -> str:
 
 def _all_projects(request: Request, actor: Actor) -> list[ProjectRead]:
     with _db(request).unit_of_work() as session:
-        rows = projects.list_projects(session, actor)
-        return [ProjectRead.model_validate(project) for project, _role in rows]
+        return projects.list_projects(session, actor).items
 
 
 def _users_page(
@@ -56,12 +58,17 @@ def _users_page(
     invite_error: FormError | None = None,
     invite_draft: dict[str, str] | None = None,
 ) -> Response:
+    params = PageParams(limit=USERS_PER_PAGE, cursor=request.query_params.get("cursor") or None)
     with _db(request).unit_of_work() as session:
-        users = [UserRead.model_validate(user) for user in service.list_users(session)]
+        page = service.list_users(session, params)
+        users = [UserRead.model_validate(user) for user in page.items]
     failed = error or invite_error
     context: dict[str, Any] = {
         "section": "admin",
         "users": users,
+        "total": page.total,
+        "next_href": url_with(USERS_PAGE, cursor=page.next_cursor) if page.next_cursor else None,
+        "paged": params.cursor is not None,
         "roles": [role.value for role in Role],
         "projects": _all_projects(request, actor),
         "notice": notice(request),
@@ -83,13 +90,13 @@ def users(request: Request, actor: UsersAdminPage) -> Response:
 def user_activity(request: Request, user_id: str, actor: UsersAdminPage) -> Response:
     with _db(request).unit_of_work() as session:
         user = UserRead.model_validate(service.get_user(session, user_id))
-        done_by = audit.query_records(session, audit.AuditQuery(actor_id=user_id), limit=ACTIVITY_LIMIT)
-        done_to = audit.query_records(
-            session, audit.AuditQuery(target_type="user", target_id=user_id), limit=ACTIVITY_LIMIT
-        )
-        actions = [AuditRecordRead.model_validate(record) for record in done_by]
-        changes = [AuditRecordRead.model_validate(record) for record in done_to]
-        keys = [ApiKeyRead.model_validate(key) for key in api_keys.list_keys_of(session, user_id)]
+        activity = audit.user_activity(session, user_id, PageParams(limit=ACTIVITY_LIMIT))
+        records = [AuditRecordRead.model_validate(record) for record in activity.items]
+        keys = [ApiKeyRead.model_validate(key) for key in api_keys.list_keys_of(session, user_id).items]
+    # One activity, shown in two tables: what the user did (also with their keys), and what others
+    # (or the system) did to the account.
+    actions = [record for record in records if record.user_id == user_id]
+    changes = [record for record in records if record.user_id != user_id]
     names = {project.id: project.name for project in _all_projects(request, actor)}
     return render(
         request,
@@ -101,6 +108,7 @@ def user_activity(request: Request, user_id: str, actor: UsersAdminPage) -> Resp
             "changes": changes,
             "keys": key_rows(keys, names),
             "limit": ACTIVITY_LIMIT,
+            "more_activity": activity.next_cursor is not None,
             "roles": [role.value for role in Role],
             "notice": notice(request),
             "is_self": user.id == actor.user_id,
@@ -154,9 +162,6 @@ def invite(request: Request, actor: UsersAdminForm, form: FormDep) -> Response:
     try:
         data = InviteCreate(email=draft["email"], role=draft["role"], project_id=draft["project_id"] or None)
         with _db(request).unit_of_work() as session:
-            if data.project_id:
-                # The service stores the id as given; an unknown one must be a message, not a 500.
-                projects.get_project(session, actor, data.project_id)
             service.invite(
                 session,
                 actor,

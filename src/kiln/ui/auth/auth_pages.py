@@ -16,7 +16,6 @@ from kiln.core.deps import get_db
 from kiln.core.errors import KilnError, PermissionDenied, ValidationFailed
 from kiln.core.security import same
 from kiln.notify.deps import get_mailer
-from kiln.ui.auth.user_directory import has_users
 from kiln.ui.csrf import (
     CSRF_FAILED,
     CSRF_FIELD,
@@ -101,7 +100,7 @@ def login_form(request: Request, next: str = "", email: str = "") -> Response:
     if authenticate_page(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     with _db(request).unit_of_work() as session:
-        if not has_users(session):
+        if not service.has_users(session):
             # A fresh install: the first visitor sets up the administrator account.
             return RedirectResponse("/register", status_code=303)
     return _login_page(request, email=email[:320], next_path=next)
@@ -156,7 +155,7 @@ def _register_page(
     error: FormError | None = None,
 ) -> Response:
     with _db(request).unit_of_work() as session:
-        first = not has_users(session)
+        first = not service.has_users(session)
     config = auth_config(request)
     return _form_page(
         request,

@@ -10,38 +10,40 @@ from starlette.responses import Response
 
 from kiln.auth import projects
 from kiln.auth.permissions import Role
-from kiln.auth.schemas import MemberRead, MemberSet, ProjectCreate, ProjectRead
+from kiln.auth.schemas import MemberSet, ProjectCreate
 from kiln.core.actor import Actor
 from kiln.core.deps import get_db
 from kiln.core.errors import KilnError
+from kiln.core.pagination import PageParams
 from kiln.core.permissions import Permission
 from kiln.ui.csrf import FormDep, field
 from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
 from kiln.ui.page_access import form_require, page_require
 from kiln.ui.page_route import PageRoute
-from kiln.ui.templating import render
+from kiln.ui.templating import render, url_with
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 ProjectsPage = Annotated[Actor, Depends(page_require(Permission.projects_read))]
 ProjectsAdminForm = Annotated[Actor, Depends(form_require(Permission.projects_admin))]
+PROJECTS_PER_PAGE = 100
 _db = get_db
 
 
 def _projects_page(
     request: Request, actor: Actor, *, error: FormError | None = None, draft: dict[str, str] | None = None
 ) -> Response:
+    params = PageParams(limit=PROJECTS_PER_PAGE, cursor=request.query_params.get("cursor") or None)
     with _db(request).unit_of_work() as session:
-        rows = [
-            ProjectRead.model_validate(project).model_copy(update={"my_role": Role(role) if role else None})
-            for project, role in projects.list_projects(session, actor)
-        ]
+        page = projects.list_projects(session, actor, params)
     return render(
         request,
         "auth/projects.html",
         {
             "section": "projects",
-            "projects": rows,
+            "projects": page.items,
+            "next_href": url_with("/projects", cursor=page.next_cursor) if page.next_cursor else None,
+            "paged": params.cursor is not None,
             "notice": notice(request),
             "error": error.message if error else None,
             "draft": draft or {},
@@ -71,16 +73,12 @@ def _project_page(
     request: Request, actor: Actor, project_id: str, *, error: FormError | None = None, email: str = ""
 ) -> Response:
     with _db(request).unit_of_work() as session:
-        project = ProjectRead.model_validate(projects.get_project(session, actor, project_id))
-        my_role = projects.project_role(session, actor, project_id)
-        members = [
-            MemberRead(user_id=user.id, email=user.email, name=user.name, role=Role(member.role))
-            for member, user in projects.list_members(session, actor, project_id)
-        ]
+        project = projects.project_read(session, actor, projects.get_project(session, actor, project_id))
+        members = projects.list_members(session, actor, project_id)
     context: dict[str, Any] = {
         "section": "projects",
         "project": project,
-        "my_role": my_role,
+        "my_role": project.my_role.value if project.my_role else None,
         "members": members,
         "roles": [role.value for role in Role],
         "notice": notice(request),

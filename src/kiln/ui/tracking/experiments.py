@@ -10,9 +10,10 @@ from starlette.responses import HTMLResponse
 from kiln.core.actor import Actor
 from kiln.core.deps import get_db
 from kiln.core.errors import Invalid
+from kiln.core.pagination import PageParams, decode_cursor
 from kiln.core.permissions import Permission
-from kiln.tracking import compare, search, service
-from kiln.tracking.schemas import ExperimentRead, RunRead
+from kiln.tracking import reads, search, service
+from kiln.tracking.schemas import RunRead
 from kiln.ui.page_access import page_require
 from kiln.ui.page_route import PageRoute
 from kiln.ui.templating import render, url_with
@@ -27,21 +28,19 @@ EXPERIMENTS_PER_PAGE = 100
 @router.get("/experiments", response_class=HTMLResponse)
 def experiment_list(request: Request, actor: ExperimentsPage, cursor: str = "") -> HTMLResponse:
     db = get_db(request)
+    params = PageParams(limit=EXPERIMENTS_PER_PAGE, cursor=cursor or None)
     with db.unit_of_work() as session:
-        offset = search.decode_cursor(cursor or None)
-        rows, more = service.list_experiments(session, actor, limit=EXPERIMENTS_PER_PAGE, offset=offset)
-        counts = service.count_runs(session, [row.id for row in rows])
-        experiments = [
-            ExperimentRead.model_validate(row).model_copy(update={"run_count": counts.get(row.id, 0)})
-            for row in rows
-        ]
-    next_href = (
-        url_with("/experiments", cursor=search.encode_cursor(offset + EXPERIMENTS_PER_PAGE)) if more else None
-    )
+        page = reads.experiment_page(session, service.list_experiments(session, actor, params))
+    next_href = url_with("/experiments", cursor=page.next_cursor) if page.next_cursor else None
     return render(
         request,
         "tracking/experiments.html",
-        {"section": "experiments", "experiments": experiments, "next_href": next_href, "offset": offset},
+        {
+            "section": "experiments",
+            "experiments": page.items,
+            "next_href": next_href,
+            "offset": decode_cursor(params.cursor),
+        },
     )
 
 
@@ -65,27 +64,23 @@ def experiment_page(
     total = 0
     next_cursor: str | None = None
     with db.unit_of_work() as session:
-        run_count = service.count_runs(session, [experiment_id]).get(experiment_id, 0)
-        experiment = ExperimentRead.model_validate(
-            service.get_experiment(session, actor, experiment_id)
-        ).model_copy(update={"run_count": run_count})
+        experiment = reads.experiment_read(session, service.get_experiment(session, actor, experiment_id))
         try:
             # Only one page of runs is ever loaded, however many the experiment holds.
-            page = search.search_runs(
+            page = search.list_runs(
                 session,
                 actor,
+                PageParams(limit=query.limit, cursor=query.cursor or None),
                 experiment_ids=[experiment_id],
                 filter=query.filter or None,
                 order_by=query.order_by or None,
-                limit=query.limit,
-                cursor=query.cursor or None,
             )
         except Invalid as exc:
             # A mistyped filter is the user's to fix: keep the page and the filter box, show why.
             error = exc.message
         else:
-            runs = [compare.to_read(run) for run in page.runs]
-            total, next_cursor = page.total, page.next_cursor
+            runs = reads.run_page(page).items
+            total, next_cursor = page.total or 0, page.next_cursor
     params = runs_table.param_columns(runs)
     metrics = runs_table.metric_columns(runs)
     columns = [*runs_table.RUN_COLUMNS, *params, *metrics]

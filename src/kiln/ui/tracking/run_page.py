@@ -12,8 +12,8 @@ from kiln.core.actor import Actor
 from kiln.core.deps import get_db
 from kiln.core.errors import NotFound
 from kiln.core.permissions import Permission
-from kiln.tracking import artifacts, compare, history, reproduce, search, service
-from kiln.tracking.schemas import ArtifactRead, ExperimentRead
+from kiln.tracking import artifacts, history, reads, reproduce, service
+from kiln.tracking.schemas import ArtifactRead
 from kiln.ui.charts import Chart, charts_json, series_from_history
 from kiln.ui.page_access import page_require
 from kiln.ui.page_route import PageRoute
@@ -41,12 +41,12 @@ def run_page(request: Request, actor: RunsPage, run_id: str) -> HTMLResponse:
     db = get_db(request)
     with db.unit_of_work() as session:
         row = service.get_run(session, actor, run_id, with_environment=True)
-        run = compare.to_read(row)
-        experiment = ExperimentRead.model_validate(service.get_experiment(session, actor, row.experiment_id))
+        run = reads.run_read(row)
+        experiment = reads.experiment_read(session, service.get_experiment(session, actor, row.experiment_id))
         parent = (
-            compare.to_read(service.get_run(session, actor, row.parent_run_id)) if row.parent_run_id else None
+            reads.run_read(service.get_run(session, actor, row.parent_run_id)) if row.parent_run_id else None
         )
-        children = search.search_runs(session, actor, filter=f"parent_run_id = '{run_id}'", limit=1).total
+        children = service.count_child_runs(session, actor, run_id)
         charts: list[Chart] = []
         latest: list[LatestValue] = []
         for index, metric in enumerate(row.latest_metrics):

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from kiln.core.errors import Invalid
-from kiln.tracking import search
+from kiln.core.pagination import decode_cursor, encode_cursor
 from kiln.tracking.compare import lower_is_better
 from kiln.tracking.schemas import RunRead
 from kiln.tracking.search_filter import OrderBy, parse_order_by
@@ -124,12 +124,12 @@ class Pager:
 
 
 def pager(path: str, query: TableQuery, *, shown: int, total: int, next_cursor: str | None) -> Pager:
-    offset = search.decode_cursor(query.cursor or None)
+    offset = decode_cursor(query.cursor or None)
     keep = {"filter": query.filter, "order_by": query.order_by, "limit": _limit_param(query.limit)}
     previous_href = None
     if offset > 0:
         previous = max(0, offset - query.limit)
-        previous_href = url_with(path, **keep, cursor=search.encode_cursor(previous) if previous else None)
+        previous_href = url_with(path, **keep, cursor=encode_cursor(previous) if previous else None)
     next_href = url_with(path, **keep, cursor=next_cursor) if next_cursor else None
     return Pager(
         first=offset + 1 if shown else 0,
