@@ -14,9 +14,10 @@ from kiln.audit.models import KEYED_SCHEME, AuditHead, AuditRecord
 from kiln.auth.permissions import Role
 from kiln.core.db import make_engine
 from kiln.core.migrate import upgrade_database
-from tests.audit.builders import ALICE, append, tamper
-from tests.auth.builders import api, audit_records, database, default_project_id, make_member, open_session
-from tests.auth_builders import Account, make_account
+from tests.audit.builders import tamper
+from tests.builders.audit import ALICE, append, audit_records
+from tests.builders.auth import Account, api, default_project_id, make_account, make_member, open_session
+from tests.builders.core import database
 from tests.tracking.api import API, create_experiment
 from tests.ui.html_tree import get_page
 from tests.ui.sessions import use_session

@@ -9,8 +9,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kiln.auth.permissions import Role
-from tests.auth.builders import api, database, default_project_id, error_of, open_session
-from tests.auth_builders import make_account, make_project
+from tests.api import error_of
+from tests.builders.auth import api, default_project_id, make_account, make_project, open_session
+from tests.builders.core import database
 
 API = "/api/v1"
 

@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 
 from kiln.auth.permissions import Role
 from kiln.core.schemas import Page
-from tests.auth.builders import api, database, open_session
 from tests.auth.test_authorization_matrix import _route_contexts
-from tests.auth_builders import make_account, make_project
 from tests.builders import unique
+from tests.builders.auth import api, make_account, make_project, open_session
+from tests.builders.core import database
 from tests.tracking.api import API, create_experiment, create_run, log_batch
 
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")

@@ -8,9 +8,9 @@ import pytest
 from fastapi import FastAPI
 
 import kiln
+from kiln.app import kiln_state
 from kiln.client.resources import ArtifactsResource, ExperimentsResource, RunsResource
-from tests.auth_builders import make_project
-from tests.builders.auth import PASSWORD
+from tests.builders.auth import PASSWORD, make_project
 
 
 class TestTrackingResources:
@@ -97,7 +97,7 @@ class TestPagedResources:
     def test_projects_and_keys_come_as_result_pages_and_iter_walks_them(
         self, client: kiln.Client, app: FastAPI
     ) -> None:
-        with app.state.db.unit_of_work() as session:
+        with kiln_state(app).db.unit_of_work() as session:
             for name in ("sdk-a", "sdk-b", "sdk-c"):
                 make_project(session, name)
         default = next(p for p in client.projects.iter() if p.name == "default")
