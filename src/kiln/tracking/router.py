@@ -116,12 +116,13 @@ def compare_runs(
 
 @router.get("/runs/{run_id}", response_model=RunDetail)
 def get_run(run_id: str, session: SessionDep, actor: RunsRead) -> RunDetail:
-    return reads.run_detail(service.get_run(session, actor, run_id, with_environment=True))
+    return reads.run_detail_by_id(session, actor, run_id)
 
 
 @router.patch("/runs/{run_id}", response_model=RunRead)
 def update_run(run_id: str, data: RunUpdate, session: SessionDep, actor: RunsWrite) -> RunRead:
-    return reads.run_read(service.update_run(session, actor, run_id, data))
+    service.update_run(session, actor, run_id, data)
+    return reads.run_read_by_id(session, run_id)
 
 
 @router.post("/runs/{run_id}/batch", response_model=BatchResult)

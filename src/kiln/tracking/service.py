@@ -255,7 +255,10 @@ def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> 
             # Already in the asked-for status: nothing changes, not even the end time.
             changes.pop("status")
             changes.pop("end_time", None)
-    run = get_run(session, actor, run_id)
+    # Access was checked above; the answer is read afresh by the caller (tracking.reads).
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id!r} not found")
     if data.name is not None:
         run.name = data.name
     if data.status is None and data.end_time is not None:
