@@ -11,6 +11,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kiln.app import kiln_state
+from kiln.auth.api_keys import create_api_key
+from kiln.auth.projects import ensure_default_project
+from kiln.auth.schemas import ApiKeyCreate
+from kiln.auth.service import user_actor
 from kiln.core.db import Database
 from kiln.core.errors import Invalid, InvalidState, NotFound
 from kiln.tracking import service
@@ -18,7 +22,7 @@ from kiln.tracking.models import Run
 from kiln.tracking.schemas import RunCreate, RunStatus, RunUpdate
 from tests.api import error_of
 from tests.builders import TEST_ACTOR, bearer, make_experiment, make_run, make_user_token
-from tests.builders.auth import make_project
+from tests.builders.auth import make_project, make_user
 from tests.tracking.api import API, create_experiment, create_run, finish_run, get_run
 
 
@@ -272,3 +276,25 @@ class TestUnknownRun:
             error = error_of(response)
             assert error["code"] == "not_found"
             assert "ghost-run" in error["message"]
+
+
+def test_a_run_made_by_a_key_with_a_long_label_records_it_cut_not_refused(app: FastAPI) -> None:
+    long_email = f"{'a' * 60}@{'b' * 60}.{'c' * 60}.{'d' * 50}.kiln.test"
+    with kiln_state(app).db.unit_of_work() as session:
+        user = make_user(session, long_email, role="data_scientist", project_role="data_scientist")
+        project_id = ensure_default_project(session).id
+        _, key = create_api_key(
+            session,
+            user_actor(user),
+            ApiKeyCreate(name="k" * 128, project_id=project_id, role="data_scientist"),
+            max_days=30,
+        )
+    with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as keyed:
+        experiment = keyed.post(f"{API}/experiments", json={"name": "long-labels"})
+        assert experiment.status_code == 201, experiment.text
+        run = keyed.post(f"{API}/runs", json={"experiment_id": experiment.json()["id"]})
+    assert run.status_code == 201, run.text
+    recorded = run.json()["user"]
+    assert recorded.startswith(long_email)
+    assert len(recorded) == 256
+    assert recorded.endswith("…")

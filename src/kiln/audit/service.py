@@ -45,12 +45,6 @@ def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
 ACTOR_NAME_LENGTH = 320  # the column's length
 
 
-def _fit(text: str, length: int) -> str:
-    # A label (say "<254-character email> (key <128-character name>)") must never make the action
-    # it records fail: cut it, visibly, to the column's length.
-    return text if len(text) <= length else text[: length - 1] + "…"
-
-
 def record(
     session: Session,
     actor: Actor,
@@ -77,7 +71,7 @@ def record(
         at=utcnow(),
         actor_kind=actor.kind,
         actor_id=actor.id,
-        actor_name=_fit(actor.label, ACTOR_NAME_LENGTH),
+        actor_name=actor.label_within(ACTOR_NAME_LENGTH),
         # The person answerable for the action: the user, or the owner of the key that acted.
         user_id=actor.user_id,
         action=action,

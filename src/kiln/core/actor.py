@@ -28,6 +28,12 @@ class Actor:
     def label(self) -> str:
         return self.name or self.id
 
+    def label_within(self, length: int) -> str:
+        """The label cut, visibly, to a column's ``length``: a long "<email> (key <name>)" must never
+        make the action it records fail."""
+        label = self.label
+        return label if len(label) <= length else label[: length - 1] + "…"
+
     @property
     def project_scoped(self) -> bool:
         """An API key confined to one project (every key except an admin's global one)."""

@@ -30,6 +30,8 @@ from kiln.tracking.schemas import (
     RunUpdate,
 )
 
+LABEL_LENGTH = 256  # runs.user and experiments.created_by
+
 RUN_CHILDREN = (
     selectinload(Run.params),
     selectinload(Run.tags),
@@ -75,7 +77,7 @@ def create_experiment(session: Session, actor: Actor, data: ExperimentCreate) ->
         name=data.name,
         description=data.description,
         tags=dict(data.tags),
-        created_by=actor.label,
+        created_by=actor.label_within(LABEL_LENGTH),
     )
     session.add(experiment)
     try:
@@ -191,7 +193,7 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
         start_time=data.start_time or utcnow(),
         parent_run_id=data.parent_run_id,
         # The authenticated identity, never a name the client declares.
-        user=actor.label,
+        user=actor.label_within(LABEL_LENGTH),
         source=data.source,
         artifact_uri=run_artifact_uri(artifact_root_url, run_id),
         environment=data.environment,
