@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, status
 
 from kiln.audit import service as audit
 from kiln.audit.schemas import AuditRecordRead
-from kiln.auth import projects, service
+from kiln.auth import password_changes, projects, service
 from kiln.auth.deps import AuthConfigDep
 from kiln.auth.schemas import (
     InviteCreate,
@@ -66,7 +66,7 @@ def update_user(user_id: str, data: UserAdminUpdate, actor: UsersAdmin, session:
 def reset_user_password(
     user_id: str, actor: UsersAdmin, session: SessionDep, config: AuthConfigDep, mailer: MailerDep
 ) -> dict[str, str]:
-    service.admin_reset_password(session, actor, user_id, config=config, mailer=mailer)
+    password_changes.admin_reset_password(session, actor, user_id, config=config, mailer=mailer)
     return {"status": "reset_mail_sent"}
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
-from kiln.auth import api_keys, service, tokens
+from kiln.auth import api_keys, password_changes, service, tokens
 from kiln.auth.deps import AuthConfigDep, RateLimitsDep
 from kiln.auth.schemas import (
     ApiKeyCreate,
@@ -101,13 +101,15 @@ def request_password_reset(
 ) -> dict[str, str]:
     """Always 202: the answer never tells whether the address has an account."""
     limits.throttle_form(_client_ip(request), "reset", data.email)
-    service.request_password_reset(session, data.email, config=config, mailer=mailer)
+    password_changes.request_password_reset(session, data.email, config=config, mailer=mailer)
     return ACCEPTED
 
 
 @router.post("/auth/password-reset/confirm")
 def confirm_password_reset(data: PasswordResetConfirm, session: SessionDep) -> dict[str, str]:
-    service.reset_password(session, data.token, data.new_password, revoke_api_keys=data.revoke_api_keys)
+    password_changes.reset_password(
+        session, data.token, data.new_password, revoke_api_keys=data.revoke_api_keys
+    )
     return {"status": "password_changed"}
 
 
@@ -126,7 +128,7 @@ def update_me(data: ProfileUpdate, actor: ProfileWrite, session: SessionDep) -> 
 
 @router.post("/me/password")
 def change_password(data: PasswordChange, actor: ProfileWrite, session: SessionDep) -> dict[str, str]:
-    service.change_password(
+    password_changes.change_password(
         session, actor, data.current_password, data.new_password, revoke_api_keys=data.revoke_api_keys
     )
     return {"status": "password_changed"}

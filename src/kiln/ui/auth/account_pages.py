@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from kiln.auth import api_keys, projects, service
+from kiln.auth import api_keys, password_changes, projects, service
 from kiln.auth.permissions import grantable_roles
 from kiln.auth.schemas import DEFAULT_KEY_DAYS, ApiKeyCreate, ApiKeyRead, ProfileUpdate, UserRead
 from kiln.core.actor import Actor
@@ -112,7 +112,7 @@ def change_password(request: Request, actor: ProfileForm, form: FormDep) -> Resp
     revoke_keys = field(form, "revoke_api_keys", limit=8) == "1"
     try:
         with _db(request).unit_of_work() as session:
-            service.change_password(session, actor, current, new, revoke_api_keys=revoke_keys)
+            password_changes.change_password(session, actor, current, new, revoke_api_keys=revoke_keys)
     except KilnError as exc:
         return _profile_page(request, actor, password_error=form_error(exc))
     return redirect_with_notice("/profile", "password_changed")

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from kiln.audit import service as audit
 from kiln.audit.schemas import AuditRecordRead
-from kiln.auth import api_keys, projects, service
+from kiln.auth import api_keys, password_changes, projects, service
 from kiln.auth.permissions import Role
 from kiln.auth.schemas import ApiKeyRead, InviteCreate, ProjectRead, UserAdminUpdate, UserRead
 from kiln.core.actor import Actor
@@ -145,7 +145,9 @@ def send_password_reset(request: Request, user_id: str, actor: UsersAdminForm, f
     mailer = get_mailer(request)
     try:
         with _db(request).unit_of_work() as session:
-            service.admin_reset_password(session, actor, user_id, config=auth_config(request), mailer=mailer)
+            password_changes.admin_reset_password(
+                session, actor, user_id, config=auth_config(request), mailer=mailer
+            )
     except KilnError as exc:
         return _users_page(request, actor, error=form_error(exc))
     return redirect_with_notice(_back(field(form, "back", limit=200)), "reset_sent")

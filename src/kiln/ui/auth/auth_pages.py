@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from kiln.auth import service
+from kiln.auth import password_changes, service
 from kiln.auth.config import AuthConfig
 from kiln.auth.schemas import RegisterRequest
 from kiln.core.deps import get_db
@@ -249,7 +249,7 @@ def forgot_password(request: Request, form: FormDep) -> Response:
         throttle(request, "reset", email)
         if email:
             with _db(request).unit_of_work() as session:
-                service.request_password_reset(
+                password_changes.request_password_reset(
                     session, email, config=auth_config(request), mailer=_mailer(request)
                 )
     except KilnError as exc:
@@ -282,7 +282,7 @@ def reset_password(request: Request, form: FormDep) -> Response:
     try:
         throttle(request, "reset")
         with _db(request).unit_of_work() as session:
-            service.reset_password(session, token, password, revoke_api_keys=revoke_keys)
+            password_changes.reset_password(session, token, password, revoke_api_keys=revoke_keys)
     except KilnError as exc:
         return again(form_error(exc))
     return redirect_with_notice("/login", "password_reset")
