@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
-from kiln.tracking import service
+from kiln.tracking import batches, service
 from kiln.tracking.models import Experiment, Run
 from kiln.tracking.schemas import ExperimentCreate, LogBatch, MetricIn, ParamIn, RunCreate
 from tests.builders.core import unique
@@ -36,7 +36,7 @@ def make_run(
         artifact_root_url="/tmp/kiln-test-artifacts",
     )
     if params or metrics:
-        service.log_batch(
+        batches.log_batch(
             session,
             TEST_ACTOR,
             run.id,

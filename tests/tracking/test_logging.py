@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from kiln.app import create_app, kiln_state
 from kiln.core.errors import Conflict
 from kiln.core.settings import Settings
-from kiln.tracking import service
+from kiln.tracking import batches
 from kiln.tracking.schemas import LogBatch, ParamIn
 from tests.api import error_of
 from tests.builders import TEST_ACTOR, make_run
@@ -148,7 +148,7 @@ class TestParamsAreLoggedOnce:
         run = make_run(session, params={"C": "1"})
 
         with pytest.raises(Conflict, match="'C'"):
-            service.log_batch(session, TEST_ACTOR, run.id, LogBatch(params=[ParamIn(key="C", value="2")]))
+            batches.log_batch(session, TEST_ACTOR, run.id, LogBatch(params=[ParamIn(key="C", value="2")]))
 
 
 class TestRefusedBatchKeepsNothing:

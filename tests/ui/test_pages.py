@@ -11,7 +11,7 @@ from sqlalchemy import insert
 
 from kiln.core.db import Database
 from kiln.core.ids import new_id, to_millis, utcnow
-from kiln.tracking import service
+from kiln.tracking import batches
 from kiln.tracking.models import LatestMetric, Param, Run
 from kiln.tracking.schemas import LogBatch, MetricIn
 from tests.builders import TEST_ACTOR, make_experiment, make_run
@@ -61,7 +61,7 @@ class TestRunsTable:
         with db.unit_of_work() as session:
             experiment = make_experiment(session)
             run = make_run(session, experiment, name="svm-a", params={"C": "1.0", "kernel": "rbf"})
-            service.log_batch(
+            batches.log_batch(
                 session,
                 TEST_ACTOR,
                 run.id,

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiln.core.db import Database
-from kiln.tracking import service
+from kiln.tracking import batches
 from kiln.tracking.schemas import LogBatch, MetricIn
 from tests.builders import TEST_ACTOR, make_run
 from tests.ui.html_tree import chart_data, get_page
@@ -19,7 +19,7 @@ def test_a_single_value_is_shown_as_a_number_and_a_history_as_a_chart(
 ) -> None:
     with db.unit_of_work() as session:
         run = make_run(session, metrics={"test_auc": 0.9137})
-        service.log_batch(
+        batches.log_batch(
             session,
             TEST_ACTOR,
             run.id,

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from kiln.core.db import Database
-from kiln.tracking import service
+from kiln.tracking import batches
 from kiln.tracking.models import Run
 from kiln.tracking.schemas import LogBatch, MetricIn
 from tests.builders import TEST_ACTOR, make_experiment, make_run
@@ -77,7 +77,7 @@ class TestRunPage:
             run = make_run(session, name="curves")
             metrics = [MetricIn(key="loss", value=1.0 / (step + 1), step=step) for step in range(20)]
             metrics.append(MetricIn(key="accuracy", value=0.9, step=0))
-            service.log_batch(session, TEST_ACTOR, run.id, LogBatch(metrics=metrics))
+            batches.log_batch(session, TEST_ACTOR, run.id, LogBatch(metrics=metrics))
             run_id = run.id
         page = get_page(client, f"/runs/{run_id}")
         charts = {chart["key"]: chart for chart in chart_data(page)}
@@ -96,7 +96,7 @@ class TestRunPage:
             run = make_run(session)
             values = [0.5, float("nan"), float("inf"), float("-inf"), 0.25]
             metrics = [MetricIn(key="loss", value=value, step=step) for step, value in enumerate(values)]
-            service.log_batch(session, TEST_ACTOR, run.id, LogBatch(metrics=metrics))
+            batches.log_batch(session, TEST_ACTOR, run.id, LogBatch(metrics=metrics))
             run_id = run.id
         page = get_page(client, f"/runs/{run_id}")
         (chart,) = chart_data(page)
@@ -109,7 +109,7 @@ class TestRunPage:
             run = make_run(
                 session, name="<b>bold</b>", params={"<k>": "</script>"}, metrics={"a</script><b>": 1.0}
             )
-            service.log_batch(
+            batches.log_batch(
                 session,
                 TEST_ACTOR,
                 run.id,
@@ -129,7 +129,7 @@ class TestRunPage:
         with db.unit_of_work() as session:
             run = make_run(session)
             metrics = [MetricIn(key="loss", value=float(step % 7), step=step) for step in range(3000)]
-            service.log_batch(session, TEST_ACTOR, run.id, LogBatch(metrics=metrics))
+            batches.log_batch(session, TEST_ACTOR, run.id, LogBatch(metrics=metrics))
             run_id = run.id
         page = get_page(client, f"/runs/{run_id}")
         (chart,) = chart_data(page)

@@ -17,7 +17,7 @@ from kiln.core.permissions import Permission
 from kiln.core.schemas import Page
 from kiln.storage.deps import StoreDep
 from kiln.storage.uploads import check_declared_size
-from kiln.tracking import artifacts, compare, history, reads, reproduce, search, service
+from kiln.tracking import artifacts, batches, compare, history, reads, reproduce, search, service
 from kiln.tracking.schemas import (
     ArtifactRead,
     BatchResult,
@@ -127,22 +127,22 @@ def update_run(run_id: str, data: RunUpdate, session: SessionDep, actor: RunsWri
 
 @router.post("/runs/{run_id}/batch", response_model=BatchResult)
 def log_batch(run_id: str, batch: LogBatch, session: SessionDep, actor: RunsWrite) -> BatchResult:
-    return service.log_batch(session, actor, run_id, batch)
+    return batches.log_batch(session, actor, run_id, batch)
 
 
 @router.post("/runs/{run_id}/metrics", response_model=BatchResult)
 def log_metric(run_id: str, metric: MetricIn, session: SessionDep, actor: RunsWrite) -> BatchResult:
-    return service.log_batch(session, actor, run_id, LogBatch(metrics=[metric]))
+    return batches.log_batch(session, actor, run_id, LogBatch(metrics=[metric]))
 
 
 @router.post("/runs/{run_id}/params", response_model=BatchResult)
 def log_param(run_id: str, param: ParamIn, session: SessionDep, actor: RunsWrite) -> BatchResult:
-    return service.log_batch(session, actor, run_id, LogBatch(params=[param]))
+    return batches.log_batch(session, actor, run_id, LogBatch(params=[param]))
 
 
 @router.post("/runs/{run_id}/tags", response_model=BatchResult)
 def set_tag(run_id: str, tag: TagIn, session: SessionDep, actor: RunsWrite) -> BatchResult:
-    return service.log_batch(session, actor, run_id, LogBatch(tags=[tag]))
+    return batches.log_batch(session, actor, run_id, LogBatch(tags=[tag]))
 
 
 @router.get("/runs/{run_id}/metrics/history", response_model=MetricHistory)

@@ -1,30 +1,26 @@
-"""Experiments and runs: creation, state changes and logging. Every tracking rule lives here."""
+"""Experiments and runs: creation, reads and state changes (batch logging: ``tracking/batches.py``)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from kiln.audit import service as audit
 from kiln.auth.projects import resolve_project, scoped
 from kiln.core.actor import Actor
-from kiln.core.db import upsert_rows
 from kiln.core.errors import Conflict, Invalid, InvalidState, NotFound
-from kiln.core.ids import new_id, to_millis, utcnow
+from kiln.core.ids import new_id, utcnow
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
 from kiln.tracking.access import require_experiment, require_run_access, visible_runs
-from kiln.tracking.models import Experiment, LatestMetric, Metric, Param, Run, RunInput, RunTag
+from kiln.tracking.models import Experiment, Run, RunInput, RunTag
 from kiln.tracking.schemas import (
-    BatchResult,
     ExperimentCreate,
     ExperimentUpdate,
-    LogBatch,
     RunCreate,
     RunStatus,
     RunUpdate,
@@ -308,94 +304,3 @@ def require_running(
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise _not_running(run_id, _current_status(session, run_id))
-
-
-def log_batch(session: Session, actor: Actor, run_id: str, batch: LogBatch) -> BatchResult:
-    """Record metrics, params and tags in one transaction; nothing is kept if any part is refused."""
-    require_running(session, actor, run_id)
-    _log_params(session, run_id, batch)
-    upsert_rows(
-        session,
-        RunTag.__table__,
-        [{"run_id": run_id, "key": tag.key, "value": tag.value} for tag in batch.tags],
-        key=["run_id", "key"],
-        update=["value"],
-    )
-    _log_metrics(session, run_id, batch)
-    # Telemetry is not audited (docs/architecture.md): a batch would queue behind the chain-head lock.
-    # The run's creation and its end are.
-    return BatchResult(metrics=len(batch.metrics), params=len(batch.params), tags=len(batch.tags))
-
-
-def _log_params(session: Session, run_id: str, batch: LogBatch) -> None:
-    if not batch.params:
-        return
-    incoming: dict[str, str] = {}
-    for param in batch.params:
-        first = incoming.setdefault(param.key, param.value)
-        if first != param.value:
-            raise Conflict(
-                f"param {param.key!r} appears twice in the batch, as {first!r} and {param.value!r}; "
-                "a param has one value per run",
-                details={"key": param.key, "values": [first, param.value]},
-            )
-    # Insert-or-keep, then compare: a concurrent request logging the same key cannot cause a 500.
-    upsert_rows(
-        session,
-        Param.__table__,
-        [{"run_id": run_id, "key": k, "value": v} for k, v in incoming.items()],
-        key=["run_id", "key"],
-        update=[],
-    )
-    stored = dict(
-        session.execute(select(Param.key, Param.value).where(Param.run_id == run_id, Param.key.in_(incoming)))
-        .tuples()
-        .all()
-    )
-    for key, value in incoming.items():
-        if stored[key] != value:
-            raise Conflict(
-                f"param {key!r} was already logged as {stored[key]!r} and cannot change to {value!r}; "
-                "params are recorded once per run — log a new run for a new value",
-                details={"key": key, "logged": stored[key], "attempted": value},
-            )
-
-
-def _log_metrics(session: Session, run_id: str, batch: LogBatch) -> None:
-    if not batch.metrics:
-        return
-    now_ms = to_millis(utcnow())
-    rows: list[dict[str, object]] = [
-        {
-            "run_id": run_id,
-            "key": metric.key,
-            "value": None if math.isnan(metric.value) else metric.value,
-            "step": metric.step,
-            "timestamp_ms": metric.timestamp if metric.timestamp is not None else now_ms,
-        }
-        for metric in batch.metrics
-    ]
-    # Core executemany: no ORM bookkeeping for rows nobody reads back in this transaction.
-    metrics_table: Table = Metric.__table__  # type: ignore[assignment]
-    session.execute(metrics_table.insert(), rows)
-    # The newest point per key (highest step, then latest timestamp) becomes the run's current value.
-    latest: dict[str, dict[str, object]] = {}
-    for metric, row in zip(batch.metrics, rows, strict=True):
-        current = latest.get(metric.key)
-        if current is None or (row["step"], row["timestamp_ms"]) >= (
-            current["step"],
-            current["timestamp_ms"],
-        ):
-            latest[metric.key] = row
-    table = LatestMetric.__table__
-    upsert_rows(
-        session,
-        table,
-        list(latest.values()),
-        key=["run_id", "key"],
-        update=["value", "step", "timestamp_ms"],
-        only_if=lambda new: or_(
-            new.step > table.c.step,
-            (new.step == table.c.step) & (new.timestamp_ms >= table.c.timestamp_ms),
-        ),
-    )
