@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
-from kiln.core.db import upsert_rows
+from kiln.core.db import insert_rows, upsert_rows
 from kiln.core.errors import Conflict
 from kiln.core.ids import to_millis, utcnow
 from kiln.tracking.models import LatestMetric, Metric, Param, RunTag
 from kiln.tracking.schemas import BatchResult, LogBatch
 from kiln.tracking.service import require_running
+
+
+_METRIC_COLUMNS = ("run_id", "key", "value", "step", "timestamp_ms")
 
 
 def log_batch(session: Session, actor: Actor, run_id: str, batch: LogBatch) -> BatchResult:
@@ -76,33 +79,28 @@ def _log_metrics(session: Session, run_id: str, batch: LogBatch) -> None:
     if not batch.metrics:
         return
     now_ms = to_millis(utcnow())
-    rows: list[dict[str, object]] = [
-        {
-            "run_id": run_id,
-            "key": metric.key,
-            "value": None if math.isnan(metric.value) else metric.value,
-            "step": metric.step,
-            "timestamp_ms": metric.timestamp if metric.timestamp is not None else now_ms,
-        }
+    rows = [
+        (
+            run_id,
+            metric.key,
+            None if math.isnan(metric.value) else metric.value,
+            metric.step,
+            metric.timestamp if metric.timestamp is not None else now_ms,
+        )
         for metric in batch.metrics
     ]
-    # Core executemany: no ORM bookkeeping for rows nobody reads back in this transaction.
-    metrics_table: Table = Metric.__table__  # type: ignore[assignment]
-    session.execute(metrics_table.insert(), rows)
+    insert_rows(session, Metric.__table__, _METRIC_COLUMNS, rows)
     # The newest point per key (highest step, then latest timestamp) becomes the run's current value.
-    latest: dict[str, dict[str, object]] = {}
-    for metric, row in zip(batch.metrics, rows, strict=True):
-        current = latest.get(metric.key)
-        if current is None or (row["step"], row["timestamp_ms"]) >= (
-            current["step"],
-            current["timestamp_ms"],
-        ):
-            latest[metric.key] = row
+    latest: dict[str, tuple[str, str, float | None, int, int]] = {}
+    for row in rows:
+        current = latest.get(row[1])
+        if current is None or (row[3], row[4]) >= (current[3], current[4]):
+            latest[row[1]] = row
     table = LatestMetric.__table__
     upsert_rows(
         session,
         table,
-        list(latest.values()),
+        [dict(zip(_METRIC_COLUMNS, row, strict=True)) for row in latest.values()],
         key=["run_id", "key"],
         update=["value", "step", "timestamp_ms"],
         only_if=lambda new: or_(
