@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kiln.core.errors import Invalid
 
-FORMAT_VERSION = 2
+FORMAT_VERSION: Literal[2] = 2
 DESCRIPTOR_FILE = "kiln-model.json"
 # A payload file name: one plain file inside the folder (no folders, no traversal, no hidden files).
 FILE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
