@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -39,5 +40,5 @@ def make_edge(
 
 def make_chain(session: Session, *nodes: Node, project_id: str | None = "project-a") -> None:
     """Edges from each node to the next: ``make_chain(s, dataset, run, model)``."""
-    for source, target in zip(nodes, nodes[1:], strict=False):
+    for source, target in itertools.pairwise(nodes):
         make_edge(session, source, target, project_id=project_id)

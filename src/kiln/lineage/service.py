@@ -218,13 +218,14 @@ def _node_reads(
     session: Session, levels: dict[Node, int], root_info: NodeInfo | None
 ) -> list[LineageNodeRead]:
     by_kind: dict[NodeKind, list[str]] = {}
-    for node in levels:
-        by_kind.setdefault(node.kind, []).append(node.id)
+    for node, level in levels.items():
+        if level != 0 or root_info is None:  # the root was described already
+            by_kind.setdefault(node.kind, []).append(node.id)
     # One describer call per kind present, never one per node.
     infos = {kind: describe(session, kind, ids) for kind, ids in by_kind.items()}
     reads = []
     for node, level in levels.items():
-        info = root_info if level == 0 and root_info is not None else infos[node.kind].get(node.id)
+        info = root_info if level == 0 and root_info is not None else infos.get(node.kind, {}).get(node.id)
         reads.append(
             LineageNodeRead(
                 kind=node.kind,
