@@ -22,25 +22,28 @@ from kiln.audit.router import router as audit_router
 from kiln.auth.admin_router import router as admin_router
 from kiln.auth.config import AuthConfig
 from kiln.auth.deps import AuthState, BearerAuthenticator
+from kiln.auth.projects import visible_project_ids
 from kiln.auth.ratelimit import RateLimits
 from kiln.auth.router import router as auth_router
 from kiln.auth.settings import AuthSettings
 from kiln.auth.setup import announce_setup_token
 from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
 from kiln.core.db import Database
-from kiln.core.deps import Authenticator, CoreState, DatabaseDep
+from kiln.core.deps import Authenticator, CoreState, DatabaseDep, ProjectVisibility
 from kiln.core.http import HttpMetrics, RequestContextMiddleware, error_response, install_error_handlers
 from kiln.core.logging import configure_logging
 from kiln.core.migrate import upgrade_database
 from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
+from kiln.lineage.router import router as lineage_router
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.settings import SmtpSettings
 from kiln.storage.deps import StorageState, StoreDep
 from kiln.storage.settings import StorageSettings
 from kiln.storage.store import ArtifactStore
+from kiln.tracking.lineage_nodes import register_lineage_nodes
 from kiln.tracking.router import router as tracking_router
 
 log = structlog.get_logger("kiln.app")
@@ -69,6 +72,7 @@ class KilnState:
     mailer: Mailer
     metrics_registry: CollectorRegistry
     authenticator: Authenticator
+    project_visibility: ProjectVisibility
     # Shown in the log only (kept here too, for in-process tests and tools).
     setup_token: str | None
 
@@ -140,6 +144,7 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
         mailer=Mailer(settings.smtp),
         metrics_registry=registry,
         authenticator=BearerAuthenticator(config, rate_limits),
+        project_visibility=visible_project_ids,
         setup_token=announce_setup_token(db, config),
     )
     install_error_handlers(app)
@@ -156,6 +161,9 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.include_router(tracking_router)
+    app.include_router(lineage_router)
+    # Each domain above lineage describes its own nodes (labels, pages, projects): one line each.
+    register_lineage_nodes()
     _add_operational_routes(app)
     _add_ui(app)
     check_upload_routes(app)

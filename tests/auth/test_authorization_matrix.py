@@ -78,6 +78,8 @@ API_RULES: dict[tuple[str, str], Rule] = {
     # the audit trail
     ("GET", "/api/v1/audit"): P.audit_read,
     ("GET", "/api/v1/audit/export"): P.audit_read,
+    # lineage
+    ("GET", "/api/v1/lineage/{kind}/{node_id:path}"): P.lineage_read,
     ("GET", "/api/v1/audit/verify"): P.audit_read,
     # tracking
     ("POST", "/api/v1/experiments"): P.experiments_write,
@@ -137,6 +139,7 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/experiments/{experiment_id}"): P.experiments_read,
     ("GET", "/runs/{run_id}"): P.runs_read,
     ("GET", "/compare"): P.runs_read,
+    ("GET", "/lineage/{kind}/{node_id:path}"): P.lineage_read,
 }
 
 RULES = {**API_RULES, **UI_RULES}

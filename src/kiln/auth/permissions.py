@@ -34,6 +34,7 @@ _VIEWER = {
     P.experiments_read,
     P.runs_read,
     P.artifacts_read,
+    P.lineage_read,
     P.models_read,
     P.deployments_read,
     P.predictions_create,

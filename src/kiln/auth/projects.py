@@ -138,6 +138,13 @@ def accessible_project_ids(session: Session, actor: Actor) -> list[str] | None:
     )
 
 
+def visible_project_ids(session: Session, actor: Actor) -> frozenset[str] | None:
+    """``kiln.core.deps.ProjectVisibility``: what ``app.py`` installs, so domains below auth (lineage)
+    narrow their answers to the caller's projects with the same rule as ``scoped``."""
+    project_ids = accessible_project_ids(session, actor)
+    return None if project_ids is None else frozenset(project_ids)
+
+
 def get_project(session: Session, actor: Actor, project_id: str) -> Project:
     project = session.get(Project, project_id)
     if project is None or project_role(session, actor, project_id) is None:

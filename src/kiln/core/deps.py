@@ -7,6 +7,8 @@ Each domain's ``deps.py`` declares, as a ``Protocol``, the part of it that domai
 Authentication is auth's business, but the check on every route is core's: ``app.py`` installs auth's
 ``Authenticator`` on the state, and ``require`` reads the permissions auth resolved into the ``Actor``.
 So a domain below auth (audit, notify, jobs) can protect its routes importing nothing but core.
+Likewise ``ProjectVisibility``: auth knows memberships, and a domain below it (lineage) narrows
+what it answers to the caller's projects through ``VisibleProjects`` without importing auth.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ class Authenticator(Protocol):
     def __call__(self, request: Request, session: Session, /) -> Actor: ...
 
 
+class ProjectVisibility(Protocol):
+    """The ids of the projects the actor may read; ``None`` means every project (administrators)."""
+
+    def __call__(self, session: Session, actor: Actor, /) -> frozenset[str] | None: ...
+
+
 class CoreState(Protocol):
     @property
     def settings(self) -> Settings: ...
@@ -40,6 +48,8 @@ class CoreState(Protocol):
     def db(self) -> Database: ...
     @property
     def authenticator(self) -> Authenticator: ...
+    @property
+    def project_visibility(self) -> ProjectVisibility: ...
 
 
 def core_state(request: Request) -> CoreState:
@@ -52,6 +62,11 @@ def get_db(request: Request) -> Database:
 
 def get_app_settings(request: Request) -> Settings:
     return core_state(request).settings
+
+
+def get_project_visibility(request: Request) -> ProjectVisibility:
+    """For pages, which open their own unit of work: ``get_project_visibility(request)(session, actor)``."""
+    return core_state(request).project_visibility
 
 
 # Dependencies that only read the app state are ``async``: FastAPI runs a sync dependency on the
@@ -84,6 +99,17 @@ def current_actor(request: Request, session: SessionDep) -> Actor:
 
 
 AuthenticatedActor = Annotated[Actor, Depends(current_actor)]
+
+
+def visible_projects(
+    request: Request, session: SessionDep, actor: AuthenticatedActor
+) -> frozenset[str] | None:
+    return core_state(request).project_visibility(session, actor)
+
+
+# The caller's readable project ids (``None``: all of them). Declare it beside the route's
+# ``require(...)`` alias; the actor is authenticated once per request, whichever comes first.
+VisibleProjects = Annotated[frozenset[str] | None, Depends(visible_projects)]
 
 
 def require(permission: Permission) -> Callable[..., Awaitable[Actor]]:

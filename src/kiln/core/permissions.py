@@ -24,6 +24,8 @@ class Permission(StrEnum):
     projects_admin = "projects:admin"
     # the audit trail
     audit_read = "audit:read"
+    # lineage: the graph between datasets, runs, models, deployments and predictions
+    lineage_read = "lineage:read"
     # tracking
     experiments_read = "experiments:read"
     experiments_write = "experiments:write"

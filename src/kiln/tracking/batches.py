@@ -16,10 +16,10 @@ from kiln.core.actor import Actor
 from kiln.core.db import insert_rows, upsert_rows
 from kiln.core.errors import Conflict
 from kiln.core.ids import to_millis, utcnow
+from kiln.tracking.lineage_nodes import record_input_tags
 from kiln.tracking.models import LatestMetric, Metric, Param, RunTag
-from kiln.tracking.schemas import BatchResult, LogBatch
+from kiln.tracking.schemas import INPUT_TAG_PREFIX, BatchResult, LogBatch
 from kiln.tracking.service import require_running
-
 
 _METRIC_COLUMNS = ("run_id", "key", "value", "step", "timestamp_ms")
 
@@ -36,6 +36,10 @@ def log_batch(session: Session, actor: Actor, run_id: str, batch: LogBatch) -> B
         update=["value"],
     )
     _log_metrics(session, run_id, batch)
+    # Inputs logged after creation travel as tags (the SDK's log_input); rare, and off the metric path.
+    inputs = [tag for tag in batch.tags if tag.key.startswith(INPUT_TAG_PREFIX)]
+    if inputs:
+        record_input_tags(session, actor, run_id, [(tag.key, tag.value) for tag in inputs])
     # Telemetry is not audited (docs/architecture.md): a batch would queue behind the chain-head lock.
     # The run's creation and its end are.
     return BatchResult(metrics=len(batch.metrics), params=len(batch.params), tags=len(batch.tags))

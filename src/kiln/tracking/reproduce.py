@@ -22,15 +22,12 @@ from sqlalchemy.orm import Session
 from kiln.core.actor import Actor
 from kiln.tracking.environment import known_parts, pin, pin_problem
 from kiln.tracking.models import Run
-from kiln.tracking.schemas import Reproduction, RunInputRead
+from kiln.tracking.schemas import INPUT_FIELDS, INPUT_TAG_PREFIX, Reproduction, RunInputRead
 from kiln.tracking.service import get_experiment, get_run
 
-# The SDK logs inputs added after run creation as tags `kiln.input.<name>` (JSON descriptions).
-INPUT_TAG_PREFIX = "kiln.input."
 _ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _COMMIT = re.compile(r"^[0-9a-fA-F]{4,64}$")
 _REMOTE = re.compile(r"^(?:(?:https?|ssh|git)://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[^\s]+$")
-INPUT_FIELDS = ("kind", "name", "version", "digest", "uri")
 
 
 def reproduce_run(session: Session, actor: Actor, run_id: str) -> Reproduction:

@@ -63,6 +63,11 @@ class ExperimentRead(ReadSchema):
 # -- runs ------------------------------------------------------------------------------------
 
 
+# The SDK logs inputs added after run creation as tags `kiln.input.<name>` (JSON descriptions).
+INPUT_TAG_PREFIX = "kiln.input."
+INPUT_FIELDS = ("kind", "name", "version", "digest", "uri")
+
+
 class RunInputCreate(InputSchema):
     kind: Annotated[str, Field(max_length=32)] = "dataset"
     name: Name

@@ -17,6 +17,7 @@ from kiln.core.ids import new_id, utcnow
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
 from kiln.tracking.access import require_experiment, require_run_access, visible_runs
+from kiln.tracking.lineage_nodes import inputs_from_tags, record_run_inputs
 from kiln.tracking.models import Experiment, Run, RunInput, RunTag
 from kiln.tracking.schemas import (
     ExperimentCreate,
@@ -171,7 +172,7 @@ def get_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> list[Run
 
 
 def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root_url: str) -> Run:
-    get_experiment(session, actor, data.experiment_id, permission=Permission.runs_write)
+    experiment = get_experiment(session, actor, data.experiment_id, permission=Permission.runs_write)
     if data.parent_run_id is not None:
         # Access first: another project's run answers exactly like one that does not exist.
         try:
@@ -200,6 +201,8 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
     )
     session.add(run)
     session.flush()
+    inputs = [*data.inputs, *inputs_from_tags(data.tags.items())]
+    record_run_inputs(session, actor, run_id=run.id, project_id=experiment.project_id, inputs=inputs)
     audit.record(
         session, actor, "run.created", "run", run.id, {"experiment_id": run.experiment_id, "name": run.name}
     )

@@ -1,0 +1,1 @@
+"""Lineage pages, and the graph drawing other domains' pages include (``lineage/graph.html``)."""
