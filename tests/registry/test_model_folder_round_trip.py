@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import kiln
 from kiln.core.errors import Invalid, ValidationFailed
 from kiln.registry.flavors import save_onnx_model, save_python_function_model
 from kiln.registry.loaded_model import load_model_folder
+from kiln.registry.model_folder import sha256_file
 from kiln.registry.model_format import FieldSpec, Signature
 from kiln.registry.signature import example_input, infer_signature
 
@@ -68,8 +70,10 @@ def test_classifier_round_trips_with_probabilities_per_class(tmp_path: Path) -> 
 
 def test_descriptor_records_checksums_example_and_versions(tmp_path: Path) -> None:
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
-    kiln.save_model(LogisticRegression().fit(X, y), tmp_path / "m", X=X)
+    run_input = {"kind": "dataset", "name": "telemetry", "version": "7", "digest": "sha256:ab", "uri": ""}
+    kiln.save_model(LogisticRegression().fit(X, y), tmp_path / "m", X=X, training_inputs=[run_input])
     descriptor = json.loads((tmp_path / "m" / "kiln-model.json").read_text())
+    assert descriptor["training_inputs"] == [{"name": "telemetry", "version": "7", "digest": "sha256:ab"}]
     assert descriptor["format_version"] == 2
     assert list(descriptor["checksums"]) == ["model.skops"]
     assert list(descriptor["example_input"]) == ["x0", "x1", "x2", "x3"]
@@ -117,15 +121,9 @@ def test_python_function_entry_points_that_cannot_predict_are_refused(
     tmp_path: Path, entry_point: str, says: str
 ) -> None:
     save_python_function_model(tmp_path / "m", entry_point, signature=Signature())
-    with pytest.raises(Invalid, match=re_escape(says)):
+    with pytest.raises(Invalid, match=re.escape(says)):
         load_model_folder(tmp_path / "m")
     assert (tmp_path / "m").is_dir()
-
-
-def re_escape(text: str) -> str:
-    import re
-
-    return re.escape(text)
 
 
 def test_format_1_folders_from_the_first_sdk_still_load(tmp_path: Path) -> None:
@@ -135,8 +133,6 @@ def test_format_1_folders_from_the_first_sdk_still_load(tmp_path: Path) -> None:
     folder = tmp_path / "old"
     folder.mkdir()
     skops.io.dump(model, folder / "model.skops")
-    from kiln.registry.model_folder import sha256_file
-
     descriptor = {
         "format_version": 1,
         "flavor": "sklearn",
@@ -180,8 +176,6 @@ def test_format_1_folder_without_a_signature_predicts_on_raw_rows(tmp_path: Path
     folder = tmp_path / "bare"
     folder.mkdir()
     skops.io.dump(model, folder / "model.skops")
-    from kiln.registry.model_folder import sha256_file
-
     descriptor = {
         "format_version": 1,
         "flavor": "sklearn",

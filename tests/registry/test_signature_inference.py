@@ -24,7 +24,8 @@ def test_iris_frame_gives_named_number_fields_with_observed_ranges() -> None:
     assert sepal.required
     assert (sepal.observed_min, sepal.observed_max) == (X.iloc[:, 0].min(), X.iloc[:, 0].max())
     # Observed ranges inform; they are not bounds a request must respect.
-    assert sepal.minimum is None and sepal.maximum is None
+    assert sepal.minimum is None
+    assert sepal.maximum is None
     assert signature.outputs.kind == "class"
     assert signature.outputs.classes == [0, 1, 2]
     assert signature.outputs.probabilities
