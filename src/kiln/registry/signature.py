@@ -453,16 +453,16 @@ class _FieldCheck:
         return _object_array(cells), wrong, null
 
     def _out_of_bounds(self, typed: np.ndarray, null: np.ndarray) -> np.ndarray:
+        # Comparisons with NaN are quietly False in numpy: no errstate needed (it costs more than the test).
         spec = self.spec
         bad = np.zeros(typed.shape, dtype=bool)
         if typed.dtype.kind in "iuf":
-            with np.errstate(invalid="ignore"):
-                if spec.type is FieldType.integer and typed.dtype.kind == "f":
-                    bad |= ~null & (np.floor(typed) != typed)
-                if spec.minimum is not None:
-                    bad |= typed < spec.minimum
-                if spec.maximum is not None:
-                    bad |= typed > spec.maximum
+            if spec.type is FieldType.integer and typed.dtype.kind == "f":
+                bad |= (np.floor(typed) != typed) & ~null
+            if spec.minimum is not None:
+                bad |= typed < spec.minimum
+            if spec.maximum is not None:
+                bad |= typed > spec.maximum
         if self.allowed is not None:
             cells = typed.tolist()
             if self._plain_membership and set(map(type, cells)) <= _PLAIN_KEYS:
