@@ -37,6 +37,7 @@ from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
+from kiln.notify.router import router as notify_router
 from kiln.notify.settings import SmtpSettings
 from kiln.storage.deps import StorageState, StoreDep
 from kiln.storage.settings import StorageSettings
@@ -137,7 +138,7 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
         store=store,
         auth_config=config,
         rate_limits=rate_limits,
-        mailer=Mailer(settings.smtp),
+        mailer=Mailer(settings.smtp, public_url=config.public_url),
         metrics_registry=registry,
         authenticator=BearerAuthenticator(config, rate_limits),
         setup_token=announce_setup_token(db, config),
@@ -155,6 +156,7 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
     app.include_router(auth_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
+    app.include_router(notify_router)
     app.include_router(tracking_router)
     _add_operational_routes(app)
     _add_ui(app)
