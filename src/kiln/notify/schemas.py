@@ -63,9 +63,10 @@ BODY_LENGTH = 4000
 LINK_LENGTH = 2000
 
 
+# Read schemas carry the kind as text: a client older than the server still reads a kind added since.
 class NotificationRead(ReadSchema):
     id: str
-    kind: NotificationKind
+    kind: str = Field(description="a NotificationKind value, such as model_version.promoted")
     title: str
     body: str
     link: str | None = Field(description="where it points inside Kiln (a path such as /models/...)")
@@ -85,7 +86,7 @@ class MarkedRead(ReadSchema):
 class NotificationSettingRead(ReadSchema):
     """A kind with the channels in effect for the user (their choice, or the kind's default)."""
 
-    kind: NotificationKind
+    kind: str
     label: str
     in_app: bool
     email: bool
