@@ -49,6 +49,7 @@ _LAZY: dict[str, str] = {
     "ActiveRun": "kiln.client.run",
     "ResultPage": "kiln.client.pages",
     "ServerUnreachable": "kiln.client.transport",
+    "NotificationKind": "kiln.notify.schemas",
     "set_tracking_uri": "kiln.client.config",
     "get_tracking_uri": "kiln.client.config",
     **dict.fromkeys(_FLUENT, "kiln.client.fluent"),
@@ -90,6 +91,7 @@ if TYPE_CHECKING:
     from kiln.core.errors import RateLimited as RateLimited
     from kiln.core.errors import Unauthenticated as Unauthenticated
     from kiln.core.errors import ValidationFailed as ValidationFailed
+    from kiln.notify.schemas import NotificationKind as NotificationKind
 
 
 def __getattr__(name: str) -> Any:

@@ -39,6 +39,7 @@ from kiln.core.settings import Settings
 from kiln.lineage.router import router as lineage_router
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
+from kiln.notify.router import router as notify_router
 from kiln.notify.settings import SmtpSettings
 from kiln.storage.deps import StorageState, StoreDep
 from kiln.storage.settings import StorageSettings
@@ -141,7 +142,7 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
         store=store,
         auth_config=config,
         rate_limits=rate_limits,
-        mailer=Mailer(settings.smtp),
+        mailer=Mailer(settings.smtp, public_url=config.public_url),
         metrics_registry=registry,
         authenticator=BearerAuthenticator(config, rate_limits),
         project_visibility=visible_project_ids,
@@ -160,6 +161,7 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
     app.include_router(auth_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
+    app.include_router(notify_router)
     app.include_router(tracking_router)
     app.include_router(lineage_router)
     # Each domain above lineage describes its own nodes (labels, pages, projects): one line each.

@@ -81,6 +81,13 @@ API_RULES: dict[tuple[str, str], Rule] = {
     # lineage
     ("GET", "/api/v1/lineage/{kind}/{node_id:path}"): P.lineage_read,
     ("GET", "/api/v1/audit/verify"): P.audit_read,
+    # the caller's notifications (a key may read and mark them; only a person changes the settings)
+    ("GET", "/api/v1/notifications"): P.profile_read,
+    ("GET", "/api/v1/notifications/unread-count"): P.profile_read,
+    ("POST", "/api/v1/notifications/read-all"): P.profile_read,
+    ("POST", "/api/v1/notifications/{notification_id}/read"): P.profile_read,
+    ("GET", "/api/v1/me/notification-settings"): P.profile_read,
+    ("PUT", "/api/v1/me/notification-settings"): P.profile_write,
     # tracking
     ("POST", "/api/v1/experiments"): P.experiments_write,
     ("GET", "/api/v1/experiments"): P.experiments_read,
@@ -135,6 +142,10 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/projects/{project_id}/members"): P.projects_admin,
     ("POST", "/projects/{project_id}/members/{user_id}/remove"): P.projects_admin,
     ("GET", "/audit"): P.audit_read,
+    ("GET", "/notifications"): P.profile_read,
+    ("POST", "/notifications/read-all"): P.profile_read,
+    ("POST", "/notifications/{notification_id}/read"): P.profile_read,
+    ("POST", "/profile/notifications"): P.profile_write,
     ("GET", "/experiments"): P.experiments_read,
     ("GET", "/experiments/{experiment_id}"): P.experiments_read,
     ("GET", "/runs/{run_id}"): P.runs_read,

@@ -1,4 +1,4 @@
-"""The user's own account pages: profile, notification settings, password, API keys."""
+"""The user's own account pages: profile, password, API keys."""
 
 from __future__ import annotations
 
@@ -16,31 +16,21 @@ NEW_PASSWORD = "violet-harbour-drifting-41"
 
 
 class TestProfile:
-    def test_saves_the_name_and_notification_choices(
-        self, client: TestClient, app: FastAPI, db: Database
-    ) -> None:
+    def test_saves_the_name(self, client: TestClient, app: FastAPI, db: Database) -> None:
+        # The notification settings card on this page is the notify domain's (tests/notify/test_pages.py).
         account = make_account(app, role=Role.data_scientist)
         use_session(client, app, account)
         page = get_page(client, "/profile")
         assert account.email in page.find("h1").text() + page.text()
         assert "data scientist" in page.text()
 
-        response = submit(client, "/profile", "/profile", {"name": "Ada Lovelace", "run_failed": "1"})
+        response = submit(client, "/profile", "/profile", {"name": "Ada Lovelace"})
         assert response.status_code == 303
         page = get_page(client, response.headers["location"])
         assert "Your profile is saved" in page.text()
         assert page.find("input", name="name").attrs["value"] == "Ada Lovelace"
-        assert "checked" in page.find("input", name="run_failed").attrs
-        assert "checked" not in page.find("input", name="alert_fired").attrs
         with db.unit_of_work() as session:
-            user = service.get_user(session, account.id)
-            assert user.name == "Ada Lovelace"
-            assert user.notification_settings["run_failed"] is True
-            assert user.notification_settings["alert_fired"] is False
-
-        # Unticking a box turns that mail off again.
-        submit(client, "/profile", "/profile", {"name": "Ada Lovelace"})
-        assert "checked" not in get_page(client, "/profile").find("input", name="run_failed").attrs
+            assert service.get_user(session, account.id).name == "Ada Lovelace"
 
     def test_changes_the_password_after_checking_the_current_one(
         self, client: TestClient, app: FastAPI

@@ -19,6 +19,7 @@ from kiln.client.resources import (
     AuthResource,
     ExperimentsResource,
     LineageResource,
+    NotificationsResource,
     ProjectsResource,
     Resource,
     RunsResource,
@@ -59,6 +60,7 @@ class Client:
         self.projects = ProjectsResource(self.transport)
         self.api_keys = ApiKeysResource(self.transport)
         self.lineage = LineageResource(self.transport)
+        self.notifications = NotificationsResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

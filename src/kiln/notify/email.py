@@ -33,14 +33,20 @@ class Mail:
 
 
 class Mailer:
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, *, public_url: str = "http://127.0.0.1:8000") -> None:
         self.settings = settings
+        # Where the server is reached from outside (``KILN_PUBLIC_URL``): links in mail are absolute.
+        self.public_url = public_url.rstrip("/")
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def queue(self, session: Session, mail: Mail) -> None:
         """Send ``mail`` once ``session`` commits; drop it if the transaction rolls back."""
         after_commit(session, lambda: self.send_later(mail))
+
+    def absolute_url(self, path: str) -> str:
+        """``path`` (a relative URL inside Kiln, such as ``/models/fraud``) as a link a mail client opens."""
+        return f"{self.public_url}/{path.lstrip('/')}"
 
     def send_later(self, mail: Mail) -> Future[None]:
         # The pool starts with the first mail, and again after ``close`` (an app served twice in tests).

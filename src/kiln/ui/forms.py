@@ -32,6 +32,8 @@ NOTICES = {
     "project_created": "The project is created.",
     "member_saved": "The member is saved.",
     "member_removed": "The member is removed.",
+    "notifications_read": "Every notification is marked read.",
+    "notification_settings_saved": "Your notification settings are saved.",
 }
 
 

@@ -6,6 +6,7 @@ from kiln.core.permissions import Permission
 from kiln.ui.audit import nav as audit_nav
 from kiln.ui.auth import nav as auth_nav
 from kiln.ui.nav_item import NavItem
+from kiln.ui.notify import nav as notify_nav
 from kiln.ui.tracking import nav as tracking_nav
 
 __all__ = ["ACCOUNT_ITEMS", "NAV_ITEMS", "NavItem"]
@@ -15,10 +16,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     *tracking_nav.NAV,
     *auth_nav.NAV,
     *audit_nav.NAV,
+    *notify_nav.NAV,
 )
 
 # The account menu under the user's email in the header.
 ACCOUNT_ITEMS: tuple[NavItem, ...] = (
     NavItem("Profile", "/profile", "profile"),
     NavItem("API keys", "/api-keys", "api-keys", Permission.api_keys_write),
+    *notify_nav.ACCOUNT,
 )

@@ -11,12 +11,15 @@ from kiln.ui.audit import routes as audit_pages
 from kiln.ui.auth import routes as auth_pages
 from kiln.ui.lineage import routes as lineage_pages
 from kiln.ui.navigation import ACCOUNT_ITEMS, NAV_ITEMS
-from kiln.ui.templating import STATIC_DIR, install_navigation
+from kiln.ui.notify import bell
+from kiln.ui.notify import routes as notify_pages
+from kiln.ui.templating import STATIC_DIR, install_header_parts, install_navigation
 from kiln.ui.tracking import routes as tracking_pages
 
 
 def mount_ui(app: FastAPI) -> None:
     install_navigation(NAV_ITEMS, ACCOUNT_ITEMS)
+    install_header_parts(unread_notifications=bell.unread_notifications)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
@@ -29,5 +32,6 @@ def mount_ui(app: FastAPI) -> None:
     # One line per domain: its pages live in ui/<domain>/, its templates in templates/<domain>/.
     app.include_router(auth_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(notify_pages.router)
     app.include_router(tracking_pages.router)
     app.include_router(lineage_pages.router)

@@ -80,6 +80,11 @@ def install_navigation(nav_items: tuple[Any, ...], account_items: tuple[Any, ...
     templates.env.globals.update(nav_items=nav_items, account_items=account_items)
 
 
+def install_header_parts(**parts: Any) -> None:
+    """Header parts that ask a domain's service (the notification bell's count), set by ``ui/router.py``."""
+    templates.env.globals.update(parts)
+
+
 def render(
     request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:

@@ -1,4 +1,4 @@
-"""The logged-in user's own account: profile, notification settings, password, and API keys."""
+"""The logged-in user's own account: profile (with the notify settings card), password, and API keys."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from kiln.core.errors import KilnError
 from kiln.core.permissions import Permission
 from kiln.ui.csrf import FormDep, field
 from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice
+from kiln.ui.notify.settings_form import profile_card as notification_card
 from kiln.ui.page_access import form_require, page_require
 from kiln.ui.page_route import PageRoute
 from kiln.ui.session import UiActor, auth_config
@@ -29,14 +30,6 @@ ProfileForm = Annotated[Actor, Depends(form_require(Permission.profile_write))]
 KeysPage = Annotated[Actor, Depends(page_require(Permission.api_keys_write))]
 KeysForm = Annotated[Actor, Depends(form_require(Permission.api_keys_write))]
 
-# What a user can choose to be mailed about. The notify domain will own this list when it lands;
-# until then the choices are stored on the profile (``notification_settings``) for it to read.
-NOTIFICATION_KINDS: tuple[tuple[str, str], ...] = (
-    ("run_failed", "A run of mine fails"),
-    ("model_stage_changed", "A model version I own changes stage"),
-    ("alert_fired", "A monitoring alert fires on a deployment I own"),
-    ("pipeline_failed", "A pipeline I scheduled fails"),
-)
 # Every key expires (there is no "never"); choices above the server's maximum are not offered.
 EXPIRY_CHOICES: tuple[tuple[int, str], ...] = ((30, "30 days"), (90, "90 days"), (365, "1 year"))
 # The project field's value for an administrator's global key.
@@ -66,8 +59,9 @@ def _profile_page(
 ) -> Response:
     with _db(request).unit_of_work() as session:
         user = UserRead.model_validate(service.get_user(session, actor.user_id or ""))
+        # The notify domain's card: every kind with its in-app and email boxes.
+        notification_settings = notification_card(session, user.id)
     error = profile_error or password_error
-    settings = user.notification_settings
     return render(
         request,
         "auth/profile.html",
@@ -75,7 +69,7 @@ def _profile_page(
             "section": "profile",
             "user": user,
             "name": user.name if name is None else name,
-            "notifications": [(key, label, bool(settings.get(key))) for key, label in NOTIFICATION_KINDS],
+            "notification_settings": notification_settings,
             "notice": notice(request),
             "profile_error": profile_error.message if profile_error else None,
             "password_error": password_error.message if password_error else None,
@@ -93,9 +87,7 @@ def profile(request: Request, actor: UiActor) -> Response:
 def save_profile(request: Request, actor: ProfileForm, form: FormDep) -> Response:
     name = field(form, "name", limit=300)
     try:
-        data = ProfileUpdate(
-            name=name, notification_settings={key: key in form for key, _label in NOTIFICATION_KINDS}
-        )
+        data = ProfileUpdate(name=name)
         with _db(request).unit_of_work() as session:
             service.update_profile(session, actor, data)
     except (KilnError, ValidationError) as exc:
