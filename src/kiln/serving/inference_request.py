@@ -254,6 +254,9 @@ def _numbers_from_json(data: list[Any], spec: TensorSpec) -> Tensor:
         ) from None
     if parsed.size == 0:
         return parsed.astype(dtype)
+    if parsed.dtype.kind == "f" and dtype.kind in "iu":
+        # numpy promotes integers past int64 (large UINT64 values) to float: look again, exactly.
+        return _big_integers_from_json(data, spec, dtype)
     if parsed.dtype.kind not in _ACCEPTED_KINDS[dtype.kind]:
         raise InferenceProtocolError(
             f"input '{spec.name}' is {spec.datatype}: 'data' must hold only {_KIND_WORDS[dtype.kind]}, "
@@ -268,6 +271,24 @@ def _numbers_from_json(data: list[Any], spec: TensorSpec) -> Tensor:
                 f"got {low if low < info.min else high}"
             )
     return parsed.astype(dtype, copy=False)
+
+
+def _big_integers_from_json(data: list[Any], spec: TensorSpec, dtype: np.dtype[Any]) -> Tensor:
+    """The rare path: a float array that may be integers beyond int64; checked element by element."""
+    exact = np.asarray(data, dtype=object).ravel()
+    if not all(type(value) is int for value in exact):
+        raise InferenceProtocolError(
+            f"input '{spec.name}' is {spec.datatype}: 'data' must hold only integers, "
+            "got numbers with decimals"
+        )
+    info = np.iinfo(dtype)
+    low, high = min(exact), max(exact)
+    if low < info.min or high > info.max:
+        raise InferenceProtocolError(
+            f"input '{spec.name}' is {spec.datatype}: values must lie in [{info.min}, {info.max}], "
+            f"got {low if low < info.min else high}"
+        )
+    return np.asarray(data, dtype=dtype)
 
 
 def _bytes_from_json(data: list[Any], spec: TensorSpec) -> Tensor:
