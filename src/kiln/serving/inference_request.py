@@ -35,7 +35,7 @@ MAX_DECODED_BYTES = 256 * 1024 * 1024
 # What a JSON array of each kind of datatype may hold (numpy's dtype.kind of the parsed array).
 _ACCEPTED_KINDS = {"b": "b", "u": "iu", "i": "iu", "f": "iuf"}
 _KIND_WORDS = {"b": "booleans (true/false)", "u": "integers", "i": "integers", "f": "numbers"}
-_UNSUPPORTED_PARAMETERS = ("shared_memory_region", "classification")
+_UNSUPPORTED_PARAMETERS = frozenset({"shared_memory_region", "classification"})
 
 
 def parse_infer_request(
@@ -125,9 +125,10 @@ def _parameters(raw: Any, where: str) -> dict[str, Any]:
         return {}
     if not isinstance(raw, dict):
         raise InferenceProtocolError(f"'parameters' of {where} must be a JSON object")
-    for name in _UNSUPPORTED_PARAMETERS:
-        if name in raw:
-            raise InferenceProtocolError(f"{where}: parameters.{name} is not supported by this server")
+    unsupported = _UNSUPPORTED_PARAMETERS.intersection(raw)
+    if unsupported:
+        name = min(unsupported)
+        raise InferenceProtocolError(f"{where}: parameters.{name} is not supported by this server")
     return raw
 
 
@@ -319,6 +320,7 @@ def _outputs(raw: Any, model: ModelMetadata, binary_default: bool) -> tuple[Requ
     if not isinstance(raw, list):
         raise InferenceProtocolError("'outputs' must be a list of {\"name\": ...} objects")
     requested: list[RequestedOutput] = []
+    seen: set[str] = set()
     for position, item in enumerate(raw):
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(name, str):
@@ -327,8 +329,9 @@ def _outputs(raw: Any, model: ModelMetadata, binary_default: bool) -> tuple[Requ
             raise InferenceProtocolError(
                 f"unknown output '{name}'; model '{model.name}' answers {_names(model.outputs)}"
             )
-        if any(output.name == name for output in requested):
+        if name in seen:
             raise InferenceProtocolError(f"output '{name}' is requested twice")
+        seen.add(name)
         parameters = _parameters(item.get("parameters"), f"output '{name}'")
         binary = parameters.get("binary_data", binary_default)
         if not isinstance(binary, bool):

@@ -27,6 +27,8 @@ from kiln.serving.inference_tensors import InferRequest, ModelMetadata
 JSON_HEADERS: dict[str, str] = {"Content-Type": "application/json"}
 BINARY_CONTENT_TYPE = "application/octet-stream"
 HEADER_LENGTH = "Inference-Header-Content-Length"
+# Built once: json.dumps with options builds a new encoder on every call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def encode_infer_response(
@@ -66,7 +68,7 @@ def encode_infer_response(
     if request.id is not None:
         response["id"] = request.id
     response["outputs"] = documents
-    header = json.dumps(response, separators=(",", ":")).encode()
+    header = _COMPACT_JSON.encode(response).encode()
     if not chunks:
         return header, dict(JSON_HEADERS)
     headers = {HEADER_LENGTH: str(len(header)), "Content-Type": BINARY_CONTENT_TYPE}
