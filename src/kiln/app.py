@@ -38,6 +38,9 @@ from kiln.core.settings import Settings
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.settings import SmtpSettings
+from kiln.registry.deps import RegistryState
+from kiln.registry.router import router as registry_router
+from kiln.registry.settings import ModelRegistrySettings
 from kiln.storage.deps import StorageState, StoreDep
 from kiln.storage.settings import StorageSettings
 from kiln.storage.store import ArtifactStore
@@ -52,6 +55,7 @@ class KilnSettings(Settings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    registry: ModelRegistrySettings = Field(default_factory=ModelRegistrySettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +77,11 @@ class KilnState:
     setup_token: str | None
 
 
-def _state_parts(state: KilnState) -> tuple[CoreState, StorageState, AuthState, NotifyState]:
+def _state_parts(
+    state: KilnState,
+) -> tuple[CoreState, StorageState, AuthState, NotifyState, RegistryState]:
     """Never called: mypy checks here that ``KilnState`` is everything each domain's deps read."""
-    return state, state, state, state
+    return state, state, state, state, state
 
 
 def kiln_state(app: FastAPI) -> KilnState:
@@ -156,6 +162,7 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.include_router(tracking_router)
+    app.include_router(registry_router)
     _add_operational_routes(app)
     _add_ui(app)
     check_upload_routes(app)

@@ -27,7 +27,10 @@ class UploadRoute:
 
 
 # The only routes that take bodies larger than KILN_MAX_JSON_BYTES (up to KILN_MAX_UPLOAD_BYTES).
-UPLOAD_ROUTES: tuple[UploadRoute, ...] = (UploadRoute("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"),)
+UPLOAD_ROUTES: tuple[UploadRoute, ...] = (
+    UploadRoute("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"),
+    UploadRoute("POST", "/api/v1/models/{name}/versions/upload"),
+)
 
 _FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 
