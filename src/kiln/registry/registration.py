@@ -14,6 +14,7 @@ Every way runs the same steps, cheapest refusals first, so a refused registratio
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -47,8 +48,9 @@ from kiln.registry.settings import ModelRegistrySettings
 from kiln.registry.uploads import check_payload, unpack_upload
 from kiln.storage.store import ArtifactStore
 from kiln.tracking import artifacts as run_artifacts
+from kiln.tracking import reads as tracking_reads
 from kiln.tracking import service as tracking
-from kiln.tracking.models import Run
+from kiln.tracking.schemas import RunDetail
 
 MAX_PARAM_LENGTH = 8000  # model_version_params.value
 
@@ -152,18 +154,16 @@ def parse_run_source(source: str) -> tuple[str, str]:
     return run_id, folder
 
 
-def run_provenance(session: Session, actor: Actor, run: Run, source: str) -> Provenance:
+def run_provenance(run: RunDetail, source: str) -> Provenance:
     """The run's params, latest metrics, environment and inputs, as the version will keep them."""
     return Provenance(
         source=source,
         source_run_id=run.id,
-        params={param.key: param.value for param in run.params},
-        metrics={metric.key: metric.value for metric in run.latest_metrics},
-        environment=dict(run.environment or {}),
-        training_inputs=[
-            {"kind": i.kind, "name": i.name, "version": i.version, "digest": i.digest, "uri": i.uri}
-            for i in run.inputs
-        ],
+        params=dict(run.params),
+        # NaN (a metric that diverged) is kept as NULL, as tracking keeps it.
+        metrics={key: None if math.isnan(value) else value for key, value in run.metrics.items()},
+        environment=dict(run.environment),
+        training_inputs=[item.model_dump() for item in run.inputs],
     )
 
 
@@ -179,7 +179,8 @@ def register_from_run(
 ) -> ModelVersion:
     """Register the model folder a run saved as the next version of ``name`` (created if new)."""
     run_id, folder = parse_run_source(data.source)
-    run = tracking.get_run(session, actor, run_id, with_environment=True)
+    # Read from the tables (not ORM collections a caller's session may hold stale).
+    run = tracking_reads.run_detail_by_id(session, actor, run_id)
     model = get_or_create_model(session, actor, name, project=project)
     experiment = tracking.get_experiment(session, actor, run.experiment_id)
     if experiment.project_id != model.project_id:
@@ -207,7 +208,7 @@ def register_from_run(
     )
     after_rollback(session, lambda: files.discard_prefix(store, prefix))
     request = VersionRequest(label=data.label, description=data.description, tags=dict(data.tags))
-    provenance = run_provenance(session, actor, run, f"runs:/{run_id}/{folder}")
+    provenance = run_provenance(run, f"runs:/{run_id}/{folder}")
     return record_version(session, actor, model, version_id, prefix, descriptor, stored, request, provenance)
 
 
