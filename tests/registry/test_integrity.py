@@ -33,7 +33,7 @@ def test_bytes_changed_on_disk_are_refused_naming_the_file(
         data = bytearray(target.read_bytes())
         data[len(data) // 2] ^= 0xFF
         target.write_bytes(bytes(data))
-        with capture_logs() as logs, pytest.raises(ChecksumMismatch, match="'model.skops'"):
+        with capture_logs() as logs, pytest.raises(ChecksumMismatch, match=r"'model\.skops'"):
             materialize_version(store, version, tmp_path / "out")
     assert any(
         entry["event"] == "security.checksum_mismatch" and entry["file"] == "model.skops" for entry in logs
@@ -53,10 +53,17 @@ def test_an_intact_version_materializes_as_a_model_folder(
 def test_a_registration_whose_transaction_fails_leaves_no_objects(
     committed: Committed, store: ArtifactStore
 ) -> None:
-    with pytest.raises(Boom), committed() as session:
-        make_version_from_run(session, store)
-        assert len(model_objects(store)) == 1
-        raise Boom
+    copied: list[str] = []
+
+    def register_then_fail() -> None:
+        with committed() as session:
+            make_version_from_run(session, store)
+            copied.extend(model_objects(store))
+            raise Boom
+
+    with pytest.raises(Boom):
+        register_then_fail()
+    assert len(copied) == 1
     assert model_objects(store) == []
 
 

@@ -33,6 +33,7 @@ from kiln.core.errors import Conflict, Invalid, InvalidState
 from kiln.core.ids import new_id
 from kiln.core.permissions import Permission
 from kiln.registry import files
+from kiln.registry.errors import UntrustedPayload
 from kiln.registry.events import ModelVersionFinished, ModelVersionRegistered
 from kiln.registry.model_format import DESCRIPTOR_FILE, ModelDescriptor, Signature, parse_descriptor
 from kiln.registry.models import (
@@ -125,7 +126,7 @@ def _label_taken(model: RegisteredModel, label: str, suggestion: str) -> Conflic
 def check_trusted(descriptor: ModelDescriptor, settings: ModelRegistrySettings) -> None:
     """Pickle-family payloads run code while loading: refused unless the server trusts every uploader."""
     if descriptor.serialization.runs_code_on_load and not settings.trust_pickle:
-        raise Invalid(
+        raise UntrustedPayload(
             f"the payload {descriptor.payload!r} is a {descriptor.serialization} file, and loading one "
             "runs whatever code it holds, so this server refuses it. Save the model with skops "
             "(kiln's save_model does) or as ONNX; an operator who trusts every uploader can set "
