@@ -9,7 +9,6 @@ import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-import kiln
 from kiln.cli import output
 from kiln.cli.main import app as cli
 from tests.builders.registry import fitted_forest, save_folder
