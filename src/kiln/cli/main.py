@@ -11,7 +11,7 @@ from kiln.audit.cli import audit_app
 from kiln.auth.cli import admin_app
 from kiln.cli.account import keys_app, login, logout, projects_app
 from kiln.cli.artifacts import artifacts_app
-from kiln.cli.models import models_app
+from kiln.cli.registry import models_app
 from kiln.cli.remote import Remote
 from kiln.cli.server import db_app, server
 from kiln.cli.tracking import experiments_app, runs_app

@@ -32,6 +32,7 @@ NOTICES = {
     "project_created": "The project is created.",
     "member_saved": "The member is saved.",
     "member_removed": "The member is removed.",
+    "version_drafted": "The version is saved as a draft: check its inputs, then finish it.",
 }
 
 

@@ -10,6 +10,7 @@ from kiln.ui import api_docs, vendor
 from kiln.ui.audit import routes as audit_pages
 from kiln.ui.auth import routes as auth_pages
 from kiln.ui.navigation import ACCOUNT_ITEMS, NAV_ITEMS
+from kiln.ui.registry import routes as registry_pages
 from kiln.ui.templating import STATIC_DIR, install_navigation
 from kiln.ui.tracking import routes as tracking_pages
 
@@ -29,3 +30,4 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(auth_pages.router)
     app.include_router(audit_pages.router)
     app.include_router(tracking_pages.router)
+    app.include_router(registry_pages.router)
