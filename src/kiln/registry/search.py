@@ -70,8 +70,6 @@ class _VersionTables:
         column = getattr(ModelVersion, clause.key)
         if clause.key in VERSION_GRAMMAR.time_attributes and isinstance(clause.value, float):
             return compare(column, clause.op, from_millis(int(clause.value)))
-        if clause.key in VERSION_GRAMMAR.number_attributes and isinstance(clause.value, float):
-            return compare(column, clause.op, clause.value)
         return compare(column, clause.op, clause.value)
 
 
