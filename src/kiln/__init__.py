@@ -54,6 +54,8 @@ _LAZY: dict[str, str] = {
     "get_tracking_uri": "kiln.client.config",
     **dict.fromkeys(_FLUENT, "kiln.client.fluent"),
     "save_model": "kiln.client.sklearn_model",
+    "register_model": "kiln.client.registry",
+    "load_model": "kiln.client.registry",
 }
 _SUBMODULES = ("sklearn", "client")
 
@@ -77,6 +79,8 @@ if TYPE_CHECKING:
     from kiln.client.fluent import set_tags as set_tags
     from kiln.client.fluent import start_run as start_run
     from kiln.client.pages import ResultPage as ResultPage
+    from kiln.client.registry import load_model as load_model
+    from kiln.client.registry import register_model as register_model
     from kiln.client.run import ActiveRun as ActiveRun
     from kiln.client.sklearn_model import save_model as save_model
     from kiln.client.transport import ServerUnreachable as ServerUnreachable

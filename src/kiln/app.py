@@ -41,6 +41,9 @@ from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.router import router as notify_router
 from kiln.notify.settings import SmtpSettings
+from kiln.registry.deps import RegistryState
+from kiln.registry.router import router as registry_router
+from kiln.registry.settings import ModelRegistrySettings
 from kiln.storage.deps import StorageState, StoreDep
 from kiln.storage.settings import StorageSettings
 from kiln.storage.store import ArtifactStore
@@ -56,6 +59,7 @@ class KilnSettings(Settings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    registry: ModelRegistrySettings = Field(default_factory=ModelRegistrySettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +82,11 @@ class KilnState:
     setup_token: str | None
 
 
-def _state_parts(state: KilnState) -> tuple[CoreState, StorageState, AuthState, NotifyState]:
+def _state_parts(
+    state: KilnState,
+) -> tuple[CoreState, StorageState, AuthState, NotifyState, RegistryState]:
     """Never called: mypy checks here that ``KilnState`` is everything each domain's deps read."""
-    return state, state, state, state
+    return state, state, state, state, state
 
 
 def kiln_state(app: FastAPI) -> KilnState:
@@ -166,6 +172,7 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
     app.include_router(lineage_router)
     # Each domain above lineage describes its own nodes (labels, pages, projects): one line each.
     register_lineage_nodes()
+    app.include_router(registry_router)
     _add_operational_routes(app)
     _add_ui(app)
     check_upload_routes(app)

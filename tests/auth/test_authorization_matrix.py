@@ -107,6 +107,20 @@ API_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/runs/{run_id}/artifacts"): P.artifacts_read,
     ("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"): P.artifacts_write,
     ("GET", "/api/v1/runs/{run_id}/artifacts/{path:path}"): P.artifacts_read,
+    # registry
+    ("POST", "/api/v1/models"): P.models_write,
+    ("GET", "/api/v1/models"): P.models_read,
+    ("GET", "/api/v1/models/search"): P.models_read,
+    ("GET", "/api/v1/models/{name}"): P.models_read,
+    ("PATCH", "/api/v1/models/{name}"): P.models_write,
+    ("POST", "/api/v1/models/{name}/versions"): P.models_write,
+    ("POST", "/api/v1/models/{name}/versions/upload"): P.models_write,
+    ("GET", "/api/v1/models/{name}/versions"): P.models_read,
+    ("GET", "/api/v1/models/{name}/versions/{version}"): P.models_read,
+    ("PATCH", "/api/v1/models/{name}/versions/{version}"): P.models_write,
+    ("POST", "/api/v1/models/{name}/versions/{version}/finish"): P.models_write,
+    ("GET", "/api/v1/models/{name}/versions/{version}/files/{path}"): P.models_read,
+    ("GET", "/api/v1/models/{name}/versions/{version}/download"): P.models_read,
 }
 
 # The web UI: anonymous visitors are sent to the login page instead of getting a 401.
@@ -151,6 +165,11 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/runs/{run_id}"): P.runs_read,
     ("GET", "/compare"): P.runs_read,
     ("GET", "/lineage/{kind}/{node_id:path}"): P.lineage_read,
+    ("GET", "/models"): P.models_read,
+    ("GET", "/models/upload"): P.models_write,
+    ("POST", "/models/upload"): P.models_write,
+    ("GET", "/models/{name}"): P.models_read,
+    ("GET", "/models/{name}/versions/{version}"): P.models_read,
 }
 
 RULES = {**API_RULES, **UI_RULES}

@@ -24,6 +24,8 @@ from tests.auth.test_authorization_matrix import _route_contexts
 from tests.builders import unique
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
+from tests.builders.registry import fitted_forest, save_folder
+from tests.registry.api import zip_folder
 from tests.tracking.api import API, create_experiment, create_run, log_batch
 
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
@@ -66,6 +68,14 @@ class ProjectA:
         )
         uploaded = self.client.put(f"{API}/runs/{self.run['id']}/artifacts/secret.txt", content=b"a")
         assert uploaded.status_code == 201, uploaded.text
+        self.model_name = unique("secret-model")
+        forest, X = fitted_forest(n_estimators=5)
+        registered = self.client.post(
+            f"{API}/models/{self.model_name}/versions/upload",
+            files={"file": ("model.zip", zip_folder(save_folder(forest, X)))},
+            data={"project": self.project_id, "draft": "false"},
+        )
+        assert registered.status_code == 201, registered.text
         key = {"name": "a-key", "project_id": self.project_id, "role": "viewer"}
         assert self.client.post(f"{API}/me/api-keys", json=key).status_code == 201
         self.path_values = {
@@ -73,6 +83,7 @@ class ProjectA:
             "experiment_id": self.experiment["id"],
             "run_id": self.run["id"],
             "user_id": member.id,
+            "name": self.model_name,
         }
         self.markers = [
             self.project_id,
@@ -81,6 +92,7 @@ class ProjectA:
             self.experiment["name"],
             member.email,
             "secret.txt",
+            self.model_name,
         ]
 
     def concrete(self, path: str) -> str:

@@ -11,6 +11,7 @@ from kiln.audit.cli import audit_app
 from kiln.auth.cli import admin_app
 from kiln.cli.account import keys_app, login, logout, projects_app
 from kiln.cli.artifacts import artifacts_app
+from kiln.cli.registry import models_app
 from kiln.cli.remote import Remote
 from kiln.cli.server import db_app, server
 from kiln.cli.tracking import experiments_app, runs_app
@@ -55,6 +56,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
 app.add_typer(artifacts_app, name="artifacts")
+app.add_typer(models_app, name="models")
 app.command("login")(login)
 app.command("logout")(logout)
 app.add_typer(projects_app, name="projects")

@@ -19,6 +19,7 @@ from kiln.client.resources import (
     AuthResource,
     ExperimentsResource,
     LineageResource,
+    ModelsResource,
     NotificationsResource,
     ProjectsResource,
     Resource,
@@ -61,6 +62,7 @@ class Client:
         self.api_keys = ApiKeysResource(self.transport)
         self.lineage = LineageResource(self.transport)
         self.notifications = NotificationsResource(self.transport)
+        self.models = ModelsResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

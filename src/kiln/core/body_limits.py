@@ -27,7 +27,11 @@ class UploadRoute:
 
 
 # The only routes that take bodies larger than KILN_MAX_JSON_BYTES (up to KILN_MAX_UPLOAD_BYTES).
-UPLOAD_ROUTES: tuple[UploadRoute, ...] = (UploadRoute("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"),)
+UPLOAD_ROUTES: tuple[UploadRoute, ...] = (
+    UploadRoute("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"),
+    UploadRoute("POST", "/api/v1/models/{name}/versions/upload"),
+    UploadRoute("POST", "/models/upload"),  # the UI's registration form (multipart)
+)
 
 _FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 

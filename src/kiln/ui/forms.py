@@ -34,6 +34,7 @@ NOTICES = {
     "member_removed": "The member is removed.",
     "notifications_read": "Every notification is marked read.",
     "notification_settings_saved": "Your notification settings are saved.",
+    "version_drafted": "The version is saved as a draft: check its inputs, then finish it.",
 }
 
 

@@ -13,6 +13,7 @@ from kiln.ui.lineage import routes as lineage_pages
 from kiln.ui.navigation import ACCOUNT_ITEMS, NAV_ITEMS
 from kiln.ui.notify import bell
 from kiln.ui.notify import routes as notify_pages
+from kiln.ui.registry import routes as registry_pages
 from kiln.ui.templating import STATIC_DIR, install_header_parts, install_navigation
 from kiln.ui.tracking import routes as tracking_pages
 
@@ -35,3 +36,4 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(notify_pages.router)
     app.include_router(tracking_pages.router)
     app.include_router(lineage_pages.router)
+    app.include_router(registry_pages.router)

@@ -1,0 +1,233 @@
+"""``client.models``: registered models and their versions (register, upload, download, search)."""
+
+from __future__ import annotations
+
+import builtins
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from kiln.client import model_transfer
+from kiln.client.artifacts import Progress
+from kiln.client.pages import ResultPage, fetch_page
+from kiln.client.resources.base import Resource, segment
+from kiln.core.errors import Invalid
+from kiln.registry.model_format import FieldSpec, Signature
+from kiln.registry.schemas import ModelRead, ModelVersionRead
+
+
+def _project(project: str | None) -> dict[str, Any]:
+    return {"project": project} if project is not None else {}
+
+
+class ModelsResource(Resource):
+    def create(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        project: str | None = None,
+    ) -> ModelRead:
+        body: dict[str, Any] = {
+            "name": name,
+            "description": description,
+            "tags": dict(tags or {}),
+            **_project(project),
+        }
+        return ModelRead.model_validate(self.transport.request("POST", "/models", json_body=body))
+
+    def get(self, name: str, *, project: str | None = None) -> ModelRead:
+        data = self.transport.request("GET", f"/models/{segment(name)}", params=_project(project))
+        return ModelRead.model_validate(data)
+
+    def list(
+        self,
+        *,
+        project: str | None = None,
+        name: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ResultPage[ModelRead]:
+        params = {"limit": limit, "cursor": cursor, "name": name, **_project(project)}
+        return fetch_page(self.transport, "/models", ModelRead, params)
+
+    def update(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        project: str | None = None,
+    ) -> ModelRead:
+        body = {"description": description, "tags": dict(tags) if tags is not None else None}
+        data = self.transport.request(
+            "PATCH",
+            f"/models/{segment(name)}",
+            params=_project(project),
+            json_body={k: v for k, v in body.items() if v is not None},
+        )
+        return ModelRead.model_validate(data)
+
+    # -- versions ---------------------------------------------------------------------------------
+
+    def register_from_run(
+        self,
+        name: str,
+        run_id: str,
+        *,
+        folder: str = "model",
+        label: str | None = None,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        project: str | None = None,
+    ) -> ModelVersionRead:
+        """Register the model folder run ``run_id`` saved (``runs:/<run_id>/model``) as the next version."""
+        body = {
+            "source": f"runs:/{run_id}/{folder}",
+            "label": label,
+            "description": description,
+            "tags": dict(tags or {}),
+        }
+        data = self.transport.request(
+            "POST", f"/models/{segment(name)}/versions", params=_project(project), json_body=body
+        )
+        return ModelVersionRead.model_validate(data)
+
+    def upload(
+        self,
+        name: str,
+        path: str | Path,
+        *,
+        label: str | None = None,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        inputs: Sequence[FieldSpec | Mapping[str, Any]] | None = None,
+        signature: Signature | None = None,
+        draft: bool = True,
+        project: str | None = None,
+        progress: Progress | None = None,
+    ) -> ModelVersionRead:
+        """Upload a model file (``.skops``, ``.onnx``) or a model folder (zipped on the way) as a version.
+
+        A draft by default: describe its ``inputs`` (names, types, ranges, defaults, descriptions),
+        then ``finish`` it. ``draft=False`` registers it ready at once.
+        """
+        local = Path(path)
+        fields: dict[str, str] = {"description": description, "draft": "true" if draft else "false"}
+        if label is not None:
+            fields["label"] = label
+        if tags:
+            fields["tags"] = model_transfer.json_field(dict(tags))
+        if inputs is not None:
+            fields["inputs"] = model_transfer.json_field(
+                [FieldSpec.model_validate(item).model_dump(mode="json") for item in inputs]
+            )
+        if signature is not None:
+            fields["signature"] = signature.model_dump_json()
+        if project is not None:
+            fields["project"] = project
+        with tempfile.TemporaryDirectory(prefix="kiln-upload-") as workdir:
+            upload = _zip_folder(local, Path(workdir)) if local.is_dir() else local
+            if not upload.is_file():
+                raise Invalid(f"{local} is neither a model file nor a model folder")
+            data = model_transfer.multipart_upload(
+                self.transport, f"/models/{segment(name)}/versions/upload", upload, fields, progress=progress
+            )
+        return ModelVersionRead.model_validate(data)
+
+    def finish(self, name: str, version: str | int, *, project: str | None = None) -> ModelVersionRead:
+        data = self.transport.request(
+            "POST",
+            f"/models/{segment(name)}/versions/{segment(str(version))}/finish",
+            params=_project(project),
+        )
+        return ModelVersionRead.model_validate(data)
+
+    def versions(
+        self, name: str, *, project: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> ResultPage[ModelVersionRead]:
+        """One page of the model's versions, newest first."""
+        params = {"limit": limit, "cursor": cursor, **_project(project)}
+        return fetch_page(self.transport, f"/models/{segment(name)}/versions", ModelVersionRead, params)
+
+    def version(self, name: str, version: str | int, *, project: str | None = None) -> ModelVersionRead:
+        """A version by number (3), label (1.0.0), stage (production) or alias (@champion)."""
+        data = self.transport.request(
+            "GET", f"/models/{segment(name)}/versions/{segment(str(version))}", params=_project(project)
+        )
+        return ModelVersionRead.model_validate(data)
+
+    def update_version(
+        self,
+        name: str,
+        version: str | int,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        signature: Signature | None = None,
+        project: str | None = None,
+    ) -> ModelVersionRead:
+        body: dict[str, Any] = {}
+        if description is not None:
+            body["description"] = description
+        if tags is not None:
+            body["tags"] = dict(tags)
+        if signature is not None:
+            body["signature"] = signature.model_dump(mode="json")
+        data = self.transport.request(
+            "PATCH",
+            f"/models/{segment(name)}/versions/{segment(str(version))}",
+            params=_project(project),
+            json_body=body,
+        )
+        return ModelVersionRead.model_validate(data)
+
+    def download(
+        self,
+        name: str,
+        version: str | int,
+        dest: str | Path,
+        *,
+        project: str | None = None,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Download the whole version (its model folder) into ``dest``, verifying every file's sha256."""
+        read = self.version(name, version, project=project)
+        path = f"/models/{segment(name)}/versions/{read.number}/download"
+        return model_transfer.download_version(
+            self.transport, path, read, Path(dest), params=_project(project), progress=progress
+        )
+
+    def search(
+        self,
+        filter: str | None = None,
+        *,
+        project: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ResultPage[ModelVersionRead]:
+        """Versions matching ``filter``, e.g. ``params.max_depth = 5 and metrics.auc > 0.9``."""
+        params = {"filter": filter, "limit": limit, "cursor": cursor, **_project(project)}
+        return fetch_page(self.transport, "/models/search", ModelVersionRead, params)
+
+    def all_versions(self, name: str, *, project: str | None = None) -> builtins.list[ModelVersionRead]:
+        items: builtins.list[ModelVersionRead] = []
+        cursor: str | None = None
+        while True:
+            page = self.versions(name, project=project, cursor=cursor, limit=1000)
+            items.extend(page)
+            if not page.next_cursor:
+                return items
+            cursor = page.next_cursor
+
+
+def _zip_folder(folder: Path, workdir: Path) -> Path:
+    archive = workdir / f"{folder.name or 'model'}.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for file in sorted(folder.iterdir()):
+            if file.is_file():
+                out.write(file, file.name)
+    return archive

@@ -1,0 +1,1 @@
+"""Registry pages: models, versions, the upload form."""

@@ -1,0 +1,12 @@
+"""Every page router of this domain, included by ``ui/router.py`` with one line."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from kiln.ui.registry import model_pages, upload_page
+
+router = APIRouter()
+# The upload form first: its /models/upload path must not read as a model called "upload".
+router.include_router(upload_page.router)
+router.include_router(model_pages.router)
