@@ -28,6 +28,7 @@ from kiln.core.ids import ensure_utc, new_id, utcnow
 log = structlog.get_logger(__name__)
 
 _AFTER_COMMIT = "kiln.after_commit"
+_AFTER_ROLLBACK = "kiln.after_rollback"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -98,19 +99,33 @@ def after_commit(session: Session, callback: Callable[[], object]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
-def _run_after_commit(session: Session) -> None:
-    callbacks: list[Callable[[], object]] = session.info.pop(_AFTER_COMMIT, [])
+def after_rollback(session: Session, callback: Callable[[], object]) -> None:
+    """Run ``callback`` if the session's transaction rolls back; drop it once the transaction commits.
+
+    For undoing what lives outside the database: objects copied into the store for rows that were
+    never committed (a registered model version whose transaction failed must leave no files).
+    """
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(callback)
+
+
+def _run_callbacks(callbacks: list[Callable[[], object]], failure_event: str) -> None:
     for callback in callbacks:
         try:
             callback()
         except Exception:
-            # The data is committed; a failed side effect must not turn the request into an error.
+            # The transaction has ended either way; a failed side effect must not change its outcome.
             name = getattr(callback, "__qualname__", repr(callback))
-            log.exception("db.after_commit_failed", callback=name)
+            log.exception(failure_event, callback=name)
+
+
+def _run_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_ROLLBACK, None)
+    _run_callbacks(session.info.pop(_AFTER_COMMIT, []), "db.after_commit_failed")
 
 
 def _drop_after_commit(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+    _run_callbacks(session.info.pop(_AFTER_ROLLBACK, []), "db.after_rollback_failed")
 
 
 class Database:

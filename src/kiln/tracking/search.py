@@ -9,55 +9,47 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from kiln.core.actor import Actor
-from kiln.core.errors import Invalid
 from kiln.core.ids import from_millis
 from kiln.core.pagination import MAX_LIMIT, Page, PageParams, decode_cursor, encode_cursor
 from kiln.core.permissions import Permission
 from kiln.tracking.access import require_experiment, visible_runs
 from kiln.tracking.models import LatestMetric, Param, Run, RunTag
-from kiln.tracking.search_filter import Clause, OrderBy, parse_filter, parse_order_by
+from kiln.tracking.search_filter import RUN_GRAMMAR, Clause, OrderBy, compare, compile_filter, parse_order_by
 from kiln.tracking.service import RUN_CHILDREN
 
 # The largest page the API serves (kept under this name for callers of earlier releases).
 MAX_PAGE = MAX_LIMIT
 
 
-def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
-    if op == "=":
-        return column == value  # type: ignore[no-any-return]
-    if op == "!=":
-        return column != value  # type: ignore[no-any-return]
-    if op == "<":
-        return column < value  # type: ignore[no-any-return]
-    if op == "<=":
-        return column <= value  # type: ignore[no-any-return]
-    if op == ">":
-        return column > value  # type: ignore[no-any-return]
-    if op == ">=":
-        return column >= value  # type: ignore[no-any-return]
-    if op == "like":
-        return column.like(value)  # type: ignore[no-any-return]
-    if op == "ilike":
-        return column.ilike(value)  # type: ignore[no-any-return]
-    raise Invalid(f"unsupported comparison {op!r}")
+class _RunTables:
+    """Compiles filter clauses on the run tables (latest metrics, params, tags, the run's columns)."""
 
-
-def _condition(clause: Clause) -> ColumnElement[bool]:
-    if clause.entity == "metric":
+    def metric(self, clause: Clause) -> ColumnElement[bool]:
         sub = select(LatestMetric.run_id).where(
-            LatestMetric.key == clause.key, _compare(LatestMetric.value, clause.op, clause.value)
+            LatestMetric.key == clause.key, compare(LatestMetric.value, clause.op, clause.value)
         )
         return Run.id.in_(sub)
-    if clause.entity in ("param", "tag"):
-        model: Any = Param if clause.entity == "param" else RunTag
-        sub = select(model.run_id).where(
-            model.key == clause.key, _compare(model.value, clause.op, clause.value)
+
+    def param(self, clause: Clause) -> ColumnElement[bool]:
+        return Run.id.in_(self._keyed(Param, clause))
+
+    def tag(self, clause: Clause) -> ColumnElement[bool]:
+        return Run.id.in_(self._keyed(RunTag, clause))
+
+    @staticmethod
+    def _keyed(model: Any, clause: Clause) -> Select[Any]:
+        return select(model.run_id).where(
+            model.key == clause.key, compare(model.value, clause.op, clause.value)
         )
-        return Run.id.in_(sub)
-    column = getattr(Run, clause.key)
-    if clause.key in ("start_time", "end_time") and isinstance(clause.value, float):
-        return _compare(column, clause.op, from_millis(int(clause.value)))
-    return _compare(column, clause.op, clause.value)
+
+    def attribute(self, clause: Clause) -> ColumnElement[bool]:
+        column = getattr(Run, clause.key)
+        if clause.key in RUN_GRAMMAR.time_attributes and isinstance(clause.value, float):
+            return compare(column, clause.op, from_millis(int(clause.value)))
+        return compare(column, clause.op, clause.value)
+
+
+_RUN_TABLES = _RunTables()
 
 
 def _ordered(query: Select[Run], order: OrderBy) -> Select[Run]:
@@ -85,7 +77,7 @@ def list_runs(
 
     Offset cursors: an ordering by a metric or param would need NULL-aware composite keys.
     """
-    conditions = [_condition(clause) for clause in parse_filter(filter)]
+    conditions = compile_filter(filter, RUN_GRAMMAR, _RUN_TABLES)
     if experiment_ids:
         for experiment_id in dict.fromkeys(experiment_ids):
             require_experiment(session, actor, experiment_id, Permission.runs_read)

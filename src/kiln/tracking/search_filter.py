@@ -9,13 +9,21 @@ Grammar (case-insensitive keywords)::
     OP         := = | != | < | <= | > | >= | LIKE | ILIKE
     value      := number | 'single-quoted string' | "double-quoted string"
 
-Attributes: ``status``, ``name``, ``user``, ``start_time``, ``end_time``, ``parent_run_id``.
+Attributes of runs: ``status``, ``name``, ``user``, ``start_time``, ``end_time``, ``parent_run_id``.
+
+One grammar, several subjects: a ``FilterGrammar`` names the subject's attributes (which are numbers,
+which are times), ``parse_filter`` reads a filter against it, and ``compile_filter`` turns the clauses
+into SQL conditions through a ``FilterTarget`` that knows the subject's tables. Runs use
+``RUN_GRAMMAR`` (``tracking/search.py``); model versions use the registry's (``registry/search.py``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement
 
 from kiln.core.errors import Invalid
 from kiln.tracking.schemas import MAX_EPOCH_MS
@@ -24,6 +32,25 @@ ENTITIES = {"metrics", "metric", "params", "param", "tags", "tag", "attributes",
 ATTRIBUTES = {"status", "name", "user", "start_time", "end_time", "parent_run_id", "id", "source"}
 NUMERIC_OPS = {"=", "!=", "<", "<=", ">", ">="}
 STRING_OPS = {"=", "!=", "like", "ilike"}
+
+
+@dataclass(frozen=True, slots=True)
+class FilterGrammar:
+    """What one subject (runs, model versions) can be filtered by, besides metrics, params and tags."""
+
+    subject: str  # named in messages: "unknown run attribute 'x'"
+    attributes: frozenset[str]
+    # Attributes compared to milliseconds since the epoch.
+    time_attributes: frozenset[str] = field(default_factory=frozenset)
+    # Attributes compared to plain numbers (a version's number).
+    number_attributes: frozenset[str] = field(default_factory=frozenset)
+
+
+RUN_GRAMMAR = FilterGrammar(
+    subject="run",
+    attributes=frozenset(ATTRIBUTES),
+    time_attributes=frozenset({"start_time", "end_time"}),
+)
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -81,7 +108,7 @@ def _canonical_entity(word: str) -> str:
     return "attribute"
 
 
-def parse_filter(text: str | None) -> list[Clause]:
+def parse_filter(text: str | None, grammar: FilterGrammar = RUN_GRAMMAR) -> list[Clause]:
     """Parse a filter string into clauses (implicitly AND-ed); ``Invalid`` says what to fix."""
     if not text or not text.strip():
         return []
@@ -115,10 +142,10 @@ def parse_filter(text: str | None) -> list[Clause]:
             entity, key = "attribute", first
         if entity == "attribute":
             key = key.lower()
-            if key not in ATTRIBUTES:
+            if key not in grammar.attributes:
                 raise Invalid(
-                    f"unknown run attribute {key!r} in filter; use one of {sorted(ATTRIBUTES)} "
-                    "or metrics.<key>, params.<key>, tags.<key>"
+                    f"unknown {grammar.subject} attribute {key!r} in filter; use one of "
+                    f"{sorted(grammar.attributes)} or metrics.<key>, params.<key>, tags.<key>"
                 )
         expect(i < len(tokens), f"a comparison after {key!r}")
         kind, op = tokens[i]
@@ -137,24 +164,29 @@ def parse_filter(text: str | None) -> list[Clause]:
         value: str | float
         if kind == "number":
             # Params, tags and names are text: keep the number as typed ('1.0' must not become '1').
-            numeric = entity == "metric" or (entity == "attribute" and key in ("start_time", "end_time"))
+            numeric = entity == "metric" or (
+                entity == "attribute" and key in grammar.time_attributes | grammar.number_attributes
+            )
             value = float(raw) if numeric else raw
         elif kind in ("squote", "dquote"):
             value = _unquote(kind, raw)
         else:
             raise Invalid(f"invalid filter {text!r}: {raw!r} is not a number or a quoted string")
-        clauses.append(_checked(Clause(entity, key, op, value), text))
+        clauses.append(_checked(Clause(entity, key, op, value), text, grammar))
     return clauses
 
 
-def _checked(clause: Clause, text: str) -> Clause:
-    if clause.entity == "metric":
+def _checked(clause: Clause, text: str, grammar: FilterGrammar) -> Clause:
+    if clause.entity == "metric" or (
+        clause.entity == "attribute" and clause.key in grammar.number_attributes
+    ):
         if not isinstance(clause.value, float) or clause.op not in NUMERIC_OPS:
+            what = "metric" if clause.entity == "metric" else grammar.subject
             raise Invalid(
-                f"metric {clause.key!r} compares to a number with = != < <= > >= in filter {text!r}"
+                f"{what} {clause.key!r} compares to a number with = != < <= > >= in filter {text!r}"
             )
         return clause
-    if clause.entity == "attribute" and clause.key in ("start_time", "end_time"):
+    if clause.entity == "attribute" and clause.key in grammar.time_attributes:
         if not isinstance(clause.value, float) or clause.op not in NUMERIC_OPS:
             raise Invalid(f"{clause.key} compares to milliseconds since the epoch with = != < <= > >=")
         # NaN fails both comparisons, so it is refused too.
@@ -171,6 +203,47 @@ def _checked(clause: Clause, text: str) -> Clause:
             f"(in filter {text!r})"
         )
     return Clause(clause.entity, clause.key, clause.op, _as_text(clause.value))
+
+
+def compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    """``column <op> value`` for one parsed comparison (the ops ``parse_filter`` lets through)."""
+    if op == "=":
+        return column == value  # type: ignore[no-any-return]
+    if op == "!=":
+        return column != value  # type: ignore[no-any-return]
+    if op == "<":
+        return column < value  # type: ignore[no-any-return]
+    if op == "<=":
+        return column <= value  # type: ignore[no-any-return]
+    if op == ">":
+        return column > value  # type: ignore[no-any-return]
+    if op == ">=":
+        return column >= value  # type: ignore[no-any-return]
+    if op == "like":
+        return column.like(value)  # type: ignore[no-any-return]
+    if op == "ilike":
+        return column.ilike(value)  # type: ignore[no-any-return]
+    raise Invalid(f"unsupported comparison {op!r}")
+
+
+class FilterTarget(Protocol):
+    """The tables of one subject: each method answers the SQL condition for one clause."""
+
+    def metric(self, clause: Clause) -> ColumnElement[bool]: ...
+
+    def param(self, clause: Clause) -> ColumnElement[bool]: ...
+
+    def tag(self, clause: Clause) -> ColumnElement[bool]: ...
+
+    def attribute(self, clause: Clause) -> ColumnElement[bool]: ...
+
+
+def compile_filter(
+    text: str | None, grammar: FilterGrammar, target: FilterTarget
+) -> list[ColumnElement[bool]]:
+    """Parse ``text`` against ``grammar`` and compile each clause on ``target``'s tables (AND-ed)."""
+    compilers = {"metric": target.metric, "param": target.param, "tag": target.tag}
+    return [compilers.get(clause.entity, target.attribute)(clause) for clause in parse_filter(text, grammar)]
 
 
 def _as_text(value: str | float) -> str:
