@@ -38,6 +38,7 @@ from kiln.core.settings import Settings
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.settings import SmtpSettings
+from kiln.registry.lifecycle_router import router as registry_lifecycle_router
 from kiln.storage.deps import StorageState, StoreDep
 from kiln.storage.settings import StorageSettings
 from kiln.storage.store import ArtifactStore
@@ -156,6 +157,7 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.include_router(tracking_router)
+    app.include_router(registry_lifecycle_router)
     _add_operational_routes(app)
     _add_ui(app)
     check_upload_routes(app)
