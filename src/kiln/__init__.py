@@ -52,6 +52,7 @@ _LAZY: dict[str, str] = {
     "set_tracking_uri": "kiln.client.config",
     "get_tracking_uri": "kiln.client.config",
     **dict.fromkeys(_FLUENT, "kiln.client.fluent"),
+    "save_model": "kiln.client.sklearn_model",
 }
 _SUBMODULES = ("sklearn", "client")
 
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
     from kiln.client.fluent import start_run as start_run
     from kiln.client.pages import ResultPage as ResultPage
     from kiln.client.run import ActiveRun as ActiveRun
+    from kiln.client.sklearn_model import save_model as save_model
     from kiln.client.transport import ServerUnreachable as ServerUnreachable
     from kiln.core.errors import ChecksumMismatch as ChecksumMismatch
     from kiln.core.errors import Conflict as Conflict

@@ -73,8 +73,13 @@ class FieldSpec(_Schema):
     type: FieldType = FieldType.number
     required: bool = True
     default: Scalar | None = None
+    # Bounds a request must respect (set by whoever defines the inputs); refused outside them.
     minimum: float | None = None
     maximum: float | None = None
+    # The range seen in the training data: informative (drift, forms), never enforced, since a value
+    # beyond it is exactly what an outlier detector is there to score.
+    observed_min: float | None = None
+    observed_max: float | None = None
     allowed: list[Scalar] | None = Field(default=None, max_length=10_000)
     description: Annotated[str, Field(max_length=2000)] = ""
     # The dtype the model was trained on (numpy spelling), when known; informative only.
@@ -124,6 +129,7 @@ class DatasetRef(_Schema):
     """A training input the run recorded (``dataset:telemetry@7``, a file digest, ...)."""
 
     name: str
+    version: str | None = None
     digest: str | None = None
     source: str | None = None
     context: str | None = None
@@ -213,6 +219,15 @@ def field_type_of(dtype: str | None) -> FieldType:
     return FieldType.string
 
 
+def dataset_ref_fields(ref: dict[str, Any]) -> dict[str, str]:
+    """A ``DatasetRef``'s fields from a run input as tracking records it (``kind, name, version, digest,
+    uri``) or from a format-1 descriptor; empty values are left out."""
+    fields = {key: ref.get(key) for key in ("name", "version", "digest", "source", "context")}
+    if not fields["source"]:
+        fields["source"] = ref.get("uri")
+    return {key: str(value) for key, value in fields.items() if value not in (None, "")}
+
+
 def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
     """Format 1 (the first SDK's ``save_model``): observed columns with dtype, min and max."""
     signature = data.get("signature") or {}
@@ -225,8 +240,8 @@ def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
             {
                 "name": column.get("name") or f"x{index}",
                 "type": field_type_of(dtype),
-                "minimum": column.get("min"),
-                "maximum": column.get("max"),
+                "observed_min": column.get("min"),
+                "observed_max": column.get("max"),
                 "dtype": dtype,
             }
         )
@@ -244,7 +259,7 @@ def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
         },
         "metrics": data.get("metrics") or {},
         "training_inputs": [
-            {key: ref.get(key) for key in ("name", "digest", "source", "context") if key in ref}
+            dataset_ref_fields(ref)
             for ref in data.get("training_inputs") or []
             if isinstance(ref, dict) and ref.get("name")
         ],

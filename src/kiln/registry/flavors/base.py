@@ -1,0 +1,117 @@
+"""What every flavor answers: a predictor over validated input, giving one JSON-ready result shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from kiln.registry.model_format import OutputSpec, Scalar, Signature
+from kiln.registry.signature import ModelInput
+
+
+@dataclass(frozen=True)
+class PredictionResult:
+    """Predictions, and per-class probabilities or anomaly scores when the model gives them.
+
+    Every list is JSON-safe (Python scalars, NaN as null): serving puts ``to_dict()`` on the wire.
+    ``probabilities[i][j]`` is row i's probability of ``classes[j]``; for outlier detectors
+    ``scores`` are the decision function (below 0: an outlier) and predictions are -1 / 1.
+    """
+
+    predictions: list[Any]
+    classes: list[Scalar] | None = None
+    probabilities: list[list[float | None]] | None = None
+    scores: list[float | None] | None = None
+
+    def __len__(self) -> int:
+        return len(self.predictions)
+
+    def to_dict(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {"predictions": self.predictions}
+        for key in ("classes", "probabilities", "scores"):
+            if getattr(self, key) is not None:
+                answer[key] = getattr(self, key)
+        return answer
+
+
+class Predictor(Protocol):
+    """A loaded payload. ``X`` is a validated ``ModelInput``, or the caller's data as-is when the
+    signature lists no inputs (a format-1 model saved without training data)."""
+
+    model: Any
+
+    def predict(self, X: Any, *, probabilities: bool = True) -> PredictionResult: ...
+
+
+def json_list(values: Any) -> list[Any]:
+    """A 1-D or 2-D result as nested Python lists; NaN and infinity become null."""
+    array = np.asarray(values)
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        as_object = array.astype(object)
+        as_object[~np.isfinite(array)] = None
+        return list(as_object.tolist())
+    if array.dtype.kind == "O":
+        return [_json_cell(value) for value in array.tolist()]
+    return list(array.tolist())
+
+
+def _json_cell(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, list):
+        return [_json_cell(item) for item in value]
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
+
+
+class EstimatorPredictor:
+    """Anything shaped like a scikit-learn estimator: ``predict``, maybe ``predict_proba``, and for
+    outlier detectors ``decision_function`` or ``score_samples``."""
+
+    def __init__(self, model: Any, signature: Signature, *, wants_frame: bool | None = None) -> None:
+        self.model = model
+        self.signature = signature
+        self.outputs: OutputSpec = signature.outputs
+        # A model fitted on a DataFrame wants one back (column names, categorical dtypes).
+        self.wants_frame = signature.input_kind == "dataframe" if wants_frame is None else wants_frame
+        self._proba = callable(getattr(model, "predict_proba", None)) and self.outputs.kind != "score"
+        self._score = next(
+            (
+                getattr(model, name)
+                for name in ("decision_function", "score_samples")
+                if callable(getattr(model, name, None))
+            ),
+            None,
+        )
+
+    def model_input(self, X: Any) -> Any:
+        if not isinstance(X, ModelInput):
+            return X
+        if self.wants_frame:
+            try:
+                return X.frame()
+            except ImportError:  # no pandas here: the matrix in the same column order still predicts
+                return X.matrix()
+        return X.matrix()
+
+    def predict(self, X: Any, *, probabilities: bool = True) -> PredictionResult:
+        data = self.model_input(X)
+        predictions = json_list(np.ravel(np.asarray(self.model.predict(data))))
+        classes = self._classes()
+        if self.outputs.kind == "score" and self._score is not None:
+            return PredictionResult(
+                predictions, classes=classes, scores=json_list(np.ravel(self._score(data)))
+            )
+        if probabilities and self._proba:
+            proba = np.asarray(self.model.predict_proba(data))
+            return PredictionResult(predictions, classes=classes, probabilities=json_list(proba))
+        return PredictionResult(predictions, classes=classes)
+
+    def _classes(self) -> list[Scalar] | None:
+        classes = getattr(self.model, "classes_", None)
+        if classes is not None:
+            return json_list(classes)
+        return self.outputs.classes
