@@ -55,8 +55,8 @@ def request_production(
     """Ask for ``version`` to go to production. It must be in staging with its gates passed, and have
     no other pending request."""
     check_in_project(session, actor, model, Permission.models_promote_production)
-    lifecycle.check_transition(model, version, Stage.production)
     lifecycle.check_gates_passed(model, version)
+    lifecycle.check_transition(model, version, Stage.production)
     pending = _pending_for(session, version.id)
     if pending is not None:
         raise Conflict(

@@ -8,7 +8,6 @@ gates (``accuracy >= 0.85``) and ``no_worse_than_production`` (``RegisteredModel
 
 from __future__ import annotations
 
-import importlib
 import math
 import operator
 import tempfile
@@ -28,6 +27,7 @@ from kiln.core.permissions import Permission
 from kiln.registry.access import check_in_project
 from kiln.registry.files import materialize_version
 from kiln.registry.lifecycle_schemas import GateResult, GatesConfig, MetricGate, NoWorseThanProduction
+from kiln.registry.loaded_model import load_model_folder
 from kiln.registry.model_format import FieldSpec, FieldType, ModelDescriptor, Scalar
 from kiln.registry.models import ModelVersion, ModelVersionMetric, RegisteredModel
 from kiln.registry.schemas import Stage
@@ -116,7 +116,7 @@ def version_metrics(session: Session, version: ModelVersion) -> dict[str, float 
             ModelVersionMetric.version_id == version.id
         )
     )
-    metrics: dict[str, float | None] = {key: value for key, value in rows}
+    metrics: dict[str, float | None] = dict(rows.all())
     if not metrics:
         metrics = dict((version.descriptor or {}).get("metrics") or {})
     return metrics
@@ -138,13 +138,6 @@ def _artifact_gate(store: ArtifactStore, version: ModelVersion, folder: Path) ->
     return GateResult(gate=ARTIFACT, passed=True, detail=f"{count} files loaded, checksums match")
 
 
-def _load_model_folder(folder: Path, *, trust_pickle: bool) -> Any:
-    # modelfmt's loader (kiln.registry.loaded_model), named here so that the gate reads the folder
-    # exactly as serving and the SDK will.
-    loaded_model = importlib.import_module("kiln.registry.loaded_model")
-    return loaded_model.load_model_folder(folder, trust_pickle=trust_pickle)
-
-
 def _smoke_gate(folder: Path, version: ModelVersion, *, trust_pickle: bool) -> GateResult:
     descriptor = ModelDescriptor.model_validate(version.descriptor)
     example, source = _example_input(descriptor)
@@ -156,7 +149,8 @@ def _smoke_gate(folder: Path, version: ModelVersion, *, trust_pickle: bool) -> G
             "register it with an example (the SDK takes X=...)",
         )
     try:
-        loaded = _load_model_folder(folder, trust_pickle=trust_pickle)
+        # The loader serving and the SDK use: it verifies the checksums again and refuses pickle.
+        loaded = load_model_folder(folder, trust_pickle=trust_pickle)
         prediction = loaded.predict([example])
     except KilnError as exc:
         return GateResult(gate=SMOKE, passed=False, detail=_short(exc.message))

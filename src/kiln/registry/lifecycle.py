@@ -213,8 +213,8 @@ def change_stage(
     needed = Permission.models_promote_production if leaving_production else Permission.models_promote_staging
     check_in_project(session, actor, model, needed)
     if to_stage is Stage.production:
-        check_transition(model, version, to_stage)
         check_gates_passed(model, version)
+        check_transition(model, version, to_stage)
         raise StageTransitionDenied(
             f"{version_label(model, version)} goes to production only through an approval: request one "
             f"(POST /api/v1/models/{model.name}/versions/{version.number}/approval-requests, "
