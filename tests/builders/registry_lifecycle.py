@@ -46,7 +46,11 @@ def fitted_classifier() -> tuple[LogisticRegression, pd.DataFrame]:
 
 
 def make_registered_model(
-    session: Session, *, name: str | None = None, project_id: str | None = None, gates: dict[str, Any] | None = None
+    session: Session,
+    *,
+    name: str | None = None,
+    project_id: str | None = None,
+    gates: dict[str, Any] | None = None,
 ) -> RegisteredModel:
     model = RegisteredModel(
         project_id=project_id or projects.ensure_default_project(session).id,
@@ -109,14 +113,22 @@ def build_model(
     gates: dict[str, Any] | None = None,
     project_id: str | None = None,
     name: str | None = None,
+    labels: list[str | None] | None = None,
 ) -> list[BuiltVersion]:
-    """A committed model with ``versions`` development versions (``metrics[i]`` for version i + 1)."""
+    """A committed model with ``versions`` development versions (``metrics[i]``, ``labels[i]`` for
+    version i + 1)."""
     store = kiln_state(app).store
     with database(app).unit_of_work() as session:
         model = make_registered_model(session, name=name, project_id=project_id, gates=gates)
         built = []
         for index in range(versions):
-            found = make_version(session, store, model, metrics=(metrics or [{}] * versions)[index])
+            found = make_version(
+                session,
+                store,
+                model,
+                metrics=(metrics or [{}] * versions)[index],
+                label=(labels or [None] * versions)[index],
+            )
             built.append(BuiltVersion(model.name, model.id, found.id, found.number))
         return built
 

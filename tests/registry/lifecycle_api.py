@@ -38,7 +38,12 @@ def to_staging(client: TestClient, model: str, version: int | str) -> dict[str, 
 
 
 def request_production(
-    client: TestClient, model: str, version: int | str, *, level: str = "low", assessment: str = "shadowed for a week"
+    client: TestClient,
+    model: str,
+    version: int | str,
+    *,
+    level: str = "low",
+    assessment: str = "shadowed for a week",
 ) -> httpx.Response:
     return client.post(
         f"{API}/models/{model}/versions/{version}/approval-requests",

@@ -28,7 +28,11 @@ class TestStaging:
             "metric: accuracy >= 0.85": True,
         }
         [change] = history(scientist.client, v1.model)
-        assert (change["from_stage"], change["to_stage"], change["reason"]) == ("development", "staging", "tests pass")
+        assert (change["from_stage"], change["to_stage"], change["reason"]) == (
+            "development",
+            "staging",
+            "tests pass",
+        )
         assert change["changed_by"] == scientist.account.email
 
     def test_a_failing_metric_gate_blocks_staging_and_records_which_gate_and_why(

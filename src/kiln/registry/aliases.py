@@ -47,10 +47,10 @@ def resolve_version(session: Session, model: RegisteredModel, ref: str | int) ->
         if text != LATEST:
             statement = statement.where(ModelVersion.stage == text)
         version = session.scalar(statement.order_by(ModelVersion.number.desc()).limit(1))
-        what = "any version" if text == LATEST else f"a version in {text}"
+        what = "version yet" if text == LATEST else f"version in {text}"
     else:
         version = session.scalar(statement.where(ModelVersion.label == text))
-        what = f"a version labelled {text!r}"
+        what = f"version labelled {text!r}"
     if version is None:
         raise NotFound(f"model {model.name!r} has no {what}")
     return version
