@@ -24,6 +24,7 @@ from tests.auth.test_authorization_matrix import _route_contexts
 from tests.builders import unique
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
+from tests.builders.registry_lifecycle import build_lifecycle_trail
 from tests.tracking.api import API, create_experiment, create_run, log_batch
 
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
@@ -68,11 +69,13 @@ class ProjectA:
         assert uploaded.status_code == 201, uploaded.text
         key = {"name": "a-key", "project_id": self.project_id, "role": "viewer"}
         assert self.client.post(f"{API}/me/api-keys", json=key).status_code == 201
+        self.model = build_lifecycle_trail(app, self.project_id, unique("secret-model"))
         self.path_values = {
             "project_id": self.project_id,
             "experiment_id": self.experiment["id"],
             "run_id": self.run["id"],
             "user_id": member.id,
+            "name": self.model.model,
         }
         self.markers = [
             self.project_id,
@@ -81,6 +84,8 @@ class ProjectA:
             self.experiment["name"],
             member.email,
             "secret.txt",
+            self.model.model,
+            self.model.model_id,
         ]
 
     def concrete(self, path: str) -> str:

@@ -23,9 +23,13 @@ from sqlalchemy.orm import Session
 from kiln.app import kiln_state
 from kiln.auth import projects
 from kiln.client.sklearn_model import save_model
+from kiln.core.actor import SYSTEM
+from kiln.registry import aliases, approvals, lifecycle
 from kiln.registry.files import version_prefix
+from kiln.registry.lifecycle_schemas import ApprovalRequestCreate
 from kiln.registry.model_format import DESCRIPTOR_FILE, parse_descriptor
 from kiln.registry.models import ModelVersion, ModelVersionFile, ModelVersionMetric, RegisteredModel
+from kiln.registry.schemas import RiskLevel
 from kiln.storage.store import ArtifactStore
 from tests.builders.core import database, unique
 
@@ -144,3 +148,24 @@ def corrupt_payload(app: FastAPI, version: BuiltVersion) -> None:
     """Change the stored bytes of a version's payload behind the registry's back (a tampered store)."""
     target = Path(kiln_state(app).store.root) / version_prefix(version.model_id, version.id) / "model.skops"
     target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
+
+
+def build_lifecycle_trail(app: FastAPI, project_id: str, name: str) -> BuiltVersion:
+    """A model of ``project_id`` with one version in staging (gates run), an alias and a pending
+    approval request: something on every lifecycle list (history, aliases, approvals)."""
+    [built] = build_model(app, project_id=project_id, name=name)
+    store = kiln_state(app).store
+    with database(app).unit_of_work() as session:
+        model = session.get_one(RegisteredModel, built.model_id)
+        version = session.get_one(ModelVersion, built.id)
+        outcome = lifecycle.promote_to_staging(session, SYSTEM, model, version, reason="built", store=store)
+        assert outcome.blocked is None, outcome.blocked
+        aliases.set_alias(session, SYSTEM, model, "champion", version.number)
+        approvals.request_production(
+            session,
+            SYSTEM,
+            model,
+            version,
+            ApprovalRequestCreate(risk_assessment="built", risk_level=RiskLevel.low),
+        )
+    return built
