@@ -18,6 +18,7 @@ from kiln.client.resources import (
     ArtifactsResource,
     AuthResource,
     ExperimentsResource,
+    ModelLifecycleResource,
     ProjectsResource,
     Resource,
     RunsResource,
@@ -57,6 +58,7 @@ class Client:
         self.auth = AuthResource(self.transport)
         self.projects = ProjectsResource(self.transport)
         self.api_keys = ApiKeysResource(self.transport)
+        self.model_lifecycle = ModelLifecycleResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

@@ -19,7 +19,7 @@ from kiln.audit import service as audit
 from kiln.auth.projects import accessible_project_ids, require_in_project, require_project
 from kiln.core import events
 from kiln.core.actor import Actor
-from kiln.core.errors import Conflict, NotFound, PermissionDenied
+from kiln.core.errors import Conflict, NotFound
 from kiln.core.ids import utcnow
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
@@ -27,6 +27,7 @@ from kiln.registry import lifecycle
 from kiln.registry.access import check_in_project
 from kiln.registry.events import ApprovalDecided, ApprovalRequested
 from kiln.registry.lifecycle import ACTOR_LENGTH, version_label
+from kiln.registry.lifecycle_errors import AlreadyDecided, SelfApprovalRefused
 from kiln.registry.lifecycle_schemas import (
     ApprovalRead,
     ApprovalRequestCreate,
@@ -35,18 +36,6 @@ from kiln.registry.lifecycle_schemas import (
 )
 from kiln.registry.models import Approval, ModelVersion, RegisteredModel, RegistrySettings
 from kiln.registry.schemas import ApprovalStatus, Stage
-
-
-class SelfApprovalRefused(PermissionDenied):
-    """The decider asked for the promotion themselves (four-eyes)."""
-
-    code = "self_approval_refused"
-
-
-class AlreadyDecided(Conflict):
-    """The approval was decided (or cancelled) already."""
-
-    code = "approval_already_decided"
 
 
 def request_production(

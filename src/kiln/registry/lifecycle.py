@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 from kiln.audit import service as audit
 from kiln.core import events
 from kiln.core.actor import Actor
-from kiln.core.errors import Conflict, InvalidState
 from kiln.core.ids import utcnow
 from kiln.core.permissions import Permission
 from kiln.registry import gates
 from kiln.registry.access import check_in_project
 from kiln.registry.events import ModelVersionPromoted
+from kiln.registry.lifecycle_errors import GatesFailed, StageChanged, StageTransitionDenied
 from kiln.registry.lifecycle_schemas import GateResult
 from kiln.registry.models import ModelVersion, RegisteredModel, StageChange
 from kiln.registry.schemas import Stage
@@ -48,24 +48,6 @@ HOW = {
     Stage.failed: "failed (only by a rollback)",
 }
 ACTOR_LENGTH = 256  # changed_by, requested_by, decided_by
-
-
-class StageTransitionDenied(InvalidState):
-    """The version's stage does not lead to the one asked for; ``details.allowed`` says what does."""
-
-    code = "stage_transition_denied"
-
-
-class GatesFailed(InvalidState):
-    """A staging gate failed; ``details.failed`` names each with why (also kept on the version)."""
-
-    code = "gates_failed"
-
-
-class StageChanged(Conflict):
-    """The version (or the model's production version) changed stage meanwhile: read it again."""
-
-    code = "stage_changed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,18 +13,14 @@ from sqlalchemy.orm import Session
 from kiln.audit import service as audit
 from kiln.core import events
 from kiln.core.actor import Actor
-from kiln.core.errors import InvalidState
 from kiln.core.ids import utcnow
 from kiln.core.permissions import Permission
 from kiln.registry.access import check_in_project
 from kiln.registry.events import ModelVersionRolledBack
 from kiln.registry.lifecycle import current_production, transition
+from kiln.registry.lifecycle_errors import NothingToRollBack
 from kiln.registry.models import ModelVersion, RegisteredModel, StageChange
 from kiln.registry.schemas import Stage
-
-
-class NothingToRollBack(InvalidState):
-    code = "nothing_to_roll_back"
 
 
 def previous_production(

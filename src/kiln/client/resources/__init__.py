@@ -8,6 +8,7 @@ from kiln.client.resources.artifacts import ArtifactsResource
 from kiln.client.resources.auth import ApiKeysResource, AuthResource, ProjectsResource
 from kiln.client.resources.base import Resource
 from kiln.client.resources.experiments import ExperimentsResource
+from kiln.client.resources.model_lifecycle import ModelLifecycleResource
 from kiln.client.resources.runs import RunsResource
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "ArtifactsResource",
     "AuthResource",
     "ExperimentsResource",
+    "ModelLifecycleResource",
     "ProjectsResource",
     "Resource",
     "RunsResource",
