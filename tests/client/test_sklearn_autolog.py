@@ -66,18 +66,25 @@ class TestClassifier:
 
         loaded, descriptor = load_model(client, run.id, tmp_path)
         np.testing.assert_array_equal(loaded.predict(X), model.predict(X))  # type: ignore[attr-defined]
+        assert descriptor["format_version"] == 2
         assert descriptor["flavor"] == "sklearn"
         assert descriptor["estimator_class"] == "sklearn.linear_model._logistic.LogisticRegression"
         signature = descriptor["signature"]
         assert isinstance(signature, dict)
-        assert signature["inputs"]["n_features"] == 4
-        assert signature["inputs"]["inputs"][0] == {
-            "name": None,  # a bare array carries no column names
+        assert signature["input_kind"] == "tensor"  # a bare array carries no column names
+        assert len(signature["inputs"]) == 4
+        assert signature["inputs"][0] == {
+            "name": "x0",
+            "type": "number",
+            "required": True,
             "dtype": "float64",
-            "min": pytest.approx(X[:, 0].min()),
-            "max": pytest.approx(X[:, 0].max()),
+            "description": "",
+            "observed_min": pytest.approx(X[:, 0].min()),
+            "observed_max": pytest.approx(X[:, 0].max()),
         }
-        assert signature["outputs"] == {"type": "class", "classes": [0, 1, 2]}
+        assert signature["outputs"]["classes"] == [0, 1, 2]
+        assert signature["outputs"]["probabilities"] is True
+        assert descriptor["metrics"]["training_accuracy"] == pytest.approx(model.score(X, y))  # type: ignore[index]
         assert descriptor["versions"]["sklearn"]  # type: ignore[index]
 
     def test_dataframe_column_names_and_dtypes_form_the_signature(
@@ -87,9 +94,9 @@ class TestClassifier:
         X, y = load_iris(return_X_y=True, as_frame=True)
         LogisticRegression(max_iter=500).fit(X, y)
         _, descriptor = load_model(client, only_run(client).id, tmp_path)
-        inputs = descriptor["signature"]["inputs"]  # type: ignore[index]
-        assert inputs["type"] == "dataframe"
-        assert [(c["name"], c["dtype"]) for c in inputs["inputs"]][:2] == [
+        signature = descriptor["signature"]
+        assert signature["input_kind"] == "dataframe"  # type: ignore[index]
+        assert [(c["name"], c["dtype"]) for c in signature["inputs"]][:2] == [  # type: ignore[index]
             ("sepal length (cm)", "float64"),
             ("sepal width (cm)", "float64"),
         ]
@@ -129,7 +136,7 @@ class TestRegressor:
         assert run.metrics["training_mae"] > 0
         loaded, descriptor = load_model(client, run.id, tmp_path)
         np.testing.assert_allclose(loaded.predict(X[:5]), pipeline.predict(X[:5]))  # type: ignore[attr-defined]
-        assert descriptor["signature"]["inputs"]["n_features"] == 10  # type: ignore[index]
+        assert len(descriptor["signature"]["inputs"]) == 10  # type: ignore[index]
 
 
 def test_failing_fit_marks_its_run_failed(client: kiln.Client) -> None:

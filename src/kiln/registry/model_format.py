@@ -140,7 +140,8 @@ class ModelDescriptor(_Schema):
 
     format_version: Literal[2] = FORMAT_VERSION
     flavor: Flavor
-    payload: Annotated[str, Field(pattern=FILE_NAME)] | None
+    # None for a python-function model whose code needs no stored state (``to_json`` leaves it out).
+    payload: Annotated[str, Field(pattern=FILE_NAME)] | None = None
     serialization: Serialization
     # The estimator's class (``sklearn.ensemble._iforest.IsolationForest``), for display and checks.
     estimator_class: str | None = None

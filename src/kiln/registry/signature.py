@@ -32,6 +32,8 @@ _MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>"})()
 _NUMBERS = frozenset({int, float, np.float64, np.float32, np.int64, np.int32, np.int16, np.int8})
 _NULLS = frozenset({type(None), type(_MISSING)})
 _SCALARS = frozenset({str, int, float, bool, np.str_, np.bool_}) | _NUMBERS
+# Cells a set lookup judges exactly: hashable, and not booleans (True == 1 to a set).
+_PLAIN_KEYS = (_SCALARS | _NULLS) - {bool, np.bool_}
 
 
 # ---------------------------------------------------------------- inference
@@ -451,19 +453,19 @@ class _FieldCheck:
         return _object_array(cells), wrong, null
 
     def _out_of_bounds(self, typed: np.ndarray, null: np.ndarray) -> np.ndarray:
+        # Comparisons with NaN are quietly False in numpy: no errstate needed (it costs more than the test).
         spec = self.spec
         bad = np.zeros(typed.shape, dtype=bool)
         if typed.dtype.kind in "iuf":
-            with np.errstate(invalid="ignore"):
-                if spec.type is FieldType.integer and typed.dtype.kind == "f":
-                    bad |= ~null & (np.floor(typed) != typed)
-                if spec.minimum is not None:
-                    bad |= typed < spec.minimum
-                if spec.maximum is not None:
-                    bad |= typed > spec.maximum
+            if spec.type is FieldType.integer and typed.dtype.kind == "f":
+                bad |= (np.floor(typed) != typed) & ~null
+            if spec.minimum is not None:
+                bad |= typed < spec.minimum
+            if spec.maximum is not None:
+                bad |= typed > spec.maximum
         if self.allowed is not None:
             cells = typed.tolist()
-            if self._plain_membership and typed.dtype.kind != "b" and bool not in set(map(type, cells)):
+            if self._plain_membership and set(map(type, cells)) <= _PLAIN_KEYS:
                 member = np.fromiter(map(self.allowed.__contains__, cells), bool, len(cells))
             else:
                 member = np.fromiter((_member(v, self.allowed) for v in cells), bool, len(cells))
