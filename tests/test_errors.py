@@ -13,9 +13,10 @@ from fastapi.testclient import TestClient
 
 import kiln
 from kiln.app import kiln_state
-from kiln.core.errors import Conflict, InvalidState, KilnError, error_from_payload, registered_errors
+from kiln.core.errors import Conflict, KilnError, error_from_payload, registered_errors
 from kiln.core.http import error_response
 from kiln.core.settings import Settings
+from kiln.registry.lifecycle_errors import StageTransitionDenied  # a domain error defined outside core
 from tests.api import error_of
 from tests.live_server import serve
 from tests.tracking.api import API, create_experiment, create_run, finish_run
@@ -149,12 +150,6 @@ class TestValuesTheDatabaseCannotStore:
         assert response.status_code == 201, response.text
         environment = client.get(f"{API}/runs/{response.json()['id']}").json()["environment"]
         assert environment == {"gpu": "NaN", "hw": {"tflops": ["Infinity", "-Infinity", 1.5]}}
-
-
-class StageTransitionDenied(InvalidState):
-    """A domain error defined outside ``core``, the way the registry domain will define its own."""
-
-    code = "stage_transition_denied"
 
 
 def _every_subclass(cls: type[KilnError]) -> list[type[KilnError]]:

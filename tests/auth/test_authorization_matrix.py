@@ -121,6 +121,23 @@ API_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/models/{name}/versions/{version}/finish"): P.models_write,
     ("GET", "/api/v1/models/{name}/versions/{version}/files/{path}"): P.models_read,
     ("GET", "/api/v1/models/{name}/versions/{version}/download"): P.models_read,
+    # registry lifecycle
+    ("POST", "/api/v1/models/{name}/versions/{version}/stage"): P.models_promote_staging,
+    ("POST", "/api/v1/models/{name}/versions/{version}/approval-requests"): P.models_promote_production,
+    ("GET", "/api/v1/approvals"): P.models_read,
+    ("GET", "/api/v1/approvals/{approval_id}"): P.models_read,
+    ("POST", "/api/v1/approvals/{approval_id}/approve"): P.models_approve,
+    ("POST", "/api/v1/approvals/{approval_id}/reject"): P.models_approve,
+    ("POST", "/api/v1/models/{name}/rollback"): P.models_promote_production,
+    ("GET", "/api/v1/models/{name}/history"): P.models_read,
+    ("GET", "/api/v1/models/{name}/production"): P.models_read,
+    ("GET", "/api/v1/models/{name}/aliases"): P.models_read,
+    ("PUT", "/api/v1/models/{name}/aliases/{alias}"): P.models_promote_production,
+    ("DELETE", "/api/v1/models/{name}/aliases/{alias}"): P.models_promote_production,
+    ("GET", "/api/v1/models/{name}/gates"): P.models_read,
+    ("PUT", "/api/v1/models/{name}/gates"): P.models_promote_production,
+    ("GET", "/api/v1/projects/{project_id}/registry-settings"): P.projects_read,
+    ("PUT", "/api/v1/projects/{project_id}/registry-settings"): P.projects_admin,
 }
 
 # The web UI: anonymous visitors are sent to the login page instead of getting a 401.

@@ -37,14 +37,31 @@ class TestTheTable:
 
     def test_every_role_has_a_row_and_a_higher_role_holds_everything_a_lower_one_does(self) -> None:
         assert set(PERMISSIONS) == set(Role)
-        ordered = sorted(Role, key=RANK.__getitem__)
-        for lower, higher in itertools.pairwise(ordered):
+        ladder = sorted(set(Role) - {Role.auditor}, key=RANK.__getitem__)
+        for lower, higher in itertools.pairwise(ladder):
             assert PERMISSIONS[lower] <= PERMISSIONS[higher], (lower, higher)
+
+    def test_the_auditor_changes_nothing_and_inside_a_project_holds_nothing_a_viewer_lacks(self) -> None:
+        auditor = PERMISSIONS[Role.auditor]
+        writes = {p for p in auditor if not p.value.endswith(":read")} - {
+            # their own account only
+            Permission.profile_write,
+            Permission.api_keys_write,
+            Permission.api_keys_revoke,
+        }
+        assert not writes
+        assert Permission.predictions_create not in auditor
+        # What a project key with the auditor role keeps: a viewer's reads, no more.
+        assert auditor - GLOBAL_PERMISSIONS <= PERMISSIONS[Role.viewer]
+        assert {Permission.audit_read, Permission.models_read} <= auditor
+        assert RANK[Role.auditor] < RANK[Role.viewer]
 
     @pytest.mark.parametrize(
         ("role", "permission"),
         [
             (Role.ml_engineer, Permission.models_promote_production),
+            (Role.ml_engineer, Permission.models_approve),
+            (Role.admin, Permission.models_approve),
             (Role.data_scientist, Permission.quarantine_review),
             (Role.data_scientist, Permission.pipelines_run),
             (Role.ml_engineer, Permission.jobs_admin),
@@ -59,6 +76,9 @@ class TestTheTable:
         ("role", "permission"),
         [
             (Role.data_scientist, Permission.models_promote_production),
+            (Role.data_scientist, Permission.models_approve),
+            (Role.viewer, Permission.models_approve),
+            (Role.auditor, Permission.models_write),
             (Role.data_scientist, Permission.deployments_write),
             (Role.viewer, Permission.quarantine_review),
             (Role.ml_engineer, Permission.users_admin),

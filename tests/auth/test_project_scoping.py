@@ -24,8 +24,7 @@ from tests.auth.test_authorization_matrix import _route_contexts
 from tests.builders import unique
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
-from tests.builders.registry import fitted_forest, save_folder
-from tests.registry.api import zip_folder
+from tests.builders.registry_lifecycle import build_lifecycle_trail
 from tests.tracking.api import API, create_experiment, create_run, log_batch
 
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
@@ -68,22 +67,15 @@ class ProjectA:
         )
         uploaded = self.client.put(f"{API}/runs/{self.run['id']}/artifacts/secret.txt", content=b"a")
         assert uploaded.status_code == 201, uploaded.text
-        self.model_name = unique("secret-model")
-        forest, X = fitted_forest(n_estimators=5)
-        registered = self.client.post(
-            f"{API}/models/{self.model_name}/versions/upload",
-            files={"file": ("model.zip", zip_folder(save_folder(forest, X)))},
-            data={"project": self.project_id, "draft": "false"},
-        )
-        assert registered.status_code == 201, registered.text
         key = {"name": "a-key", "project_id": self.project_id, "role": "viewer"}
         assert self.client.post(f"{API}/me/api-keys", json=key).status_code == 201
+        self.model = build_lifecycle_trail(app, self.project_id, unique("secret-model"))
         self.path_values = {
             "project_id": self.project_id,
             "experiment_id": self.experiment["id"],
             "run_id": self.run["id"],
             "user_id": member.id,
-            "name": self.model_name,
+            "name": self.model.model,
         }
         self.markers = [
             self.project_id,
@@ -92,7 +84,8 @@ class ProjectA:
             self.experiment["name"],
             member.email,
             "secret.txt",
-            self.model_name,
+            self.model.model,
+            self.model.model_id,
         ]
 
     def concrete(self, path: str) -> str:

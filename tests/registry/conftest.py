@@ -1,4 +1,5 @@
-"""Registry tests: the app's store and a committed unit of work for building data before HTTP calls."""
+"""Registry tests: the app's store, a committed unit of work for building data before HTTP calls, and
+people of the default project, one per role the lifecycle tests need (made through the services)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiln.app import kiln_state
+from kiln.auth.permissions import Role
 from kiln.registry.models import ModelVersion, ModelVersionFile
 from kiln.storage.store import ArtifactStore
+from tests.registry.lifecycle_api import Person, person
 
 Committed = Callable[[], AbstractContextManager[Session]]
 
@@ -55,3 +58,29 @@ def nothing_left(store: ArtifactStore, committed: Committed) -> Iterator[Callabl
         assert model_objects(store) == []
 
     return check
+
+
+@pytest.fixture
+def engineer(app: FastAPI) -> Person:
+    return person(app, Role.ml_engineer)
+
+
+@pytest.fixture
+def approver(app: FastAPI) -> Person:
+    """A second ml_engineer: the four eyes' other pair."""
+    return person(app, Role.ml_engineer)
+
+
+@pytest.fixture
+def scientist(app: FastAPI) -> Person:
+    return person(app, Role.data_scientist)
+
+
+@pytest.fixture
+def viewer(app: FastAPI) -> Person:
+    return person(app, Role.viewer)
+
+
+@pytest.fixture
+def auditor(app: FastAPI) -> Person:
+    return person(app, Role.auditor)

@@ -20,9 +20,15 @@ class Role(StrEnum):
     data_scientist = "data_scientist"
     ml_engineer = "ml_engineer"
     admin = "admin"
+    # Read-only, for compliance officers (off the ladder below: it also reads the audit trail).
+    auditor = "auditor"
 
 
-RANK = {Role.viewer: 0, Role.data_scientist: 1, Role.ml_engineer: 2, Role.admin: 3}
+# The ladder: each role holds everything the one below holds. The auditor ranks lowest because it
+# changes nothing: a lower-of-two role that meets it is the auditor, and any member may give a key
+# the auditor role, since in a project an auditor holds nothing a viewer does not (its one extra,
+# reading the whole audit trail, reaches beyond one project and so is withheld from project keys).
+RANK = {Role.auditor: -1, Role.viewer: 0, Role.data_scientist: 1, Role.ml_engineer: 2, Role.admin: 3}
 
 # The end user: reads everything in their projects, requests predictions, keeps their own account.
 _VIEWER = {
@@ -45,6 +51,9 @@ _VIEWER = {
     P.alerts_read,
     P.hpo_read,
 }
+# The compliance officer: reads everything in their projects (models, approvals, stage history,
+# lineage) and the audit trail; changes nothing (no predictions either: they are recorded).
+_AUDITOR = (_VIEWER - {P.predictions_create}) | {P.audit_read}
 # Builds models: tracks runs, versions data (and reviews its quarantine), runs pipelines and studies,
 # registers models and promotes them as far as staging.
 _DATA_SCIENTIST = _VIEWER | {
@@ -58,12 +67,13 @@ _DATA_SCIENTIST = _VIEWER | {
     P.pipelines_run,
     P.hpo_write,
 }
-# Runs production: defines pipelines, deploys, approves production, watches and alerts, and may
-# cancel or retry anyone's jobs in their projects.
+# Runs production: defines pipelines, deploys, asks for and approves production (never their own
+# request: four-eyes), watches and alerts, and may cancel or retry anyone's jobs in their projects.
 _ML_ENGINEER = _DATA_SCIENTIST | {
     P.pipelines_write,
     P.deployments_write,
     P.models_promote_production,
+    P.models_approve,
     P.jobs_admin,
     P.monitors_write,
     P.alerts_write,
@@ -76,6 +86,7 @@ _ADMIN = _ML_ENGINEER | {
 }
 
 PERMISSIONS: dict[Role, frozenset[P]] = {
+    Role.auditor: frozenset(_AUDITOR),
     Role.viewer: frozenset(_VIEWER),
     Role.data_scientist: frozenset(_DATA_SCIENTIST),
     Role.ml_engineer: frozenset(_ML_ENGINEER),

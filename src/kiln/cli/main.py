@@ -11,6 +11,7 @@ from kiln.audit.cli import audit_app
 from kiln.auth.cli import admin_app
 from kiln.cli.account import keys_app, login, logout, projects_app
 from kiln.cli.artifacts import artifacts_app
+from kiln.cli.model_lifecycle import add_lifecycle_commands
 from kiln.cli.registry import models_app
 from kiln.cli.remote import Remote
 from kiln.cli.server import db_app, server
@@ -56,6 +57,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
 app.add_typer(artifacts_app, name="artifacts")
+# The lifecycle commands (promote, approve, reject, approvals, rollback, history) join the registry group.
+add_lifecycle_commands(models_app)
 app.add_typer(models_app, name="models")
 app.command("login")(login)
 app.command("logout")(logout)

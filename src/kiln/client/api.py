@@ -19,6 +19,7 @@ from kiln.client.resources import (
     AuthResource,
     ExperimentsResource,
     LineageResource,
+    ModelLifecycleResource,
     ModelsResource,
     NotificationsResource,
     ProjectsResource,
@@ -63,6 +64,7 @@ class Client:
         self.lineage = LineageResource(self.transport)
         self.notifications = NotificationsResource(self.transport)
         self.models = ModelsResource(self.transport)
+        self.model_lifecycle = ModelLifecycleResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

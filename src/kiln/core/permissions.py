@@ -33,11 +33,13 @@ class Permission(StrEnum):
     runs_write = "runs:write"
     artifacts_read = "artifacts:read"
     artifacts_write = "artifacts:write"
-    # registry (coming): promotion to production is the approval step
+    # registry: promote_production asks for production (and rolls back, moves aliases, sets gates);
+    # approve decides such a request (never the requester's own, unless the project allows it)
     models_read = "models:read"
     models_write = "models:write"
     models_promote_staging = "models:promote_staging"
     models_promote_production = "models:promote_production"
+    models_approve = "models:approve"
     # serving (coming)
     deployments_read = "deployments:read"
     deployments_write = "deployments:write"

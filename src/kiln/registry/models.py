@@ -13,7 +13,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiln.core.db import Base, IdMixin, JSONType, TimestampMixin
@@ -45,6 +56,14 @@ class ModelVersion(IdMixin, TimestampMixin, Base):
         UniqueConstraint("model_id", "number"),
         UniqueConstraint("model_id", "label"),
         Index("ix_model_versions_model_stage", "model_id", "stage"),
+        # One production version per model, whatever races (migration 0012).
+        Index(
+            "uq_model_versions_one_production",
+            "model_id",
+            unique=True,
+            sqlite_where=text("stage = 'production'"),
+            postgresql_where=text("stage = 'production'"),
+        ),
     )
 
     model_id: Mapped[str] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"))
@@ -138,7 +157,17 @@ class Approval(IdMixin, Base):
     """A request to put a version in production, and its four-eyes decision."""
 
     __tablename__ = "model_approvals"
-    __table_args__ = (Index("ix_model_approvals_status", "status", "requested_at"),)
+    __table_args__ = (
+        Index("ix_model_approvals_status", "status", "requested_at"),
+        # One pending request per version (migration 0012).
+        Index(
+            "uq_model_approvals_one_pending",
+            "version_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     model_id: Mapped[str] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"), index=True)
     version_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), index=True)

@@ -9,6 +9,7 @@ from kiln.client.resources.auth import ApiKeysResource, AuthResource, ProjectsRe
 from kiln.client.resources.base import Resource
 from kiln.client.resources.experiments import ExperimentsResource
 from kiln.client.resources.lineage import LineageResource
+from kiln.client.resources.model_lifecycle import ModelLifecycleResource
 from kiln.client.resources.models import ModelsResource
 from kiln.client.resources.notifications import NotificationsResource
 from kiln.client.resources.runs import RunsResource
@@ -19,6 +20,7 @@ __all__ = [
     "AuthResource",
     "ExperimentsResource",
     "LineageResource",
+    "ModelLifecycleResource",
     "ModelsResource",
     "NotificationsResource",
     "ProjectsResource",
