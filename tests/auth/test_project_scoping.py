@@ -24,6 +24,7 @@ from tests.auth.test_authorization_matrix import _route_contexts
 from tests.builders import unique
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
+from tests.builders.notify import send
 from tests.builders.registry_lifecycle import build_lifecycle_trail
 from tests.tracking.api import API, create_experiment, create_run, log_batch
 
@@ -37,10 +38,16 @@ def _returns_a_list(route: APIRoute) -> bool:
     return isinstance(model, type) and issubclass(model, Page)
 
 
+# Lists of the caller's own preferences, the same shape for everyone: nothing in them belongs to a project.
+PERSONAL_LISTS = {f"{API}/me/notification-settings"}
+
+
 def list_routes(app: FastAPI) -> list[str]:
     found = set()
     for route in _route_contexts(app):
         original = getattr(route, "original_route", route)
+        if str(getattr(route, "path", "")) in PERSONAL_LISTS:
+            continue
         if isinstance(original, APIRoute) and "GET" in original.methods and _returns_a_list(original):
             found.add(str(route.path))  # type: ignore[attr-defined]
     return sorted(found)
@@ -67,6 +74,8 @@ class ProjectA:
         )
         uploaded = self.client.put(f"{API}/runs/{self.run['id']}/artifacts/secret.txt", content=b"a")
         assert uploaded.status_code == 201, uploaded.text
+        self.notice = unique("secret-notice")
+        send(app, [member], title=self.notice, project_id=self.project_id)
         key = {"name": "a-key", "project_id": self.project_id, "role": "viewer"}
         assert self.client.post(f"{API}/me/api-keys", json=key).status_code == 201
         self.model = build_lifecycle_trail(app, self.project_id, unique("secret-model"))
@@ -84,6 +93,7 @@ class ProjectA:
             self.experiment["name"],
             member.email,
             "secret.txt",
+            self.notice,
             self.model.model,
             self.model.model_id,
         ]
