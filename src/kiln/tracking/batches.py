@@ -20,7 +20,6 @@ from kiln.tracking.models import LatestMetric, Metric, Param, RunTag
 from kiln.tracking.schemas import BatchResult, LogBatch
 from kiln.tracking.service import require_running
 
-
 _METRIC_COLUMNS = ("run_id", "key", "value", "step", "timestamp_ms")
 
 

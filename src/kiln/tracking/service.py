@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
@@ -16,7 +16,12 @@ from kiln.core.errors import Conflict, Invalid, InvalidState, NotFound
 from kiln.core.ids import new_id, utcnow
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
-from kiln.tracking.access import require_experiment, require_run_access, visible_runs
+from kiln.tracking.access import (
+    require_experiment,
+    require_experiment_access,
+    require_run_access,
+    visible_runs,
+)
 from kiln.tracking.models import Experiment, Run, RunInput, RunTag
 from kiln.tracking.schemas import (
     ExperimentCreate,
@@ -171,7 +176,7 @@ def get_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> list[Run
 
 
 def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root_url: str) -> Run:
-    get_experiment(session, actor, data.experiment_id, permission=Permission.runs_write)
+    require_experiment_access(session, actor, data.experiment_id, Permission.runs_write)
     if data.parent_run_id is not None:
         # Access first: another project's run answers exactly like one that does not exist.
         try:
@@ -220,7 +225,7 @@ def run_artifact_uri(location: str, run_id: str) -> str:
 
 
 def _current_status(session: Session, run_id: str) -> str:
-    status = session.scalar(select(Run.status).where(Run.id == run_id))
+    status = session.connection().execute(_STATUS, {"run_id": run_id}).scalar()
     if status is None:
         raise NotFound(f"run {run_id!r} not found")
     return status
@@ -296,11 +301,16 @@ def require_running(
     this transaction, or has already committed and the check fails.
     """
     require_run_access(session, actor, run_id, permission)
-    result = session.execute(
-        update(Run)
-        .where(Run.id == run_id, Run.status == RunStatus.running.value)
-        .values(status=Run.status)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    result = session.connection().execute(_HOLD_RUNNING, {"run_id": run_id})
+    if not result.rowcount:
         raise _not_running(run_id, _current_status(session, run_id))
+
+
+# Built once: these run on every batch (a Core statement on the connection, no ORM bulk update).
+_RUN_ID = bindparam("run_id")
+_STATUS = select(Run.status).where(Run.id == _RUN_ID)
+_HOLD_RUNNING = (
+    update(Run.__table__)
+    .where(Run.__table__.c.id == _RUN_ID, Run.__table__.c.status == RunStatus.running.value)
+    .values(status=Run.__table__.c.status)
+)
