@@ -241,7 +241,7 @@ def _finish(session: Session, run_id: str, status: RunStatus, end_time: datetime
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> Run:
+def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> None:
     """Rename, or end a run. Ending is one conditional write, so of racing requests exactly one wins;
     repeating the transition the run already made (an SDK retry) succeeds without a second record."""
     require_run_access(session, actor, run_id, Permission.runs_write)
@@ -258,18 +258,19 @@ def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> 
             # Already in the asked-for status: nothing changes, not even the end time.
             changes.pop("status")
             changes.pop("end_time", None)
-    # Access was checked above; the answer is read afresh by the caller (tracking.reads).
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFound(f"run {run_id!r} not found")
-    if data.name is not None:
-        run.name = data.name
-    if data.status is None and data.end_time is not None:
-        run.end_time = data.end_time
-    session.flush()
+    # Access was checked above; the answer is read afresh by the caller (tracking.reads). Ending a
+    # run (the common update) is done: the row is loaded only for a rename or a new end time.
+    if data.name is not None or (data.status is None and data.end_time is not None):
+        run = session.get(Run, run_id)
+        if run is None:
+            raise NotFound(f"run {run_id!r} not found")
+        if data.name is not None:
+            run.name = data.name
+        if data.status is None and data.end_time is not None:
+            run.end_time = data.end_time
+        session.flush()
     if changes:
-        audit.record(session, actor, "run.updated", "run", run.id, changes)
-    return run
+        audit.record(session, actor, "run.updated", "run", run_id, changes)
 
 
 def check_running(
