@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import BindParameter, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
@@ -308,10 +309,11 @@ def require_running(
 
 
 # Built once: these run on every batch (a Core statement on the connection, no ORM bulk update).
-_RUN_ID = bindparam("run_id")
+_RUN_ID: BindParameter[str] = bindparam("run_id")
+_RUNS = cast(Table, Run.__table__)
 _STATUS = select(Run.status).where(Run.id == _RUN_ID)
 _HOLD_RUNNING = (
-    update(Run.__table__)
-    .where(Run.__table__.c.id == _RUN_ID, Run.__table__.c.status == RunStatus.running.value)
-    .values(status=Run.__table__.c.status)
+    update(_RUNS)
+    .where(_RUNS.c.id == _RUN_ID, _RUNS.c.status == RunStatus.running.value)
+    .values(status=_RUNS.c.status)
 )
