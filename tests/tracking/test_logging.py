@@ -317,6 +317,20 @@ class TestBatchValidation:
             assert any(item["field"].endswith(field) for item in error["details"]["errors"])
         assert get_run(client, run["id"])["metrics"] == {}
 
+    def test_a_refused_body_names_the_field_from_the_body_down(self, client: TestClient) -> None:
+        # Bodies are validated from their bytes first; a refusal must still read as FastAPI's own.
+        run = create_run(client)
+
+        response = client.post(
+            f"{API}/runs/{run['id']}/batch",
+            json={"metrics": [{"key": "m", "value": 1}, {"key": "m", "value": "x"}]},
+        )
+
+        assert response.status_code == 422
+        errors = error_of(response)["details"]["errors"]
+        assert [(e["field"], e["type"]) for e in errors] == [("body.metrics.1.value", "float_parsing")]
+        assert "body.metrics.1.value" in error_of(response)["message"]
+
     def test_malformed_json_is_422(self, client: TestClient) -> None:
         run = create_run(client)
 

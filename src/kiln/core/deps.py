@@ -13,9 +13,11 @@ what it answers to the caller's projects through ``VisibleProjects`` without imp
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Protocol, cast
 
+import anyio.to_thread
+from anyio import CancelScope, CapacityLimiter
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -80,10 +82,27 @@ async def _settings(request: Request) -> Settings:
     return core_state(request).settings
 
 
-def get_session(db: Annotated[Database, Depends(_db)]) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back if it raises."""
-    with db.unit_of_work() as session:
+async def get_session(db: Annotated[Database, Depends(_db)]) -> AsyncIterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back if it raises.
+
+    Opening the session touches no database (it connects on first use), so it is done here on the
+    event loop; only the end (commit or rollback, then close) goes to a worker thread. A sync
+    generator would cost a thread hand-off for each half. The end is shielded from cancellation (a
+    client that goes away), so the connection always returns to the pool, and it runs outside the
+    thread pool's limit, so it never waits behind requests that wait for a connection.
+    """
+    unit = db.unit_of_work()
+    session = unit.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        with CancelScope(shield=True):
+            await anyio.to_thread.run_sync(
+                unit.__exit__, type(exc), exc, exc.__traceback__, limiter=CapacityLimiter(1)
+            )
+        raise
+    with CancelScope(shield=True):
+        await anyio.to_thread.run_sync(unit.__exit__, None, None, None, limiter=CapacityLimiter(1))
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

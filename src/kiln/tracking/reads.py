@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
@@ -76,42 +77,45 @@ def run_detail_by_id(session: Session, actor: Actor, run_id: str) -> RunDetail:
     indexed selects cost far less than the ORM's selectin loading of the same rows.
     """
     require_run_access(session, actor, run_id, Permission.runs_read)
-    return _run_by_id(session, run_id, with_environment=True)
+    fields, environment = _run_fields(session, run_id)
+    return RunDetail.model_validate({**fields, "environment": environment or {}})
 
 
 def run_read_by_id(session: Session, run_id: str) -> RunRead:
-    """The run as ``run_read`` builds it, for a caller that already checked access (``update_run``)."""
-    return _run_by_id(session, run_id, with_environment=False)
+    """The run as ``run_read`` builds it, for a caller that already checked access (``update_run``).
+
+    A ``RunRead``, not a ``RunDetail`` with an empty environment: routes serialize it as built.
+    """
+    return RunRead.model_validate(_run_fields(session, run_id)[0])
 
 
-def _run_by_id(session: Session, run_id: str, *, with_environment: bool) -> RunDetail:
+def _run_fields(session: Session, run_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The run's fields as ``RunRead`` takes them, and its recorded environment."""
     connection = session.connection()
     ids = {"run_id": run_id}
     row = connection.execute(_RUN, ids).first()
     if row is None:
         raise NotFound(f"run {run_id!r} not found")
-    return RunDetail.model_validate(
-        {
-            "id": row.id,
-            "experiment_id": row.experiment_id,
-            "name": row.name,
-            "status": row.status,
-            "start_time": row.start_time,
-            "end_time": row.end_time,
-            "parent_run_id": row.parent_run_id,
-            "user": row.user,
-            "source": row.source,
-            "artifact_uri": run_artifact_uri(row.artifact_uri, row.id),
-            "params": dict(connection.execute(_PARAMS, ids).tuples().all()),
-            "metrics": {
-                key: float("nan") if value is None else value
-                for key, value in connection.execute(_METRICS, ids).tuples()
-            },
-            "tags": dict(connection.execute(_TAGS, ids).tuples().all()),
-            "inputs": [dict(item._mapping) for item in connection.execute(_INPUTS, ids)],
-            "environment": (row.environment or {}) if with_environment else {},
-        }
-    )
+    fields = {
+        "id": row.id,
+        "experiment_id": row.experiment_id,
+        "name": row.name,
+        "status": row.status,
+        "start_time": row.start_time,
+        "end_time": row.end_time,
+        "parent_run_id": row.parent_run_id,
+        "user": row.user,
+        "source": row.source,
+        "artifact_uri": run_artifact_uri(row.artifact_uri, row.id),
+        "params": dict(connection.execute(_PARAMS, ids).tuples().all()),
+        "metrics": {
+            key: float("nan") if value is None else value
+            for key, value in connection.execute(_METRICS, ids).tuples()
+        },
+        "tags": dict(connection.execute(_TAGS, ids).tuples().all()),
+        "inputs": [dict(item._mapping) for item in connection.execute(_INPUTS, ids)],
+    }
+    return fields, row.environment
 
 
 # Built once: on the request path, constructing a statement costs more than running it.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BindParameter, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
@@ -16,7 +17,12 @@ from kiln.core.errors import Conflict, Invalid, InvalidState, NotFound
 from kiln.core.ids import new_id, utcnow
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
-from kiln.tracking.access import require_experiment, require_run_access, visible_runs
+from kiln.tracking.access import (
+    require_experiment,
+    require_experiment_access,
+    require_run_access,
+    visible_runs,
+)
 from kiln.tracking.lineage_nodes import inputs_from_tags, record_run_inputs
 from kiln.tracking.models import Experiment, Run, RunInput, RunTag
 from kiln.tracking.schemas import (
@@ -172,7 +178,7 @@ def get_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> list[Run
 
 
 def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root_url: str) -> Run:
-    experiment = get_experiment(session, actor, data.experiment_id, permission=Permission.runs_write)
+    project_id = require_experiment_access(session, actor, data.experiment_id, Permission.runs_write)
     if data.parent_run_id is not None:
         # Access first: another project's run answers exactly like one that does not exist.
         try:
@@ -202,7 +208,7 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
     session.add(run)
     session.flush()
     inputs = [*data.inputs, *inputs_from_tags(data.tags.items())]
-    record_run_inputs(session, actor, run_id=run.id, project_id=experiment.project_id, inputs=inputs)
+    record_run_inputs(session, actor, run_id=run.id, project_id=project_id, inputs=inputs)
     audit.record(
         session, actor, "run.created", "run", run.id, {"experiment_id": run.experiment_id, "name": run.name}
     )
@@ -223,7 +229,7 @@ def run_artifact_uri(location: str, run_id: str) -> str:
 
 
 def _current_status(session: Session, run_id: str) -> str:
-    status = session.scalar(select(Run.status).where(Run.id == run_id))
+    status = session.connection().execute(_STATUS, {"run_id": run_id}).scalar()
     if status is None:
         raise NotFound(f"run {run_id!r} not found")
     return status
@@ -239,7 +245,7 @@ def _finish(session: Session, run_id: str, status: RunStatus, end_time: datetime
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> Run:
+def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> None:
     """Rename, or end a run. Ending is one conditional write, so of racing requests exactly one wins;
     repeating the transition the run already made (an SDK retry) succeeds without a second record."""
     require_run_access(session, actor, run_id, Permission.runs_write)
@@ -256,18 +262,19 @@ def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> 
             # Already in the asked-for status: nothing changes, not even the end time.
             changes.pop("status")
             changes.pop("end_time", None)
-    # Access was checked above; the answer is read afresh by the caller (tracking.reads).
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFound(f"run {run_id!r} not found")
-    if data.name is not None:
-        run.name = data.name
-    if data.status is None and data.end_time is not None:
-        run.end_time = data.end_time
-    session.flush()
+    # Access was checked above; the answer is read afresh by the caller (tracking.reads). Ending a
+    # run (the common update) is done: the row is loaded only for a rename or a new end time.
+    if data.name is not None or (data.status is None and data.end_time is not None):
+        run = session.get(Run, run_id)
+        if run is None:
+            raise NotFound(f"run {run_id!r} not found")
+        if data.name is not None:
+            run.name = data.name
+        if data.status is None and data.end_time is not None:
+            run.end_time = data.end_time
+        session.flush()
     if changes:
-        audit.record(session, actor, "run.updated", "run", run.id, changes)
-    return run
+        audit.record(session, actor, "run.updated", "run", run_id, changes)
 
 
 def check_running(
@@ -299,11 +306,17 @@ def require_running(
     this transaction, or has already committed and the check fails.
     """
     require_run_access(session, actor, run_id, permission)
-    result = session.execute(
-        update(Run)
-        .where(Run.id == run_id, Run.status == RunStatus.running.value)
-        .values(status=Run.status)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    result = session.connection().execute(_HOLD_RUNNING, {"run_id": run_id})
+    if not result.rowcount:
         raise _not_running(run_id, _current_status(session, run_id))
+
+
+# Built once: these run on every batch (a Core statement on the connection, no ORM bulk update).
+_RUN_ID: BindParameter[str] = bindparam("run_id")
+_RUNS = cast(Table, Run.__table__)
+_STATUS = select(Run.status).where(Run.id == _RUN_ID)
+_HOLD_RUNNING = (
+    update(_RUNS)
+    .where(_RUNS.c.id == _RUN_ID, _RUNS.c.status == RunStatus.running.value)
+    .values(status=_RUNS.c.status)
+)
