@@ -111,3 +111,44 @@ def test_bootstrap_records_the_admins_memberships(app: FastAPI, operator_cli: Cl
     )
     assert again.exit_code == 0, again.output
     assert [r.action for r in audit_records(app)[before:]] == ["api_key.created"]
+
+
+class TestAddUser:
+    def test_a_second_person_joins_the_project_with_a_working_key(
+        self, app: FastAPI, operator_cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("KILN_USER_PASSWORD", STRONG_PASSWORD)
+        result = operator_cli.invoke(
+            kiln_app,
+            ["admin", "add-user", "reviewer@example.com", "--project", "demo", "--print-env", "REVIEWER"],
+        )
+        assert result.exit_code == 0, result.output
+        line = result.stdout.strip().splitlines()[-1]
+        assert line.startswith("export REVIEWER=")
+        key = line.split("=", 1)[1].strip("'")
+        me = api(app, key).get("/api/v1/me")
+        assert me.status_code == 200, me.text
+        assert (me.json()["email"], me.json()["role"]) == ("reviewer@example.com", "ml_engineer")
+        login = api(app).post(
+            "/api/v1/auth/login", json={"email": "reviewer@example.com", "password": STRONG_PASSWORD}
+        )
+        assert set(project_ids(app, login.json()["access_token"])) == {"demo"}
+
+        # Run again: the same account, a new key; still one membership.
+        again = operator_cli.invoke(
+            kiln_app, ["admin", "add-user", "reviewer@example.com", "--project", "demo"]
+        )
+        assert again.exit_code == 0, again.output
+        assert set(project_ids(app, login.json()["access_token"])) == {"demo"}
+
+    def test_an_unknown_role_or_variable_name_is_refused_before_anything_is_written(
+        self, app: FastAPI, operator_cli: CliRunner
+    ) -> None:
+        before = len(audit_records(app))
+        bad_role = operator_cli.invoke(kiln_app, ["admin", "add-user", "x@example.com", "--role", "boss"])
+        assert bad_role.exit_code == 2
+        assert "unknown role 'boss'" in bad_role.output
+        bad_var = operator_cli.invoke(kiln_app, ["admin", "add-user", "x@example.com", "--print-env", "a b"])
+        assert bad_var.exit_code == 2
+        assert "not a shell variable name" in bad_var.output
+        assert len(audit_records(app)) == before

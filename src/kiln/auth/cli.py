@@ -78,3 +78,71 @@ def bootstrap(
         typer.echo(f"export KILN_TOKEN={shlex.quote(secret)}")
     else:
         err.print(f"API key for project {project!r} (shown once): [bold]{secret}[/bold]")
+
+
+@admin_app.command("add-user")
+def add_user(
+    email: Annotated[str, typer.Argument(help="the account's email")],
+    project: Annotated[str, typer.Option(help="the project the account joins")] = "demo",
+    role: Annotated[str, typer.Option(help="role, globally and in the project")] = "ml_engineer",
+    key_name: Annotated[str, typer.Option(help="name of the API key to issue")] = "automation",
+    print_env: Annotated[
+        str | None,
+        typer.Option("--print-env", metavar="VAR", help="print `export VAR=<key>` only"),
+    ] = None,
+) -> None:
+    """Ensure an account exists and is a member of a project, and issue it an API key.
+
+    The password comes from KILN_USER_PASSWORD, or is generated and printed once. For a second
+    person on a small install (the demo's reviewer approves what the admin asks to put in production).
+    """
+    from kiln.auth import api_keys, projects, service
+    from kiln.auth.permissions import Role
+    from kiln.auth.schemas import ApiKeyCreate, ProjectCreate, UserCreate
+    from kiln.auth.settings import AuthSettings
+    from kiln.core.actor import SYSTEM
+    from kiln.core.db import Database
+    from kiln.core.migrate import upgrade_database
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        err.print(f"[red]error:[/red] unknown role {role!r}; choose one of {', '.join(Role)}")
+        raise typer.Exit(2) from None
+    if print_env is not None and not print_env.isidentifier():
+        err.print(f"[red]error:[/red] {print_env!r} is not a shell variable name")
+        raise typer.Exit(2)
+    settings = get_settings()
+    db = Database(settings.resolved_database_url)
+    upgrade_database(db.engine)
+    try:
+        with db.unit_of_work() as session:
+            user = service.find_user_by_email(session, email)
+            if user is None:
+                password = os.environ.get("KILN_USER_PASSWORD") or secrets.token_urlsafe(15)
+                user = service.create_user(
+                    session, SYSTEM, UserCreate(email=email, password=password, role=chosen)
+                )
+                err.print(
+                    f"[bold]Created[/bold] {email} ({chosen}) "
+                    f"with password [bold]{password}[/bold] (shown once)"
+                )
+            found = projects.find_project_by_name(session, project)
+            if found is None:
+                found = projects.create_project(session, SYSTEM, ProjectCreate(name=project))
+            projects.ensure_member(session, SYSTEM, found.id, user.id, chosen.value)
+            _key, secret = api_keys.create_api_key(
+                session,
+                service.user_actor(user),
+                ApiKeyCreate(name=key_name, project_id=found.id, role=chosen),
+                max_days=AuthSettings().api_key_max_days,
+            )
+    except KilnError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    if print_env:
+        typer.echo(f"export {print_env}={shlex.quote(secret)}")
+    else:
+        err.print(f"API key for {email} in project {project!r} (shown once): [bold]{secret}[/bold]")
