@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import SGDClassifier
@@ -28,17 +29,21 @@ EXPERIMENT = "breast-cancer"
 EPOCHS = 30
 
 
-def load_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
-    data = load_breast_cancer()
-    digest = hashlib.sha256(data.data.tobytes() + data.target.tobytes()).hexdigest()
+def load_data() -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray, str]:
+    data = load_breast_cancer(as_frame=True)
+    features, target = data.data, data.target.to_numpy()
+    digest = hashlib.sha256(features.to_numpy().tobytes() + target.tobytes()).hexdigest()
     x_train, x_val, y_train, y_val = train_test_split(
-        data.data, data.target, test_size=0.25, random_state=7, stratify=data.target
+        features, target, test_size=0.25, random_state=7, stratify=target
     )
+    # Scaled, but kept as named columns: the saved model's signature names every feature.
     scaler = StandardScaler().fit(x_train)
-    return scaler.transform(x_train), scaler.transform(x_val), y_train, y_val, digest
+    def scaled(frame: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(scaler.transform(frame), columns=frame.columns)
+    return scaled(x_train), scaled(x_val), y_train, y_val, digest
 
 
-def train_sgd(alpha: float, learning_rate: float, data: tuple[np.ndarray, ...], digest: str) -> str:
+def train_sgd(alpha: float, learning_rate: float, data: tuple, digest: str) -> str:
     x_train, x_val, y_train, y_val = data
     inputs = [{"name": "sklearn/breast_cancer", "version": "1", "digest": digest, "uri": "sklearn.datasets"}]
     with kiln.start_run(experiment=EXPERIMENT, name=f"sgd-alpha{alpha}-lr{learning_rate}", inputs=inputs) as run:
@@ -65,10 +70,16 @@ def train_sgd(alpha: float, learning_rate: float, data: tuple[np.ndarray, ...], 
             report.write_text(json.dumps({"labels": ["malignant", "benign"],
                                           "matrix": confusion_matrix(y_val, predictions).tolist()}))
             run.log_artifact(str(report), artifact_path="evaluation")
+            # The model folder (kiln-model.json + model.skops) the registry registers from: runs:/<id>/model
+            model_folder = kiln.save_model(
+                model, Path(folder) / "model", X=x_val, metrics={"val_accuracy": accuracy_score(y_val, predictions)},
+                params={"alpha": str(alpha), "eta0": str(learning_rate)}, training_inputs=inputs,
+            )
+            run.log_artifacts(str(model_folder), "model")
         return run.id
 
 
-def train_autologged(data: tuple[np.ndarray, ...]) -> None:
+def train_autologged(data: tuple) -> None:
     x_train, _x_val, y_train, _y_val = data
     kiln.sklearn.autolog()
     with kiln.start_run(experiment=EXPERIMENT, name="gradient-boosting-autolog"):

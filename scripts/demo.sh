@@ -36,14 +36,22 @@ done
 # The admin password is KILN_ADMIN_PASSWORD, or generated and printed once on the first run.
 eval "$("$VENV/bin/kiln" admin bootstrap --email "${KILN_ADMIN_EMAIL:-admin@example.com}" --project demo --print-env)"
 export KILN_TOKEN
+# A second person (an ml_engineer of the demo project) approves what the admin asks to put in
+# production: four eyes. Its password is KILN_USER_PASSWORD, or generated and printed once.
+eval "$("$VENV/bin/kiln" admin add-user "${KILN_REVIEWER_EMAIL:-reviewer@example.com}" --project demo \
+  --key-name demo-reviewer --print-env KILN_REVIEWER_TOKEN)"
+export KILN_REVIEWER_TOKEN
 
 "$VENV/bin/python" examples/train_breast_cancer.py
+"$VENV/bin/python" examples/register_and_approve.py
 
 echo
 echo "== Kiln is running at $KILN_URL"
 echo "  Log in as ${KILN_ADMIN_EMAIL:-admin@example.com} (the password was printed above, once;"
 echo "  set KILN_ADMIN_PASSWORD to choose it), then open:"
 echo "    experiments:  $KILN_URL/experiments   (the breast-cancer runs: charts, compare, reproduce)"
+echo "    models:       $KILN_URL/models        (breast_cancer_classifier: stage history, approval, lineage)"
+echo "    approvals:    $KILN_URL/approvals"
 echo "    audit trail:  $KILN_URL/audit"
 echo "    API docs:     $KILN_URL/docs"
 echo "    metrics:      $KILN_URL/metrics"
