@@ -20,6 +20,7 @@ from kiln.client.resources import (
     ExperimentsResource,
     LineageResource,
     NotificationsResource,
+    PredictionsResource,
     ProjectsResource,
     Resource,
     RunsResource,
@@ -61,6 +62,7 @@ class Client:
         self.api_keys = ApiKeysResource(self.transport)
         self.lineage = LineageResource(self.transport)
         self.notifications = NotificationsResource(self.transport)
+        self.predictions = PredictionsResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

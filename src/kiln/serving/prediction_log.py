@@ -309,7 +309,8 @@ class PredictionLogger:
         # driver's executemany bypasses SQLAlchemy's per-row processing.
         if self._time_to_db is None:
             dialect = self.db.engine.dialect
-            processor = Prediction.__table__.c.created_at.type.bind_processor(dialect)
+            column_type = Prediction.__table__.c.created_at.type
+            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
             self._time_to_db = processor or (lambda value: value)
         return self._time_to_db
 

@@ -110,7 +110,7 @@ def list_predictions(
     after = decode_keyset(page.cursor)
     if after is not None:
         statement = statement.where(Prediction.seq < after)
-    rows = session.execute(statement.order_by(Prediction.seq.desc()).limit(page.limit + 1)).tuples().all()
+    rows = session.execute(statement.order_by(Prediction.seq.desc()).limit(page.limit + 1)).all()
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return Page(
@@ -122,7 +122,7 @@ def list_predictions(
 def get_prediction(session: Session, actor: Actor, request_id: str) -> PredictionRead:
     """One prediction with its feedback; ``NotFound`` when it does not exist or the caller may not see it."""
     statement = scoped(session, actor, _with_feedback(), Prediction.project_id)
-    row = session.execute(statement.where(Prediction.request_id == request_id)).tuples().first()
+    row = session.execute(statement.where(Prediction.request_id == request_id)).first()
     if row is None:
         raise NotFound(f"prediction {request_id!r} not found")
     return prediction_read(*row)
@@ -135,13 +135,9 @@ def export_csv(session: Session, actor: Actor, filters: PredictionFilter) -> Ite
     statement = _filtered(session, actor, filters)
     after = 0
     while True:
-        rows = (
-            session.execute(
-                statement.where(Prediction.seq > after).order_by(Prediction.seq).limit(_EXPORT_PAGE)
-            )
-            .tuples()
-            .all()
-        )
+        rows = session.execute(
+            statement.where(Prediction.seq > after).order_by(Prediction.seq).limit(_EXPORT_PAGE)
+        ).all()
         if not rows:
             return
         for prediction, feedback in rows:
@@ -265,7 +261,7 @@ def _feedback_targets(session: Session, actor: Actor, ids: set[str]) -> set[str]
     """The request ids among ``ids`` whose predictions the actor may give feedback on."""
     rows = session.execute(
         select(Prediction.request_id, Prediction.project_id).where(Prediction.request_id.in_(ids))
-    ).tuples()
+    )
     by_project: dict[str, list[str]] = {}
     for request_id, project_id in rows:
         by_project.setdefault(project_id, []).append(request_id)

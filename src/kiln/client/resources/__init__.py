@@ -10,6 +10,7 @@ from kiln.client.resources.base import Resource
 from kiln.client.resources.experiments import ExperimentsResource
 from kiln.client.resources.lineage import LineageResource
 from kiln.client.resources.notifications import NotificationsResource
+from kiln.client.resources.predictions import PredictionsResource
 from kiln.client.resources.runs import RunsResource
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "ExperimentsResource",
     "LineageResource",
     "NotificationsResource",
+    "PredictionsResource",
     "ProjectsResource",
     "Resource",
     "RunsResource",
