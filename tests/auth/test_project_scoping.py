@@ -24,6 +24,7 @@ from tests.auth.test_authorization_matrix import _route_contexts
 from tests.builders import unique
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
+from tests.builders.serving import log_predictions, prediction
 from tests.tracking.api import API, create_experiment, create_run, log_batch
 
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
@@ -66,6 +67,8 @@ class ProjectA:
         )
         uploaded = self.client.put(f"{API}/runs/{self.run['id']}/artifacts/secret.txt", content=b"a")
         assert uploaded.status_code == 201, uploaded.text
+        self.deployment = unique("secret-deployment")
+        log_predictions(database(app), [prediction(self.project_id, deployment=self.deployment)])
         key = {"name": "a-key", "project_id": self.project_id, "role": "viewer"}
         assert self.client.post(f"{API}/me/api-keys", json=key).status_code == 201
         self.path_values = {
@@ -81,6 +84,7 @@ class ProjectA:
             self.experiment["name"],
             member.email,
             "secret.txt",
+            self.deployment,
         ]
 
     def concrete(self, path: str) -> str:
