@@ -352,9 +352,9 @@ def _json(value: Any) -> str | None:
     if value is None:
         return None
     try:
-        return json.dumps(value, allow_nan=False, default=_plain, separators=(",", ":"))
+        return _STRICT_JSON.encode(value)
     except ValueError:
-        return json.dumps(_finite(value), default=_plain, separators=(",", ":"))
+        return _STRICT_JSON.encode(_finite(value))
 
 
 def _plain(value: Any) -> Any:
@@ -364,6 +364,10 @@ def _plain(value: Any) -> Any:
         if callable(convert):
             return convert()
     return str(value)
+
+
+# Built once: json.dumps with options builds a new encoder on every call.
+_STRICT_JSON = json.JSONEncoder(allow_nan=False, default=_plain, separators=(",", ":"))
 
 
 def _finite(value: Any) -> Any:
