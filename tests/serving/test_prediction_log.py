@@ -90,6 +90,24 @@ class TestEveryRecordLandsOnce:
         assert logger.pending == 0
         assert sorted(logged_ids(db)) == sorted(sent)
 
+    def test_close_while_threads_still_append_loses_nothing(self, db: Database, project_id: str) -> None:
+        logger = PredictionLogger(db, PredictionLogSettings(flush_interval_ms=20, batch_size=200))
+        logger.start()
+        sent: list[str] = []
+
+        def load() -> None:
+            sent.extend(append_from_threads(logger, project_id, threads=3, each=1000))
+
+        appending = threading.Thread(target=load)
+        appending.start()
+        time.sleep(0.05)
+        logger.close()  # in the middle of the load
+        appending.join()
+        # What arrived after the flusher stopped waits in the queue; the next close writes it.
+        logger.close()
+        assert sorted(logged_ids(db)) == sorted(sent)
+        assert len(sent) == 3000
+
     def test_stopping_the_app_writes_what_its_serving_path_appended(self, app: FastAPI) -> None:
         project_id = default_project_id(app)
         with TestClient(app):
