@@ -81,6 +81,12 @@ API_RULES: dict[tuple[str, str], Rule] = {
     # lineage
     ("GET", "/api/v1/lineage/{kind}/{node_id:path}"): P.lineage_read,
     ("GET", "/api/v1/audit/verify"): P.audit_read,
+    # the prediction log and its feedback
+    ("GET", "/api/v1/predictions"): P.deployments_read,
+    ("GET", "/api/v1/predictions/export.csv"): P.deployments_read,
+    ("GET", "/api/v1/predictions/{request_id}"): P.deployments_read,
+    ("POST", "/api/v1/predictions/feedback"): P.predictions_create,
+    ("POST", "/api/v1/predictions/{request_id}/feedback"): P.predictions_create,
     # the caller's notifications (a key may read and mark them; only a person changes the settings)
     ("GET", "/api/v1/notifications"): P.profile_read,
     ("GET", "/api/v1/notifications/unread-count"): P.profile_read,
