@@ -12,4 +12,5 @@ createdb -h "$PG_HOST" -U postgres "$DB"
 trap 'dropdb -h "$PG_HOST" -U postgres --if-exists "$DB"' EXIT
 export KILN_TEST_DATABASE_URL="postgresql+psycopg://postgres@${PG_HOST}:5432/${DB}"
 # Browser tests exercise the UI, not the database; they run once, in `make test`.
-.venv/bin/python -m pytest -q -m "not e2e" "$@"
+# Two workers, each on a database of its own (tests/conftest.py: database_url).
+.venv/bin/python -m pytest -q -m "not e2e" -n 2 --dist loadfile "$@"
