@@ -41,6 +41,7 @@ from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.router import router as notify_router
 from kiln.notify.settings import SmtpSettings
+from kiln.registry import lineage_nodes as registry_lineage_nodes
 from kiln.registry.deps import RegistryState
 from kiln.registry.lifecycle_router import router as registry_lifecycle_router
 from kiln.registry.router import router as registry_router
@@ -185,6 +186,7 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
     app.include_router(predictions_router)
     # Each domain above lineage describes its own nodes (labels, pages, projects): one line each.
     register_lineage_nodes()
+    registry_lineage_nodes.register_lineage_nodes()
     app.include_router(registry_router)
     app.include_router(registry_lifecycle_router)
     _add_operational_routes(app)

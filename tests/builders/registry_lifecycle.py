@@ -154,11 +154,13 @@ def build_lifecycle_trail(app: FastAPI, project_id: str, name: str) -> BuiltVers
     """A model of ``project_id`` with one version in staging (gates run), an alias and a pending
     approval request: something on every lifecycle list (history, aliases, approvals)."""
     [built] = build_model(app, project_id=project_id, name=name)
-    store = kiln_state(app).store
+    store, mailer = kiln_state(app).store, kiln_state(app).mailer
     with database(app).unit_of_work() as session:
         model = session.get_one(RegisteredModel, built.model_id)
         version = session.get_one(ModelVersion, built.id)
-        outcome = lifecycle.promote_to_staging(session, SYSTEM, model, version, reason="built", store=store)
+        outcome = lifecycle.promote_to_staging(
+            session, SYSTEM, model, version, reason="built", store=store, mailer=mailer
+        )
         assert outcome.blocked is None, outcome.blocked
         aliases.set_alias(session, SYSTEM, model, "champion", version.number)
         approvals.request_production(
@@ -167,5 +169,6 @@ def build_lifecycle_trail(app: FastAPI, project_id: str, name: str) -> BuiltVers
             model,
             version,
             ApprovalRequestCreate(risk_assessment="built", risk_level=RiskLevel.low),
+            mailer=mailer,
         )
     return built

@@ -16,7 +16,10 @@ from kiln.app import kiln_state
 from kiln.auth.permissions import Role
 from kiln.registry.models import ModelVersion, ModelVersionFile
 from kiln.storage.store import ArtifactStore
+from tests.auth.apps import build_app, mail_app, mail_server
 from tests.registry.lifecycle_api import Person, person
+
+__all__ = ["build_app", "mail_app", "mail_server"]
 
 Committed = Callable[[], AbstractContextManager[Session]]
 

@@ -26,6 +26,7 @@ from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from kiln.core.ids import utcnow
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
+from kiln.notify.service import Recipient
 
 S = TypeVar("S")
 
@@ -217,6 +218,27 @@ def list_members(session: Session, actor: Actor, project_id: str) -> list[Member
         .order_by(User.email)
     )
     return [member_read(member, user) for member, user in rows.tuples()]
+
+
+def project_recipients(
+    session: Session, project_id: str, *, permission: Permission | None = None
+) -> list[Recipient]:
+    """The project's active members to notify, by email; with ``permission``, only those whose role
+    in the project (the lower of their global and project roles) grants it (the approvers).
+
+    Members only: an administrator who is not a member of the project hears nothing of it.
+    """
+    rows = session.execute(
+        select(User.id, User.email, User.name, User.role, ProjectMember.role)
+        .join(ProjectMember, ProjectMember.user_id == User.id)
+        .where(ProjectMember.project_id == project_id, User.is_active.is_(True))
+        .order_by(User.email)
+    )
+    return [
+        Recipient(user_id=user_id, email=email, name=name)
+        for user_id, email, name, global_role, member_role in rows
+        if permission is None or allows(lower_role(member_role, global_role), permission)
+    ]
 
 
 def set_member(session: Session, actor: Actor, project_id: str, data: MemberSet) -> MemberRead:

@@ -11,12 +11,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
+from kiln.core import events
 from kiln.core.actor import Actor
 from kiln.core.db import upsert_rows
 from kiln.core.errors import NotFound, ValidationFailed
 from kiln.core.ids import utcnow
 from kiln.core.permissions import Permission
 from kiln.registry.access import check_in_project, get_model
+from kiln.registry.events import ModelAliasChanged
 from kiln.registry.lifecycle import ACTOR_LENGTH
 from kiln.registry.lifecycle_schemas import AliasRead, check_alias_name
 from kiln.registry.models import ModelAlias, ModelVersion, RegisteredModel
@@ -94,6 +96,8 @@ def set_alias(
         model.id,
         {"model": model.name, "alias": alias, "version": version.number, "before_version_id": before},
     )
+    if before != version.id:
+        _announce(session, actor, model, alias, version)
     return AliasRead.model_validate({**row, "version_number": version.number})
 
 
@@ -113,6 +117,24 @@ def delete_alias(session: Session, actor: Actor, model: RegisteredModel, alias: 
         "registered_model",
         model.id,
         {"model": model.name, "alias": alias, "version_id": removed.version_id},
+    )
+    _announce(session, actor, model, alias, None)
+
+
+def _announce(
+    session: Session, actor: Actor, model: RegisteredModel, alias: str, version: ModelVersion | None
+) -> None:
+    events.publish(
+        session,
+        ModelAliasChanged(
+            project_id=model.project_id,
+            model_id=model.id,
+            model_name=model.name,
+            alias=alias,
+            version_id=version.id if version else None,
+            version_number=version.number if version else None,
+            actor=actor.label,
+        ),
     )
 
 

@@ -23,7 +23,8 @@ from kiln.core.errors import Conflict, NotFound
 from kiln.core.ids import utcnow
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
-from kiln.registry import lifecycle
+from kiln.notify.email import Mailer
+from kiln.registry import lifecycle, notices
 from kiln.registry.access import check_in_project
 from kiln.registry.events import ApprovalDecided, ApprovalRequested
 from kiln.registry.lifecycle import ACTOR_LENGTH, version_label
@@ -39,11 +40,18 @@ from kiln.registry.schemas import ApprovalStatus, Stage
 
 
 def request_production(
-    session: Session, actor: Actor, model: RegisteredModel, version: ModelVersion, data: ApprovalRequestCreate
+    session: Session,
+    actor: Actor,
+    model: RegisteredModel,
+    version: ModelVersion,
+    data: ApprovalRequestCreate,
+    *,
+    mailer: Mailer,
 ) -> Approval:
-    """Ask for ``version`` to go to production. It must be in staging with its gates passed, and have
-    no other pending request."""
+    """Ask for ``version`` to go to production. It must be finished, in staging with its gates passed,
+    and have no other pending request. The project's approvers (not the requester) are notified."""
     check_in_project(session, actor, model, Permission.models_promote_production)
+    lifecycle.check_finished(model, version)
     lifecycle.check_gates_passed(model, version)
     lifecycle.check_transition(model, version, Stage.production)
     pending = _pending_for(session, version.id)
@@ -91,6 +99,7 @@ def request_production(
             requested_by_user_id=approval.requested_by_user_id,
         ),
     )
+    notices.approval_requested(session, actor, model, version, approval, mailer=mailer)
     return approval
 
 
@@ -112,18 +121,19 @@ def get_approval(session: Session, actor: Actor, approval_id: str, permission: P
     return approval
 
 
-def approve(session: Session, actor: Actor, approval_id: str, *, reason: str) -> Approval:
-    """Approve and promote: the version goes to production, the one there is archived."""
-    return _decide(session, actor, approval_id, ApprovalStatus.approved, reason)
+def approve(session: Session, actor: Actor, approval_id: str, *, reason: str, mailer: Mailer) -> Approval:
+    """Approve and promote: the version goes to production, the one there is archived. The requester
+    and the project's members are notified."""
+    return _decide(session, actor, approval_id, ApprovalStatus.approved, reason, mailer)
 
 
-def reject(session: Session, actor: Actor, approval_id: str, *, reason: str) -> Approval:
-    """Refuse the request; the version stays in staging."""
-    return _decide(session, actor, approval_id, ApprovalStatus.rejected, reason)
+def reject(session: Session, actor: Actor, approval_id: str, *, reason: str, mailer: Mailer) -> Approval:
+    """Refuse the request; the version stays in staging. The requester is notified."""
+    return _decide(session, actor, approval_id, ApprovalStatus.rejected, reason, mailer)
 
 
 def _decide(
-    session: Session, actor: Actor, approval_id: str, status: ApprovalStatus, reason: str
+    session: Session, actor: Actor, approval_id: str, status: ApprovalStatus, reason: str, mailer: Mailer
 ) -> Approval:
     approval = get_approval(session, actor, approval_id, Permission.models_approve)
     model = session.get_one(RegisteredModel, approval.model_id)
@@ -160,7 +170,13 @@ def _decide(
     )
     if status is ApprovalStatus.approved:
         lifecycle.promote_to_production(
-            session, actor, model, version, reason=f"approved: {reason}", approval_id=approval.id
+            session,
+            actor,
+            model,
+            version,
+            reason=f"approved: {reason}",
+            approval_id=approval.id,
+            mailer=mailer,
         )
     events.publish(
         session,
@@ -172,6 +188,7 @@ def _decide(
             requested_by_user_id=approval.requested_by_user_id,
         ),
     )
+    notices.approval_decided(session, actor, model, version, approval, mailer=mailer)
     return approval
 
 

@@ -62,11 +62,33 @@ class ModelVersionPromoted(ModelVersionEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class ModelVersionStageChanged(ModelVersionEvent):
+    """A move that is not a promotion: archived, or back to development (``from_stage`` may be
+    ``production``: the model has no production version any more)."""
+
+    from_stage: str
+    to_stage: str
+
+
+@dataclass(frozen=True, slots=True)
 class ModelVersionRolledBack(ModelVersionEvent):
     """Production went back to this version; ``failed_version_id`` was rolled back out (marked failed)."""
 
     failed_version_id: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAliasChanged(Event):
+    """An alias was set, moved or deleted (``version_id`` ``None``): ``models:/name/@alias`` reads anew."""
+
+    project_id: str
+    model_id: str
+    model_name: str
+    alias: str
+    version_id: str | None
+    version_number: int | None
+    actor: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,13 +25,14 @@ from kiln.core import events
 from kiln.core.actor import Actor
 from kiln.core.ids import utcnow
 from kiln.core.permissions import Permission
-from kiln.registry import gates
+from kiln.notify.email import Mailer
+from kiln.registry import gates, notices
 from kiln.registry.access import check_in_project
-from kiln.registry.events import ModelVersionPromoted
+from kiln.registry.events import ModelVersionPromoted, ModelVersionStageChanged
 from kiln.registry.lifecycle_errors import GatesFailed, StageChanged, StageTransitionDenied
 from kiln.registry.lifecycle_schemas import GateResult
 from kiln.registry.models import ModelVersion, RegisteredModel, StageChange
-from kiln.registry.schemas import Stage
+from kiln.registry.schemas import Stage, VersionStatus
 from kiln.storage.store import ArtifactStore
 
 # Where a version may go next, and how (the hint a refusal gives).
@@ -85,6 +86,16 @@ def check_transition(model: RegisteredModel, version: ModelVersion, to_stage: St
             "allowed": [s.value for s in TRANSITIONS[current]],
         },
     )
+
+
+def check_finished(model: RegisteredModel, version: ModelVersion) -> None:
+    """A draft (an upload whose inputs are not described yet) is finished before it is promoted."""
+    if version.status == VersionStatus.draft.value:
+        raise StageTransitionDenied(
+            f"{version_label(model, version)} is a draft: finish it first (describe its inputs, then "
+            f"POST /api/v1/models/{model.name}/versions/{version.number}/finish), then promote it",
+            details={"stage": version.stage, "status": version.status, "allowed": ["finish"]},
+        )
 
 
 def check_gates_passed(model: RegisteredModel, version: ModelVersion) -> None:
@@ -187,6 +198,7 @@ def change_stage(
     *,
     reason: str,
     store: ArtifactStore,
+    mailer: Mailer,
     trust_pickle: bool = False,
 ) -> StagingOutcome:
     """What ``POST .../versions/{v}/stage`` asks: staging runs the gates; production is refused with
@@ -194,6 +206,8 @@ def change_stage(
     leaving_production = version.stage == Stage.production.value
     needed = Permission.models_promote_production if leaving_production else Permission.models_promote_staging
     check_in_project(session, actor, model, needed)
+    if to_stage in (Stage.staging, Stage.production):
+        check_finished(model, version)
     if to_stage is Stage.production:
         check_gates_passed(model, version)
         check_transition(model, version, to_stage)
@@ -212,9 +226,23 @@ def change_stage(
     check_transition(model, version, to_stage)
     if to_stage is Stage.staging:
         return promote_to_staging(
-            session, actor, model, version, reason=reason, store=store, trust_pickle=trust_pickle
+            session,
+            actor,
+            model,
+            version,
+            reason=reason,
+            store=store,
+            mailer=mailer,
+            trust_pickle=trust_pickle,
         )
-    transition(session, actor, model, version, to_stage, expected=Stage(version.stage), reason=reason)
+    from_stage = Stage(version.stage)
+    transition(session, actor, model, version, to_stage, expected=from_stage, reason=reason)
+    events.publish(
+        session,
+        ModelVersionStageChanged(
+            **_event_ids(actor, model, version), from_stage=from_stage.value, to_stage=to_stage.value
+        ),
+    )
     return StagingOutcome(version=version)
 
 
@@ -226,10 +254,12 @@ def promote_to_staging(
     *,
     reason: str,
     store: ArtifactStore,
+    mailer: Mailer,
     trust_pickle: bool = False,
 ) -> StagingOutcome:
     """Run the gates; all pass: the version is in staging. One fails: the results are recorded on
     the version (and audited) and the outcome carries the 409 to answer."""
+    check_finished(model, version)
     expected = Stage(version.stage)
     results = gates.run_gates(session, store, model, version, trust_pickle=trust_pickle)
     recorded = [result.model_dump() for result in results]
@@ -262,7 +292,7 @@ def promote_to_staging(
         reason=reason,
         extra={"gate_results": recorded},
     )
-    _announce(session, actor, model, version, expected, Stage.staging)
+    _announce(session, actor, model, version, expected, Stage.staging, mailer=mailer)
     return StagingOutcome(version=version)
 
 
@@ -282,6 +312,7 @@ def promote_to_production(
     *,
     reason: str,
     approval_id: str,
+    mailer: Mailer,
 ) -> ModelVersion | None:
     """Put an approved version in production, archiving the one there (returned; it stays viewable).
 
@@ -314,7 +345,9 @@ def promote_to_production(
         approval_id=approval_id,
         at=now,
     )
-    _announce(session, actor, model, version, Stage.staging, Stage.production, previous=previous)
+    _announce(
+        session, actor, model, version, Stage.staging, Stage.production, previous=previous, mailer=mailer
+    )
     return previous
 
 
@@ -327,18 +360,29 @@ def _announce(
     to_stage: Stage,
     *,
     previous: ModelVersion | None = None,
+    mailer: Mailer,
 ) -> None:
+    """The event (after commit) and the members' notifications (in this transaction)."""
     events.publish(
         session,
         ModelVersionPromoted(
-            project_id=model.project_id,
-            model_id=model.id,
-            model_name=model.name,
-            version_id=version.id,
-            version_number=version.number,
-            actor=actor.label,
+            **_event_ids(actor, model, version),
             from_stage=from_stage.value,
             to_stage=to_stage.value,
             previous_version_id=previous.id if previous else None,
         ),
     )
+    notices.promoted(
+        session, actor, model, version, to_stage=to_stage.value, previous=previous, mailer=mailer
+    )
+
+
+def _event_ids(actor: Actor, model: RegisteredModel, version: ModelVersion) -> dict[str, Any]:
+    return {
+        "project_id": model.project_id,
+        "model_id": model.id,
+        "model_name": model.name,
+        "version_id": version.id,
+        "version_number": version.number,
+        "actor": actor.label,
+    }

@@ -22,8 +22,10 @@ from kiln.core.ids import utcnow
 from kiln.core.page_query import PageQuery
 from kiln.core.permissions import Permission
 from kiln.core.schemas import Page
+from kiln.notify.deps import MailerDep
 from kiln.registry import aliases, approvals, gates, history, lifecycle, rollback
 from kiln.registry.access import get_model
+from kiln.registry.deps import RegistrySettingsDep
 from kiln.registry.lifecycle_schemas import (
     AliasRead,
     AliasSet,
@@ -74,13 +76,23 @@ def change_stage(
     session: SessionDep,
     actor: PromoteStaging,
     store: StoreDep,
+    mailer: MailerDep,
+    settings: RegistrySettingsDep,
     project: Project = None,
 ) -> VersionStage | JSONResponse:
     """Move a version: ``staging`` runs the gates (409 ``gates_failed`` saying which failed and why,
     also recorded on the version); ``production`` is reached only through an approval request."""
     model, found = aliases.model_and_version(session, actor, name, version, project=project)
     outcome = lifecycle.change_stage(
-        session, actor, model, found, data.stage, reason=data.reason, store=store
+        session,
+        actor,
+        model,
+        found,
+        data.stage,
+        reason=data.reason,
+        store=store,
+        mailer=mailer,
+        trust_pickle=settings.trust_pickle,
     )
     if outcome.blocked is not None:
         # Returned, not raised: the gate results must be committed with the request.
@@ -99,10 +111,13 @@ def request_production(
     data: ApprovalRequestCreate,
     session: SessionDep,
     actor: PromoteProduction,
+    mailer: MailerDep,
     project: Project = None,
 ) -> ApprovalRead:
+    """Ask for production (the version must be finished, in staging, gates passed); approvers are notified."""
     model, found = aliases.model_and_version(session, actor, name, version, project=project)
-    return approvals.read_approval(session, approvals.request_production(session, actor, model, found, data))
+    asked = approvals.request_production(session, actor, model, found, data, mailer=mailer)
+    return approvals.read_approval(session, asked)
 
 
 @router.get("/approvals", response_model=Page[ApprovalRead])
@@ -124,25 +139,34 @@ def get_approval(approval_id: str, session: SessionDep, actor: ModelsRead) -> Ap
 
 
 @router.post("/approvals/{approval_id}/approve", response_model=ApprovalRead)
-def approve(approval_id: str, data: ApprovalDecision, session: SessionDep, actor: Approve) -> ApprovalRead:
+def approve(
+    approval_id: str, data: ApprovalDecision, session: SessionDep, actor: Approve, mailer: MailerDep
+) -> ApprovalRead:
     """Approve: the version goes to production and the one there is archived. Not your own request."""
-    return approvals.read_approval(
-        session, approvals.approve(session, actor, approval_id, reason=data.reason)
-    )
+    decided = approvals.approve(session, actor, approval_id, reason=data.reason, mailer=mailer)
+    return approvals.read_approval(session, decided)
 
 
 @router.post("/approvals/{approval_id}/reject", response_model=ApprovalRead)
-def reject(approval_id: str, data: ApprovalDecision, session: SessionDep, actor: Approve) -> ApprovalRead:
-    return approvals.read_approval(session, approvals.reject(session, actor, approval_id, reason=data.reason))
+def reject(
+    approval_id: str, data: ApprovalDecision, session: SessionDep, actor: Approve, mailer: MailerDep
+) -> ApprovalRead:
+    decided = approvals.reject(session, actor, approval_id, reason=data.reason, mailer=mailer)
+    return approvals.read_approval(session, decided)
 
 
 @router.post("/models/{name}/rollback", response_model=RollbackResult)
 def roll_back(
-    name: str, data: RollbackRequest, session: SessionDep, actor: PromoteProduction, project: Project = None
+    name: str,
+    data: RollbackRequest,
+    session: SessionDep,
+    actor: PromoteProduction,
+    mailer: MailerDep,
+    project: Project = None,
 ) -> RollbackResult:
     """Production returns to the previous production version; the current one is marked failed."""
     model = get_model(session, actor, name, Permission.models_read, project=project)
-    restored, failed = rollback.rollback(session, actor, model, reason=data.reason)
+    restored, failed = rollback.rollback(session, actor, model, reason=data.reason, mailer=mailer)
     return RollbackResult(
         restored=VersionStage.model_validate(restored), failed=VersionStage.model_validate(failed)
     )

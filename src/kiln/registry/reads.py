@@ -1,8 +1,8 @@
 """The registry's read models, each built once: the API, the UI, the CLI (through the SDK) use these.
 
-A version's read carries its model's name, its files, params and metrics and its signature from
-the descriptor: none of them a column of ``model_versions``, so each list loads them in one query
-per child table, not one per version.
+A version's read carries its model's name, its files, params and metrics, its signature from
+the descriptor, the aliases pointing at it and its pending approval request: none of them a column
+of ``model_versions``, so each list loads them in one query per child table, not one per version.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 from kiln.core.pagination import Page
 from kiln.registry.model_format import ModelDescriptor
 from kiln.registry.models import (
+    Approval,
+    ModelAlias,
     ModelVersion,
     ModelVersionFile,
     ModelVersionMetric,
     ModelVersionParam,
     RegisteredModel,
 )
-from kiln.registry.schemas import ModelRead, ModelVersionRead, Stage, VersionFileRead
+from kiln.registry.schemas import ApprovalStatus, ModelRead, ModelVersionRead, Stage, VersionFileRead
 from kiln.registry.service import count_versions
 
 _LIVE_STAGES = (Stage.staging.value, Stage.production.value)
@@ -85,6 +87,18 @@ def version_reads(session: Session, rows: Sequence[ModelVersion]) -> list[ModelV
         .order_by(ModelVersionMetric.key)
     ):
         metrics[metric.version_id][metric.key] = metric.value
+    aliases: dict[str, list[str]] = defaultdict(list)
+    for version_id, alias in session.execute(
+        select(ModelAlias.version_id, ModelAlias.alias)
+        .where(ModelAlias.version_id.in_(ids))
+        .order_by(ModelAlias.alias)
+    ):
+        aliases[version_id].append(alias)
+    # One pending request per version at most (a partial unique index).
+    waiting = select(Approval.version_id, Approval.id).where(
+        Approval.version_id.in_(ids), Approval.status == ApprovalStatus.pending.value
+    )
+    pending: dict[str, str] = {row.version_id: row.id for row in session.execute(waiting)}
     reads = []
     for row in rows:
         model = models[row.model_id]
@@ -116,6 +130,8 @@ def version_reads(session: Session, rows: Sequence[ModelVersion]) -> list[ModelV
                     "files": files.get(row.id, []),
                     "size_bytes": row.size_bytes,
                     "gate_results": row.gate_results,
+                    "aliases": aliases.get(row.id, []),
+                    "pending_approval_id": pending.get(row.id),
                     "created_by": row.created_by,
                     "created_at": row.created_at,
                     "updated_at": row.updated_at,

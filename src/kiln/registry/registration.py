@@ -32,7 +32,7 @@ from kiln.core.db import after_rollback
 from kiln.core.errors import Conflict, Invalid, InvalidState
 from kiln.core.ids import new_id
 from kiln.core.permissions import Permission
-from kiln.registry import files
+from kiln.registry import files, lineage_nodes
 from kiln.registry.errors import UntrustedPayload
 from kiln.registry.events import ModelVersionFinished, ModelVersionRegistered
 from kiln.registry.model_format import DESCRIPTOR_FILE, ModelDescriptor, Signature, parse_descriptor
@@ -62,6 +62,7 @@ class Provenance:
 
     source: str
     source_run_id: str | None = None
+    filename: str | None = None  # the uploaded file, for a version without a run
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float | None] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
@@ -259,7 +260,7 @@ def register_upload(
             store, folder, descriptor, prefix, max_file_bytes=settings.max_model_file_bytes
         )
     after_rollback(session, lambda: files.discard_prefix(store, prefix))
-    provenance = Provenance(source=source)
+    provenance = Provenance(source=source, filename=filename)
     return record_version(session, actor, model, version_id, prefix, descriptor, stored, request, provenance)
 
 
@@ -342,6 +343,16 @@ def record_version(
             "status": request.status.value,
             "files": {item.path: item.sha256 for item in stored},
         },
+    )
+    lineage_nodes.record_origin(
+        session,
+        actor,
+        project_id=model.project_id,
+        version_id=version_id,
+        source=provenance.source,
+        run_id=provenance.source_run_id,
+        filename=provenance.filename,
+        digest=descriptor.checksums.get(descriptor.payload) if descriptor.payload else None,
     )
     events.publish(
         session,

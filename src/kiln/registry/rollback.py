@@ -15,6 +15,8 @@ from kiln.core import events
 from kiln.core.actor import Actor
 from kiln.core.ids import utcnow
 from kiln.core.permissions import Permission
+from kiln.notify.email import Mailer
+from kiln.registry import notices
 from kiln.registry.access import check_in_project
 from kiln.registry.events import ModelVersionRolledBack
 from kiln.registry.lifecycle import current_production, transition
@@ -41,9 +43,10 @@ def previous_production(
 
 
 def rollback(
-    session: Session, actor: Actor, model: RegisteredModel, *, reason: str
+    session: Session, actor: Actor, model: RegisteredModel, *, reason: str, mailer: Mailer
 ) -> tuple[ModelVersion, ModelVersion]:
-    """Return production to the previous production version; answers (restored, failed)."""
+    """Return production to the previous production version; answers (restored, failed). The
+    project's members are notified."""
     check_in_project(session, actor, model, Permission.models_promote_production)
     current = current_production(session, model)
     if current is None:
@@ -90,4 +93,5 @@ def rollback(
             reason=reason,
         ),
     )
+    notices.rolled_back(session, actor, model, restored, current, reason=reason, mailer=mailer)
     return restored, current

@@ -156,6 +156,10 @@ class ModelVersionRead(ReadSchema):
     files: list[VersionFileRead] = Field(default_factory=list)
     size_bytes: int
     gate_results: list[dict[str, Any]] = Field(default_factory=list)
+    # The model's aliases that point at this version (``["champion"]``), by name.
+    aliases: list[str] = Field(default_factory=list)
+    # The approval request waiting for a decision on this version, if any (``/approvals/{id}``).
+    pending_approval_id: str | None = None
     created_by: str
     created_at: datetime
     updated_at: datetime
