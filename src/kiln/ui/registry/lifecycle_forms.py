@@ -92,12 +92,19 @@ def change_stage(
 
 @router.post("/models/{name}/versions/{version}/request-production")
 def request_production(
-    request: Request, actor: ProductionForm, form: FormDep, name: str, version: str, project: str | None = None
+    request: Request,
+    actor: ProductionForm,
+    form: FormDep,
+    name: str,
+    version: str,
+    project: str | None = None,
 ) -> Response:
+    assessment = field(form, "risk_assessment", limit=20_000)
     try:
-        data = ApprovalRequestCreate(
-            risk_level=field(form, "risk_level", limit=32),  # type: ignore[arg-type]  # validated here
-            risk_assessment=field(form, "risk_assessment", limit=20_000),
+        if not assessment:
+            raise ValidationFailed("write the risk assessment: what could go wrong, and how it was checked")
+        data = ApprovalRequestCreate.model_validate(
+            {"risk_level": field(form, "risk_level", limit=32), "risk_assessment": assessment}
         )
         with get_db(request).unit_of_work() as session:
             model, found = aliases.model_and_version(session, actor, name, version, project=project)
@@ -123,7 +130,9 @@ def set_alias(
             moved = aliases.set_alias(session, actor, model, alias, number)
             href = _version_href(model.name, moved.version_number, model.project_id)
     except KilnError as exc:
-        return render_version_page(request, actor, name, number or "latest", project=project, error=_refused(exc))
+        return render_version_page(
+            request, actor, name, number or "latest", project=project, error=_refused(exc)
+        )
     return redirect_with_notice(href, "alias_set")
 
 

@@ -19,8 +19,7 @@ from kiln.core.permissions import Permission
 from kiln.lineage import service as lineage
 from kiln.lineage.schemas import Node, parse_kind
 from kiln.registry import aliases, approvals, gates, history, lifecycle, rollback
-from kiln.registry.lifecycle_schemas import ApprovalRead, GateResult, StageChangeRead, as_utc
-from kiln.registry.models import ModelVersion, RegisteredModel
+from kiln.registry.lifecycle_schemas import ApprovalRead, GateResult, StageChangeRead, VersionStage, as_utc
 from kiln.registry.schemas import ApprovalStatus, RiskLevel, Stage
 from kiln.ui.lineage.graph_layout import GraphDrawing, draw
 
@@ -29,6 +28,9 @@ GATE_ROWS = 5
 GATE_OPS = (">=", ">", "<=", "<", "==")
 # Pending approvals of one model shown on its pages (one per version at most).
 PENDING_LIMIT = 100
+# The registry's ORM rows, as its services return them: pages do not import the ORM models (the
+# import-linter's contract), so the rows pass through here untyped and are read as schemas.
+Row = Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +44,8 @@ class ProductionAnswer:
 
 @dataclass(frozen=True, slots=True)
 class ModelLifecycle:
-    production: ModelVersion | None
-    rollback_to: ModelVersion | None
+    production: VersionStage | None
+    rollback_to: VersionStage | None
     aliases: list[Any]
     timeline: list[StageChangeRead]
     gates: dict[str, Any]
@@ -71,20 +73,20 @@ class VersionLifecycle:
     risk_levels: list[str] = field(default_factory=lambda: [level.value for level in RiskLevel])
 
 
-def pending_by_version(session: Session, actor: Actor, model: RegisteredModel) -> dict[int, ApprovalRead]:
+def pending_by_version(session: Session, actor: Actor, model: Row) -> dict[int, ApprovalRead]:
     found = approvals.list_approvals(
         session, actor, PageParams(limit=PENDING_LIMIT), status=ApprovalStatus.pending, model_id=model.id
     )
     return {approval.version_number: approval for approval in found.items}
 
 
-def model_lifecycle(session: Session, actor: Actor, model: RegisteredModel) -> ModelLifecycle:
+def model_lifecycle(session: Session, actor: Actor, model: Row) -> ModelLifecycle:
     production = lifecycle.current_production(session, model)
     rollback_to = rollback.previous_production(session, model, production) if production else None
     promote = actor.may(Permission.models_promote_production)
     return ModelLifecycle(
-        production=production,
-        rollback_to=rollback_to,
+        production=VersionStage.model_validate(production) if production else None,
+        rollback_to=VersionStage.model_validate(rollback_to) if rollback_to else None,
         aliases=aliases.list_aliases(session, actor, model),
         # Newest first: the timeline reads from what happened last.
         timeline=list(reversed(history.stage_history(session, actor, model))),
@@ -95,9 +97,7 @@ def model_lifecycle(session: Session, actor: Actor, model: RegisteredModel) -> M
     )
 
 
-def version_lifecycle(
-    session: Session, actor: Actor, model: RegisteredModel, version: ModelVersion
-) -> VersionLifecycle:
+def version_lifecycle(session: Session, actor: Actor, model: Row, version: Row) -> VersionLifecycle:
     stage = Stage(version.stage)
     results = [GateResult.model_validate(item) for item in version.gate_results or []]
     failing = bool(gates.failed(results))
@@ -112,7 +112,7 @@ def version_lifecycle(
         gates_failed=failing,
         timeline=list(reversed(history.stage_history(session, actor, model, version=version))),
         pending=pending,
-        aliases=[alias for alias in aliases.list_aliases(session, actor, model)],
+        aliases=list(aliases.list_aliases(session, actor, model)),
         allowed_next=lifecycle.allowed_next(stage),
         can_stage=move and Stage.staging in allowed,
         can_request=promote and Stage.production in allowed and not failing and pending is None,
@@ -122,7 +122,7 @@ def version_lifecycle(
     )
 
 
-def production_answer(session: Session, model: RegisteredModel, at: str) -> ProductionAnswer | None:
+def production_answer(session: Session, model: Row, at: str) -> ProductionAnswer | None:
     """Which version was in production at ``at`` (the form's ``datetime-local`` value, read as UTC)."""
     if not at:
         return None
