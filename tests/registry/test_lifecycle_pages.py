@@ -258,6 +258,9 @@ def test_the_gates_form_saves_and_explains_bad_values(app: FastAPI, engineer: Pe
             },
         )
         assert saved.status_code == 303
-        gates = page_tree(browser, saved.headers["location"]).find(id="model-gates").text()
+        assert saved.headers["location"].endswith("notice=gates_saved#model-lifecycle")
+        shown = page_tree(browser, saved.headers["location"])
+        assert "The gates are saved" in shown.find(id="model-lifecycle").text()
+        gates = shown.find(id="model-gates").text()
     assert "accuracy >= 0.9" in gates
     assert "no worse than production by more than 0.02" in gates

@@ -42,11 +42,18 @@ NOTICE_FOR = {Stage.staging: "staged", Stage.development: "back_to_development",
 
 
 def _version_href(name: str, number: int, project_id: str) -> str:
-    return url_with(f"/models/{name}/versions/{number}", project=project_id) + "#version-lifecycle"
+    return url_with(f"/models/{name}/versions/{number}", project=project_id)
 
 
 def _model_href(name: str, project_id: str) -> str:
-    return url_with(f"/models/{name}", project=project_id) + "#model-lifecycle"
+    return url_with(f"/models/{name}", project=project_id)
+
+
+def _back(href: str, code: str, section: str) -> Response:
+    """Redirect with the notice, scrolled to the lifecycle section (the fragment goes last)."""
+    response = redirect_with_notice(href, code)
+    response.headers["location"] += f"#{section}"
+    return response
 
 
 def _refused(exc: KilnError | ValidationError) -> FormError:
@@ -87,7 +94,7 @@ def change_stage(
         return render_version_page(
             request, actor, name, version, project=project, error=_refused(outcome.blocked), gate_error=True
         )
-    return redirect_with_notice(href, NOTICE_FOR[to_stage])
+    return _back(href, NOTICE_FOR[to_stage], "version-lifecycle")
 
 
 @router.post("/models/{name}/versions/{version}/request-production")
@@ -112,7 +119,7 @@ def request_production(
             href = _version_href(model.name, found.number, model.project_id)
     except (KilnError, ValidationError) as exc:
         return render_version_page(request, actor, name, version, project=project, error=_refused(exc))
-    return redirect_with_notice(href, "production_requested")
+    return _back(href, "production_requested", "version-lifecycle")
 
 
 @router.post("/models/{name}/aliases")
@@ -133,7 +140,7 @@ def set_alias(
         return render_version_page(
             request, actor, name, number or "latest", project=project, error=_refused(exc)
         )
-    return redirect_with_notice(href, "alias_set")
+    return _back(href, "alias_set", "version-lifecycle")
 
 
 @router.post("/models/{name}/rollback")
@@ -151,7 +158,7 @@ def roll_back(
         return render_model_page(request, actor, name, project=project, error=error)
     except KilnError as exc:
         return render_model_page(request, actor, name, project=project, error=_refused(exc))
-    return redirect_with_notice(href, "rolled_back")
+    return _back(href, "rolled_back", "model-lifecycle")
 
 
 def gates_document(form: FormData) -> dict[str, Any]:
@@ -186,4 +193,4 @@ def set_gates(
             href = _model_href(model.name, model.project_id)
     except KilnError as exc:
         return render_model_page(request, actor, name, project=project, error=_refused(exc))
-    return redirect_with_notice(href, "gates_saved")
+    return _back(href, "gates_saved", "model-lifecycle")
