@@ -264,3 +264,43 @@ def test_the_gates_form_saves_and_explains_bad_values(app: FastAPI, engineer: Pe
         gates = shown.find(id="model-gates").text()
     assert "accuracy >= 0.9" in gates
     assert "no worse than production by more than 0.02" in gates
+
+
+def test_a_rejection_keeps_the_version_in_staging(app: FastAPI, engineer: Person, approver: Person) -> None:
+    [built] = build_model(app)
+    to_staging(engineer.client, built.model, 1)
+    url = version_url(built.model, 1)
+    with browser_of(app, engineer.account) as browser:
+        post_form(browser, url, f"{url}/request-production", {"risk_level": "low", "risk_assessment": "fine"})
+    with browser_of(app, approver.account) as browser:
+        approval_id = page_tree(browser, "/approvals").find("li", cls="approval").attrs["data-approval-id"]
+        detail = f"/approvals/{approval_id}"
+        rejected = post_form(browser, detail, f"{detail}/reject", {"reason": "no shadow run yet"})
+        assert rejected.headers["location"] == f"{detail}?notice=approval_rejected"
+        shown = page_tree(browser, rejected.headers["location"])
+        assert shown.find(id="approval-status").text() == "rejected"
+        assert shown.find(id="decision-reason").text() == "no shadow run yet"
+        assert not shown.find_all(id="decision")
+        again = post_form(
+            browser, f"/models/{built.model}", f"{detail}/approve", {"reason": "changed my mind"}
+        )
+        assert again.status_code == 409
+        assert "rejected already" in parse_html(again.text).find(id="form-error").text()
+        assert page_tree(browser, url).find(id="version-stage").text() == "staging"
+        assert "Nothing waits" in page_tree(browser, "/approvals").find(id="approvals-list").text()
+
+
+def test_an_auditor_reads_the_lifecycle_but_gets_no_forms(
+    app: FastAPI, engineer: Person, approver: Person, auditor: Person
+) -> None:
+    [first] = build_model(app)
+    to_production(engineer.client, approver.client, first.model, 1)
+    with browser_of(app, auditor.account) as browser:
+        model = page_tree(browser, f"/models/{first.model}")
+        version = page_tree(browser, version_url(first.model, 1))
+        decided = page_tree(browser, "/approvals?status=all").find(id="approvals-list")
+    assert "version 1" in model.find(id="production-version").text()
+    assert not model.find(id="model-lifecycle").find_all("form", method="post")
+    assert not version.find_all(id="lifecycle-actions")
+    assert "approved" in decided.text()
+    assert not decided.find_all("form")
