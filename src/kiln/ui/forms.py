@@ -35,6 +35,15 @@ NOTICES = {
     "notifications_read": "Every notification is marked read.",
     "notification_settings_saved": "Your notification settings are saved.",
     "version_drafted": "The version is saved as a draft: check its inputs, then finish it.",
+    "staged": "The version passed its gates and is in staging.",
+    "back_to_development": "The version is back in development.",
+    "archived": "The version is archived.",
+    "production_requested": "Production is requested: another approver decides it in their approvals inbox.",
+    "alias_set": "The alias points at this version now.",
+    "rolled_back": "Production is rolled back to the previous production version.",
+    "gates_saved": "The gates are saved: the next promotion to staging checks them.",
+    "approval_approved": "Approved: the version is in production, and the one it replaced is archived.",
+    "approval_rejected": "Rejected: the version stays in staging.",
 }
 
 

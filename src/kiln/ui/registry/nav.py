@@ -5,4 +5,7 @@ from __future__ import annotations
 from kiln.core.permissions import Permission
 from kiln.ui.nav_item import NavItem
 
-NAV: tuple[NavItem, ...] = (NavItem("Models", "/models", "models", Permission.models_read),)
+NAV: tuple[NavItem, ...] = (
+    NavItem("Models", "/models", "models", Permission.models_read),
+    NavItem("Approvals", "/approvals", "approvals", Permission.models_read),
+)
