@@ -19,6 +19,7 @@ from kiln.core.deps import get_db
 from kiln.core.errors import KilnError
 from kiln.core.pagination import MAX_CURSOR_LENGTH, PageParams
 from kiln.core.permissions import Permission
+from kiln.notify.deps import get_mailer
 from kiln.registry import approvals
 from kiln.registry.lifecycle_schemas import ApprovalDecision, ApprovalRead
 from kiln.registry.schemas import ApprovalStatus
@@ -122,7 +123,7 @@ def decide(request: Request, actor: DecideForm, form: FormDep, approval_id: str,
     try:
         data = ApprovalDecision(reason=field(form, "reason", limit=2000))
         with get_db(request).unit_of_work() as session:
-            decide_with(session, actor, approval_id, reason=data.reason)
+            decide_with(session, actor, approval_id, reason=data.reason, mailer=get_mailer(request))
     except ValidationError:
         error = FormError(f"give the reason to {verdict}: it goes on the record with the decision", 422)
         return render_approval(request, actor, approval_id, error=error)

@@ -19,6 +19,7 @@ from kiln.core.actor import Actor
 from kiln.core.deps import get_db
 from kiln.core.errors import KilnError, ValidationFailed
 from kiln.core.permissions import Permission
+from kiln.notify.deps import get_mailer
 from kiln.registry import aliases, approvals, gates, lifecycle, rollback, service
 from kiln.registry.deps import get_registry_settings
 from kiln.registry.lifecycle_schemas import ApprovalRequestCreate, RollbackRequest
@@ -84,6 +85,7 @@ def change_stage(
                 to_stage,
                 reason=reason,
                 store=get_store(request),
+                mailer=get_mailer(request),
                 trust_pickle=get_registry_settings(request).trust_pickle,
             )
             href = _version_href(model.name, found.number, model.project_id)
@@ -115,7 +117,7 @@ def request_production(
         )
         with get_db(request).unit_of_work() as session:
             model, found = aliases.model_and_version(session, actor, name, version, project=project)
-            approvals.request_production(session, actor, model, found, data)
+            approvals.request_production(session, actor, model, found, data, mailer=get_mailer(request))
             href = _version_href(model.name, found.number, model.project_id)
     except (KilnError, ValidationError) as exc:
         return render_version_page(request, actor, name, version, project=project, error=_refused(exc))
@@ -151,7 +153,7 @@ def roll_back(
         data = RollbackRequest(reason=field(form, "reason", limit=2000))
         with get_db(request).unit_of_work() as session:
             model = service.get_model(session, actor, name, project=project)
-            rollback.rollback(session, actor, model, reason=data.reason)
+            rollback.rollback(session, actor, model, reason=data.reason, mailer=get_mailer(request))
             href = _model_href(model.name, model.project_id)
     except ValidationError:
         error = FormError("give the reason for the rollback: it goes on the record", 422)
