@@ -193,6 +193,14 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/models/upload"): P.models_write,
     ("GET", "/models/{name}"): P.models_read,
     ("GET", "/models/{name}/versions/{version}"): P.models_read,
+    ("POST", "/models/{name}/versions/{version}/stage"): P.models_promote_staging,
+    ("POST", "/models/{name}/versions/{version}/request-production"): P.models_promote_production,
+    ("POST", "/models/{name}/aliases"): P.models_promote_production,
+    ("POST", "/models/{name}/gates"): P.models_promote_production,
+    ("POST", "/models/{name}/rollback"): P.models_promote_production,
+    ("GET", "/approvals"): P.models_read,
+    ("GET", "/approvals/{approval_id}"): P.models_read,
+    ("POST", "/approvals/{approval_id}/{verdict}"): P.models_approve,
 }
 
 RULES = {**API_RULES, **UI_RULES}
