@@ -42,6 +42,7 @@ _FLUENT = (
     "log_input",
     "log_artifact",
     "log_artifacts",
+    "feedback",
 )
 _LAZY: dict[str, str] = {
     **dict.fromkeys(_ERRORS, "kiln.core.errors"),
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     from kiln.client.config import set_tracking_uri as set_tracking_uri
     from kiln.client.fluent import active_run as active_run
     from kiln.client.fluent import end_run as end_run
+    from kiln.client.fluent import feedback as feedback
     from kiln.client.fluent import flush as flush
     from kiln.client.fluent import log_artifact as log_artifact
     from kiln.client.fluent import log_artifacts as log_artifacts

@@ -26,6 +26,7 @@ from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
 from tests.builders.notify import send
 from tests.builders.registry_lifecycle import build_lifecycle_trail
+from tests.builders.serving import log_predictions, prediction
 from tests.tracking.api import API, create_experiment, create_run, log_batch
 
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
@@ -76,6 +77,8 @@ class ProjectA:
         assert uploaded.status_code == 201, uploaded.text
         self.notice = unique("secret-notice")
         send(app, [member], title=self.notice, project_id=self.project_id)
+        self.deployment = unique("secret-deployment")
+        log_predictions(database(app), [prediction(self.project_id, deployment=self.deployment)])
         key = {"name": "a-key", "project_id": self.project_id, "role": "viewer"}
         assert self.client.post(f"{API}/me/api-keys", json=key).status_code == 201
         self.model = build_lifecycle_trail(app, self.project_id, unique("secret-model"))
@@ -96,6 +99,7 @@ class ProjectA:
             self.notice,
             self.model.model,
             self.model.model_id,
+            self.deployment,
         ]
 
     def concrete(self, path: str) -> str:

@@ -22,6 +22,7 @@ from kiln.client.resources import (
     ModelLifecycleResource,
     ModelsResource,
     NotificationsResource,
+    PredictionsResource,
     ProjectsResource,
     Resource,
     RunsResource,
@@ -65,6 +66,7 @@ class Client:
         self.notifications = NotificationsResource(self.transport)
         self.models = ModelsResource(self.transport)
         self.model_lifecycle = ModelLifecycleResource(self.transport)
+        self.predictions = PredictionsResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

@@ -20,6 +20,7 @@ from kiln.client import environment
 from kiln.client.api import Client, default_client
 from kiln.client.run import ActiveRun, exit_status
 from kiln.core.errors import InvalidState
+from kiln.serving.schemas import FeedbackRecorded
 from kiln.tracking.schemas import ArtifactRead, RunInputCreate, RunStatus
 
 DEFAULT_EXPERIMENT = "default"
@@ -148,6 +149,18 @@ def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> Ar
 
 def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> list[ArtifactRead]:
     return _require_run().log_artifacts(local_dir, artifact_path)
+
+
+# -- serving ----------------------------------------------------------------------------------
+
+
+def feedback(
+    request_id: str, actual: Any, values: Mapping[str, Any] | None = None, *, client: Client | None = None
+) -> FeedbackRecorded:
+    """Tell Kiln the actual outcome of a prediction (the ``request_id`` its answer carried), minutes
+    or days later; ``values`` are business values of it (``{"amount": 120.5}``). Sending it again
+    replaces the earlier outcome. Many at once: ``kiln.Client().predictions.feedback_batch``."""
+    return (client or default_client()).predictions.feedback(request_id, actual, values)
 
 
 # -- process exit ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from kiln.client.resources.lineage import LineageResource
 from kiln.client.resources.model_lifecycle import ModelLifecycleResource
 from kiln.client.resources.models import ModelsResource
 from kiln.client.resources.notifications import NotificationsResource
+from kiln.client.resources.predictions import PredictionsResource
 from kiln.client.resources.runs import RunsResource
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ModelLifecycleResource",
     "ModelsResource",
     "NotificationsResource",
+    "PredictionsResource",
     "ProjectsResource",
     "Resource",
     "RunsResource",

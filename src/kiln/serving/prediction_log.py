@@ -1,0 +1,377 @@
+"""The prediction log's writer: the request path appends, a background thread writes in batches.
+
+``PredictionLogger.append(record)`` is what a predict route calls after answering. It does no I/O
+and never waits on the database: a sampling decision, one uncontended lock around a list append,
+and back to the caller (about a microsecond; ``bench/prediction_log.py``). A flusher thread wakes
+every ``flush_interval_ms`` or as soon as ``batch_size`` records wait, takes the whole queue in one
+swap and writes it with one executemany per batch (``kiln.core.db.insert_rows``): JSON columns are
+serialised once per row here, off the request path, and no ORM object is built.
+
+When the queue is full (the database is slower than the traffic, or down) a record is dropped,
+counted (``dropped``, ``kiln_prediction_log_dropped_total``) and a warning is logged at most once
+per ``warn_interval_s``: a request is never made to wait for its log line. ``close()`` (the app's
+lifespan calls it) stops the flusher and writes everything still queued: nothing is lost on a clean
+shutdown. A batch the database refuses as a whole (a duplicate request id) is written row by row,
+so one bad record costs only itself; a database that cannot be reached keeps the batch queued.
+
+Predictions are telemetry, not audited (docs/serving.md): the log is the record.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from kiln.core.db import Database, insert_rows
+from kiln.core.ids import new_id
+from kiln.serving.models import CALLER_LENGTH, NAME_LENGTH, Prediction
+from kiln.serving.settings import PredictionLogSettings
+
+log = structlog.get_logger(__name__)
+
+_COLUMNS = (
+    "request_id",
+    "deployment",
+    "deployment_id",
+    "project_id",
+    "model_name",
+    "model_version_id",
+    "model_version_number",
+    "inputs",
+    "outputs",
+    "latency_ms",
+    "status",
+    "error",
+    "caller",
+    "caller_user_id",
+    "created_at",
+)
+# Statuses kept whatever the sampling fraction: every failure is worth its row.
+_ALWAYS_KEPT = frozenset({"invalid", "error"})
+_RETRIES_ON_CLOSE = 3
+
+
+class PredictionRecord(NamedTuple):
+    """One answered (or refused) prediction request, as the serving path knows it.
+
+    A tuple, so building one on the request path costs next to nothing. The logger keeps references
+    to ``inputs`` and ``outputs`` until they are written: do not change them after appending.
+    """
+
+    request_id: str
+    deployment: str
+    project_id: str
+    model_name: str
+    status: str  # "ok" | "invalid" | "error" (kiln.serving.schemas.PredictionStatus)
+    latency_ms: float
+    inputs: Any = None
+    outputs: Any = None
+    model_version_id: str | None = None
+    model_version_number: int | None = None
+    deployment_id: str | None = None
+    error: str | None = None
+    caller: str = ""
+    caller_user_id: str | None = None
+    # When the request arrived; ``None``: when it was appended.
+    created_at: datetime | None = None
+
+
+def new_request_id() -> str:
+    """A request id for a prediction (UUIDv7: time-ordered, unique across serving processes)."""
+    return new_id()
+
+
+class _Metrics:
+    def __init__(self, registry: CollectorRegistry | None, depth: Any) -> None:
+        self.written = Counter(
+            "kiln_prediction_log_written_total", "Prediction log records written", registry=registry
+        )
+        self.dropped = Counter(
+            "kiln_prediction_log_dropped_total",
+            "Prediction log records dropped because the queue was full",
+            registry=registry,
+        )
+        self.failed = Counter(
+            "kiln_prediction_log_failed_total",
+            "Prediction log records the database refused",
+            registry=registry,
+        )
+        self.depth = Gauge(
+            "kiln_prediction_log_queue_depth", "Prediction log records waiting", registry=registry
+        )
+        self.depth.set_function(depth)
+
+
+class PredictionLogger:
+    def __init__(
+        self,
+        db: Database,
+        settings: PredictionLogSettings | None = None,
+        *,
+        registry: CollectorRegistry | None = None,
+        warn_interval_s: float = 10.0,
+    ) -> None:
+        self.db = db
+        self.settings = settings or PredictionLogSettings()
+        self._sample = self.settings.sample
+        self._batch_size = self.settings.batch_size
+        self._queue_size = self.settings.queue_size
+        self._interval = self.settings.flush_interval_ms / 1000
+        self._warn_interval = warn_interval_s
+        # (record, time appended) pairs; swapped out whole by the writer.
+        self._items: list[tuple[PredictionRecord, float]] = []
+        self._lock = threading.Lock()
+        # One writer at a time: the flusher thread, or a caller of flush()/close().
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._dropped = 0
+        self._dropped_reported = 0
+        self._last_warning = 0.0
+        self.written = 0
+        self.failed = 0
+        self._metrics = _Metrics(registry, lambda: len(self._items))
+        self._time_to_db: Any = None
+
+    # -- the request path -------------------------------------------------------------------
+
+    def append(self, record: PredictionRecord) -> bool:
+        """Queue ``record`` for writing; ``False`` when it was sampled out or dropped (queue full).
+
+        No I/O, no waiting: safe from any thread and from async code.
+        """
+        if self._sample < 1.0 and record.status not in _ALWAYS_KEPT and random.random() >= self._sample:
+            return False
+        entry = (record, time.time())
+        with self._lock:
+            items = self._items
+            if len(items) >= self._queue_size:
+                self._dropped += 1
+                return False
+            items.append(entry)
+            waiting = len(items)
+        if waiting == self._batch_size:
+            self._wake.set()
+        return True
+
+    # -- what operators read ----------------------------------------------------------------
+
+    @property
+    def dropped(self) -> int:
+        """Records dropped because the queue was full, since the logger was made."""
+        return self._dropped
+
+    @property
+    def pending(self) -> int:
+        """Records queued and not written yet."""
+        return len(self._items)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the flusher thread (again after ``close``); a running one is left alone."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="kiln-prediction-log", daemon=True)
+        self._thread.start()
+
+    def flush(self) -> int:
+        """Write everything queued now, in this thread; returns how many records were written."""
+        with self._write_lock:
+            return self._drain()
+
+    def close(self) -> None:
+        """Stop the flusher and write every queued record (a clean shutdown loses nothing)."""
+        thread, self._thread = self._thread, None
+        self._stop.set()
+        self._wake.set()
+        if thread is not None:
+            thread.join()
+        with self._write_lock:
+            for attempt in range(_RETRIES_ON_CLOSE):
+                try:
+                    self._drain(raise_unreachable=True)
+                    break
+                except (OperationalError, InterfaceError):
+                    if attempt == _RETRIES_ON_CLOSE - 1:
+                        lost = self._discard_all()
+                        log.error("serving.prediction_log_lost_on_close", records=lost)
+                    else:
+                        time.sleep(0.5)
+        self._report_drops(force=True)
+
+    # -- the flusher ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return  # close() drains what is left
+            with self._write_lock:
+                try:
+                    self._drain()
+                except Exception:
+                    # The flusher must outlive any one failure, or the queue would only grow.
+                    log.exception("serving.prediction_log_flush_failed")
+            self._report_drops()
+
+    def _drain(self, *, raise_unreachable: bool = False) -> int:
+        with self._lock:
+            taken, self._items = self._items, []
+        written = 0
+        for start in range(0, len(taken), self._batch_size):
+            chunk = taken[start : start + self._batch_size]
+            try:
+                written += self._write(chunk)
+            except (OperationalError, InterfaceError) as exc:
+                # The database is unreachable or busy: keep what is left, in order, for the next try.
+                self._requeue(taken[start:])
+                if raise_unreachable:
+                    raise
+                log.warning("serving.prediction_log_database_unavailable", error=str(exc), kept=len(taken))
+                time.sleep(min(self._interval * 5, 2.0))
+                break
+        return written
+
+    def _write(self, chunk: list[tuple[PredictionRecord, float]]) -> int:
+        rows = self._rows(chunk)
+        try:
+            self._insert(rows)
+        except (OperationalError, InterfaceError):
+            raise
+        except DBAPIError:
+            # One row the database refuses (a request id logged twice) must not cost the batch.
+            return self._write_one_by_one(rows)
+        self.written += len(rows)
+        self._metrics.written.inc(len(rows))
+        return len(rows)
+
+    def _write_one_by_one(self, rows: list[tuple[Any, ...]]) -> int:
+        written = 0
+        for row in rows:
+            try:
+                self._insert([row])
+                written += 1
+            except (OperationalError, InterfaceError):
+                raise
+            except DBAPIError as exc:
+                self.failed += 1
+                self._metrics.failed.inc()
+                log.error("serving.prediction_log_row_refused", request_id=row[0], error=str(exc.orig))
+        self.written += written
+        self._metrics.written.inc(written)
+        return written
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        with self.db.unit_of_work() as session:
+            insert_rows(session, Prediction.__table__, _COLUMNS, rows)
+
+    def _rows(self, chunk: list[tuple[PredictionRecord, float]]) -> list[tuple[Any, ...]]:
+        to_db = self._time_converter()
+        rows = []
+        for record, appended in chunk:
+            created = record.created_at or datetime.fromtimestamp(appended, UTC)
+            rows.append(
+                (
+                    record.request_id,
+                    record.deployment[:NAME_LENGTH],
+                    record.deployment_id,
+                    record.project_id,
+                    record.model_name[:NAME_LENGTH],
+                    record.model_version_id,
+                    record.model_version_number,
+                    _json(record.inputs),
+                    _json(record.outputs),
+                    float(record.latency_ms),
+                    record.status,
+                    record.error,
+                    record.caller[:CALLER_LENGTH],
+                    record.caller_user_id,
+                    to_db(created),
+                )
+            )
+        return rows
+
+    def _time_converter(self) -> Any:
+        # The column type's own bind processing (UTC, and SQLite's text format), found once: the
+        # driver's executemany bypasses SQLAlchemy's per-row processing.
+        if self._time_to_db is None:
+            dialect = self.db.engine.dialect
+            column_type = Prediction.__table__.c.created_at.type
+            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+            self._time_to_db = processor or (lambda value: value)
+        return self._time_to_db
+
+    def _requeue(self, entries: list[tuple[PredictionRecord, float]]) -> None:
+        with self._lock:
+            room = max(self._queue_size - len(self._items), 0)
+            kept = entries[:room]
+            self._dropped += len(entries) - len(kept)
+            self._items[:0] = kept
+
+    def _discard_all(self) -> int:
+        with self._lock:
+            lost, self._items = len(self._items), []
+            self._dropped += lost
+        return lost
+
+    def _report_drops(self, *, force: bool = False) -> None:
+        dropped = self._dropped
+        new = dropped - self._dropped_reported
+        if new <= 0:
+            return
+        self._metrics.dropped.inc(new)
+        self._dropped_reported = dropped
+        now = time.monotonic()
+        if force or now - self._last_warning >= self._warn_interval:
+            self._last_warning = now
+            log.warning(
+                "serving.prediction_log_dropped",
+                dropped=new,
+                dropped_total=dropped,
+                queue_size=self._queue_size,
+                hint="the database is not keeping up: raise KILN_PREDICTION_LOG_QUEUE_SIZE or sample less",
+            )
+
+
+def _json(value: Any) -> str | None:
+    """``value`` as JSON text, once. Non-finite floats (NaN inputs are real) become "NaN" strings,
+    as the API shows them; PostgreSQL's jsonb refuses bare NaN."""
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, allow_nan=False, default=_plain, separators=(",", ":"))
+    except ValueError:
+        return json.dumps(_finite(value), default=_plain, separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    # numpy scalars and arrays (a model's outputs) and anything else: their plain Python form.
+    for attribute in ("tolist", "item"):
+        convert = getattr(value, attribute, None)
+        if callable(convert):
+            return convert()
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    plain = _plain(value) if hasattr(value, "tolist") else value
+    return value if plain is value else _finite(plain)

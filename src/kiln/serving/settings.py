@@ -1,0 +1,20 @@
+"""The prediction log's settings (``KILN_PREDICTION_LOG_*``): how much is kept and how it is flushed."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PredictionLogSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KILN_PREDICTION_LOG_", extra="ignore", frozen=True)
+
+    # The fraction of successful predictions recorded (KILN_PREDICTION_LOG_SAMPLE); invalid requests
+    # and errors are always recorded, whatever the fraction.
+    sample: float = Field(default=1.0, ge=0.0, le=1.0)
+    # The flusher writes at least this often (milliseconds) ...
+    flush_interval_ms: int = Field(default=200, ge=1, le=60_000)
+    # ... and as soon as this many records wait (one executemany per batch).
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # Records waiting beyond this are dropped, and counted, rather than block a request.
+    queue_size: int = Field(default=100_000, ge=1, le=10_000_000)
