@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from kiln.audit import service as audit
 from kiln.core.actor import Actor
 from kiln.core.db import upsert_rows
+from kiln.core import events
 from kiln.core.errors import NotFound, ValidationFailed
 from kiln.core.ids import utcnow
 from kiln.core.permissions import Permission
 from kiln.registry.access import check_in_project, get_model
+from kiln.registry.events import ModelAliasMoved
 from kiln.registry.lifecycle import ACTOR_LENGTH
 from kiln.registry.lifecycle_schemas import AliasRead, check_alias_name
 from kiln.registry.models import ModelAlias, ModelVersion, RegisteredModel
@@ -94,6 +96,7 @@ def set_alias(
         model.id,
         {"model": model.name, "alias": alias, "version": version.number, "before_version_id": before},
     )
+    events.publish(session, ModelAliasMoved(model.project_id, model.id, model.name, alias, version.id))
     return AliasRead.model_validate({**row, "version_number": version.number})
 
 
@@ -114,6 +117,7 @@ def delete_alias(session: Session, actor: Actor, model: RegisteredModel, alias: 
         model.id,
         {"model": model.name, "alias": alias, "version_id": removed.version_id},
     )
+    events.publish(session, ModelAliasMoved(model.project_id, model.id, model.name, alias, None))
 
 
 def list_aliases(session: Session, actor: Actor, model: RegisteredModel) -> list[AliasRead]:

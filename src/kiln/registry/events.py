@@ -82,3 +82,14 @@ class ApprovalDecided(ModelVersionEvent):
     status: str  # approved | rejected
     reason: str
     requested_by_user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAliasMoved(Event):
+    """An alias was set, moved or deleted (``version_id`` ``None``): deployments following it re-resolve."""
+
+    project_id: str
+    model_id: str
+    model_name: str
+    alias: str
+    version_id: str | None

@@ -1,0 +1,34 @@
+"""Deployments follow the registry: a promotion, rollback or alias move re-resolves them.
+
+Subscribed to the registry's events for the app's lifetime (``app.py``'s lifespan). Each event is
+handled after the registry's transaction committed, in a unit of work of its own; a failure is
+logged by the event bus and the deployment keeps its version (the next move tries again).
+"""
+
+from __future__ import annotations
+
+from kiln.core import events
+from kiln.core.db import Database
+from kiln.core.events import Event
+from kiln.registry.events import ModelAliasMoved, ModelVersionPromoted, ModelVersionRolledBack
+from kiln.serving.deployments import follow_model
+
+_EVENTS = (ModelVersionPromoted, ModelVersionRolledBack, ModelAliasMoved)
+
+
+class RegistryFollower:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def __call__(self, event: Event) -> None:
+        assert isinstance(event, _EVENTS)
+        with self.db.unit_of_work() as session:
+            follow_model(session, event.model_id)
+
+    def subscribe(self) -> None:
+        for event_type in _EVENTS:
+            events.subscribe(event_type, self)
+
+    def unsubscribe(self) -> None:
+        for event_type in _EVENTS:
+            events.unsubscribe(event_type, self)
