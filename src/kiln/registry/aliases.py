@@ -11,9 +11,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
+from kiln.core import events
 from kiln.core.actor import Actor
 from kiln.core.db import upsert_rows
-from kiln.core import events
 from kiln.core.errors import NotFound, ValidationFailed
 from kiln.core.ids import utcnow
 from kiln.core.permissions import Permission
