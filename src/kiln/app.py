@@ -50,9 +50,11 @@ from kiln.registry.settings import ModelRegistrySettings
 from kiln.serving.cache_deps import ModelCacheState
 from kiln.serving.cache_settings import ModelCacheSettings
 from kiln.serving.deployment_follow import RegistryFollower
+from kiln.serving.deployments_router import router as deployments_router
 from kiln.serving.deps import ServingState
 from kiln.serving.events import DeploymentChanged
 from kiln.serving.model_cache import ModelCache
+from kiln.serving.predict_router import router as predict_router
 from kiln.serving.prediction_log import PredictionLogger
 from kiln.serving.router import router as predictions_router
 from kiln.serving.settings import PredictionLogSettings
@@ -207,6 +209,8 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
     register_lineage_nodes()
     app.include_router(registry_router)
     app.include_router(registry_lifecycle_router)
+    app.include_router(predict_router)
+    app.include_router(deployments_router)
     _add_operational_routes(app)
     _add_ui(app)
     check_upload_routes(app)
