@@ -28,7 +28,6 @@ from kiln.auth.ratelimit import RateLimits
 from kiln.auth.router import router as auth_router
 from kiln.auth.settings import AuthSettings
 from kiln.auth.setup import announce_setup_token
-from kiln.core import events
 from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
 from kiln.core.db import Database
 from kiln.core.deps import Authenticator, CoreState, DatabaseDep, ProjectVisibility
@@ -52,7 +51,6 @@ from kiln.serving.cache_settings import ModelCacheSettings
 from kiln.serving.deployment_follow import RegistryFollower
 from kiln.serving.deployments_router import router as deployments_router
 from kiln.serving.deps import ServingState
-from kiln.serving.events import DeploymentChanged
 from kiln.serving.model_cache import ModelCache
 from kiln.serving.predict_router import router as predict_router
 from kiln.serving.prediction_log import PredictionLogger
@@ -127,11 +125,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = kiln_state(app)
     state.prediction_logger.start()
     state.registry_follower.subscribe()
-    events.subscribe(DeploymentChanged, state.model_cache.notify)
     state.model_cache.start()
     yield
     state.model_cache.stop()
-    events.unsubscribe(DeploymentChanged, state.model_cache.notify)
     state.registry_follower.unsubscribe()
     # Queued predictions are written before the database closes: a clean shutdown loses none.
     state.prediction_logger.close()

@@ -19,6 +19,8 @@ _EVENTS = (ModelVersionPromoted, ModelVersionRolledBack, ModelAliasMoved)
 class RegistryFollower:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # An app's lifespan may be entered more than once (several test clients): the last exit unsubscribes.
+        self._subscriptions = 0
 
     def __call__(self, event: Event) -> None:
         assert isinstance(event, _EVENTS)
@@ -26,9 +28,13 @@ class RegistryFollower:
             follow_model(session, event.model_id)
 
     def subscribe(self) -> None:
+        self._subscriptions += 1
         for event_type in _EVENTS:
             events.subscribe(event_type, self)
 
     def unsubscribe(self) -> None:
+        self._subscriptions = max(0, self._subscriptions - 1)
+        if self._subscriptions:
+            return
         for event_type in _EVENTS:
             events.unsubscribe(event_type, self)

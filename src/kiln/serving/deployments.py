@@ -91,6 +91,7 @@ def deploy(session: Session, actor: Actor, name: str, spec: DeploymentSpec) -> t
         # Names are global (they are URLs); which project holds it is not the caller's business.
         raise Conflict(f"deployment name {name!r} is already used by another project; choose another name")
     label = actor.label_within(ACTOR_LENGTH)
+    revision = next_revision(session)  # before the new row is added (autoflush would insert it unnumbered)
     created = deployment is None
     before: dict[str, Any] = {}
     if deployment is None:
@@ -111,7 +112,7 @@ def deploy(session: Session, actor: Actor, name: str, spec: DeploymentSpec) -> t
     deployment.status = DeploymentStatus.active.value
     deployment.updated_by = label
     deployment.updated_at = utcnow()
-    deployment.revision = next_revision(session)
+    deployment.revision = revision
     session.flush()
     audit.record(
         session,

@@ -28,6 +28,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kiln.core import events
 from kiln.core.db import Database
 from kiln.core.errors import KilnError
 from kiln.core.events import Event
@@ -37,6 +38,7 @@ from kiln.registry.loaded_model import LoadedModel, load_model_folder
 from kiln.registry.models import ModelVersion, RegisteredModel
 from kiln.serving.deployment_models import Deployment
 from kiln.serving.deployment_schemas import DeploymentStatus
+from kiln.serving.events import DeploymentChanged
 from kiln.serving.inference_protocol import ModelMetadata, metadata_from_signature
 from kiln.storage.store import ArtifactStore
 
@@ -108,6 +110,7 @@ class ModelCache:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.refreshed_once = False
+        self._starts = 0
 
     # -- the request path: memory only ------------------------------------------------------------
 
@@ -146,13 +149,21 @@ class ModelCache:
         self._wake.set()
 
     def start(self) -> None:
+        """Start the refresh thread; each ``start`` is matched by a ``stop`` (an app's lifespan may be
+        entered more than once, as by several test clients): the last ``stop`` ends it."""
+        self._starts += 1
         if self._thread is not None:
             return
+        events.subscribe(DeploymentChanged, self.notify)
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="kiln-model-cache", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        self._starts = max(0, self._starts - 1)
+        if self._starts or self._thread is None:
+            return
+        events.unsubscribe(DeploymentChanged, self.notify)
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:

@@ -34,12 +34,6 @@ from kiln.serving.prediction_log import PredictionRecord, new_request_id
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(
-    prefix="/api/v1/deployments",
-    tags=["predictions"],
-    responses=error_responses(400, 401, 403, 404, 413, 422, 429, 500, 503),
-)
-
 # Batches up to this many rows run on the event loop (a thread hand-off costs more than they do).
 INLINE_ROWS = 100
 T = TypeVar("T")
@@ -58,6 +52,13 @@ class ModelFailed(KilnError):
 
     code = "model_failed"
     status_code = 500
+
+
+router = APIRouter(
+    prefix="/api/v1/deployments",
+    tags=["predictions"],
+    responses=error_responses(400, 401, 403, 404, 413, 422, 429, 500, 503),
+)
 
 
 def authorize(request: Request, route: Route) -> Actor | None:
