@@ -16,7 +16,7 @@ from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database, unique
 from tests.builders.deployments import deploy, refresh
 from tests.builders.registry_lifecycle import build_model
-from tests.registry.lifecycle_api import person, to_production, to_staging
+from tests.registry.lifecycle_api import person, to_production
 
 ROWS = [{"amount": 80.0, "age": 30.0}, {"amount": 10.0, "age": 60.0}]
 
@@ -39,7 +39,8 @@ class TestPredict:
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["predictions"] == [1, 0]
-        assert len(body["probabilities"]) == 2 and body["classes"] == [0, 1]
+        assert len(body["probabilities"]) == 2
+        assert body["classes"] == [0, 1]
         assert body["model"] == {"name": v1.model, "version": 1, "version_id": v1.id}
         assert response.headers["x-request-id"] == body["request_id"]
         assert body["request_id"][14] == "7"  # a UUIDv7
@@ -62,7 +63,8 @@ class TestPredict:
         assert "amount" in response.json()["error"]["message"]
         assert response.json()["error"]["details"]["request_id"] == response.headers["x-request-id"]
         shape = predict(client, "fraud-422", {"rows": []})
-        assert shape.status_code == 422 and "inputs" in shape.json()["error"]["message"]
+        assert shape.status_code == 422
+        assert "inputs" in shape.json()["error"]["message"]
 
     def test_a_model_that_raises_answers_500_and_the_next_request_works(
         self, app: FastAPI, client: TestClient
@@ -71,7 +73,8 @@ class TestPredict:
         deploy(client, "fraud-500", v1.model, version=1)
         refresh(app)
         route = kiln_state(app).model_cache.route("fraud-500")
-        assert route is not None and route.model is not None
+        assert route is not None
+        assert route.model is not None
         estimator = route.model.model
         # The model's own code fails (as a user's model can), once.
         original = estimator.predict_proba
@@ -129,7 +132,7 @@ class TestReadiness:
 
 class TestFollowing:
     def test_a_deployment_following_production_switches_after_a_promotion(self, app: FastAPI) -> None:
-        v1, v2 = build_model(app, versions=2, name=unique("fraud"))
+        v1, _v2 = build_model(app, versions=2, name=unique("fraud"))
         engineer, approver = person(app, Role.ml_engineer), person(app, Role.admin)
         with engineer.client, approver.client:
             to_production(engineer.client, approver.client, v1.model, 1)
@@ -141,7 +144,8 @@ class TestFollowing:
             refresh(app)
 
             shown = engineer.client.get(f"{API}/deployments/fraud-prod").json()
-            assert shown["model"]["version"] == 2 and shown["follows"] == "production"
+            assert shown["model"]["version"] == 2
+            assert shown["follows"] == "production"
             assert predict(engineer.client, "fraud-prod", {"inputs": ROWS}).json()["model"]["version"] == 2
 
     def test_a_deployment_following_an_alias_moves_with_it(self, app: FastAPI, client: TestClient) -> None:
@@ -227,7 +231,8 @@ class TestDeployRules:
         )
         assert both.status_code == 422
         missing = client.put(f"{API}/deployments/x", json={"model": v1.model, "version": 9})
-        assert missing.status_code == 404 and "version 9" in missing.json()["error"]["message"]
+        assert missing.status_code == 404
+        assert "version 9" in missing.json()["error"]["message"]
         bad_name = client.put(f"{API}/deployments/bad%20name", json={"model": v1.model, "version": 1})
         assert bad_name.status_code == 422
 
