@@ -46,11 +46,10 @@ from kiln.registry.deps import RegistryState
 from kiln.registry.lifecycle_router import router as registry_lifecycle_router
 from kiln.registry.router import router as registry_router
 from kiln.registry.settings import ModelRegistrySettings
-from kiln.serving.cache_deps import ModelCacheState
 from kiln.serving.cache_settings import ModelCacheSettings
 from kiln.serving.deployment_follow import RegistryFollower
 from kiln.serving.deployments_router import router as deployments_router
-from kiln.serving.deps import ServingState
+from kiln.serving.deps import ModelCacheState, ServingState
 from kiln.serving.model_cache import ModelCache
 from kiln.serving.predict_router import router as predict_router
 from kiln.serving.prediction_log import PredictionLogger

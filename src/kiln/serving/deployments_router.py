@@ -13,7 +13,6 @@ from kiln.core.page_query import PageQuery
 from kiln.core.permissions import Permission
 from kiln.core.schemas import Page
 from kiln.serving import deployments
-from kiln.serving.cache_deps import ModelCacheDep
 from kiln.serving.deployment_schemas import (
     DeploymentFilter,
     DeploymentRead,
@@ -21,6 +20,7 @@ from kiln.serving.deployment_schemas import (
     DeploymentStatus,
     Readiness,
 )
+from kiln.serving.deps import ModelCacheDep
 from kiln.serving.model_cache import ModelCache
 
 if TYPE_CHECKING:

@@ -27,8 +27,7 @@ from kiln.core.deps import core_state
 from kiln.core.errors import KilnError, NotFound, PermissionDenied, ValidationFailed
 from kiln.core.http import error_response, error_responses
 from kiln.core.permissions import Permission
-from kiln.serving.cache_deps import get_model_cache
-from kiln.serving.deps import get_prediction_logger
+from kiln.serving.deps import get_model_cache, get_prediction_logger
 from kiln.serving.model_cache import Route
 from kiln.serving.prediction_log import PredictionRecord, new_request_id
 
@@ -81,12 +80,15 @@ def authorize(request: Request, route: Route) -> Actor | None:
     return actor
 
 
-def find_route(request: Request, name: str) -> Route:
+async def find_route(request: Request, name: str) -> Route:
     cache = get_model_cache(request)
     route = cache.route(name)
+    if route is None and not cache.refreshed_once:
+        # The first request before the refresh thread's first pass (or in an app run without its
+        # lifespan) loads the routes itself rather than answer for a process that is not ready.
+        await anyio.to_thread.run_sync(cache.refresh)
+        route = cache.route(name)
     if route is None:
-        if not cache.refreshed_once:
-            raise NotReady("the serving process is starting: its deployments are not loaded yet")
         raise NotFound(f"deployment {name!r} not found")
     return route
 
@@ -180,7 +182,7 @@ async def predict(name: str, request: Request) -> Response:
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
     try:
-        route = find_route(request, name)
+        route = await find_route(request, name)
         actor = (
             authorize(request, route)
             if route.public
@@ -232,7 +234,7 @@ async def deployment_ready(name: str, request: Request) -> Response:
     """200 when this process answers for the deployment (loaded, verified, warmed up); 503 and why not."""
     request_id = new_request_id()
     try:
-        route = find_route(request, name)
+        route = await find_route(request, name)
         if not route.public:
             await anyio.to_thread.run_sync(authorize, request, route)
     except KilnError as exc:
