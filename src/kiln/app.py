@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -46,7 +47,12 @@ from kiln.registry.deps import RegistryState
 from kiln.registry.lifecycle_router import router as registry_lifecycle_router
 from kiln.registry.router import router as registry_router
 from kiln.registry.settings import ModelRegistrySettings
-from kiln.serving.deps import ServingState
+from kiln.serving.cache_settings import ModelCacheSettings
+from kiln.serving.deployment_follow import RegistryFollower
+from kiln.serving.deployments_router import router as deployments_router
+from kiln.serving.deps import ModelCacheState, ServingState
+from kiln.serving.model_cache import ModelCache
+from kiln.serving.predict_router import router as predict_router
 from kiln.serving.prediction_log import PredictionLogger
 from kiln.serving.router import router as predictions_router
 from kiln.serving.settings import PredictionLogSettings
@@ -67,6 +73,7 @@ class KilnSettings(Settings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     registry: ModelRegistrySettings = Field(default_factory=ModelRegistrySettings)
     prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)
+    serving: ModelCacheSettings = Field(default_factory=ModelCacheSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,10 @@ class KilnState:
     mailer: Mailer
     # Started and drained by the lifespan; the predict path appends to it (kiln.serving.deps).
     prediction_logger: PredictionLogger
+    # Deployment name -> loaded model, refreshed by its own thread (kiln.serving.model_cache).
+    model_cache: ModelCache
+    # Re-resolves deployments that follow a stage or alias when the registry moves it.
+    registry_follower: RegistryFollower
     metrics_registry: CollectorRegistry
     authenticator: Authenticator
     project_visibility: ProjectVisibility
@@ -93,9 +104,9 @@ class KilnState:
 
 def _state_parts(
     state: KilnState,
-) -> tuple[CoreState, StorageState, AuthState, NotifyState, RegistryState, ServingState]:
+) -> tuple[CoreState, StorageState, AuthState, NotifyState, RegistryState, ServingState, ModelCacheState]:
     """Never called: mypy checks here that ``KilnState`` is everything each domain's deps read."""
-    return state, state, state, state, state, state
+    return state, state, state, state, state, state, state
 
 
 def kiln_state(app: FastAPI) -> KilnState:
@@ -113,7 +124,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     state = kiln_state(app)
     state.prediction_logger.start()
+    state.registry_follower.subscribe()
+    state.model_cache.start()
     yield
+    state.model_cache.stop()
+    state.registry_follower.unsubscribe()
     # Queued predictions are written before the database closes: a clean shutdown loses none.
     state.prediction_logger.close()
     state.mailer.close()  # queued mail goes out first
@@ -162,6 +177,8 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
         rate_limits=rate_limits,
         mailer=Mailer(settings.smtp, public_url=config.public_url),
         prediction_logger=PredictionLogger(db, settings.prediction_log, registry=registry),
+        model_cache=_model_cache(settings, db, store),
+        registry_follower=RegistryFollower(db),
         metrics_registry=registry,
         authenticator=BearerAuthenticator(config, rate_limits),
         project_visibility=visible_project_ids,
@@ -189,6 +206,8 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
     registry_lineage_nodes.register_lineage_nodes()
     app.include_router(registry_router)
     app.include_router(registry_lifecycle_router)
+    app.include_router(predict_router)
+    app.include_router(deployments_router)
     _add_operational_routes(app)
     _add_ui(app)
     check_upload_routes(app)
@@ -199,6 +218,21 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
         pid=os.getpid(),
     )
     return app
+
+
+def _model_cache(settings: KilnSettings, db: Database, store: ArtifactStore) -> ModelCache:
+    # Each process loads into a folder of its own (several serving processes may share a home).
+    folder = settings.home / "serving-cache" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return ModelCache(
+        db,
+        store,
+        folder,
+        poll_seconds=settings.serving.poll_seconds,
+        max_models=settings.serving.max_models,
+        retry_seconds=settings.serving.retry_seconds,
+        trust_pickle=settings.registry.trust_pickle,
+    )
 
 
 def _add_ui(app: FastAPI) -> None:

@@ -1,6 +1,7 @@
 """Imports every domain's ORM models so ``Base.metadata`` is complete (for Alembic and tests).
 
-Discovered, not listed: any ``kiln/<package>/models.py`` is imported, so a new domain's tables reach
+Discovered, not listed: any ``kiln/<package>/models.py`` (or ``<idea>_models.py``, for a domain whose
+tables are split by idea, as serving's ``deployment_models.py``) is imported, so a new domain's tables reach
 ``alembic revision --autogenerate`` without an edit here (``tests/test_migrations.py`` checks it).
 """
 
@@ -22,10 +23,11 @@ def discover_models() -> list[str]:
             continue
         # Look for the file without importing the package: kiln.client's __init__ pulls in httpx.
         folders = [str(Path(root) / package.name) for root in kiln.__path__]
-        if any(module.name == "models" for module in pkgutil.iter_modules(folders)):
-            name = f"kiln.{package.name}.models"
-            importlib.import_module(name)
-            found.append(name)
+        for module in sorted(pkgutil.iter_modules(folders), key=lambda found_module: found_module.name):
+            if module.name == "models" or module.name.endswith("_models"):
+                name = f"kiln.{package.name}.{module.name}"
+                importlib.import_module(name)
+                found.append(name)
     return found
 
 

@@ -19,7 +19,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from kiln.auth.permissions import Role
+from kiln.core.actor import SYSTEM
 from kiln.core.schemas import Page
+from kiln.serving import deployments
+from kiln.serving.deployment_schemas import DeploymentSpec
 from tests.auth.test_authorization_matrix import _route_contexts
 from tests.builders import unique
 from tests.builders.auth import api, make_account, make_project, open_session
@@ -82,6 +85,9 @@ class ProjectA:
         key = {"name": "a-key", "project_id": self.project_id, "role": "viewer"}
         assert self.client.post(f"{API}/me/api-keys", json=key).status_code == 201
         self.model = build_lifecycle_trail(app, self.project_id, unique("secret-model"))
+        with database(app).unit_of_work() as session:
+            spec = DeploymentSpec(model=self.model.model, version=self.model.number, project=self.project_id)
+            deployments.deploy(session, SYSTEM, self.deployment, spec)
         self.path_values = {
             "project_id": self.project_id,
             "experiment_id": self.experiment["id"],

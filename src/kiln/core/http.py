@@ -160,7 +160,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status, response_started = message["status"], True
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                # A route may answer with an id of its own (a prediction's UUIDv7, which it logged).
+                if not any(key.lower() == b"x-request-id" for key, _ in message["headers"]):
+                    message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
         limit = self.limits.for_request(scope["method"], scope["path"], headers.get(b"content-type", b""))

@@ -1,0 +1,45 @@
+"""Deployments follow the registry: a promotion, rollback or alias move re-resolves them.
+
+Subscribed to the registry's events for the app's lifetime (``app.py``'s lifespan). Each event is
+handled after the registry's transaction committed, in a unit of work of its own; a failure is
+logged by the event bus and the deployment keeps its version (the next move tries again).
+"""
+
+from __future__ import annotations
+
+from kiln.core import events
+from kiln.core.db import Database
+from kiln.core.events import Event
+from kiln.registry.events import (
+    ModelAliasChanged,
+    ModelVersionPromoted,
+    ModelVersionRolledBack,
+    ModelVersionStageChanged,
+)
+from kiln.serving.deployments import follow_model
+
+_EVENTS = (ModelVersionPromoted, ModelVersionRolledBack, ModelVersionStageChanged, ModelAliasChanged)
+
+
+class RegistryFollower:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # An app's lifespan may be entered more than once (several test clients): the last exit unsubscribes.
+        self._subscriptions = 0
+
+    def __call__(self, event: Event) -> None:
+        assert isinstance(event, _EVENTS)
+        with self.db.unit_of_work() as session:
+            follow_model(session, event.model_id)
+
+    def subscribe(self) -> None:
+        self._subscriptions += 1
+        for event_type in _EVENTS:
+            events.subscribe(event_type, self)
+
+    def unsubscribe(self) -> None:
+        self._subscriptions = max(0, self._subscriptions - 1)
+        if self._subscriptions:
+            return
+        for event_type in _EVENTS:
+            events.unsubscribe(event_type, self)
