@@ -144,12 +144,6 @@ API_RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/models/{name}/gates"): P.models_promote_production,
     ("GET", "/api/v1/projects/{project_id}/registry-settings"): P.projects_read,
     ("PUT", "/api/v1/projects/{project_id}/registry-settings"): P.projects_admin,
-    # serving: the prediction log and feedback
-    ("GET", "/api/v1/predictions"): P.deployments_read,
-    ("GET", "/api/v1/predictions/export.csv"): P.deployments_read,
-    ("GET", "/api/v1/predictions/{request_id}"): P.deployments_read,
-    ("POST", "/api/v1/predictions/feedback"): P.predictions_create,
-    ("POST", "/api/v1/predictions/{request_id}/feedback"): P.predictions_create,
     # serving: deployments
     ("PUT", "/api/v1/deployments/{name}"): P.deployments_write,
     ("GET", "/api/v1/deployments"): P.deployments_read,
