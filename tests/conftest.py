@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
@@ -38,6 +40,20 @@ def _hash_each_password_once() -> Iterator[None]:
     hasher = HashOncePerPassword(security._hasher())
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(security, "_hasher", lambda: hasher)
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _uncached_loggers() -> Iterator[None]:
+    """structlog's ``capture_logs`` cannot see a logger that cached its configuration on first use
+    (structlog's docs); whether one had depends on which test ran first in the worker."""
+    configure = structlog.configure
+
+    def uncached(*args: Any, **kwargs: Any) -> None:
+        configure(*args, **{**kwargs, "cache_logger_on_first_use": False})
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(structlog, "configure", uncached)
         yield
 
 
