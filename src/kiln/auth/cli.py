@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,8 +15,30 @@ from rich.console import Console
 from kiln.core.errors import KilnError
 from kiln.core.settings import get_settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 admin_app = typer.Typer(help="Operator commands on the local database.", no_args_is_help=True)
 err = Console(stderr=True)
+
+
+@contextmanager
+def _local_unit_of_work() -> Iterator[Session]:
+    """One transaction on the configured database (upgraded first); a refusal ends the command with
+    its message and status 1, and nothing of the transaction is kept."""
+    from kiln.core.db import Database
+    from kiln.core.migrate import upgrade_database
+
+    db = Database(get_settings().resolved_database_url)
+    upgrade_database(db.engine)
+    try:
+        with db.unit_of_work() as session:
+            yield session
+    except KilnError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
 
 
 @admin_app.command("bootstrap")
@@ -36,44 +60,33 @@ def bootstrap(
     from kiln.auth.schemas import ApiKeyCreate, ProjectCreate, UserCreate
     from kiln.auth.settings import AuthSettings
     from kiln.core.actor import SYSTEM
-    from kiln.core.db import Database
-    from kiln.core.migrate import upgrade_database
 
-    settings = get_settings()
-    db = Database(settings.resolved_database_url)
-    upgrade_database(db.engine)
-    try:
-        with db.unit_of_work() as session:
-            password = os.environ.get("KILN_ADMIN_PASSWORD")
-            user = service.find_user_by_email(session, email)
-            if user is None:
-                password = password or secrets.token_urlsafe(15)
-                user = service.create_user(
-                    session, SYSTEM, UserCreate(email=email, password=password, role=Role.admin)
-                )
-                err.print(
-                    f"[bold]Created admin[/bold] {email} with password [bold]{password}[/bold] (shown once)"
-                )
-            else:
-                err.print(f"admin {email} exists; log in with its password (KILN_ADMIN_PASSWORD)")
-            found = projects.find_project_by_name(session, project)
-            if found is None:
-                found = projects.create_project(session, SYSTEM, ProjectCreate(name=project))
-            default = projects.ensure_default_project(session)
-            for project_id in sorted({found.id, default.id}):
-                projects.ensure_member(session, SYSTEM, project_id, user.id, Role.admin.value)
-            actor = service.user_actor(user)
-            _key, secret = api_keys.create_api_key(
-                session,
-                actor,
-                ApiKeyCreate(name=key_name, project_id=found.id, role=Role.ml_engineer),
-                max_days=AuthSettings().api_key_max_days,
+    with _local_unit_of_work() as session:
+        password = os.environ.get("KILN_ADMIN_PASSWORD")
+        user = service.find_user_by_email(session, email)
+        if user is None:
+            password = password or secrets.token_urlsafe(15)
+            user = service.create_user(
+                session, SYSTEM, UserCreate(email=email, password=password, role=Role.admin)
             )
-    except KilnError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from exc
-    finally:
-        db.dispose()
+            err.print(
+                f"[bold]Created admin[/bold] {email} with password [bold]{password}[/bold] (shown once)"
+            )
+        else:
+            err.print(f"admin {email} exists; log in with its password (KILN_ADMIN_PASSWORD)")
+        found = projects.find_project_by_name(session, project)
+        if found is None:
+            found = projects.create_project(session, SYSTEM, ProjectCreate(name=project))
+        default = projects.ensure_default_project(session)
+        for project_id in sorted({found.id, default.id}):
+            projects.ensure_member(session, SYSTEM, project_id, user.id, Role.admin.value)
+        actor = service.user_actor(user)
+        _key, secret = api_keys.create_api_key(
+            session,
+            actor,
+            ApiKeyCreate(name=key_name, project_id=found.id, role=Role.ml_engineer),
+            max_days=AuthSettings().api_key_max_days,
+        )
     if print_env:
         typer.echo(f"export KILN_TOKEN={shlex.quote(secret)}")
     else:
@@ -101,8 +114,6 @@ def add_user(
     from kiln.auth.schemas import ApiKeyCreate, ProjectCreate, UserCreate
     from kiln.auth.settings import AuthSettings
     from kiln.core.actor import SYSTEM
-    from kiln.core.db import Database
-    from kiln.core.migrate import upgrade_database
 
     try:
         chosen = Role(role)
@@ -112,36 +123,26 @@ def add_user(
     if print_env is not None and not print_env.isidentifier():
         err.print(f"[red]error:[/red] {print_env!r} is not a shell variable name")
         raise typer.Exit(2)
-    settings = get_settings()
-    db = Database(settings.resolved_database_url)
-    upgrade_database(db.engine)
-    try:
-        with db.unit_of_work() as session:
-            user = service.find_user_by_email(session, email)
-            if user is None:
-                password = os.environ.get("KILN_USER_PASSWORD") or secrets.token_urlsafe(15)
-                user = service.create_user(
-                    session, SYSTEM, UserCreate(email=email, password=password, role=chosen)
-                )
-                err.print(
-                    f"[bold]Created[/bold] {email} ({chosen}) "
-                    f"with password [bold]{password}[/bold] (shown once)"
-                )
-            found = projects.find_project_by_name(session, project)
-            if found is None:
-                found = projects.create_project(session, SYSTEM, ProjectCreate(name=project))
-            projects.ensure_member(session, SYSTEM, found.id, user.id, chosen.value)
-            _key, secret = api_keys.create_api_key(
-                session,
-                service.user_actor(user),
-                ApiKeyCreate(name=key_name, project_id=found.id, role=chosen),
-                max_days=AuthSettings().api_key_max_days,
+    with _local_unit_of_work() as session:
+        user = service.find_user_by_email(session, email)
+        if user is None:
+            password = os.environ.get("KILN_USER_PASSWORD") or secrets.token_urlsafe(15)
+            user = service.create_user(
+                session, SYSTEM, UserCreate(email=email, password=password, role=chosen)
             )
-    except KilnError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from exc
-    finally:
-        db.dispose()
+            err.print(
+                f"[bold]Created[/bold] {email} ({chosen}) with password [bold]{password}[/bold] (shown once)"
+            )
+        found = projects.find_project_by_name(session, project)
+        if found is None:
+            found = projects.create_project(session, SYSTEM, ProjectCreate(name=project))
+        projects.ensure_member(session, SYSTEM, found.id, user.id, chosen.value)
+        _key, secret = api_keys.create_api_key(
+            session,
+            service.user_actor(user),
+            ApiKeyCreate(name=key_name, project_id=found.id, role=chosen),
+            max_days=AuthSettings().api_key_max_days,
+        )
     if print_env:
         typer.echo(f"export {print_env}={shlex.quote(secret)}")
     else:
