@@ -117,6 +117,7 @@ API_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/models"): P.models_write,
     ("GET", "/api/v1/models"): P.models_read,
     ("GET", "/api/v1/models/search"): P.models_read,
+    ("GET", "/api/v1/models/compare"): P.models_read,
     ("GET", "/api/v1/models/{name}"): P.models_read,
     ("PATCH", "/api/v1/models/{name}"): P.models_write,
     ("POST", "/api/v1/models/{name}/versions"): P.models_write,
