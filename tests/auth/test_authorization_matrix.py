@@ -202,6 +202,7 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/models/upload"): P.models_write,
     ("POST", "/models/upload"): P.models_write,
     ("GET", "/models/{name}"): P.models_read,
+    ("GET", "/models/{name}/compare"): P.models_read,
     ("GET", "/models/{name}/versions/{version}"): P.models_read,
     ("POST", "/models/{name}/versions/{version}/stage"): P.models_promote_staging,
     ("POST", "/models/{name}/versions/{version}/request-production"): P.models_promote_production,
