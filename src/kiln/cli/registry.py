@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from kiln.cli import remote
 from kiln.cli.artifacts import transfer_bars
 from kiln.cli.output import console, format_time, format_value, handle_errors, new_table
 from kiln.registry.model_format import FieldSpec
-from kiln.registry.schemas import ModelVersionRead
+from kiln.registry.schemas import ComparisonRow, ModelVersionRead, VersionComparison
 
 models_app = typer.Typer(help="Register, find and download models.", no_args_is_help=True)
 
@@ -178,3 +179,69 @@ def search(
     """Find versions by name, label, tag, stage, hyperparameter and metric."""
     with remote.client(ctx) as client:
         _versions_table(list(client.models.search(filter, project=project)))
+
+
+@models_app.command("compare")
+@handle_errors
+def compare(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(help="Model name (the versions' model unless one says model:version).")
+    ],
+    versions: Annotated[
+        list[str], typer.Argument(help="2 to 20 versions: number, label, stage, @alias or other_model:3.")
+    ],
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the comparison as CSV here.")] = None,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
+    project: Project = None,
+) -> None:
+    """Versions side by side: params, metrics (best in bold), signature, training data, files."""
+    if csv_file is not None and html_file is not None:
+        raise typer.BadParameter("give --csv or --html, not both")
+    export: tuple[Path, Literal["csv", "html"]] | None = (
+        (csv_file, "csv") if csv_file is not None else (html_file, "html") if html_file is not None else None
+    )
+    with remote.client(ctx) as client:
+        if export is not None:
+            target, format = export
+            client.models.compare_export(versions, model=name, path=target, format=format, project=project)
+            console.print(f"Wrote the comparison ({format}) to {escape(str(target))}")
+            return
+        comparison = client.models.compare(versions, model=name, project=project)
+    _comparison_table(comparison)
+
+
+def _comparison_table(comparison: VersionComparison) -> None:
+    """One column per version; a row that differs is marked with ≠, the best metric is bold."""
+    table = new_table("", "Field", *[escape(version.ref) for version in comparison.versions])
+    for key, values in [
+        ("stage", [version.stage.value for version in comparison.versions]),
+        ("flavor", [version.flavor for version in comparison.versions]),
+        ("size", [str(version.size_bytes) for version in comparison.versions]),
+        ("created", [format_time(version.created_at) for version in comparison.versions]),
+        ("run", [version.source_run_id or "" for version in comparison.versions]),
+    ]:
+        table.add_row("", key, *[escape(value) for value in values])
+    _section_rows(table, "param", comparison.params)
+    for metric in comparison.metrics:
+        cells = []
+        for index, value in enumerate(metric.values):
+            text = "-" if value is None else format_value(value)
+            delta = metric.delta[index]
+            if index and delta is not None:
+                text += f" ({delta:+.4g})"
+            cells.append(f"[bold]{text}[/]" if index in metric.best else text)
+        table.add_row("≠" if metric.differs else "", f"metric {escape(metric.key)}", *cells)
+    _section_rows(table, "signature", comparison.signature)
+    _section_rows(table, "data", comparison.training_data)
+    _section_rows(table, "files", comparison.files)
+    console.print(table)
+    console.print("Significance: not available (" + escape(comparison.significance.reason) + ")")
+
+
+def _section_rows(table: Table, section: str, rows: list[ComparisonRow]) -> None:
+    for row in rows:
+        cells = [escape(value) if value is not None else "-" for value in row.values]
+        table.add_row("≠" if row.differs else "", f"{section} {escape(row.key)}", *cells)

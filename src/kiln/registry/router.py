@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
@@ -23,7 +23,7 @@ from kiln.core.http import error_responses
 from kiln.core.page_query import PageQuery
 from kiln.core.permissions import Permission
 from kiln.core.schemas import Page
-from kiln.registry import files, reads, registration, search, service
+from kiln.registry import compare, compare_export, files, reads, registration, search, service
 from kiln.registry.deps import RegistrySettingsDep
 from kiln.registry.model_format import DESCRIPTOR_FILE, FieldSpec, ModelDescriptor, Signature
 from kiln.registry.schemas import (
@@ -31,6 +31,7 @@ from kiln.registry.schemas import (
     ModelRead,
     ModelUpdate,
     ModelVersionRead,
+    VersionComparison,
     VersionFromRun,
     VersionStatus,
     VersionUpdate,
@@ -77,6 +78,42 @@ def search_versions(
 ) -> Page[ModelVersionRead]:
     found = search.search_versions(session, actor, page, filter=filter, project=project)
     return reads.version_page(session, found)
+
+
+# Before /models/{name}, or "compare" would be read as a model's name.
+@router.get("/models/compare", response_model=VersionComparison)
+def compare_versions(
+    session: SessionDep,
+    actor: ModelsRead,
+    versions: Annotated[
+        list[str],
+        Query(
+            description="2 to 20 of model:version, e.g. "
+            "versions=fraud_detector:3&versions=fraud_detector:1.0.0"
+        ),
+    ],
+    format: Annotated[
+        Literal["json", "csv", "html"], Query(description="json, csv or a self-contained html report")
+    ] = "json",
+    project: Project = None,
+) -> VersionComparison | Response:
+    """Versions side by side (params, metrics, signature, training data, files), or the same as a
+    CSV (streamed) or a self-contained HTML report; the first version is the baseline."""
+    refs = [compare.parse_ref(text) for text in versions]
+    comparison = compare.compare_versions(session, actor, refs, project=project)
+    if format == "csv":
+        return StreamingResponse(
+            compare_export.csv_chunks(comparison),
+            media_type=compare_export.CSV_MEDIA_TYPE,
+            headers={"content-disposition": _attachment(compare_export.filename(comparison, "csv"))},
+        )
+    if format == "html":
+        return Response(
+            compare_export.html_report(comparison),
+            media_type=compare_export.HTML_MEDIA_TYPE,
+            headers={"content-disposition": _attachment(compare_export.filename(comparison, "html"))},
+        )
+    return comparison
 
 
 @router.get("/models/{name}", response_model=ModelRead)

@@ -167,3 +167,90 @@ class ModelVersionRead(ReadSchema):
     @property
     def uri(self) -> str:
         return f"models:/{self.model_name}/{self.number}"
+
+
+# -- comparing versions (registry/compare.py) --------------------------------------------------
+
+
+class ComparedVersion(ReadSchema):
+    """One column of a comparison: which version it is and the facts that fit in a header."""
+
+    ref: str  # what the caller asked for, e.g. "fraud_detector:1.0.0"
+    model: str
+    project_id: str
+    number: int
+    label: str | None
+    description: str
+    stage: Stage
+    flavor: str
+    estimator_class: str | None = None
+    size_bytes: int
+    file_count: int
+    created_at: datetime
+    created_by: str
+    source_run_id: str | None
+
+
+class ComparisonRow(ReadSchema):
+    """One compared field: its value per version (in the versions' order; ``None`` where absent)."""
+
+    key: str
+    values: list[str | None]
+    differs: bool
+
+
+class MetricRow(ReadSchema):
+    key: str
+    values: list[float | None]
+    differs: bool
+    higher_is_better: bool
+    # Indexes (into ``versions``) of the versions holding the best value; ties all count.
+    best: list[int] = Field(default_factory=list)
+    # Each version's value minus the baseline's (the first version); ``None`` where either is missing.
+    delta: list[float | None] = Field(default_factory=list)
+
+
+class SignatureChange(ReadSchema):
+    """How a version's signature differs from the baseline's (``version`` indexes ``versions``)."""
+
+    version: int
+    field: str  # an input's name, or "outputs.kind", "outputs.classes", "input_kind"
+    change: str  # added | removed | type | bounds | required | allowed | output
+    baseline: str | None
+    value: str | None
+
+
+class SignificanceResult(ReadSchema):
+    """One test of whether a version's metric differs from the baseline's beyond chance."""
+
+    metric: str
+    version: int
+    test: str
+    statistic: float
+    p_value: float
+    holdout: str
+
+
+class SignificanceSection(ReadSchema):
+    """Left empty on purpose: a significance test needs both versions' predictions on one shared
+    holdout set, which the registry does not hold. Monitoring and pipelines, which score versions on
+    a holdout, will fill ``results``; until then ``available`` is false and nothing is guessed."""
+
+    available: bool = False
+    reason: str = "needs predictions of every compared version on a shared holdout set"
+    results: list[SignificanceResult] = Field(default_factory=list)
+
+
+class VersionComparison(ReadSchema):
+    """Two to twenty versions side by side; every row's ``values`` follow ``versions``' order."""
+
+    versions: list[ComparedVersion]
+    params: list[ComparisonRow]
+    metrics: list[MetricRow]
+    signature: list[ComparisonRow]
+    signature_changes: list[SignatureChange]
+    training_data: list[ComparisonRow]
+    files: list[ComparisonRow]
+    significance: SignificanceSection = Field(default_factory=SignificanceSection)
+    generated_at: datetime
+    generated_by: str

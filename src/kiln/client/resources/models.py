@@ -7,7 +7,7 @@ import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kiln.client import model_transfer
 from kiln.client.artifacts import Progress
@@ -15,11 +15,28 @@ from kiln.client.pages import ResultPage, fetch_page
 from kiln.client.resources.base import Resource, segment
 from kiln.core.errors import Invalid
 from kiln.registry.model_format import FieldSpec, Signature
-from kiln.registry.schemas import ModelRead, ModelVersionRead
+from kiln.registry.schemas import ModelRead, ModelVersionRead, VersionComparison
 
 
 def _project(project: str | None) -> dict[str, Any]:
     return {"project": project} if project is not None else {}
+
+
+VersionRefs = Sequence[str | int | tuple[str, str | int]]
+
+
+def _compare_refs(versions: VersionRefs, model: str | None) -> builtins.list[str]:
+    """``model:version`` strings from ``"fraud_detector:3"``, ``("fraud_detector", 3)`` or, with
+    ``model``, a bare ``3`` / ``"1.0.0"``."""
+    refs = []
+    for item in versions:
+        if isinstance(item, tuple):
+            refs.append(f"{item[0]}:{item[1]}")
+        elif model is not None and ":" not in str(item):
+            refs.append(f"{model}:{item}")
+        else:
+            refs.append(str(item))
+    return refs
 
 
 class ModelsResource(Resource):
@@ -212,6 +229,41 @@ class ModelsResource(Resource):
         """Versions matching ``filter``, e.g. ``params.max_depth = 5 and metrics.auc > 0.9``."""
         params = {"filter": filter, "limit": limit, "cursor": cursor, **_project(project)}
         return fetch_page(self.transport, "/models/search", ModelVersionRead, params)
+
+    def compare(
+        self, versions: VersionRefs, *, model: str | None = None, project: str | None = None
+    ) -> VersionComparison:
+        """2 to 20 versions side by side (params, metrics, signature, training data, files).
+
+        ``versions``: ``"fraud_detector:3"`` or ``("fraud_detector", 3)``; with ``model``, bare
+        refs (``3``, ``"1.0.0"``, ``"@champion"``) name versions of that model. The first is the baseline.
+        """
+        params = {"versions": _compare_refs(versions, model), **_project(project)}
+        return VersionComparison.model_validate(
+            self.transport.request("GET", "/models/compare", params=params)
+        )
+
+    def compare_export(
+        self,
+        versions: VersionRefs,
+        *,
+        path: str | Path,
+        format: Literal["csv", "html"] = "csv",
+        model: str | None = None,
+        project: str | None = None,
+    ) -> Path:
+        """Write the comparison to ``path`` as CSV or as a self-contained HTML report; answers ``path``."""
+        if format not in ("csv", "html"):
+            raise Invalid(f"format {format!r}: choose csv or html")
+        params = {"versions": _compare_refs(versions, model), "format": format, **_project(project)}
+        target = Path(path)
+        with (
+            self.transport.stream("GET", "/models/compare", params=params) as response,
+            target.open("wb") as out,
+        ):
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+        return target
 
     def all_versions(self, name: str, *, project: str | None = None) -> builtins.list[ModelVersionRead]:
         items: builtins.list[ModelVersionRead] = []
