@@ -24,9 +24,7 @@ from kiln.registry.model_format import FieldSpec, FieldType, Flavor, ModelDescri
 MAX_MESSAGE = 300  # characters of the model's own error kept in the answer
 
 
-def check_folder_signature(
-    folder: Path, descriptor: ModelDescriptor, *, trust_pickle: bool = False
-) -> None:
+def check_folder_signature(folder: Path, descriptor: ModelDescriptor, *, trust_pickle: bool = False) -> None:
     """Load ``folder``'s payload as ``descriptor`` says (its signature is the one checked) and check it.
 
     ``folder`` holds the payload files; its own ``kiln-model.json``, if any, is not read, since the
@@ -74,9 +72,7 @@ def _check_estimator_inputs(estimator: Any, signature: Signature) -> None:
 
 
 def _count_mismatch(n_features: int, names: list[str], trained: list[str] | None) -> ValidationFailed:
-    message = (
-        f"the model was trained on {n_features} features but the signature lists {len(names)} inputs"
-    )
+    message = f"the model was trained on {n_features} features but the signature lists {len(names)} inputs"
     details: dict[str, Any] = {"model_features": n_features, "signature_inputs": len(names)}
     if trained is not None:
         missing = [name for name in trained if name not in names]
@@ -99,7 +95,9 @@ def _check_classes(estimator: Any, signature: Signature) -> None:
     missing = [value for value in known if _key(value) not in {_key(item) for item in declared}]
     unknown = [value for value in declared if _key(value) not in {_key(item) for item in known}]
     if missing or unknown:
-        parts = [f"the model predicts the classes {_listed(known)} but the signature lists {_listed(declared)}"]
+        parts = [
+            f"the model predicts the classes {_listed(known)} but the signature lists {_listed(declared)}"
+        ]
         if missing:
             parts.append(f"missing: {_listed(missing)}")
         if unknown:
@@ -164,7 +162,7 @@ def _check_smoke_prediction(model: LoadedModel, signature: Signature) -> None:
     except Exception as exc:  # the model's own code: any error, said in one line
         raise ValidationFailed(
             f"the model could not predict the example input {example} with this signature: "
-            f"{type(exc).__name__}: {_shortened(str(exc))}",
+            f"{type(exc).__name__}: {_shortened(_said(exc))}",
             details={"example_input": example, "error": type(exc).__name__},
         ) from None
 
@@ -204,6 +202,13 @@ def _value_for(spec: FieldSpec) -> Scalar | None:
             whole -= 1
         return int(whole)
     return float(value)
+
+
+def _said(exc: Exception) -> str:
+    """What the error says (a KeyError's ``str`` is the repr of its argument, escapes and all)."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], str):
+        return exc.args[0]
+    return str(exc)
 
 
 def _shortened(message: str) -> str:
