@@ -189,3 +189,17 @@ def test_an_onnx_graph_taking_other_features_than_the_signature_is_refused(
     fitting = Signature(inputs=[FieldSpec(name=name) for name in ("amount", "hour", "distance")])
     save_onnx_model(model, tmp_path / "onnx3", signature=fitting)
     assert ready_upload(client, zip_folder(tmp_path / "onnx3"), "onnx.zip").status_code == 201
+
+
+def test_an_edit_that_excludes_the_saved_example_is_checked_on_an_example_built_from_it(
+    client: TestClient,
+) -> None:
+    estimator, X = fitted_forest(n_estimators=10)
+    upload(client, "fraud_detector", zip_folder(save_folder(estimator, X)), "model.zip")  # a draft
+    below_the_example = float(X["amount"].iloc[0]) / 2
+    tightened = [{**INPUTS[0], "maximum": below_the_example}, *INPUTS[1:]]
+    edited = client.patch(
+        f"{API}/models/fraud_detector/versions/1", json={"signature": {"inputs": tightened}}
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["signature"]["inputs"][0]["maximum"] == below_the_example
