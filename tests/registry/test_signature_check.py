@@ -13,9 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.linear_model import LogisticRegression
 
+from kiln.core.errors import ValidationFailed
 from kiln.registry.flavors import save_onnx_model, save_python_function_model, save_sklearn_model
 from kiln.registry.model_format import FieldSpec, Signature
 from kiln.registry.signature import infer_signature
+from kiln.registry.signature_check import check_signature_matches
 from kiln.storage.store import ArtifactStore
 from kiln.tracking import artifacts
 from tests.api import API, error_of
@@ -203,3 +205,11 @@ def test_an_edit_that_excludes_the_saved_example_is_checked_on_an_example_built_
     )
     assert edited.status_code == 200, edited.text
     assert edited.json()["signature"]["inputs"][0]["maximum"] == below_the_example
+
+
+def test_a_saved_folder_can_be_checked_against_a_signature_before_uploading(tmp_path: Path) -> None:
+    estimator, X = fitted_forest(n_estimators=10)
+    folder = save_folder(estimator, X, tmp_path / "model")
+    check_signature_matches(folder, infer_signature(X, estimator))
+    with pytest.raises(ValidationFailed, match=r"^the model was trained on 3 features .* missing: 'hour'$"):
+        check_signature_matches(folder, infer_signature(X[["amount", "distance"]], estimator))

@@ -18,7 +18,7 @@ import numpy as np
 from kiln.core.errors import KilnError, ValidationFailed
 from kiln.registry.flavors import load_predictor
 from kiln.registry.flavors.base import json_list
-from kiln.registry.loaded_model import LoadedModel
+from kiln.registry.loaded_model import LoadedModel, load_model_folder
 from kiln.registry.model_format import FieldSpec, FieldType, Flavor, ModelDescriptor, Scalar, Signature
 
 MAX_MESSAGE = 300  # characters of the model's own error kept in the answer
@@ -34,10 +34,17 @@ def check_folder_signature(folder: Path, descriptor: ModelDescriptor, *, trust_p
     check_signature_matches(LoadedModel(folder, descriptor, predictor), descriptor.signature)
 
 
-def check_signature_matches(model: LoadedModel, signature: Signature) -> None:
-    """``ValidationFailed`` naming the first way ``signature`` does not fit ``model``; nothing if it fits."""
+def check_signature_matches(
+    model: LoadedModel | Path, signature: Signature, *, trust_pickle: bool = False
+) -> None:
+    """``ValidationFailed`` naming the first way ``signature`` does not fit ``model``; nothing if it fits.
+
+    ``model`` is a loaded model or a complete model folder (loaded here, checksums verified).
+    """
     if not signature.inputs:
         return  # nothing described (a format-1 folder saved without X): nothing to compare
+    if isinstance(model, Path):
+        model = load_model_folder(model, trust_pickle=trust_pickle)
     flavor = model.descriptor.flavor
     if flavor is Flavor.sklearn:
         _check_estimator_inputs(model.model, signature)
