@@ -28,3 +28,13 @@ class Doubler(BaseEstimator, TransformerMixin):  # type: ignore[misc]
 
     def transform(self, X: Any) -> Any:
         return np.asarray(X) * 2
+
+
+class BrokenPredictor:
+    """A python-function model whose every prediction fails, as code with a bug does."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def predict(self, frame: Any) -> list[str]:
+        raise KeyError("latency_ms is not a column this model knows\nTraceback (most recent call last): ...")

@@ -201,10 +201,9 @@ class TestRegisterByUpload:
             kiln_state(app).settings.with_sections(registry={"trust_pickle": True}), migrate=False
         )
         try:
+            estimator, _ = fitted_forest()
             with admin_client(trusting) as client:
-                version = upload(
-                    client, "legacy", pickle.dumps({"weights": [1, 2]}), "model.pkl", inputs=INPUTS
-                )
+                version = upload(client, "legacy", pickle.dumps(estimator), "model.pkl", inputs=INPUTS)
                 assert version["serialization"] == "pickle"
         finally:
             kiln_state(trusting).db.dispose()

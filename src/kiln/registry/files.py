@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, object_session
 from kiln.core.errors import ChecksumMismatch, Invalid, NotFound, PayloadTooLarge
 from kiln.registry.model_format import DESCRIPTOR_FILE, ModelDescriptor
 from kiln.registry.models import ModelVersion, ModelVersionFile
+from kiln.registry.signature_check import check_folder_signature
 from kiln.storage.store import CHUNK_SIZE, ArtifactStore
 
 log = structlog.get_logger(__name__)
@@ -244,6 +245,17 @@ def materialize_version(store: ArtifactStore, version: ModelVersion | VersionFil
         _download_verified(store, files, item, target_dir)
     (target_dir / DESCRIPTOR_FILE).write_text(descriptor.to_json())
     return target_dir
+
+
+def check_stored_signature(
+    store: ArtifactStore, files: VersionFiles, descriptor: ModelDescriptor, *, trust_pickle: bool
+) -> None:
+    """``descriptor``'s signature checked against the stored payload (materialised into a temp dir)."""
+    if not descriptor.signature.inputs:
+        return
+    with tempfile.TemporaryDirectory(prefix="kiln-signature-check-") as workdir:
+        folder = materialize_version(store, files, Path(workdir) / "model")
+        check_folder_signature(folder, descriptor, trust_pickle=trust_pickle)
 
 
 def _download_verified(store: ArtifactStore, files: VersionFiles, item: StoredFile, target_dir: Path) -> None:

@@ -46,6 +46,7 @@ from kiln.registry.models import (
 from kiln.registry.schemas import Stage, VersionFromRun, VersionStatus
 from kiln.registry.service import LABEL_LENGTH, get_or_create_model, get_version
 from kiln.registry.settings import ModelRegistrySettings
+from kiln.registry.signature_check import check_folder_signature
 from kiln.registry.uploads import check_payload, unpack_upload
 from kiln.storage.store import ArtifactStore
 from kiln.tracking import artifacts as run_artifacts
@@ -209,6 +210,10 @@ def register_from_run(
         store, list(objects.values()), descriptor, prefix, max_file_bytes=settings.max_model_file_bytes
     )
     after_rollback(session, lambda: files.discard_prefix(store, prefix))
+    # After the copy (the run's objects are not on local disk): a refusal here rolls back, and
+    # after_rollback deletes what was copied.
+    stored_files = files.VersionFiles(prefix, tuple(stored), descriptor.model_dump(mode="json"))
+    files.check_stored_signature(store, stored_files, descriptor, trust_pickle=settings.trust_pickle)
     request = VersionRequest(label=data.label, description=data.description, tags=dict(data.tags))
     provenance = run_provenance(run, f"runs:/{run_id}/{folder}")
     return record_version(session, actor, model, version_id, prefix, descriptor, stored, request, provenance)
@@ -254,6 +259,10 @@ def register_upload(
         )
         check_trusted(descriptor, settings)
         check_payload(folder, descriptor)
+        # A draft's signature is still being described: checked when it is edited and finished.
+        # A format-1 folder without a signature is left alone.
+        if request.status is VersionStatus.ready and descriptor.signature.inputs:
+            check_folder_signature(folder, descriptor, trust_pickle=settings.trust_pickle)
         version_id = new_id()
         prefix = files.version_prefix(model.id, version_id)
         stored = files.copy_folder(
@@ -376,15 +385,26 @@ def record_version(
 
 
 def finish_version(
-    session: Session, actor: Actor, name: str, ref: str, *, project: str | None = None
+    session: Session,
+    actor: Actor,
+    store: ArtifactStore,
+    name: str,
+    ref: str,
+    *,
+    settings: ModelRegistrySettings,
+    project: str | None = None,
 ) -> ModelVersion:
-    """A draft becomes ``ready`` once its inputs are described (conditional: finished once)."""
+    """A draft becomes ``ready`` once its inputs are described and fit the payload (finished once)."""
     version = get_version(session, actor, name, ref, project=project, permission=Permission.models_write)
     descriptor = ModelDescriptor.model_validate(version.descriptor)
     if descriptor.signature.input_kind == "dataframe" and not descriptor.signature.inputs:
         raise Invalid(
             f"describe the inputs of version {version.number} of {name!r} (PATCH its signature) before "
             "finishing it: serving checks requests against them"
+        )
+    if version.status == VersionStatus.draft.value:
+        files.check_stored_signature(
+            store, files.files_of(version), descriptor, trust_pickle=settings.trust_pickle
         )
     finished = session.execute(
         update(ModelVersion)

@@ -252,17 +252,29 @@ def update_version(
     data: VersionUpdate,
     session: SessionDep,
     actor: ModelsWrite,
+    store: StoreDep,
+    settings: RegistrySettingsDep,
     project: Project = None,
 ) -> ModelVersionRead:
-    updated = service.update_version(session, actor, name, version, data, project=project)
+    updated = service.update_version(
+        session, actor, name, version, data, store=store, settings=settings, project=project
+    )
     return reads.version_read(session, updated)
 
 
 @router.post("/models/{name}/versions/{version}/finish", response_model=ModelVersionRead)
 def finish_version(
-    name: str, version: VersionRef, session: SessionDep, actor: ModelsWrite, project: Project = None
+    name: str,
+    version: VersionRef,
+    session: SessionDep,
+    actor: ModelsWrite,
+    store: StoreDep,
+    settings: RegistrySettingsDep,
+    project: Project = None,
 ) -> ModelVersionRead:
-    finished = registration.finish_version(session, actor, name, version, project=project)
+    finished = registration.finish_version(
+        session, actor, store, name, version, settings=settings, project=project
+    )
     return reads.version_read(session, finished)
 
 

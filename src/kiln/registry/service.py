@@ -17,10 +17,13 @@ from kiln.core.actor import Actor
 from kiln.core.errors import Conflict, Invalid, InvalidState, NotFound
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
+from kiln.registry import files
 from kiln.registry.access import check_model_access, visible_models
 from kiln.registry.model_format import ModelDescriptor
 from kiln.registry.models import ModelAlias, ModelVersion, RegisteredModel
 from kiln.registry.schemas import ModelCreate, ModelUpdate, Stage, VersionUpdate
+from kiln.registry.settings import ModelRegistrySettings
+from kiln.storage.store import ArtifactStore
 
 LABEL_LENGTH = 256  # created_by columns
 
@@ -210,14 +213,21 @@ def update_version(
     ref: str,
     data: VersionUpdate,
     *,
+    store: ArtifactStore,
+    settings: ModelRegistrySettings,
     project: str | None = None,
 ) -> ModelVersion:
-    """Description and tags any time; the signature only while the version is in development."""
+    """Description and tags any time; the signature only while the version is in development, and
+    only one that fits the payload (``ValidationFailed`` naming the mismatch; nothing changes)."""
     version = get_version(session, actor, name, ref, project=project, permission=Permission.models_write)
     if data.signature is not None:
         descriptor = ModelDescriptor.model_validate(
             {**version.descriptor, "signature": data.signature.model_dump(mode="json")}
         )
+        if version.stage == Stage.development.value:  # otherwise refused below, whatever it says
+            files.check_stored_signature(
+                store, files.files_of(version), descriptor, trust_pickle=settings.trust_pickle
+            )
         # Conditional: a promotion that commits first wins, and the edit is refused.
         changed = session.execute(
             update(ModelVersion)
