@@ -8,20 +8,22 @@ import io
 import re
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sklearn.ensemble import IsolationForest
 
 from kiln.auth.permissions import Role
 from kiln.registry import registration, service
-from kiln.registry.model_format import FieldSpec, Signature
+from kiln.registry.model_format import Signature
 from kiln.registry.schemas import VersionFromRun, VersionUpdate
 from kiln.registry.settings import ModelRegistrySettings
 from kiln.storage.store import ArtifactStore
 from kiln.tracking.schemas import RunInputCreate
 from tests.api import API, error_of
 from tests.builders.auth import access_token, api, make_account, make_project
-from tests.builders.registry import fitted_forest, make_version_from_run, save_run_model
+from tests.builders.registry import fitted_forest, make_version_from_run, save_run_model, transactions
 from tests.builders.tracking import TEST_ACTOR, make_run
 from tests.registry.conftest import Committed
 
@@ -63,22 +65,37 @@ def two_versions(committed: Committed, store: ArtifactStore) -> None:
             params={"contamination": "auto"},
             metrics={"auc": 0.81, "loss": 0.40},
         )
-        second = make_version_from_run(
+        # The second version was trained on one more feature; its signature bounds it to [0, 1].
+        X = transactions()
+        X = X.assign(merchant_risk=np.linspace(0.0, 1.0, len(X)))
+        run = make_run(
             session,
-            store,
-            n_estimators=200,
-            params={"contamination": "auto"},
+            params={"n_estimators": 200, "contamination": "auto"},
             metrics={"auc": 0.86, "loss": 0.45},
+        )
+        save_run_model(session, store, run, IsolationForest(n_estimators=200, random_state=0).fit(X), X)
+        second = registration.register_from_run(
+            session,
+            TEST_ACTOR,
+            store,
+            "fraud_detector",
+            VersionFromRun(source=f"runs:/{run.id}/model"),
+            settings=ModelRegistrySettings(),
         )
         read = service.get_version(session, TEST_ACTOR, "fraud_detector", str(second.number))
         signature = Signature.model_validate(read.descriptor["signature"])
-        extra = FieldSpec(name="merchant_risk", type="number", minimum=0, maximum=1)
+        bounded = [
+            spec.model_copy(update={"minimum": 0.0, "maximum": 1.0}) if spec.name == "merchant_risk" else spec
+            for spec in signature.inputs
+        ]
         service.update_version(
             session,
             TEST_ACTOR,
             "fraud_detector",
             "2",
-            VersionUpdate(signature=signature.model_copy(update={"inputs": [*signature.inputs, extra]})),
+            VersionUpdate(signature=signature.model_copy(update={"inputs": bounded})),
+            store=store,
+            settings=ModelRegistrySettings(),
         )
 
 
@@ -195,7 +212,13 @@ def test_user_text_is_escaped_in_the_report(
         make_version_from_run(session, store, params={"<script>alert(1)</script>": "<b>x</b>"})
         make_version_from_run(session, store)
         service.update_version(
-            session, TEST_ACTOR, "fraud_detector", "1", VersionUpdate(description="<script>steal()</script>")
+            session,
+            TEST_ACTOR,
+            "fraud_detector",
+            "1",
+            VersionUpdate(description="<script>steal()</script>"),
+            store=store,
+            settings=ModelRegistrySettings(),
         )
 
     html = compare(client, "fraud_detector:1", "fraud_detector:2", format="html").text
