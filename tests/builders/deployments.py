@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,3 +23,15 @@ def deploy(client: TestClient, name: str, model: str, **spec: Any) -> dict[str, 
 def refresh(app: FastAPI) -> bool:
     """What the cache's thread does every second, now."""
     return kiln_state(app).model_cache.refresh()
+
+
+@contextmanager
+def cache_running(app: FastAPI) -> Iterator[None]:
+    """The model cache's refresh thread running, as the app's lifespan runs it (the live test server
+    runs without a lifespan): a deployment made through the API is loaded as soon as it commits."""
+    cache = kiln_state(app).model_cache
+    cache.start()
+    try:
+        yield
+    finally:
+        cache.stop()

@@ -28,6 +28,7 @@ from kiln.core.errors import KilnError, NotFound, PermissionDenied, ValidationFa
 from kiln.core.http import error_response, error_responses
 from kiln.core.permissions import Permission
 from kiln.serving.deps import get_model_cache, get_prediction_logger
+from kiln.serving.errors import ModelFailed, NotReady
 from kiln.serving.model_cache import Route
 from kiln.serving.prediction_log import PredictionRecord, new_request_id
 
@@ -36,21 +37,6 @@ log = structlog.get_logger(__name__)
 # Batches up to this many rows run on the event loop (a thread hand-off costs more than they do).
 INLINE_ROWS = 100
 T = TypeVar("T")
-
-
-class NotReady(KilnError):
-    """The deployment exists but this process cannot answer for it (yet): the reason says why."""
-
-    code = "not_ready"
-    status_code = 503
-    title = "Not ready"
-
-
-class ModelFailed(KilnError):
-    """The model raised on a request that passed validation (logged with its traceback)."""
-
-    code = "model_failed"
-    status_code = 500
 
 
 router = APIRouter(
