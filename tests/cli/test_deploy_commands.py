@@ -39,8 +39,8 @@ def test_deploy_predict_read_the_log_and_undeploy(
     name = v1.model
 
     deployed = invoke(runner, "deploy", name, "--version", "1")
-    assert f"Deployed {name} v1 as {name}." in deployed
-    assert f"Ready. Predict at: {live_url}/api/v1/deployments/{name}/predict" in deployed
+    assert f"Deployed {name}: {name} v1" in deployed
+    assert f"Ready. Predict at: POST {live_url}/api/v1/deployments/{name}/predict" in deployed
     listed = invoke(runner, "deployments", "list")
     assert name in listed
     assert "ready" in listed

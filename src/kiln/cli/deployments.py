@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from kiln.cli import remote
 from kiln.cli.output import console, fail, format_time, handle_errors, new_table, styled_status
-from kiln.cli.prediction_lines import prediction_line, prediction_row, prediction_table
+from kiln.cli.prediction_lines import prediction_line
 from kiln.client.api import Client
 from kiln.serving.deployment_schemas import DeploymentRead, check_deployment_name
 from kiln.serving.schemas import PredictionRead, PredictionStatus
@@ -43,7 +43,7 @@ def _one_reference(version: str | None, stage: str | None, alias: str | None) ->
 
 
 def _serves(deployment: DeploymentRead) -> str:
-    follows = f", following {escape(deployment.follows)}" if deployment.follows else ""
+    follows = f" (follows {escape(deployment.follows)})" if deployment.follows else ""
     return f"{escape(deployment.model.name)} v{deployment.model.version}{follows}"
 
 
@@ -91,13 +91,17 @@ def deploy(
         deployment = client.deployments.deploy(
             target, model, version=version, stage=stage, alias=alias, public=public, project=project
         )
-        console.print(f"Deployed {_serves(deployment)} as [bold]{escape(deployment.name)}[/].")
+        console.print(f"Deployed [bold]{escape(deployment.name)}[/]: {_serves(deployment)}", soft_wrap=True)
+        url = escape(client.deployments.predict_url(target))
         if timeout > 0:
             with console.status(f"Waiting until {escape(target)} is ready..."):
                 client.deployments.wait_ready(target, timeout=timeout)
-            console.print(f"[green]Ready.[/] Predict at: {escape(client.deployments.predict_url(target))}")
+            console.print(f"[green]Ready.[/] Predict at: POST {url}", soft_wrap=True)
         else:
-            console.print(f"Predict at: {escape(client.deployments.predict_url(target))}")
+            console.print(
+                f"Predict at: POST {url} (not waited for: `kiln deployments show` says when ready)",
+                soft_wrap=True,
+            )
     if public:
         console.print(
             "It is public: anyone who reaches the server may ask it for predictions, without a key."
@@ -190,18 +194,12 @@ def logs(
     with remote.client(ctx) as client:
         client.deployments.get(name)  # an unknown deployment is an error, not an empty log
         recent = _recent(client, name, value, limit)
-        if not follow:
-            if not recent:
-                console.print(f"No predictions logged for {escape(name)} yet.")
-                return
-            table = prediction_table()
-            for item in recent:
-                table.add_row(*prediction_row(item))
-            console.print(table)
-            return
+        if not recent and not follow:
+            console.print(f"No predictions logged for {escape(name)} yet.")
         for item in recent:
-            console.print(prediction_line(item))
-        _follow(client, name, value, recent, interval)
+            console.print(prediction_line(item), soft_wrap=True)
+        if follow:
+            _follow(client, name, value, recent, interval)
 
 
 def _follow(
@@ -222,7 +220,7 @@ def _follow(
             found = _recent(client, name, status, 1000, since)
             for item in found:
                 if item.request_id not in seen:
-                    console.print(prediction_line(item))
+                    console.print(prediction_line(item), soft_wrap=True)
             seen = {item.request_id for item in found}
             newest = max((item.created_at for item in found), default=newest)
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""How a logged prediction reads in ``kiln deployments logs``: a table row, or one line when following."""
+"""How a logged prediction reads in ``kiln deployments logs``: one line each."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 from rich.markup import escape
-from rich.table import Table
 
-from kiln.cli.output import new_table, styled_status
+from kiln.cli.output import styled_status
 from kiln.serving.schemas import PredictionRead
 
 ANSWER_WIDTH = 60
@@ -33,37 +32,16 @@ def feedback(prediction: PredictionRead) -> str:
     return "" if prediction.feedback is None else _short(prediction.feedback.actual)
 
 
-def prediction_table() -> Table:
-    return new_table(
-        "Time",
-        "Request id",
-        "Status",
-        "Version",
-        "Latency",
-        "Caller",
-        "Answer",
-        "Feedback",
-        ids=("Request id",),
-        nowrap=("Status", "Version", "Latency"),
-    )
-
-
-def prediction_row(prediction: PredictionRead) -> tuple[str, ...]:
-    version = "" if prediction.model_version_number is None else f"v{prediction.model_version_number}"
-    return (
-        prediction.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-        prediction.request_id,
-        styled_status(prediction.status.value),
-        version,
-        f"{prediction.latency_ms:.1f} ms",
-        escape(prediction.caller),
-        escape(answer(prediction)),
-        escape(feedback(prediction)),
-    )
-
-
 def prediction_line(prediction: PredictionRead) -> str:
-    """The same fields on one line (``--follow`` prints them as they come)."""
-    time, request_id, status, version, latency, caller, said, actual = prediction_row(prediction)
-    line = f"{time}  {request_id}  {status}  {version}  {latency}  {caller}  {said}"
-    return f"{line}  actual: {actual}" if actual else line
+    """One line per prediction, like a log (wide tables fold in a narrow terminal or a pipe):
+    time, request id, status, version, latency, caller, answer or error, and the actual outcome."""
+    when = prediction.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    status = prediction.status.value
+    version = "" if prediction.model_version_number is None else f"v{prediction.model_version_number}"
+    padding = " " * (len("invalid") - len(status))
+    line = (
+        f"{when}  {prediction.request_id}  {styled_status(status)}{padding}  {version:<4} "
+        f"{prediction.latency_ms:7.1f} ms  {escape(prediction.caller)}  {escape(answer(prediction))}"
+    )
+    actual = feedback(prediction)
+    return f"{line}  actual: {escape(actual)}" if actual else line
