@@ -10,7 +10,9 @@ import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
+import kiln
 from kiln.app import kiln_state
+from kiln.cli import deployments as deployments_cli
 from kiln.cli.main import app as cli
 from tests.builders.core import unique
 from tests.builders.deployments import cache_running
@@ -33,7 +35,12 @@ def invoke(runner: CliRunner, *args: str) -> str:
 
 @pytest.mark.usefixtures("loading")
 def test_deploy_predict_read_the_log_and_undeploy(
-    app: FastAPI, runner: CliRunner, live_url: str, tmp_path: Path
+    app: FastAPI,
+    runner: CliRunner,
+    client: kiln.Client,
+    live_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     [v1] = build_model(app, name=unique("fraud"))
     name = v1.model
@@ -58,7 +65,7 @@ def test_deploy_predict_read_the_log_and_undeploy(
     csv_file.write_text("amount,age\n80,\n")
     empty_cell = runner.invoke(cli, ["predict", name, "--file", str(csv_file)])
     assert empty_cell.exit_code == 1
-    assert "age" in empty_cell.output
+    assert "age: missing" in empty_cell.output  # left out, not sent as ''
     answer = json.loads(
         invoke(runner, "predict", name, "-j", '{"columns": {"amount": [80], "age": [30]}}', "-o", "json")
     )
@@ -76,6 +83,21 @@ def test_deploy_predict_read_the_log_and_undeploy(
     invalid_only = invoke(runner, "deployments", "logs", name, "--status", "invalid")
     assert answer["request_id"] not in invalid_only
     assert "amount" in invalid_only
+
+    # --follow prints what arrives after it started, once; Ctrl-C ends it. Its pause between looks
+    # is where the test acts: the first predicts (as a caller would meanwhile), the second presses Ctrl-C.
+    later: list[str] = []
+
+    def between_looks(_seconds: float) -> None:
+        if later:
+            raise KeyboardInterrupt
+        later.append(client.deployments.predict(name, ROWS[:1]).request_id)
+        kiln_state(app).prediction_logger.flush()
+
+    monkeypatch.setattr(deployments_cli.time, "sleep", between_looks)
+    followed = invoke(runner, "deployments", "logs", name, "--follow", "-n", "2")
+    assert followed.count(later[0]) == 1
+    assert len(followed.splitlines()) == 3
 
     stopped = invoke(runner, "undeploy", name)
     assert f"Stopped {name}" in stopped

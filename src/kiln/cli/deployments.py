@@ -211,8 +211,10 @@ def _follow(
     batch may be written a little after a newer one) and prints the ids not printed yet; ``seen``
     keeps only the ids that look could return again.
     """
-    seen = {item.request_id for item in recent}
     newest = max((item.created_at for item in recent), default=None)
+    # What the first look can return that was logged before following began is not news.
+    window = _recent(client, name, status, 1000, newest - FOLLOW_WINDOW) if newest is not None else []
+    seen = {item.request_id for item in [*recent, *window]}
     try:
         while True:
             time.sleep(interval)

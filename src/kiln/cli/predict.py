@@ -47,10 +47,9 @@ def _file_rows(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return [
-            {key: _cell(value or "") for key, value in row.items()}
-            for row in csv.DictReader(text.splitlines())
-        ]
+        # An empty cell is a value not given: left out, so the signature's default (if any) applies.
+        rows = csv.DictReader(text.splitlines())
+        return [{key: _cell(value) for key, value in row.items() if value} for row in rows]
     if suffix in (".jsonl", ".ndjson"):
         lines = [line for line in text.splitlines() if line.strip()]
         return [_json_rows(line, f"{path.name}, line {number}") for number, line in enumerate(lines, 1)]
