@@ -217,7 +217,7 @@ def list_members(session: Session, actor: Actor, project_id: str) -> list[Member
         .where(ProjectMember.project_id == project_id)
         .order_by(User.email)
     )
-    return [member_read(member, user) for member, user in rows.tuples()]
+    return [member_read(member, user) for member, user in rows]
 
 
 def project_recipients(
