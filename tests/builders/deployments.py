@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kiln.app import kiln_state
 from tests.api import API
+
+# Two records the test model answers 1 and 0 for.
+ROWS = [{"amount": 80.0, "age": 30.0}, {"amount": 10.0, "age": 60.0}]
+
+
+def predict(client: TestClient, name: str, body: dict[str, object] | None = None) -> httpx.Response:
+    return client.post(f"{API}/deployments/{name}/predict", json={"inputs": ROWS} if body is None else body)
 
 
 def deploy(client: TestClient, name: str, model: str, **spec: Any) -> dict[str, Any]:

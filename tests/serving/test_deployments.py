@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kiln.app import KilnSettings, create_app, kiln_state
+from kiln.app import kiln_state
 from kiln.auth.permissions import Role
 from tests.api import API
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database, unique
-from tests.builders.deployments import deploy, refresh
+from tests.builders.deployments import ROWS, deploy, predict, refresh
 from tests.builders.registry_lifecycle import build_model
 from tests.registry.lifecycle_api import person, to_production
-
-ROWS = [{"amount": 80.0, "age": 30.0}, {"amount": 10.0, "age": 60.0}]
-
-
-def predict(client: TestClient, name: str, body: dict[str, object]) -> object:
-    return client.post(f"{API}/deployments/{name}/predict", json=body)
 
 
 class TestPredict:
@@ -154,15 +144,6 @@ class TestFollowing:
         deploy(client, "fraud-champ", v1.model, alias="champion")
         assert client.put(f"{API}/models/{v1.model}/aliases/champion", json={"version": 2}).status_code == 200
         assert client.get(f"{API}/deployments/fraud-champ").json()["model"]["version"] == 2
-
-
-@pytest.fixture
-def second_app(settings: KilnSettings, tmp_path: Path) -> Iterator[FastAPI]:
-    """Another serving process on the same database and store (its own home and cache)."""
-    other = settings.model_copy(update={"home": tmp_path / "second-home"})
-    application = create_app(other, migrate=False)
-    yield application
-    kiln_state(application).db.dispose()
 
 
 class TestTwoProcesses:
