@@ -99,7 +99,7 @@ def member_roles(session: Session, user_id: str) -> dict[str, str]:
     rows = session.execute(
         select(ProjectMember.project_id, ProjectMember.role).where(ProjectMember.user_id == user_id)
     )
-    return {project_id: role for project_id, role in rows}
+    return dict(rows.all())
 
 
 def require_in_project(
