@@ -34,17 +34,7 @@ from tests.builders.auth import (
     open_session,
 )
 from tests.builders.core import database, unique
-from tests.builders.deployments import deploy, predict, refresh
-from tests.builders.registry_lifecycle import build_model
-
-
-def serve(app: FastAPI, admin_token: str) -> str:
-    """A private deployment in the default project, loaded by ``app``'s model cache; its name."""
-    [v1] = build_model(app, name=unique("fraud"))
-    name = unique("fraud-api")
-    deploy(api(app, admin_token), name, v1.model, version=1)
-    refresh(app)
-    return name
+from tests.builders.deployments import predict, refresh, serve_model
 
 
 def viewer_key(app: FastAPI, role: Role = Role.viewer) -> tuple[Account, str, str]:
@@ -73,7 +63,7 @@ class TestNoDatabaseOnTheHotPath:
     def test_a_cached_key_or_token_predicts_without_a_single_statement(
         self, app: FastAPI, admin_token: str
     ) -> None:
-        name = serve(app, admin_token)
+        name = serve_model(app, admin_token)
         _owner, _key_id, key = viewer_key(app)
         member = make_member(app, Role.viewer)  # a login: its project role comes from its memberships
         for credential in (key, open_session(app, member).access_token):
@@ -89,7 +79,7 @@ class TestNoDatabaseOnTheHotPath:
     def test_key_use_is_written_by_the_cache_off_the_request_path(
         self, app: FastAPI, admin_token: str
     ) -> None:
-        name = serve(app, admin_token)
+        name = serve_model(app, admin_token)
         _owner, key_id, key = viewer_key(app)
         caller = api(app, key)
         assert predict(caller, name).status_code == 200
@@ -111,7 +101,7 @@ class TestChangesApplyInProcess:
         # The poll is a minute away: only the in-process event can empty the cache in time.
         app = build_app(auth={"credential_poll_seconds": 60, "rate_limit": "100000/minute"})
         token = open_session(app, make_member(app, Role.admin)).access_token
-        name = serve(app, token)
+        name = serve_model(app, token)
         owner, key_id, key = viewer_key(app)
         own = api(app, open_session(app, owner).access_token)
         with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as running:
@@ -126,7 +116,7 @@ class TestChangesApplyInProcess:
     def test_a_deactivated_users_key_is_refused_and_works_again_once_reactivated(
         self, app: FastAPI, client: TestClient
     ) -> None:
-        name = serve(app, client.headers["Authorization"].split()[1])
+        name = serve_model(app, client.headers["Authorization"].split()[1])
         owner, _key_id, key = viewer_key(app)
         caller = api(app, key)
         assert predict(caller, name).status_code == 200
@@ -140,7 +130,7 @@ class TestChangesApplyInProcess:
     def test_a_login_removed_from_the_project_no_longer_finds_the_deployment(
         self, app: FastAPI, client: TestClient
     ) -> None:
-        name = serve(app, client.headers["Authorization"].split()[1])
+        name = serve_model(app, client.headers["Authorization"].split()[1])
         member = make_member(app, Role.viewer)
         caller = api(app, open_session(app, member).access_token)
         assert predict(caller, name).status_code == 200
@@ -157,7 +147,7 @@ class TestTheGenericRulesHold:
     def test_a_key_of_another_project_gets_the_404_of_a_missing_deployment(
         self, app: FastAPI, admin_token: str
     ) -> None:
-        name = serve(app, admin_token)
+        name = serve_model(app, admin_token)
         outsider = make_account(app, role=Role.viewer)
         with database(app).unit_of_work() as session:
             other = make_project(session, unique("team-b"), members={outsider.id: Role.viewer.value})
@@ -174,7 +164,7 @@ class TestTheGenericRulesHold:
         assert predict(caller, name).status_code == 404  # and so it stays, from the cache
 
     def test_a_key_without_predictions_create_is_refused(self, app: FastAPI, admin_token: str) -> None:
-        name = serve(app, admin_token)
+        name = serve_model(app, admin_token)
         _owner, _key_id, key = viewer_key(app, Role.auditor)
 
         refused = predict(api(app, key), name)
@@ -185,7 +175,7 @@ class TestTheGenericRulesHold:
     def test_no_or_a_bad_credential_is_a_401_saying_what_to_send(
         self, app: FastAPI, admin_token: str
     ) -> None:
-        name = serve(app, admin_token)
+        name = serve_model(app, admin_token)
         anonymous = predict(api(app), name)
         forged = predict(api(app, "kiln_not-a-real-key"), name)
         assert (anonymous.status_code, forged.status_code) == (401, 401)
@@ -194,7 +184,7 @@ class TestTheGenericRulesHold:
 
     def test_the_api_rate_limit_applies_to_cached_keys(self, build_app: BuildApp) -> None:
         app = build_app(auth={"rate_limit": "3/minute"})
-        name = serve(app, open_session(app, make_member(app, Role.admin)).access_token)
+        name = serve_model(app, open_session(app, make_member(app, Role.admin)).access_token)
         _owner, _key_id, key = viewer_key(app)
         caller = api(app, key)
 
@@ -209,7 +199,7 @@ class TestTwoProcesses:
     def test_a_key_revoked_through_one_app_stops_on_the_other_after_its_next_poll(
         self, app: FastAPI, client: TestClient, second_app: FastAPI
     ) -> None:
-        name = serve(app, client.headers["Authorization"].split()[1])
+        name = serve_model(app, client.headers["Authorization"].split()[1])
         refresh(second_app)
         owner, key_id, key = viewer_key(app)
         other = api(second_app, key)  # not entered: no threads, the test polls for it
