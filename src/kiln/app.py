@@ -22,6 +22,7 @@ from kiln.audit.rekey import rekey_legacy_records
 from kiln.audit.router import router as audit_router
 from kiln.auth.admin_router import router as admin_router
 from kiln.auth.config import AuthConfig
+from kiln.auth.credential_cache import CredentialCache
 from kiln.auth.deps import AuthState, BearerAuthenticator
 from kiln.auth.projects import visible_project_ids
 from kiln.auth.ratelimit import RateLimits
@@ -88,6 +89,8 @@ class KilnState:
     store: ArtifactStore
     auth_config: AuthConfig
     rate_limits: RateLimits
+    # The serving path's credentials from memory, invalidated by auth changes (kiln.auth.credential_cache).
+    credential_cache: CredentialCache
     mailer: Mailer
     # Started and drained by the lifespan; the predict path appends to it (kiln.serving.deps).
     prediction_logger: PredictionLogger
@@ -125,9 +128,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = kiln_state(app)
     state.prediction_logger.start()
     state.registry_follower.subscribe()
+    state.credential_cache.start()
     state.model_cache.start()
     yield
     state.model_cache.stop()
+    state.credential_cache.stop()
     state.registry_follower.unsubscribe()
     # Queued predictions are written before the database closes: a clean shutdown loses none.
     state.prediction_logger.close()
@@ -175,6 +180,13 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
         store=store,
         auth_config=config,
         rate_limits=rate_limits,
+        credential_cache=CredentialCache(
+            db,
+            config,
+            rate_limits,
+            max_entries=settings.auth.credential_cache_size,
+            poll_seconds=settings.auth.credential_poll_seconds,
+        ),
         mailer=Mailer(settings.smtp, public_url=config.public_url),
         prediction_logger=PredictionLogger(db, settings.prediction_log, registry=registry),
         model_cache=_model_cache(settings, db, store),
