@@ -39,7 +39,7 @@ from kiln.serving.inference_protocol import (
     unknown_version,
 )
 from kiln.serving.model_cache import Route
-from kiln.serving.predict_router import authorize, find_route, record, run
+from kiln.serving.predict_router import authorized, find_route, record, run
 from kiln.serving.prediction_log import new_request_id
 
 log = structlog.get_logger(__name__)
@@ -70,11 +70,7 @@ async def _served(
     """The deployment ``name`` at ``version``, checked for the caller, ready and OIP-shaped."""
     try:
         route = await find_route(request, name)
-        actor = (
-            authorize(request, route)
-            if route.public
-            else await anyio.to_thread.run_sync(authorize, request, route)
-        )
+        actor = await authorized(request, route)
     except NotFound:  # no such deployment, or one of a project the caller is not in: the same answer
         raise unknown_model(name, hint=UNKNOWN_MODEL_HINT) from None
     except KilnError as exc:  # no key (401), a role without predictions:create (403), rate limited

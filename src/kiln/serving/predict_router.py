@@ -80,6 +80,13 @@ def authorize(request: Request, route: Route) -> Actor | None:
     return actor
 
 
+async def authorized(request: Request, route: Route) -> Actor | None:
+    """``authorize``, off the event loop when it has to read the database (a private deployment)."""
+    if route.public:
+        return authorize(request, route)
+    return await anyio.to_thread.run_sync(authorize, request, route)
+
+
 async def find_route(request: Request, name: str) -> Route:
     cache = get_model_cache(request)
     route = cache.route(name)
@@ -183,11 +190,7 @@ async def predict(name: str, request: Request) -> Response:
     started = time.perf_counter()
     try:
         route = await find_route(request, name)
-        actor = (
-            authorize(request, route)
-            if route.public
-            else await anyio.to_thread.run_sync(authorize, request, route)
-        )
+        actor = await authorized(request, route)
     except KilnError as exc:
         return _error(exc, request_id)
     if route.model is None:
@@ -235,8 +238,7 @@ async def deployment_ready(name: str, request: Request) -> Response:
     request_id = new_request_id()
     try:
         route = await find_route(request, name)
-        if not route.public:
-            await anyio.to_thread.run_sync(authorize, request, route)
+        await authorized(request, route)
     except KilnError as exc:
         return _error(exc, request_id)
     if route.model is None:
