@@ -52,6 +52,7 @@ from kiln.serving.cache_settings import ModelCacheSettings
 from kiln.serving.deployment_follow import RegistryFollower
 from kiln.serving.deployments_router import router as deployments_router
 from kiln.serving.deps import ModelCacheState, ServingState
+from kiln.serving.inference_router import router as inference_router
 from kiln.serving.model_cache import ModelCache
 from kiln.serving.predict_router import router as predict_router
 from kiln.serving.prediction_log import PredictionLogger
@@ -220,6 +221,7 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
     app.include_router(registry_lifecycle_router)
     app.include_router(predict_router)
     app.include_router(deployments_router)
+    app.include_router(inference_router)
     _add_operational_routes(app)
     _add_ui(app)
     check_upload_routes(app)
