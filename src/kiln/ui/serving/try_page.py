@@ -27,7 +27,7 @@ from kiln.serving.errors import NotReady
 from kiln.serving.predicting import answer
 from kiln.serving.prediction_log import new_request_id
 from kiln.ui.csrf import FormDep
-from kiln.ui.page_access import form_require
+from kiln.ui.page_access import form_require, page_require
 from kiln.ui.page_route import PageRoute
 from kiln.ui.serving.deployment_page import Tried, deployment_href, render_deployment_page
 from kiln.ui.serving.try_form import field_messages, submitted_record, submitted_values
@@ -35,6 +35,7 @@ from kiln.ui.serving.try_form import field_messages, submitted_record, submitted
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 TryForm = Annotated[Actor, Depends(form_require(Permission.predictions_create))]
+TryPage = Annotated[Actor, Depends(page_require(Permission.deployments_read))]
 
 
 @router.post("/deployments/{name}/try", response_class=HTMLResponse)
@@ -63,6 +64,6 @@ def try_it(request: Request, actor: TryForm, form: FormDep, name: str) -> HTMLRe
 
 
 @router.get("/deployments/{name}/try", include_in_schema=False)
-def try_it_again(name: str) -> RedirectResponse:
+def try_it_again(actor: TryPage, name: str) -> RedirectResponse:
     """A reloaded or bookmarked answer page: back to the form."""
     return RedirectResponse(f"{deployment_href(name)}#try-it", status_code=303)
