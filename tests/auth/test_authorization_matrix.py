@@ -223,6 +223,11 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/approvals"): P.models_read,
     ("GET", "/approvals/{approval_id}"): P.models_read,
     ("POST", "/approvals/{approval_id}/{verdict}"): P.models_approve,
+    ("GET", "/deployments"): P.deployments_read,
+    ("GET", "/deployments/{name}"): P.deployments_read,
+    ("GET", "/deployments/{name}/try"): P.deployments_read,
+    ("POST", "/deployments/{name}/try"): P.predictions_create,
+    ("POST", "/deployments/{name}/undeploy"): P.deployments_write,
 }
 
 RULES = {**API_RULES, **UI_RULES}

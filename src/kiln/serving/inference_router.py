@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request, Response
 
 from kiln.core.actor import Actor
 from kiln.core.errors import KilnError, NotFound
-from kiln.serving.deps import get_model_cache
+from kiln.serving.deps import get_model_cache, get_prediction_logger
 from kiln.serving.inference_model import model_input, model_outputs, validated, wants_probabilities
 from kiln.serving.inference_protocol import (
     HEADER_LENGTH,
@@ -39,7 +39,8 @@ from kiln.serving.inference_protocol import (
     unknown_version,
 )
 from kiln.serving.model_cache import Route
-from kiln.serving.predict_router import authorize_request, find_route, record, run
+from kiln.serving.predict_router import authorize_request, find_route, run
+from kiln.serving.predicting import log_prediction
 from kiln.serving.prediction_log import new_request_id
 
 log = structlog.get_logger(__name__)
@@ -165,7 +166,9 @@ async def infer(name: str, request: Request, version: str | None = None) -> Resp
         inputs, rows = model_input(oip, parsed)
         checked = await run(rows, lambda: validated(model, inputs))
     except InferenceProtocolError as error:
-        record(request, route, actor, request_id, started, "invalid", error=error.message)
+        log_prediction(
+            get_prediction_logger(request), route, actor, request_id, started, "invalid", error=error.message
+        )
         return _error(error, request_id)
     probabilities = wants_probabilities(oip, parsed)
     try:
@@ -175,16 +178,43 @@ async def infer(name: str, request: Request, version: str | None = None) -> Resp
         )
     except InferenceProtocolError as error:  # an output the model did not give, or cannot go as JSON
         status = "invalid" if error.status < 500 else "error"
-        record(request, route, actor, request_id, started, status, inputs=inputs, error=error.message)
+        log_prediction(
+            get_prediction_logger(request),
+            route,
+            actor,
+            request_id,
+            started,
+            status,
+            inputs=inputs,
+            error=error.message,
+        )
         if error.status >= 500:
             error = InferenceProtocolError(f"{error.message} (request id {request_id})", status=error.status)
         return _error(error, request_id)
     except Exception as exc:  # the model's own code failed: logged, answered, and the process goes on
         log.exception("serving.model_failed", deployment=name, version_id=route.version_id, protocol="oip")
         failure = f"{type(exc).__name__}: {exc}"
-        record(request, route, actor, request_id, started, "error", inputs=inputs, error=failure)
+        log_prediction(
+            get_prediction_logger(request),
+            route,
+            actor,
+            request_id,
+            started,
+            "error",
+            inputs=inputs,
+            error=failure,
+        )
         message = f"the model failed on this request; quote request id {request_id} when reporting it"
         return _error(InferenceProtocolError(message, status=500), request_id)
-    record(request, route, actor, request_id, started, "ok", inputs=inputs, outputs=result.to_dict())
+    log_prediction(
+        get_prediction_logger(request),
+        route,
+        actor,
+        request_id,
+        started,
+        "ok",
+        inputs=inputs,
+        outputs=result.to_dict(),
+    )
     answer_headers["X-Request-ID"] = request_id
     return Response(answer, headers=answer_headers)

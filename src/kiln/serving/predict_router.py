@@ -28,29 +28,16 @@ from kiln.core.errors import KilnError, NotFound, RateLimited, ValidationFailed
 from kiln.core.http import error_response, error_responses
 from kiln.core.permissions import Permission
 from kiln.serving.deps import get_model_cache, get_prediction_logger
+from kiln.serving.errors import NotReady
 from kiln.serving.model_cache import Route
-from kiln.serving.prediction_log import PredictionRecord, new_request_id
+from kiln.serving.predicting import answer, log_prediction
+from kiln.serving.prediction_log import new_request_id
 
 log = structlog.get_logger(__name__)
 
 # Batches up to this many rows run on the event loop (a thread hand-off costs more than they do).
 INLINE_ROWS = 100
 T = TypeVar("T")
-
-
-class NotReady(KilnError):
-    """The deployment exists but this process cannot answer for it (yet): the reason says why."""
-
-    code = "not_ready"
-    status_code = 503
-    title = "Not ready"
-
-
-class ModelFailed(KilnError):
-    """The model raised on a request that passed validation (logged with its traceback)."""
-
-    code = "model_failed"
-    status_code = 500
 
 
 router = APIRouter(
@@ -158,38 +145,6 @@ def parse_payload(body: bytes) -> tuple[Any, int]:
     return columns, max(len(values) for values in columns.values())
 
 
-def record(
-    request: Request,
-    route: Route,
-    actor: Actor | None,
-    request_id: str,
-    started: float,
-    status: str,
-    *,
-    inputs: Any = None,
-    outputs: Any = None,
-    error: str | None = None,
-) -> None:
-    get_prediction_logger(request).append(
-        PredictionRecord(
-            request_id=request_id,
-            deployment=route.name,
-            project_id=route.project_id,
-            model_name=route.model_name,
-            status=status,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            inputs=inputs,
-            outputs=outputs,
-            model_version_id=route.version_id,
-            model_version_number=route.version_number,
-            deployment_id=route.deployment_id,
-            error=error,
-            caller=actor.label if actor is not None else "public",
-            caller_user_id=actor.user_id if actor is not None else None,
-        )
-    )
-
-
 @router.post("/{name}/predict", response_model=None)
 async def predict(name: str, request: Request) -> Response:
     """Predictions for records or columns, validated against the version's signature."""
@@ -203,40 +158,17 @@ async def predict(name: str, request: Request) -> Response:
         return _error(exc, request_id)
     if route.model is None:
         return _error(NotReady(f"deployment {name!r} is not ready: {route.reason}"), request_id)
-    model = route.model
     body = await request.body()
+    logger = get_prediction_logger(request)
     try:
         data, rows = parse_payload(body)
-        validated = await run(rows, lambda: model.validate(data))
     except KilnError as exc:
-        record(request, route, actor, request_id, started, "invalid", error=exc.message)
+        log_prediction(logger, route, actor, request_id, started, "invalid", error=exc.message)
         return _error(exc, request_id)
     try:
-        result = await run(rows, lambda: model.predictor.predict(validated, probabilities=True))
-    except Exception as exc:
-        log.exception("serving.model_failed", deployment=name, version_id=route.version_id)
-        record(
-            request,
-            route,
-            actor,
-            request_id,
-            started,
-            "error",
-            inputs=data,
-            error=f"{type(exc).__name__}: {exc}",
-        )
-        return _error(
-            ModelFailed(f"the model failed on this request; quote request id {request_id} when reporting it"),
-            request_id,
-        )
-    answer = result.to_dict()
-    record(request, route, actor, request_id, started, "ok", inputs=data, outputs=answer)
-    document = {
-        "request_id": request_id,
-        "deployment": name,
-        "model": {"name": route.model_name, "version": route.version_number, "version_id": route.version_id},
-        **answer,
-    }
+        document = await run(rows, lambda: answer(logger, route, actor, request_id, started, data))
+    except KilnError as exc:
+        return _error(exc, request_id)
     return _json(document, 200, request_id)
 
 
