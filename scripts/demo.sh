@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Kiln demo: a server on the embedded defaults (SQLite + local artifacts under $KILN_HOME, default
-# ~/.kiln), an admin account and a demo project, then an example that trains scikit-learn models
-# with tracking, authenticated by an API key. The server keeps running
-# so the UI can be explored; Ctrl-C stops it. KILN_DEMO_EXIT=1 stops it after the example instead.
+# ~/.kiln), an admin account and a demo project, then examples that train scikit-learn models with
+# tracking, take the best to production and deploy it for predictions, authenticated by an API key.
+# The server keeps running so the UI can be explored; Ctrl-C stops it. KILN_DEMO_EXIT=1 stops it
+# after the examples instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -44,6 +45,10 @@ export KILN_REVIEWER_TOKEN
 
 "$VENV/bin/python" examples/train_breast_cancer.py
 "$VENV/bin/python" examples/register_and_approve.py
+# The production version behind a URL (the deployment follows the stage), ~200 predictions, feedback.
+"$VENV/bin/kiln" deploy breast_cancer_classifier --stage production
+"$VENV/bin/python" examples/deploy_and_predict.py
+"$VENV/bin/kiln" deployments logs breast_cancer_classifier --limit 5
 
 echo
 echo "== Kiln is running at $KILN_URL"
@@ -52,6 +57,8 @@ echo "  set KILN_ADMIN_PASSWORD to choose it), then open:"
 echo "    experiments:  $KILN_URL/experiments   (the breast-cancer runs: charts, compare, reproduce)"
 echo "    models:       $KILN_URL/models        (breast_cancer_classifier: stage history, approval, lineage)"
 echo "    approvals:    $KILN_URL/approvals"
+echo "    predictions:  POST $KILN_URL/api/v1/deployments/breast_cancer_classifier/predict"
+echo "                  (kiln predict breast_cancer_classifier --file PATIENTS.csv; kiln deployments logs ...)"
 echo "    audit trail:  $KILN_URL/audit"
 echo "    API docs:     $KILN_URL/docs"
 echo "    metrics:      $KILN_URL/metrics"

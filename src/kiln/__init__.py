@@ -43,6 +43,7 @@ _FLUENT = (
     "log_artifact",
     "log_artifacts",
     "feedback",
+    "predict",
 )
 _LAZY: dict[str, str] = {
     **dict.fromkeys(_ERRORS, "kiln.core.errors"),
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     from kiln.client.fluent import log_metrics as log_metrics
     from kiln.client.fluent import log_param as log_param
     from kiln.client.fluent import log_params as log_params
+    from kiln.client.fluent import predict as predict
     from kiln.client.fluent import set_tag as set_tag
     from kiln.client.fluent import set_tags as set_tags
     from kiln.client.fluent import start_run as start_run

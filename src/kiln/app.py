@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 import structlog
 from fastapi import FastAPI, Request
@@ -50,7 +51,8 @@ from kiln.registry.router import router as registry_router
 from kiln.registry.settings import ModelRegistrySettings
 from kiln.serving.cache_settings import ModelCacheSettings
 from kiln.serving.deployment_follow import RegistryFollower
-from kiln.serving.deployments_router import router as deployments_router
+from kiln.serving.deployments_router import read_router as deployments_read_router
+from kiln.serving.deployments_router import write_router as deployments_write_router
 from kiln.serving.deps import ModelCacheState, ServingState
 from kiln.serving.inference_router import router as inference_router
 from kiln.serving.model_cache import ModelCache
@@ -65,6 +67,9 @@ from kiln.tracking.lineage_nodes import register_lineage_nodes
 from kiln.tracking.router import router as tracking_router
 
 log = structlog.get_logger("kiln.app")
+
+# "all": kiln server (everything); "serving": kiln serve (predictions, their log, deployments' reads).
+AppRole = Literal["all", "serving"]
 
 
 class KilnSettings(Settings):
@@ -141,7 +146,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.db.dispose()
 
 
-def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: KilnSettings | None = None, *, migrate: bool = True, role: AppRole = "all"
+) -> FastAPI:
+    """The app of ``kiln server`` (``role="all"``), or of ``kiln serve`` (``"serving"``): the same
+    state, database and store, but only health, the predict and prediction-log routes and the
+    deployments' reads; no UI, no sign-up, no control-plane writes."""
+    serving_only = role == "serving"
     settings = settings or KilnSettings()
     # Everything the server writes (the SQLite database and its journal, artifacts and their
     # folders, key files) is for its owner only. Set here rather than in `kiln server`: every way of
@@ -195,36 +206,23 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
         metrics_registry=registry,
         authenticator=BearerAuthenticator(config, rate_limits),
         project_visibility=visible_project_ids,
-        setup_token=announce_setup_token(db, config),
+        # A serving process offers no sign-up, so it announces no setup token.
+        setup_token=None if serving_only else announce_setup_token(db, config),
     )
     install_error_handlers(app)
     limits = BodyLimits(
         max_json_bytes=settings.http.max_json_bytes,
         max_form_bytes=settings.http.max_form_bytes,
         max_upload_bytes=settings.http.max_upload_bytes,
-        uploads=UPLOAD_ROUTES,
+        uploads=() if serving_only else UPLOAD_ROUTES,
     )
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry), limits=limits)
     # Added last, so outermost: its headers are on every response, 500s and 413s included.
     app.add_middleware(SecurityHeadersMiddleware)
-    app.include_router(auth_router)
-    app.include_router(admin_router)
-    app.include_router(audit_router)
-    app.include_router(notify_router)
-    app.include_router(tracking_router)
-    app.include_router(lineage_router)
-    app.include_router(predictions_router)
-    # Each domain above lineage describes its own nodes (labels, pages, projects): one line each.
-    register_lineage_nodes()
-    registry_lineage_nodes.register_lineage_nodes()
-    app.include_router(registry_router)
-    app.include_router(registry_lifecycle_router)
-    app.include_router(predict_router)
-    app.include_router(deployments_router)
-    app.include_router(inference_router)
+    _include_serving_routers(app)
     _add_operational_routes(app)
-    _add_ui(app)
-    check_upload_routes(app)
+    if not serving_only:
+        _include_control_plane(app)
     log.info(
         "app.created",
         database=db.engine.url.render_as_string(hide_password=True),
@@ -232,6 +230,37 @@ def create_app(settings: KilnSettings | None = None, *, migrate: bool = True) ->
         pid=os.getpid(),
     )
     return app
+
+
+def create_serving_app() -> FastAPI:
+    """``kiln serve``'s factory (uvicorn ``--factory``): a prediction gateway on the same database
+    and store as ``kiln server``."""
+    return create_app(role="serving")
+
+
+def _include_serving_routers(app: FastAPI) -> None:
+    """What a serving-only process answers (and the all-in-one server too)."""
+    app.include_router(predictions_router)
+    app.include_router(predict_router)
+    app.include_router(deployments_read_router)
+    app.include_router(inference_router)
+
+
+def _include_control_plane(app: FastAPI) -> None:
+    app.include_router(auth_router)
+    app.include_router(admin_router)
+    app.include_router(audit_router)
+    app.include_router(notify_router)
+    app.include_router(tracking_router)
+    app.include_router(lineage_router)
+    # Each domain above lineage describes its own nodes (labels, pages, projects): one line each.
+    register_lineage_nodes()
+    registry_lineage_nodes.register_lineage_nodes()
+    app.include_router(registry_router)
+    app.include_router(registry_lifecycle_router)
+    app.include_router(deployments_write_router)
+    _add_ui(app)
+    check_upload_routes(app)
 
 
 def _model_cache(settings: KilnSettings, db: Database, store: ArtifactStore) -> ModelCache:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -42,3 +44,15 @@ def serve_model(app: FastAPI, token: str, *, public: bool = False) -> str:
     deploy(api(app, token), name, v1.model, version=1, public=public)
     refresh(app)
     return name
+
+
+@contextmanager
+def cache_running(app: FastAPI) -> Iterator[None]:
+    """The model cache's refresh thread running, as the app's lifespan runs it (the live test server
+    runs without a lifespan): a deployment made through the API is loaded as soon as it commits."""
+    cache = kiln_state(app).model_cache
+    cache.start()
+    try:
+        yield
+    finally:
+        cache.stop()

@@ -50,7 +50,10 @@ class ServerLog:
 
 
 @contextmanager
-def running_server(tmp_path: Path, *args: str, **env: str) -> Iterator[tuple[str, ServerLog]]:
+def running_server(
+    tmp_path: Path, *args: str, command: str = "server", **env: str
+) -> Iterator[tuple[str, ServerLog]]:
+    """``kiln server`` (or ``command``: ``serve``) in a subprocess on a free port, until the block ends."""
     port = free_port()
     environment = {
         **os.environ,
@@ -60,7 +63,7 @@ def running_server(tmp_path: Path, *args: str, **env: str) -> Iterator[tuple[str
         **env,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "kiln.cli.main", "server", "--port", str(port), *args],
+        [sys.executable, "-m", "kiln.cli.main", command, "--port", str(port), *args],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -74,7 +77,7 @@ def running_server(tmp_path: Path, *args: str, **env: str) -> Iterator[tuple[str
                 health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 break
             except httpx.TransportError:
-                assert time.monotonic() < deadline, "kiln server did not answer within 60 s"
+                assert time.monotonic() < deadline, f"kiln {command} did not answer within 60 s"
                 time.sleep(0.2)
         assert health.json()["status"] == "ok"
         yield f"http://127.0.0.1:{port}", log

@@ -115,15 +115,19 @@ class TestReadiness:
         assert ready.status_code == 503
         assert shown["readiness"]["ready"] is False
         assert "sha256" in shown["readiness"]["reason"] or "match" in shown["readiness"]["reason"]
+        assert shown["readiness"]["pending"] is False  # it tried: waiting will not help
 
     def test_a_healthy_deployment_is_ready(self, app: FastAPI, client: TestClient) -> None:
         [v1] = build_model(app, name=unique("fraud"))
-        deploy(client, "fraud-ok", v1.model, version=1)
+        created = deploy(client, "fraud-ok", v1.model, version=1)
+        # Not loaded yet: worth waiting for (a failed load says pending False, with its reason).
+        assert created["readiness"]["pending"] is True
         refresh(app)
         assert client.get(f"{API}/deployments/fraud-ok/ready").status_code == 200
         assert client.get(f"{API}/deployments/fraud-ok").json()["readiness"] == {
             "ready": True,
             "reason": None,
+            "pending": False,
         }
 
 

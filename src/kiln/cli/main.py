@@ -11,10 +11,12 @@ from kiln.audit.cli import audit_app
 from kiln.auth.cli import admin_app
 from kiln.cli.account import keys_app, login, logout, projects_app
 from kiln.cli.artifacts import artifacts_app
+from kiln.cli.deployments import deploy, deployments_app, undeploy
 from kiln.cli.model_lifecycle import add_lifecycle_commands
+from kiln.cli.predict import predict
 from kiln.cli.registry import models_app
 from kiln.cli.remote import Remote
-from kiln.cli.server import db_app, server
+from kiln.cli.server import db_app, serve, server
 from kiln.cli.tracking import experiments_app, runs_app
 
 app = typer.Typer(
@@ -53,6 +55,7 @@ def main(
 
 
 app.command("server")(server)
+app.command("serve")(serve)
 app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
@@ -60,6 +63,10 @@ app.add_typer(artifacts_app, name="artifacts")
 # The lifecycle commands (promote, approve, reject, approvals, rollback, history) join the registry group.
 add_lifecycle_commands(models_app)
 app.add_typer(models_app, name="models")
+app.command("deploy")(deploy)
+app.command("undeploy")(undeploy)
+app.add_typer(deployments_app, name="deployments")
+app.command("predict")(predict)
 app.command("login")(login)
 app.command("logout")(logout)
 app.add_typer(projects_app, name="projects")

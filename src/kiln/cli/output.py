@@ -69,7 +69,18 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "killed": "yellow"}
+STATUS_STYLE = {
+    "running": "cyan",
+    "finished": "green",
+    "failed": "red",
+    "killed": "yellow",
+    # deployments, and the predictions they logged
+    "active": "green",
+    "stopped": "yellow",
+    "ok": "green",
+    "invalid": "yellow",
+    "error": "red",
+}
 
 
 def styled_status(status: str) -> str:

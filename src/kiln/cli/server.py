@@ -1,4 +1,4 @@
-"""Local admin commands: ``kiln server`` and ``kiln db upgrade``. They use core directly, not HTTP."""
+"""Local admin commands: ``kiln server``, ``kiln serve``, ``kiln db upgrade``. They use core directly."""
 
 from __future__ import annotations
 
@@ -11,21 +11,20 @@ from kiln.cli.output import console, fail, handle_errors
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 
 
-def server(
-    host: Annotated[
-        str | None, typer.Option(help="Interface to listen on [default: KILN_HOST or 127.0.0.1]")
-    ] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: KILN_PORT or 8000]")] = None,
-    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
-    forwarded_allow_ips: Annotated[
-        str | None,
-        typer.Option(
-            help="Addresses of reverse proxies whose X-Forwarded-For/-Proto are trusted, comma-separated "
-            "('*' for any) [default: KILN_FORWARDED_ALLOW_IPS or 127.0.0.1]"
-        ),
-    ] = None,
+Host = Annotated[str | None, typer.Option(help="Interface to listen on [default: KILN_HOST or 127.0.0.1]")]
+Port = Annotated[int | None, typer.Option(help="Port [default: KILN_PORT or 8000]")]
+ForwardedAllowIps = Annotated[
+    str | None,
+    typer.Option(
+        help="Addresses of reverse proxies whose X-Forwarded-For/-Proto are trusted, comma-separated "
+        "('*' for any) [default: KILN_FORWARDED_ALLOW_IPS or 127.0.0.1]"
+    ),
+]
+
+
+def _run(
+    factory: str, host: str | None, port: int | None, forwarded_allow_ips: str | None, reload: bool
 ) -> None:
-    """Run the Kiln server (API, docs and UI) with uvicorn."""
     import uvicorn
 
     from kiln.core.settings import Settings
@@ -33,7 +32,7 @@ def server(
     settings = Settings()
     server = settings.server
     uvicorn.run(
-        "kiln.app:create_app",
+        factory,
         factory=True,
         host=host or server.host,
         port=port or server.port,
@@ -44,6 +43,26 @@ def server(
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips or server.forwarded_allow_ips,
     )
+
+
+def server(
+    host: Host = None,
+    port: Port = None,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    forwarded_allow_ips: ForwardedAllowIps = None,
+) -> None:
+    """Run the Kiln server (API, docs and UI) with uvicorn."""
+    _run("kiln.app:create_app", host, port, forwarded_allow_ips, reload)
+
+
+def serve(host: Host = None, port: Port = None, forwarded_allow_ips: ForwardedAllowIps = None) -> None:
+    """Run a serving-only process: predictions, their log and feedback, and deployments' reads.
+
+    It reads deployments from the same database and models from the same store as `kiln server`
+    (the same KILN_* settings), and picks up changes made there within KILN_SERVING_POLL_SECONDS.
+    No UI, no sign-up, no control-plane writes: run more of these behind a load balancer.
+    """
+    _run("kiln.app:create_serving_app", host, port, forwarded_allow_ips, reload=False)
 
 
 @db_app.command("upgrade")

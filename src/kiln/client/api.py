@@ -17,6 +17,7 @@ from kiln.client.resources import (
     ApiKeysResource,
     ArtifactsResource,
     AuthResource,
+    DeploymentsResource,
     ExperimentsResource,
     LineageResource,
     ModelLifecycleResource,
@@ -67,6 +68,7 @@ class Client:
         self.models = ModelsResource(self.transport)
         self.model_lifecycle = ModelLifecycleResource(self.transport)
         self.predictions = PredictionsResource(self.transport)
+        self.deployments = DeploymentsResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

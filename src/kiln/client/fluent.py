@@ -20,6 +20,7 @@ from kiln.client import environment
 from kiln.client.api import Client, default_client
 from kiln.client.run import ActiveRun, exit_status
 from kiln.core.errors import InvalidState
+from kiln.serving.deployment_schemas import PredictResult
 from kiln.serving.schemas import FeedbackRecorded
 from kiln.tracking.schemas import ArtifactRead, RunInputCreate, RunStatus
 
@@ -152,6 +153,14 @@ def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> li
 
 
 # -- serving ----------------------------------------------------------------------------------
+
+
+def predict(deployment: str, rows: Any, *, client: Client | None = None) -> PredictResult:
+    """Predictions from deployment ``deployment`` for ``rows``: a list of records (dicts), a dict of
+    columns (lists) or a pandas DataFrame. The result has ``predictions`` (one per row, in order),
+    ``probabilities`` and ``classes`` for classifiers, ``model_version`` and the ``request_id`` that
+    ``kiln.feedback`` names later. Bad rows raise ``kiln.ValidationFailed`` naming the field."""
+    return (client or default_client()).deployments.predict(deployment, rows)
 
 
 def feedback(

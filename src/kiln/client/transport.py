@@ -16,6 +16,8 @@ from kiln.core.errors import KilnError, error_from_payload
 
 # Gateways and load balancers answer these while a server restarts; the request did not run.
 RETRY_STATUSES = frozenset({502, 503, 504})
+# Calls to a serving route: its 503 is Kiln's own answer (the deployment is not ready), not a restart.
+GATEWAY_STATUSES = frozenset({502, 504})
 # A failed connect never reached the server, so even a POST is safe to send again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -30,9 +32,18 @@ class ServerUnreachable(KilnError):
     status_code = 503
 
 
+def _jsonable(value: Any) -> Any:
+    """numpy scalars and arrays (``tolist``), dates and times (ISO 8601): what rows of data hold."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"a {type(value).__name__} cannot be sent as JSON")
+
+
 def encode_json(payload: Any) -> bytes:
     # httpx refuses NaN; Kiln accepts the JSON NaN/Infinity literals, and NaN is a legitimate metric.
-    return json.dumps(payload, separators=(",", ":"), allow_nan=True).encode()
+    return json.dumps(payload, separators=(",", ":"), allow_nan=True, default=_jsonable).encode()
 
 
 def raise_for_error(response: httpx.Response) -> None:
@@ -71,14 +82,22 @@ class Transport:
     def close(self) -> None:
         self._http.close()
 
-    def _should_retry(self, method: str, attempt: int, *, error: Exception | None, status: int = 0) -> bool:
+    def _should_retry(
+        self,
+        method: str,
+        attempt: int,
+        *,
+        error: Exception | None,
+        status: int = 0,
+        statuses: frozenset[int] = RETRY_STATUSES,
+    ) -> bool:
         if attempt >= self.retries:
             return False
         if error is not None:
             return isinstance(error, _NOT_SENT) or (
                 method in _IDEMPOTENT and isinstance(error, httpx.TransportError)
             )
-        return status in RETRY_STATUSES
+        return status in statuses
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(min(self.backoff * (2**attempt), 4.0))
@@ -113,10 +132,12 @@ class Transport:
         params: Params | None = None,
         content: Callable[[], Iterable[bytes]] | None = None,
         headers: Mapping[str, str] | None = None,
+        retry_statuses: frozenset[int] = RETRY_STATUSES,
     ) -> Iterator[httpx.Response]:
         """Send a request and yield the (unread) response; error statuses raise ``KilnError``.
 
-        ``content`` is a factory so a retried upload starts again from its first byte.
+        ``content`` is a factory so a retried upload starts again from its first byte; answers with
+        a status in ``retry_statuses`` are sent again (after a backoff).
         """
         attempt = 0
         while True:
@@ -134,7 +155,9 @@ class Transport:
                     f"could not reach Kiln at {self.base_url}: {exc or type(exc).__name__}",
                     details={"url": self.base_url},
                 ) from exc
-            if self._should_retry(method, attempt, error=None, status=response.status_code):
+            if self._should_retry(
+                method, attempt, error=None, status=response.status_code, statuses=retry_statuses
+            ):
                 response.close()
                 self._sleep(attempt)
                 attempt += 1
@@ -157,10 +180,17 @@ class Transport:
         params: Params | None = None,
         content: Callable[[], Iterable[bytes]] | None = None,
         headers: Mapping[str, str] | None = None,
+        retry_statuses: frozenset[int] = RETRY_STATUSES,
     ) -> Any:
         """Send a request and return the decoded JSON body."""
         with self.stream(
-            method, path, json_body=json_body, params=params, content=content, headers=headers
+            method,
+            path,
+            json_body=json_body,
+            params=params,
+            content=content,
+            headers=headers,
+            retry_statuses=retry_statuses,
         ) as response:
             try:
                 response.read()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from kiln.core.schemas import InputSchema, ReadSchema
 
@@ -88,6 +88,10 @@ class Readiness(ReadSchema):
 
     ready: bool
     reason: str | None = None
+    pending: bool = Field(
+        default=False,
+        description="the change is not loaded here yet: ask again in a moment (False: ready, or it failed)",
+    )
 
 
 class DeploymentRead(ReadSchema):
@@ -108,5 +112,34 @@ class DeploymentRead(ReadSchema):
 
 
 class DeploymentFilter(InputSchema):
+    # It shares the query string with paging (limit, cursor).
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
     status: DeploymentStatus | None = None
     model: Annotated[str | None, Field(max_length=256)] = None
+
+
+class PredictResult(ReadSchema):
+    """The answer of ``POST /api/v1/deployments/{name}/predict``: one prediction per row, in order."""
+
+    request_id: str = Field(description="a UUIDv7; feedback names it (also the X-Request-ID header)")
+    deployment: str
+    model: ModelVersionRef = Field(description="the version that answered")
+    predictions: list[Any]
+    classes: list[Any] | None = Field(default=None, description="the order of each probabilities row")
+    probabilities: list[list[float | None]] | None = None
+    scores: list[float | None] | None = Field(default=None, description="outlier detectors")
+
+    @property
+    def model_version(self) -> int:
+        return self.model.version
+
+
+class DeploymentReady(ReadSchema):
+    """Whether the serving process asked answers for the deployment now (``GET .../ready``)."""
+
+    deployment: str
+    ready: bool
+    reason: str | None = Field(default=None, description="why not, when not ready")
+    model_name: str | None = None
+    model_version: int | None = None

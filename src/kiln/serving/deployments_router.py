@@ -1,4 +1,8 @@
-"""Deployment routes: PUT (deploy), GET (list, one, with this process's readiness), DELETE (undeploy)."""
+"""Deployment routes: PUT (deploy), GET (list, one, with this process's readiness), DELETE (undeploy).
+
+Two routers: ``read_router`` (the GETs, which a serving-only process also answers: ``kiln serve``)
+and ``write_router`` (PUT, DELETE: the control plane only).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,12 @@ from kiln.serving.model_cache import ModelCache
 if TYPE_CHECKING:
     from kiln.serving.deployment_models import Deployment
 
-router = APIRouter(
+read_router = APIRouter(
+    prefix="/api/v1/deployments",
+    tags=["deployments"],
+    responses=error_responses(400, 401, 403, 404, 422, 429),
+)
+write_router = APIRouter(
     prefix="/api/v1/deployments",
     tags=["deployments"],
     responses=error_responses(400, 401, 403, 404, 409, 422, 429),
@@ -47,7 +56,9 @@ def readiness(cache: ModelCache, deployment: DeploymentRead) -> Readiness:
         or route.version_id != deployment.model.version_id
     ):
         return Readiness(
-            ready=False, reason="this change is not loaded yet (serving processes pick it up within seconds)"
+            ready=False,
+            reason="this change is not loaded yet (serving processes pick it up within seconds)",
+            pending=True,
         )
     return Readiness(ready=route.ready, reason=None if route.ready else route.reason)
 
@@ -57,7 +68,7 @@ def _read(session: SessionDep, cache: ModelCache, deployment: Deployment) -> Dep
     return read.model_copy(update={"readiness": readiness(cache, read)})
 
 
-@router.put("/{name}", response_model=DeploymentRead)
+@write_router.put("/{name}", response_model=DeploymentRead)
 def deploy(
     name: str,
     spec: DeploymentSpec,
@@ -72,7 +83,7 @@ def deploy(
     return _read(session, cache, deployment)
 
 
-@router.get("", response_model=Page[DeploymentRead])
+@read_router.get("", response_model=Page[DeploymentRead])
 def list_deployments(
     session: SessionDep,
     actor: DeploymentsRead,
@@ -85,14 +96,14 @@ def list_deployments(
     return found.with_items([read.model_copy(update={"readiness": readiness(cache, read)}) for read in reads])
 
 
-@router.get("/{name}", response_model=DeploymentRead)
+@read_router.get("/{name}", response_model=DeploymentRead)
 def get_deployment(
     name: str, session: SessionDep, actor: DeploymentsRead, cache: ModelCacheDep
 ) -> DeploymentRead:
     return _read(session, cache, deployments.get_deployment(session, actor, name))
 
 
-@router.delete("/{name}", response_model=DeploymentRead)
+@write_router.delete("/{name}", response_model=DeploymentRead)
 def undeploy(name: str, session: SessionDep, actor: DeploymentsWrite, cache: ModelCacheDep) -> DeploymentRead:
     """Stop answering for ``name`` (every serving process, within seconds); PUT starts it again."""
     return _read(session, cache, deployments.undeploy(session, actor, name))

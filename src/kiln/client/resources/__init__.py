@@ -7,6 +7,7 @@ here and one attribute in ``Client.__init__`` (see docs/sdk.md).
 from kiln.client.resources.artifacts import ArtifactsResource
 from kiln.client.resources.auth import ApiKeysResource, AuthResource, ProjectsResource
 from kiln.client.resources.base import Resource
+from kiln.client.resources.deployments import DeploymentsResource
 from kiln.client.resources.experiments import ExperimentsResource
 from kiln.client.resources.lineage import LineageResource
 from kiln.client.resources.model_lifecycle import ModelLifecycleResource
@@ -19,6 +20,7 @@ __all__ = [
     "ApiKeysResource",
     "ArtifactsResource",
     "AuthResource",
+    "DeploymentsResource",
     "ExperimentsResource",
     "LineageResource",
     "ModelLifecycleResource",
