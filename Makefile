@@ -12,7 +12,7 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip uv
 
 install: $(PY)
-	$(UV) pip install -q --python $(PY) -e '.[sklearn]'
+	$(UV) pip install -q --python $(PY) -e '.[sklearn,data]'
 
 install-dev: $(PY)
 	$(UV) pip install -q --python $(PY) -e '.[dev]'

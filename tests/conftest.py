@@ -19,18 +19,12 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from kiln.app import KilnSettings, create_app, kiln_state
-from kiln.auth.settings import AuthSettings
 from kiln.core import security
 from kiln.core.db import Database
 from kiln.core.migrate import upgrade_database
-from kiln.core.settings import HttpSettings
-from kiln.models_registry import metadata
-from kiln.storage.settings import StorageSettings
 from tests.builders import make_user_token
 from tests.password_hashing import HashOncePerPassword
-
-# The audit chain's HMAC key; CLI tests hand the same one to `kiln audit` through KILN_AUDIT_KEY.
-TEST_AUDIT_KEY = "test-audit-key-0123456789-abcdefghijklmnopq"
+from tests.settings import empty_all_tables, settings_for_tests
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -90,31 +84,10 @@ def migrated_database(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def _empty_all_tables(db: Database) -> None:
-    with db.engine.begin() as connection:
-        if db.engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                connection.execute(table.delete())
-
-
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, migrated_database: Database) -> Iterator[KilnSettings]:
-    _empty_all_tables(migrated_database)
-    return KilnSettings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        log_json=True,
-        log_level="WARNING",
-        secret_key="test-secret-key-0123456789-abcdefghijklmnop",
-        audit_key=TEST_AUDIT_KEY,
-        storage=StorageSettings(artifact_root=str(tmp_path / "artifacts")),
-        http=HttpSettings(max_upload_bytes=5 * 1024 * 1024),
-        # Tests call the API far faster than a person; the rate-limit tests set their own limits.
-        auth=AuthSettings(rate_limit="100000/minute", login_rate_limit="1000/minute"),
-    )
+    empty_all_tables(migrated_database)
+    return settings_for_tests(tmp_path, database_url)
 
 
 @pytest.fixture

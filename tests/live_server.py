@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import httpx
 import uvicorn
@@ -16,19 +17,29 @@ from fastapi import FastAPI
 @contextmanager
 def serve(app: FastAPI, *, startup_timeout: float = 20.0) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 until the block ends; yields the base URL once /healthz answers."""
+    with running(app, startup_timeout=startup_timeout) as (url, _server):
+        yield url
+
+
+@contextmanager
+def running(
+    app: FastAPI, *, lifespan: Literal["on", "off"] = "off", startup_timeout: float = 20.0
+) -> Iterator[tuple[str, uvicorn.Server]]:
+    """``serve``, also yielding the server: a test may stop it itself (``server.should_exit = True``,
+    what SIGTERM does: in-flight requests finish, then the lifespan's shutdown runs, when it is on)."""
     # Bind first and hand uvicorn the socket: no window in which another process takes the port.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, thread, startup_timeout)
-        yield url
+        yield url, server
     finally:
         server.should_exit = True
         thread.join(timeout=10)

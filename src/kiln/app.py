@@ -23,6 +23,7 @@ from kiln.audit.rekey import rekey_legacy_records
 from kiln.audit.router import router as audit_router
 from kiln.auth.admin_router import router as admin_router
 from kiln.auth.config import AuthConfig
+from kiln.auth.credential_cache import CredentialCache
 from kiln.auth.deps import AuthState, BearerAuthenticator
 from kiln.auth.projects import visible_project_ids
 from kiln.auth.ratelimit import RateLimits
@@ -53,6 +54,7 @@ from kiln.serving.deployment_follow import RegistryFollower
 from kiln.serving.deployments_router import read_router as deployments_read_router
 from kiln.serving.deployments_router import write_router as deployments_write_router
 from kiln.serving.deps import ModelCacheState, ServingState
+from kiln.serving.inference_router import router as inference_router
 from kiln.serving.model_cache import ModelCache
 from kiln.serving.predict_router import router as predict_router
 from kiln.serving.prediction_log import PredictionLogger
@@ -93,6 +95,8 @@ class KilnState:
     store: ArtifactStore
     auth_config: AuthConfig
     rate_limits: RateLimits
+    # The serving path's credentials from memory, invalidated by auth changes (kiln.auth.credential_cache).
+    credential_cache: CredentialCache
     mailer: Mailer
     # Started and drained by the lifespan; the predict path appends to it (kiln.serving.deps).
     prediction_logger: PredictionLogger
@@ -130,9 +134,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = kiln_state(app)
     state.prediction_logger.start()
     state.registry_follower.subscribe()
+    state.credential_cache.start()
     state.model_cache.start()
     yield
     state.model_cache.stop()
+    state.credential_cache.stop()
     state.registry_follower.unsubscribe()
     # Queued predictions are written before the database closes: a clean shutdown loses none.
     state.prediction_logger.close()
@@ -186,6 +192,13 @@ def create_app(
         store=store,
         auth_config=config,
         rate_limits=rate_limits,
+        credential_cache=CredentialCache(
+            db,
+            config,
+            rate_limits,
+            max_entries=settings.auth.credential_cache_size,
+            poll_seconds=settings.auth.credential_poll_seconds,
+        ),
         mailer=Mailer(settings.smtp, public_url=config.public_url),
         prediction_logger=PredictionLogger(db, settings.prediction_log, registry=registry),
         model_cache=_model_cache(settings, db, store),
@@ -230,6 +243,7 @@ def _include_serving_routers(app: FastAPI) -> None:
     app.include_router(predictions_router)
     app.include_router(predict_router)
     app.include_router(deployments_read_router)
+    app.include_router(inference_router)
 
 
 def _include_control_plane(app: FastAPI) -> None:

@@ -20,7 +20,7 @@ from tests.audit.builders import remove, reseal_unkeyed, tamper, wipe
 from tests.builders.audit import ALICE, BOB, append
 from tests.builders.auth import make_account
 from tests.builders.core import database
-from tests.conftest import TEST_AUDIT_KEY
+from tests.settings import TEST_AUDIT_KEY
 
 
 @pytest.fixture

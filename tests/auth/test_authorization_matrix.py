@@ -154,6 +154,17 @@ API_RULES: dict[tuple[str, str], Rule] = {
     # predictions:create in its project (tests/serving/test_deployments.py, TestAccess).
     ("POST", "/api/v1/deployments/{name}/predict"): PUBLIC,
     ("GET", "/api/v1/deployments/{name}/ready"): PUBLIC,
+    # The Open Inference Protocol: the process's health and metadata are public; a model is a
+    # deployment, decided as predict is (tests/serving/test_inference_routes.py, TestAccess).
+    ("GET", "/v2"): PUBLIC,
+    ("GET", "/v2/health/live"): PUBLIC,
+    ("GET", "/v2/health/ready"): PUBLIC,
+    ("GET", "/v2/models/{name}"): PUBLIC,
+    ("GET", "/v2/models/{name}/versions/{version}"): PUBLIC,
+    ("GET", "/v2/models/{name}/ready"): PUBLIC,
+    ("GET", "/v2/models/{name}/versions/{version}/ready"): PUBLIC,
+    ("POST", "/v2/models/{name}/infer"): PUBLIC,
+    ("POST", "/v2/models/{name}/versions/{version}/infer"): PUBLIC,
 }
 
 # The web UI: anonymous visitors are sent to the login page instead of getting a 401.
@@ -212,6 +223,11 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/approvals"): P.models_read,
     ("GET", "/approvals/{approval_id}"): P.models_read,
     ("POST", "/approvals/{approval_id}/{verdict}"): P.models_approve,
+    ("GET", "/deployments"): P.deployments_read,
+    ("GET", "/deployments/{name}"): P.deployments_read,
+    ("GET", "/deployments/{name}/try"): P.deployments_read,
+    ("POST", "/deployments/{name}/try"): P.predictions_create,
+    ("POST", "/deployments/{name}/undeploy"): P.deployments_write,
 }
 
 RULES = {**API_RULES, **UI_RULES}

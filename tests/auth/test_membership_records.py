@@ -16,7 +16,7 @@ from kiln.core.settings import get_settings
 from tests.builders.audit import audit_records
 from tests.builders.auth import STRONG_PASSWORD, api, make_account, make_project, open_session, setup_token
 from tests.builders.core import database
-from tests.conftest import TEST_AUDIT_KEY
+from tests.settings import TEST_AUDIT_KEY
 
 REGISTER = "/api/v1/auth/register"
 

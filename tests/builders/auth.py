@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from kiln.app import kiln_state
-from kiln.auth import projects, service, tokens
+from kiln.auth import api_keys, projects, service, tokens
 from kiln.auth.config import AuthConfig
 from kiln.auth.models import Project, User
 from kiln.auth.permissions import Role
-from kiln.auth.schemas import MemberSet, ProjectCreate, TokenPair, UserAdminUpdate, UserCreate
+from kiln.auth.schemas import ApiKeyCreate, MemberSet, ProjectCreate, TokenPair, UserAdminUpdate, UserCreate
 from kiln.core.actor import SYSTEM
 from tests.builders.core import database, unique
 
@@ -100,6 +100,19 @@ def access_token(app: FastAPI, account: Account) -> str:
 def make_user_token(app: FastAPI, email: str | None = None, *, role: Role | str = Role.viewer) -> str:
     """A member of the default project with ``role``, logged in; returns a Bearer access token."""
     return access_token(app, make_member(app, role, email=email))
+
+
+def make_api_key(
+    app: FastAPI, account: Account, project_id: str, role: Role | str = Role.viewer
+) -> tuple[str, str]:
+    """A project key of ``account`` with ``role``, made as the account would make it: (its id, the key)."""
+    with database(app).unit_of_work() as session:
+        actor = service.user_actor(service.get_user(session, account.id))
+        data = ApiKeyCreate(name=unique("key"), project_id=project_id, role=Role(role))
+        key, secret = api_keys.create_api_key(
+            session, actor, data, max_days=auth_config(app).api_key_max_days
+        )
+        return key.id, secret
 
 
 def default_project_id(app: FastAPI) -> str:

@@ -15,7 +15,7 @@ from kiln.audit.service import record
 from kiln.core import events
 from kiln.core.actor import SYSTEM
 from kiln.core.db import Database, after_commit
-from tests.conftest import TEST_AUDIT_KEY
+from tests.settings import TEST_AUDIT_KEY
 
 
 class Boom(Exception):

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
-from kiln.app import KilnSettings, create_app, kiln_state
+from kiln.app import kiln_state
 from kiln.auth.permissions import Role
-from tests.api import API
+from kiln.core.actor import SYSTEM
+from kiln.serving import deployments
+from kiln.serving.deployment_models import Deployment
+from kiln.serving.deployment_schemas import DeploymentSpec
+from tests.api import API, error_of
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database, unique
-from tests.builders.deployments import deploy, refresh
+from tests.builders.deployments import ROWS, deploy, predict, refresh
 from tests.builders.registry_lifecycle import build_model
 from tests.registry.lifecycle_api import person, to_production
-
-ROWS = [{"amount": 80.0, "age": 30.0}, {"amount": 10.0, "age": 60.0}]
-
-
-def predict(client: TestClient, name: str, body: dict[str, object]) -> object:
-    return client.post(f"{API}/deployments/{name}/predict", json=body)
 
 
 class TestPredict:
@@ -160,15 +157,6 @@ class TestFollowing:
         assert client.get(f"{API}/deployments/fraud-champ").json()["model"]["version"] == 2
 
 
-@pytest.fixture
-def second_app(settings: KilnSettings, tmp_path: Path) -> Iterator[FastAPI]:
-    """Another serving process on the same database and store (its own home and cache)."""
-    other = settings.model_copy(update={"home": tmp_path / "second-home"})
-    application = create_app(other, migrate=False)
-    yield application
-    kiln_state(application).db.dispose()
-
-
 class TestTwoProcesses:
     def test_both_apps_see_a_deployment_change(
         self, app: FastAPI, client: TestClient, second_app: FastAPI
@@ -248,3 +236,72 @@ class TestDeployRules:
         assert [(item["name"], item["model"]["version"]) for item in listed] == [("fraud-up", 2)]
         audit = client.get(f"{API}/audit", params={"action": "deployment.updated"})
         assert audit.status_code == 200
+
+
+class TestConcurrentChanges:
+    @pytest.mark.parametrize("existing", [True, False], ids=["update", "create"])
+    def test_a_put_that_loses_a_race_is_a_409_saying_to_send_it_again(
+        self, app: FastAPI, client: TestClient, existing: bool
+    ) -> None:
+        v1, _ = build_model(app, versions=2, name=unique("fraud"))
+        if existing:
+            deploy(client, "fraud-race", v1.model, version=1)
+        db = database(app)
+        raced: list[str] = []
+
+        def another_put_commits_first(session: Session, *_: object) -> None:
+            # This request has numbered its change and is about to write it; another one, with the
+            # same number in mind, writes and commits just before it.
+            if raced or not any(isinstance(row, Deployment) for row in [*session.new, *session.dirty]):
+                return
+            raced.append("done")
+            with db.unit_of_work() as other:
+                deployments.deploy(other, SYSTEM, "fraud-race", DeploymentSpec(model=v1.model, version=2))
+
+        event.listen(db.sessionmaker, "before_flush", another_put_commits_first)
+        try:
+            lost = client.put(f"{API}/deployments/fraud-race", json={"model": v1.model, "version": 1})
+        finally:
+            event.remove(db.sessionmaker, "before_flush", another_put_commits_first)
+
+        assert raced
+        assert lost.status_code == 409, lost.text
+        assert "send this request again" in error_of(lost)["message"]
+        assert client.get(f"{API}/deployments/fraud-race").json()["model"]["version"] == 2
+        again = client.put(f"{API}/deployments/fraud-race", json={"model": v1.model, "version": 1})
+        assert again.status_code == 200
+        assert again.json()["model"]["version"] == 1
+
+    def test_a_follow_that_loses_the_revision_to_another_change_tries_again(
+        self, app: FastAPI, client: TestClient
+    ) -> None:
+        v1, _ = build_model(app, versions=2, name=unique("fraud"))
+        assert client.put(f"{API}/models/{v1.model}/aliases/champion", json={"version": 1}).status_code == 200
+        deploy(client, "fraud-follow", v1.model, alias="champion")
+        db = database(app)
+        raced: list[int] = []
+
+        def another_change_takes_the_revision(
+            _conn: object, _cursor: object, statement: str, *_: object
+        ) -> None:
+            # The follower has numbered its move and is about to write it: a deploy elsewhere commits
+            # that number first.
+            if raced or not statement.lstrip().upper().startswith("UPDATE DEPLOYMENTS"):
+                return
+            with db.unit_of_work() as other:
+                made, _ = deployments.deploy(
+                    other, SYSTEM, "fraud-other", DeploymentSpec(model=v1.model, version=1)
+                )
+                raced.append(made.revision)
+
+        event.listen(db.engine, "before_cursor_execute", another_change_takes_the_revision)
+        try:
+            moved = client.put(f"{API}/models/{v1.model}/aliases/champion", json={"version": 2})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", another_change_takes_the_revision)
+
+        assert moved.status_code == 200
+        assert raced
+        followed = client.get(f"{API}/deployments/fraud-follow").json()
+        assert followed["model"]["version"] == 2
+        assert followed["revision"] > raced[0]

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -15,13 +16,18 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from kiln.app import kiln_state
+from kiln.auth.permissions import Role
 from kiln.core.db import Database
 from kiln.serving.models import Prediction
 from kiln.serving.prediction_log import PredictionLogger, PredictionRecord
 from kiln.serving.settings import PredictionLogSettings
-from tests.builders.auth import default_project_id
+from tests.api import API
+from tests.auth.apps import BuildApp
+from tests.builders.auth import default_project_id, make_member, open_session
 from tests.builders.core import database
+from tests.builders.deployments import ROWS, serve_model
 from tests.builders.serving import prediction
+from tests.live_server import running
 
 
 @pytest.fixture
@@ -115,6 +121,46 @@ class TestEveryRecordLandsOnce:
             sent = append_from_threads(logger, project_id, threads=4, each=250)
         # The lifespan drained the queue before the app stopped.
         assert sorted(logged_ids(database(app))) == sorted(sent)
+
+    def test_a_server_stopped_under_load_writes_every_prediction_it_answered(
+        self, build_app: BuildApp
+    ) -> None:
+        # Nothing is flushed on its own here (a minute's interval, a huge batch): at the stop, every
+        # prediction answered so far is still queued, and requests are still coming.
+        app = build_app(prediction_log={"flush_interval_ms": 60_000, "batch_size": 100_000})
+        name = serve_model(app, open_session(app, make_member(app, Role.admin)).access_token, public=True)
+        logger = kiln_state(app).prediction_logger
+        answered: list[str] = []
+        enough = threading.Event()
+
+        def load(url: str) -> None:
+            with httpx.Client(base_url=url, timeout=10) as caller:
+                for _ in range(400):
+                    try:
+                        response = caller.post(f"{API}/deployments/{name}/predict", json={"inputs": ROWS})
+                    except httpx.TransportError:
+                        return  # the server stopped taking requests
+                    if response.status_code != 200:
+                        return
+                    answered.append(response.json()["request_id"])
+                    if len(answered) >= 100:
+                        enough.set()
+
+        with running(app, lifespan="on") as (url, server):
+            callers = [threading.Thread(target=load, args=(url,)) for _ in range(4)]
+            for caller in callers:
+                caller.start()
+            assert enough.wait(60)
+            queued = logger.pending
+            server.should_exit = True  # what SIGTERM does: finish what is in flight, run the shutdown
+        for caller in callers:
+            caller.join()
+
+        assert queued > 0
+        assert logger.pending == 0
+        stored = logged_ids(database(app))
+        assert set(answered) <= set(stored)
+        assert len(stored) == len(set(stored)) == logger.written
 
     def test_a_full_batch_is_written_without_waiting_for_the_interval(
         self, db: Database, project_id: str

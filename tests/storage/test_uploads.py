@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
+import anyio.from_thread
 import pytest
 
 from kiln.core.errors import PayloadTooLarge
@@ -28,7 +29,10 @@ def upload(store: ArtifactStore, *parts: bytes, max_bytes: int = 100) -> StoredO
     async def go() -> StoredObject:
         return await store_upload(store, chunks_of(*parts), prefix="runs/r/objects", max_bytes=max_bytes)
 
-    return anyio.run(go)
+    # A portal runs the loop in a thread of its own: a Playwright test earlier in the same
+    # worker may have left the main thread's loop running.
+    with anyio.from_thread.start_blocking_portal() as portal:
+        return portal.call(go)
 
 
 class TestStoreUpload:

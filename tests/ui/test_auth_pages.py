@@ -19,6 +19,7 @@ from kiln.core.security import encode_access_token
 from kiln.core.settings import Settings
 from kiln.ui.audit import audit_page
 from kiln.ui.auth import account_pages, admin_pages, auth_pages, projects_page
+from kiln.ui.serving import deployment_page, try_page
 from kiln.ui.session import safe_next
 from kiln.ui.tracking import experiments, run_page
 from tests.auth.builders import spent_long_ago
@@ -251,6 +252,7 @@ class TestCsrf:
     def test_every_form_post_of_the_ui_checks_the_token(self, client: TestClient, app: FastAPI) -> None:
         use_session(client, app, make_account(app, role=Role.admin))
         modules = (auth_pages, account_pages, admin_pages, projects_page, audit_page, experiments, run_page)
+        modules += (deployment_page, try_page)
         posts = [
             route.path
             for module in modules

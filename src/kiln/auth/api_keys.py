@@ -8,12 +8,13 @@ project) on purpose; it works only while its owner is still an administrator.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
+from kiln.auth.credential_changes import credentials_changed
 from kiln.auth.models import ApiKey, Project, ProjectMember, User
 from kiln.auth.permissions import Role, at_most, lower_role
 from kiln.auth.projects import project_role
@@ -107,6 +108,7 @@ def revoke_api_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
         raise NotFound(f"API key {key_id!r} not found")
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
+        credentials_changed(session)
         audit.record(session, actor, "api_key.revoked", "api_key", api_key.id)
     return api_key
 
@@ -126,11 +128,18 @@ def revoke_all_api_keys(session: Session, user_id: str) -> list[str]:
         session.execute(
             update(ApiKey).where(ApiKey.id.in_(live), ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
         )
+        credentials_changed(session)
     return live
 
 
 def authenticate_api_key(session: Session, key: str, *, max_days: int) -> Actor | None:
     """The actor behind a key, in one query: the key, its owner and the owner's membership in its project."""
+    found = api_key_grant(session, key, max_days=max_days)
+    return found[0] if found is not None else None
+
+
+def api_key_grant(session: Session, key: str, *, max_days: int) -> tuple[Actor, datetime] | None:
+    """``authenticate_api_key``'s actor and when the key stops working (its expiry, or the server maximum)."""
     row = session.connection().execute(_KEY_LOOKUP, {"digest": token_digest(key)}).first()
     if row is None:
         return None
@@ -147,7 +156,7 @@ def authenticate_api_key(session: Session, key: str, *, max_days: int) -> Actor 
     if row.last_used_at is None or (now - ensure_utc(row.last_used_at)).total_seconds() > 60:
         # Coarse, so a busy key does not write on every request.
         session.connection().execute(_TOUCH_KEY, {"key_id": row.id, "now": now})
-    return Actor(
+    actor = Actor(
         kind="api_key",
         id=row.id,
         name=f"{row.email} (key {row.name})",
@@ -155,6 +164,7 @@ def authenticate_api_key(session: Session, key: str, *, max_days: int) -> Actor 
         user_id=row.user_id,
         project_id=row.project_id,
     )
+    return actor, expires
 
 
 # Built once: on the request path, constructing a statement costs more than running it.
@@ -180,6 +190,14 @@ _KEY_LOOKUP = (
     .where(ApiKey.key_hash == bindparam("digest"), ApiKey.revoked_at.is_(None), User.is_active.is_(True))
 )
 _TOUCH_KEY = update(ApiKey).where(ApiKey.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
+
+
+def record_key_use(session: Session, last_used: dict[str, datetime]) -> None:
+    """Write when keys were last used, in one executemany: the serving path's credential cache
+    collects its hits in memory and hands them here about once a minute."""
+    if last_used:
+        rows = [{"key_id": key_id, "now": at} for key_id, at in last_used.items()]
+        session.connection().execute(_TOUCH_KEY, rows)
 
 
 def _owner_role_in_key_scope(owner_role: str, project_id: str | None, member_role: str | None) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kiln.auth.access import authenticate
 from kiln.auth.config import AuthConfig
+from kiln.auth.credential_cache import BAD_CREDENTIAL, CredentialCache
 from kiln.auth.ratelimit import RateLimits
 from kiln.core.actor import Actor
 from kiln.core.errors import Unauthenticated
@@ -27,6 +28,8 @@ class AuthState(Protocol):
     def auth_config(self) -> AuthConfig: ...
     @property
     def rate_limits(self) -> RateLimits: ...
+    @property
+    def credential_cache(self) -> CredentialCache: ...
 
 
 def auth_state(request: Request) -> AuthState:
@@ -39,6 +42,11 @@ def get_auth_config(request: Request) -> AuthConfig:
 
 def get_rate_limits(request: Request) -> RateLimits:
     return auth_state(request).rate_limits
+
+
+def get_credential_cache(request: Request) -> CredentialCache:
+    """The serving path's in-memory credentials (started and stopped by the lifespan)."""
+    return auth_state(request).credential_cache
 
 
 async def _auth_config(request: Request) -> AuthConfig:  # async: a state lookup needs no thread
@@ -65,6 +73,16 @@ def credential(request: Request) -> str | None:
     return None
 
 
+def required_credential(request: Request) -> str:
+    """The request's credential, or the 401 that says how to send one."""
+    token = credential(request)
+    if not token:
+        raise Unauthenticated(
+            "authentication required: send 'Authorization: Bearer <access token or API key>'"
+        )
+    return token
+
+
 @dataclass(frozen=True, slots=True)
 class BearerAuthenticator:
     """``kiln.core.deps.Authenticator`` for the API: an access token or an API key, then the rate limit."""
@@ -73,13 +91,8 @@ class BearerAuthenticator:
     limits: RateLimits
 
     def __call__(self, request: Request, session: Session, /) -> Actor:
-        token = credential(request)
-        if not token:
-            raise Unauthenticated(
-                "authentication required: send 'Authorization: Bearer <access token or API key>'"
-            )
-        actor = authenticate(session, token, self.config)
+        actor = authenticate(session, required_credential(request), self.config)
         if actor is None:
-            raise Unauthenticated("invalid or expired token")
+            raise Unauthenticated(BAD_CREDENTIAL)
         self.limits.hit(self.limits.api, actor.user_id or actor.id)
         return actor

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiln.core.db import Base, IdMixin, JSONType, TimestampMixin
@@ -100,3 +100,15 @@ class OneTimeToken(IdMixin, Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class AuthRevision(Base):
+    """One row, one counter: every change to who may do what (a key or login revoked, a user
+    deactivated or given another role, a membership set or removed) takes the next value in the
+    same transaction (``credential_changes.py``). Serving processes poll it (a primary-key read) to
+    drop the credentials they cached."""
+
+    __tablename__ = "auth_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))

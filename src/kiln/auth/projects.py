@@ -12,12 +12,14 @@ for a table that carries ``project_id``) answers NotFound to non-members under t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kiln.audit import service as audit
+from kiln.auth.credential_changes import credentials_changed
 from kiln.auth.models import Project, ProjectMember, User
 from kiln.auth.permissions import Role, allows, lower_role
 from kiln.auth.schemas import MemberRead, MemberSet, ProjectCreate, ProjectRead, normalise_email
@@ -65,6 +67,16 @@ def find_project_by_name(session: Session, name: str) -> Project | None:
 
 
 def project_role(session: Session, actor: Actor, project_id: str) -> str | None:
+    def member_role() -> str | None:
+        member = session.get(ProjectMember, (project_id, actor.user_id))
+        return member.role if member else None
+
+    return role_in_project(actor, project_id, member_role)
+
+
+def role_in_project(actor: Actor, project_id: str, member_role: Callable[[], str | None]) -> str | None:
+    """The rule of ``project_role``, given how to find the user's membership role there (asked only
+    for a user who is not an administrator): the serving path's credential cache answers from memory."""
     if actor.project_scoped:
         return actor.role if actor.project_id == project_id else None
     if actor.is_admin or actor.kind == "system":
@@ -73,8 +85,21 @@ def project_role(session: Session, actor: Actor, project_id: str) -> str | None:
         return actor.role  # a global key (its owner is an admin, so a member everywhere)
     if actor.user_id is None:
         return None
-    member = session.get(ProjectMember, (project_id, actor.user_id))
-    return lower_role(member.role, actor.role) if member else None
+    role = member_role()
+    return lower_role(role, actor.role) if role else None
+
+
+def needs_memberships(actor: Actor) -> bool:
+    """Whether ``role_in_project`` will ask for the actor's membership roles."""
+    return not actor.project_scoped and not actor.is_admin and actor.kind == "user"
+
+
+def member_roles(session: Session, user_id: str) -> dict[str, str]:
+    """The user's role in each project they belong to (project id -> role), in one query."""
+    rows = session.execute(
+        select(ProjectMember.project_id, ProjectMember.role).where(ProjectMember.user_id == user_id)
+    )
+    return dict(rows.all())
 
 
 def require_in_project(
@@ -87,6 +112,11 @@ def require_in_project(
     reveal nothing. A member whose role is too low gets ``PermissionDenied``.
     """
     role = None if project_id is None else project_role(session, actor, project_id)
+    return check_project_role(role, permission, hide_as=hide_as)
+
+
+def check_project_role(role: str | None, permission: Permission, *, hide_as: str) -> str:
+    """``require_in_project``'s answer for a role already found (``None``: not a member)."""
     if role is None:
         raise NotFound(f"{hide_as} not found")
     if not allows(role, permission):
@@ -217,7 +247,7 @@ def list_members(session: Session, actor: Actor, project_id: str) -> list[Member
         .where(ProjectMember.project_id == project_id)
         .order_by(User.email)
     )
-    return [member_read(member, user) for member, user in rows.tuples()]
+    return [member_read(member, user) for member, user in rows]
 
 
 def project_recipients(
@@ -270,6 +300,7 @@ def ensure_member(session: Session, actor: Actor, project_id: str, user_id: str,
     else:
         member.role = role
     session.flush()
+    credentials_changed(session)
     audit.record(
         session, actor, "project.member_set", "project", project_id, {"user_id": user_id, "role": role}
     )
@@ -283,4 +314,5 @@ def remove_member(session: Session, actor: Actor, project_id: str, user_id: str)
         raise NotFound(f"user {user_id!r} is not a member of this project")
     session.delete(member)
     session.flush()
+    credentials_changed(session)
     audit.record(session, actor, "project.member_removed", "project", project_id, {"user_id": user_id})

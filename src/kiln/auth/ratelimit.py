@@ -33,6 +33,8 @@ class RateLimits:
     def __init__(self, *, storage_uri: str, api: str, login: str) -> None:
         # A synchronous storage (memory://, redis://): the server's auth routes are synchronous.
         self._storage = cast(Storage, storage_from_string(storage_uri))
+        # Counting in memory costs microseconds (fine on an event loop); redis:// is a network call.
+        self.in_memory = storage_uri.startswith("memory://")
         self._limiter = MovingWindowRateLimiter(self._storage)
         self.api = parse(api)
         self.login = parse(login)

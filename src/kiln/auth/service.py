@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from kiln.audit import service as audit
 from kiln.auth import tokens
 from kiln.auth.config import AuthConfig
+from kiln.auth.credential_changes import credentials_changed
 from kiln.auth.models import AuthSession, OneTimeToken, Project, User
 from kiln.auth.passwords import check_password_strength
 from kiln.auth.permissions import Role
@@ -298,6 +299,8 @@ def admin_update_user(session: Session, actor: Actor, user_id: str, data: UserAd
     if user.id == actor.user_id and (data.is_active is False or (data.role and data.role != Role.admin)):
         raise Invalid("administrators cannot deactivate or demote themselves; ask another admin")
     changes = data.model_dump(exclude_none=True, mode="json")
+    if data.role is not None or data.is_active is not None:
+        credentials_changed(session)
     if data.role is not None:
         user.role = data.role.value
     if data.is_active is not None:

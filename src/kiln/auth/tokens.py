@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
 from kiln.auth.config import AuthConfig
+from kiln.auth.credential_changes import credentials_changed
 from kiln.auth.models import AuthSession, RefreshToken, User
 from kiln.auth.schemas import TokenPair
 from kiln.core.actor import SYSTEM
@@ -80,7 +81,10 @@ def revoke_session(session: Session, session_id: str, reason: str) -> bool:
         .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    credentials_changed(session)
+    return True
 
 
 def revoke_all_sessions(session: Session, user_id: str, reason: str, *, keep: str | None = None) -> None:
@@ -88,7 +92,9 @@ def revoke_all_sessions(session: Session, user_id: str, reason: str, *, keep: st
     statement = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
     if keep:
         statement = statement.where(AuthSession.id != keep)
-    session.execute(statement.values(revoked_at=utcnow(), revoked_reason=reason))
+    result = session.execute(statement.values(revoked_at=utcnow(), revoked_reason=reason))
+    if result.rowcount:  # type: ignore[attr-defined]
+        credentials_changed(session)
 
 
 def _live_session(session: Session, session_id: str) -> AuthSession | None:

@@ -7,6 +7,9 @@ Side effects (mail, events, cache refreshes) must never leave for data that was 
 them with ``after_commit(session, fn)``. They run once the transaction has committed and are dropped
 if it rolls back. What must survive a crash between commit and delivery belongs in the job queue's
 outbox instead (jobs are enqueued in the caller's transaction).
+
+A write that must be the transaction's last (a shared counter whose row lock should be held for the
+shortest time, after every other lock the transaction takes) is queued with ``before_commit``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 _AFTER_COMMIT = "kiln.after_commit"
 _AFTER_ROLLBACK = "kiln.after_rollback"
+_BEFORE_COMMIT = "kiln.before_commit"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -99,6 +103,20 @@ def after_commit(session: Session, callback: Callable[[], object]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def before_commit(session: Session, callback: Callable[[Session], object]) -> None:
+    """Run ``callback(session)`` inside the transaction, just before it commits (once, however many
+    times the same callback is queued); dropped if the transaction rolls back. A failing callback
+    fails the commit."""
+    queued = session.info.setdefault(_BEFORE_COMMIT, [])
+    if callback not in queued:
+        queued.append(callback)
+
+
+def _run_before_commit(session: Session) -> None:
+    for callback in session.info.pop(_BEFORE_COMMIT, []):
+        callback(session)
+
+
 def after_rollback(session: Session, callback: Callable[[], object]) -> None:
     """Run ``callback`` if the session's transaction rolls back; drop it once the transaction commits.
 
@@ -124,6 +142,7 @@ def _run_after_commit(session: Session) -> None:
 
 
 def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_BEFORE_COMMIT, None)
     session.info.pop(_AFTER_COMMIT, None)
     _run_callbacks(session.info.pop(_AFTER_ROLLBACK, []), "db.after_rollback_failed")
 
@@ -136,6 +155,7 @@ class Database:
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         # Session events, not the unit of work, so every session of this factory keeps the promise.
+        event.listen(self.sessionmaker, "before_commit", _run_before_commit)
         event.listen(self.sessionmaker, "after_commit", _run_after_commit)
         event.listen(self.sessionmaker, "after_rollback", _drop_after_commit)
 

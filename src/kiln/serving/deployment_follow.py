@@ -1,11 +1,16 @@
 """Deployments follow the registry: a promotion, rollback or alias move re-resolves them.
 
 Subscribed to the registry's events for the app's lifetime (``app.py``'s lifespan). Each event is
-handled after the registry's transaction committed, in a unit of work of its own; a failure is
-logged by the event bus and the deployment keeps its version (the next move tries again).
+handled after the registry's transaction committed, in a unit of work of its own. A deployment change
+saved at the same moment may take the revision this one numbered itself with: the unit of work is
+then run again (it reads the next number). Any other failure is logged by the event bus and the
+deployment keeps its version (the next move tries again).
 """
 
 from __future__ import annotations
+
+import structlog
+from sqlalchemy.exc import IntegrityError
 
 from kiln.core import events
 from kiln.core.db import Database
@@ -18,6 +23,9 @@ from kiln.registry.events import (
 )
 from kiln.serving.deployments import follow_model
 
+log = structlog.get_logger(__name__)
+
+ATTEMPTS = 3
 _EVENTS = (ModelVersionPromoted, ModelVersionRolledBack, ModelVersionStageChanged, ModelAliasChanged)
 
 
@@ -29,8 +37,15 @@ class RegistryFollower:
 
     def __call__(self, event: Event) -> None:
         assert isinstance(event, _EVENTS)
-        with self.db.unit_of_work() as session:
-            follow_model(session, event.model_id)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self.db.unit_of_work() as session:
+                    follow_model(session, event.model_id)
+                return
+            except IntegrityError:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("serving.follow_retried", model_id=event.model_id, attempt=attempt)
 
     def subscribe(self) -> None:
         self._subscriptions += 1

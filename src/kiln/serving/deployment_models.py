@@ -7,6 +7,9 @@ that follows a stage or an alias is re-resolved when the registry moves it (``de
 ``revision`` is one counter over the whole table: every change to any deployment takes
 ``max(revision) + 1`` (unique, so two writers racing for the same number cannot both win). A serving
 process polls ``max(revision)`` (one index lookup) and reloads its routes only when it moved.
+The revision is also the row's version for the ORM: an update says ``WHERE revision = <the one read>``,
+so of two changes to one deployment at once, the later cannot silently overwrite the earlier under
+the same number (serving processes would never notice it); it fails, and the service answers 409.
 Undeploying keeps the row (``status = stopped``): the number only grows, and the prediction log keeps
 naming something that exists.
 """
@@ -40,3 +43,6 @@ class Deployment(IdMixin, TimestampMixin, Base):
     created_by_user_id: Mapped[str | None] = mapped_column(String(36))
     updated_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH), default="")
     revision: Mapped[int] = mapped_column(BigIntRevision, unique=True)
+
+    # Set by the services (the next table-wide number), checked by the ORM on every update.
+    __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}  # noqa: RUF012

@@ -14,7 +14,9 @@ from typing import Any
 
 import structlog
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from kiln.audit import service as audit
 from kiln.auth.projects import require_in_project, scoped
@@ -113,7 +115,7 @@ def deploy(session: Session, actor: Actor, name: str, spec: DeploymentSpec) -> t
     deployment.updated_by = label
     deployment.updated_at = utcnow()
     deployment.revision = revision
-    session.flush()
+    _flush_change(session, name)
     audit.record(
         session,
         actor,
@@ -143,10 +145,24 @@ def undeploy(session: Session, actor: Actor, name: str) -> Deployment:
     deployment.updated_by = actor.label_within(ACTOR_LENGTH)
     deployment.updated_at = utcnow()
     deployment.revision = next_revision(session)
-    session.flush()
+    _flush_change(session, name)
     audit.record(session, actor, "deployment.stopped", "deployment", deployment.id, {"name": name})
     events.publish(session, DeploymentChanged(name, deployment.revision))
     return deployment
+
+
+def _flush_change(session: Session, name: str) -> None:
+    """Write a deployment change. Two changes at once can take the same revision (any deployments), or
+    both change one deployment, or both create one name: one commits, and the other is a 409 (its unit
+    of work rolls it back) rather than a 500 or a change no serving process would notice. Sending it
+    again takes the next revision."""
+    try:
+        session.flush()
+    except (IntegrityError, StaleDataError) as exc:
+        raise Conflict(
+            f"deployment {name!r} was not changed: another deployment change was saved at the same "
+            "moment; send this request again"
+        ) from exc
 
 
 def list_deployments(

@@ -33,9 +33,10 @@ class InferenceProtocolError(Exception):
         return self.status, self.body(), dict(ERROR_HEADERS)
 
 
-def unknown_model(name: str, known: list[str] | None = None) -> InferenceProtocolError:
-    hint = f"; this server has {', '.join(sorted(known))}" if known else ""
-    return InferenceProtocolError(f"unknown model '{name}'{hint}", status=400)
+def unknown_model(name: str, known: list[str] | None = None, *, hint: str = "") -> InferenceProtocolError:
+    listed = f"; this server has {', '.join(sorted(known))}" if known else ""
+    said = f"; {hint}" if hint else ""
+    return InferenceProtocolError(f"unknown model '{name}'{listed}{said}", status=400)
 
 
 def unknown_version(name: str, version: str, versions: list[str]) -> InferenceProtocolError:

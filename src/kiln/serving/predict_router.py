@@ -2,9 +2,9 @@
 
 The deployment and its model come from the model cache (no database). A public deployment needs no
 key; otherwise the caller needs ``predictions:create`` in the deployment's project (a non-member
-gets the same 404 as a missing deployment). That check still goes through the generic
-authenticator, which reads the database (a few queries); an in-memory key cache invalidated on
-revocation is the planned optimisation (issue 15, "Performance is a feature").
+gets the same 404 as a missing deployment). The caller is checked against the credential cache
+(``kiln.auth.credential_cache``): from memory, with the generic path's rules, rate limit and errors;
+only a credential seen for the first time (or since an auth change) is read from the database.
 
 Every prediction, refused or failed ones included, is appended to the prediction log (off the
 request path). The answer carries a UUIDv7 request id, also in ``X-Request-ID``.
@@ -21,16 +21,17 @@ import anyio.to_thread
 import structlog
 from fastapi import APIRouter, Request, Response
 
-from kiln.auth.projects import require_in_project
+from kiln.auth.credential_cache import CachedCredential, CredentialCache
+from kiln.auth.deps import get_credential_cache, get_rate_limits, required_credential
 from kiln.core.actor import Actor
-from kiln.core.deps import core_state
-from kiln.core.errors import KilnError, NotFound, PermissionDenied, ValidationFailed
+from kiln.core.errors import KilnError, NotFound, RateLimited, ValidationFailed
 from kiln.core.http import error_response, error_responses
 from kiln.core.permissions import Permission
 from kiln.serving.deps import get_model_cache, get_prediction_logger
-from kiln.serving.errors import ModelFailed, NotReady
+from kiln.serving.errors import NotReady
 from kiln.serving.model_cache import Route
-from kiln.serving.prediction_log import PredictionRecord, new_request_id
+from kiln.serving.predicting import answer, log_prediction
+from kiln.serving.prediction_log import new_request_id
 
 log = structlog.get_logger(__name__)
 
@@ -47,23 +48,36 @@ router = APIRouter(
 
 
 def authorize(request: Request, route: Route) -> Actor | None:
-    """The caller, checked for ``predictions:create`` in the deployment's project; None if public."""
+    """The caller, checked for ``predictions:create`` in the deployment's project; None if public.
+
+    Synchronous: from memory, but a credential not cached yet is read from the database here, so
+    call it from a thread, or ``await authorize_request(...)``, which goes to one only on a miss.
+    """
     if route.public:
         return None
-    state = core_state(request)
-    with state.db.unit_of_work() as session:
-        actor = state.authenticator(request, session)
-        require_in_project(
-            session,
-            actor,
-            route.project_id,
-            Permission.predictions_create,
-            hide_as=f"deployment {route.name!r}",
-        )
-    reason = actor.refusal(Permission.predictions_create)
-    if reason is not None:
-        raise PermissionDenied(reason)
-    return actor
+    cache = get_credential_cache(request)
+    token = required_credential(request)
+    return _admit(cache, cache.peek(token) or cache.load(token), route)
+
+
+async def authorize_request(request: Request, route: Route) -> Actor | None:
+    """``authorize`` for async routes: the event loop answers a cached credential (no thread, no
+    database); a miss is read in a thread."""
+    if route.public:
+        return None
+    cache = get_credential_cache(request)
+    token = required_credential(request)
+    entry = cache.peek(token)
+    if entry is None:
+        entry = await anyio.to_thread.run_sync(cache.load, token)
+    if not get_rate_limits(request).in_memory:  # a shared rate-limit store is a network call
+        return await anyio.to_thread.run_sync(_admit, cache, entry, route)
+    return _admit(cache, entry, route)
+
+
+def _admit(cache: CredentialCache, entry: CachedCredential, route: Route) -> Actor:
+    hide_as = f"deployment {route.name!r}"
+    return cache.admit(entry, route.project_id, Permission.predictions_create, hide_as=hide_as)
 
 
 async def find_route(request: Request, name: str) -> Route:
@@ -97,6 +111,8 @@ def _error(exc: KilnError, request_id: str) -> Response:
         exc.status_code, exc.code, exc.message, {**exc.details, "request_id": request_id}
     )
     response.headers["X-Request-ID"] = request_id
+    if isinstance(exc, RateLimited) and "retry_after" in exc.details:
+        response.headers["Retry-After"] = str(exc.details["retry_after"])  # as the generic handler does
     return response
 
 
@@ -129,38 +145,6 @@ def parse_payload(body: bytes) -> tuple[Any, int]:
     return columns, max(len(values) for values in columns.values())
 
 
-def record(
-    request: Request,
-    route: Route,
-    actor: Actor | None,
-    request_id: str,
-    started: float,
-    status: str,
-    *,
-    inputs: Any = None,
-    outputs: Any = None,
-    error: str | None = None,
-) -> None:
-    get_prediction_logger(request).append(
-        PredictionRecord(
-            request_id=request_id,
-            deployment=route.name,
-            project_id=route.project_id,
-            model_name=route.model_name,
-            status=status,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            inputs=inputs,
-            outputs=outputs,
-            model_version_id=route.version_id,
-            model_version_number=route.version_number,
-            deployment_id=route.deployment_id,
-            error=error,
-            caller=actor.label if actor is not None else "public",
-            caller_user_id=actor.user_id if actor is not None else None,
-        )
-    )
-
-
 @router.post("/{name}/predict", response_model=None)
 async def predict(name: str, request: Request) -> Response:
     """Predictions for records or columns, validated against the version's signature."""
@@ -169,49 +153,22 @@ async def predict(name: str, request: Request) -> Response:
     started = time.perf_counter()
     try:
         route = await find_route(request, name)
-        actor = (
-            authorize(request, route)
-            if route.public
-            else await anyio.to_thread.run_sync(authorize, request, route)
-        )
+        actor = await authorize_request(request, route)
     except KilnError as exc:
         return _error(exc, request_id)
     if route.model is None:
         return _error(NotReady(f"deployment {name!r} is not ready: {route.reason}"), request_id)
-    model = route.model
     body = await request.body()
+    logger = get_prediction_logger(request)
     try:
         data, rows = parse_payload(body)
-        validated = await run(rows, lambda: model.validate(data))
     except KilnError as exc:
-        record(request, route, actor, request_id, started, "invalid", error=exc.message)
+        log_prediction(logger, route, actor, request_id, started, "invalid", error=exc.message)
         return _error(exc, request_id)
     try:
-        result = await run(rows, lambda: model.predictor.predict(validated, probabilities=True))
-    except Exception as exc:
-        log.exception("serving.model_failed", deployment=name, version_id=route.version_id)
-        record(
-            request,
-            route,
-            actor,
-            request_id,
-            started,
-            "error",
-            inputs=data,
-            error=f"{type(exc).__name__}: {exc}",
-        )
-        return _error(
-            ModelFailed(f"the model failed on this request; quote request id {request_id} when reporting it"),
-            request_id,
-        )
-    answer = result.to_dict()
-    record(request, route, actor, request_id, started, "ok", inputs=data, outputs=answer)
-    document = {
-        "request_id": request_id,
-        "deployment": name,
-        "model": {"name": route.model_name, "version": route.version_number, "version_id": route.version_id},
-        **answer,
-    }
+        document = await run(rows, lambda: answer(logger, route, actor, request_id, started, data))
+    except KilnError as exc:
+        return _error(exc, request_id)
     return _json(document, 200, request_id)
 
 
@@ -221,8 +178,7 @@ async def deployment_ready(name: str, request: Request) -> Response:
     request_id = new_request_id()
     try:
         route = await find_route(request, name)
-        if not route.public:
-            await anyio.to_thread.run_sync(authorize, request, route)
+        await authorize_request(request, route)
     except KilnError as exc:
         return _error(exc, request_id)
     if route.model is None:

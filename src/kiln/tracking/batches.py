@@ -66,9 +66,9 @@ def _log_params(session: Session, run_id: str, batch: LogBatch) -> None:
         update=[],
     )
     stored = dict(
-        session.execute(select(Param.key, Param.value).where(Param.run_id == run_id, Param.key.in_(incoming)))
-        .tuples()
-        .all()
+        session.execute(
+            select(Param.key, Param.value).where(Param.run_id == run_id, Param.key.in_(incoming))
+        ).all()
     )
     for key, value in incoming.items():
         if stored[key] != value:

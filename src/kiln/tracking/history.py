@@ -40,7 +40,7 @@ def metric_history(
             select(Metric.step, Metric.value, Metric.timestamp_ms)
             .where(*where)
             .order_by(Metric.step, Metric.timestamp_ms, Metric.id)
-        ).tuples()
+        )
         points = [MetricPoint(step=s, value=_value(v), timestamp=t) for s, v, t in rows]
         return MetricHistory(run_id=run_id, key=key, total_points=total, downsampled=False, points=points)
     points = _bucketed(session, run_id, key, lo, hi, total, max_points)
@@ -73,7 +73,7 @@ def _bucketed(
         select(ranked.c.step, ranked.c.value, ranked.c.timestamp_ms, ranked.c.vmin, ranked.c.vmax, ranked.c.n)
         .where(ranked.c.rn == 1)
         .order_by(ranked.c.bucket)
-    ).tuples()
+    )
     return [
         MetricPoint(step=s, value=_value(v), timestamp=t, min=_value(mn), max=_value(mx), count=n)
         for s, v, t, mn, mx, n in rows

@@ -107,12 +107,11 @@ def _run_fields(session: Session, run_id: str) -> tuple[dict[str, Any], dict[str
         "user": row.user,
         "source": row.source,
         "artifact_uri": run_artifact_uri(row.artifact_uri, row.id),
-        "params": dict(connection.execute(_PARAMS, ids).tuples().all()),
+        "params": dict(connection.execute(_PARAMS, ids).all()),
         "metrics": {
-            key: float("nan") if value is None else value
-            for key, value in connection.execute(_METRICS, ids).tuples()
+            key: float("nan") if value is None else value for key, value in connection.execute(_METRICS, ids)
         },
-        "tags": dict(connection.execute(_TAGS, ids).tuples().all()),
+        "tags": dict(connection.execute(_TAGS, ids).all()),
         "inputs": [dict(item._mapping) for item in connection.execute(_INPUTS, ids)],
     }
     return fields, row.environment

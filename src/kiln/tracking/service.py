@@ -146,7 +146,7 @@ def count_runs(session: Session, experiment_ids: Sequence[str]) -> dict[str, int
         .where(Run.experiment_id.in_(experiment_ids))
         .group_by(Run.experiment_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def count_child_runs(session: Session, actor: Actor, run_id: str) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
+from typing import Any
 
 from kiln.core.ids import ensure_utc, utcnow
 
@@ -65,3 +67,11 @@ def format_size(size: int) -> str:
             return f"{int(amount)} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
         amount /= 1024
     return f"{size} B"  # unreachable: the loop returns at TiB
+
+
+def format_json(value: Any, limit: int = 300) -> str:
+    """A JSON value on one line for a table cell (a prediction's inputs), cut at ``limit`` characters."""
+    if value is None:
+        return "—"
+    text = json.dumps(value, separators=(", ", ": "), ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

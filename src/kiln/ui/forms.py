@@ -44,6 +44,7 @@ NOTICES = {
     "gates_saved": "The gates are saved: the next promotion to staging checks them.",
     "approval_approved": "Approved: the version is in production, and the one it replaced is archived.",
     "approval_rejected": "Rejected: the version stays in staging.",
+    "undeployed": "The deployment is stopped: serving processes stop answering for it within seconds.",
 }
 
 

@@ -8,14 +8,16 @@ from kiln.ui.auth import nav as auth_nav
 from kiln.ui.nav_item import NavItem
 from kiln.ui.notify import nav as notify_nav
 from kiln.ui.registry import nav as registry_nav
+from kiln.ui.serving import nav as serving_nav
 from kiln.ui.tracking import nav as tracking_nav
 
 __all__ = ["ACCOUNT_ITEMS", "NAV_ITEMS", "NavItem"]
 
-# Deployments, Data, Pipelines and Monitoring join in DESIGN's order as their pages land.
+# Data, Pipelines and Monitoring join in DESIGN's order as their pages land.
 NAV_ITEMS: tuple[NavItem, ...] = (
     *tracking_nav.NAV,
     *registry_nav.NAV,
+    *serving_nav.NAV,
     *auth_nav.NAV,
     *audit_nav.NAV,
     *notify_nav.NAV,

@@ -14,6 +14,7 @@ from kiln.ui.navigation import ACCOUNT_ITEMS, NAV_ITEMS
 from kiln.ui.notify import bell
 from kiln.ui.notify import routes as notify_pages
 from kiln.ui.registry import routes as registry_pages
+from kiln.ui.serving import routes as serving_pages
 from kiln.ui.templating import STATIC_DIR, install_header_parts, install_navigation
 from kiln.ui.tracking import routes as tracking_pages
 
@@ -37,3 +38,4 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(tracking_pages.router)
     app.include_router(lineage_pages.router)
     app.include_router(registry_pages.router)
+    app.include_router(serving_pages.router)

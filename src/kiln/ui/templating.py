@@ -60,6 +60,7 @@ def _environment() -> Environment:
         metric=formatting.format_metric,
         full_metric=formatting.full_metric,
         size=formatting.format_size,
+        json_text=formatting.format_json,
     )
     env.globals.update(
         duration=formatting.format_duration,

@@ -1,0 +1,1 @@
+"""Datasets: declared schemas, immutable content-addressed versions, ingestion, rules, quarantine, quality."""

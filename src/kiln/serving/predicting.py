@@ -1,0 +1,96 @@
+"""One prediction from a loaded route: validate, predict, log. The API's predict route and the UI's
+try-it form both come through ``answer``, so a form submission meets the same signature check, the
+same messages and the same prediction log as an API call.
+
+No database: the route and its model come from the model cache, and the outcome is appended to the
+prediction log (``PredictionLogger.append``: no I/O). Refused and failed requests are logged too.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+
+from kiln.core.actor import Actor
+from kiln.core.errors import KilnError
+from kiln.serving.errors import ModelFailed, NotReady
+from kiln.serving.model_cache import Route
+from kiln.serving.prediction_log import PredictionLogger, PredictionRecord
+
+log = structlog.get_logger(__name__)
+
+
+def log_prediction(
+    logger: PredictionLogger,
+    route: Route,
+    actor: Actor | None,
+    request_id: str,
+    started: float,
+    status: str,
+    *,
+    inputs: Any = None,
+    outputs: Any = None,
+    error: str | None = None,
+) -> None:
+    """Append one outcome (``ok``, ``invalid``, ``error``) to the prediction log; ``actor`` None: public."""
+    logger.append(
+        PredictionRecord(
+            request_id=request_id,
+            deployment=route.name,
+            project_id=route.project_id,
+            model_name=route.model_name,
+            status=status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            inputs=inputs,
+            outputs=outputs,
+            model_version_id=route.version_id,
+            model_version_number=route.version_number,
+            deployment_id=route.deployment_id,
+            error=error,
+            caller=actor.label if actor is not None else "public",
+            caller_user_id=actor.user_id if actor is not None else None,
+        )
+    )
+
+
+def answer(
+    logger: PredictionLogger,
+    route: Route,
+    actor: Actor | None,
+    request_id: str,
+    started: float,
+    data: Any,
+) -> dict[str, Any]:
+    """The prediction document for ``data`` (records or columns), logged.
+
+    Raises ``NotReady`` (503) when the route has no model, ``ValidationFailed`` (422, naming each bad
+    field in ``details.problems``) when ``data`` does not fit the signature, and ``ModelFailed``
+    (500, with the request id to quote) when the model raises; the traceback is logged.
+    """
+    model = route.model
+    if model is None:
+        raise NotReady(f"deployment {route.name!r} is not ready: {route.reason}")
+    try:
+        validated = model.validate(data)
+    except KilnError as exc:
+        log_prediction(logger, route, actor, request_id, started, "invalid", error=exc.message)
+        raise
+    try:
+        result = model.predictor.predict(validated, probabilities=True)
+    except Exception as exc:
+        log.exception("serving.model_failed", deployment=route.name, version_id=route.version_id)
+        error = f"{type(exc).__name__}: {exc}"
+        log_prediction(logger, route, actor, request_id, started, "error", inputs=data, error=error)
+        raise ModelFailed(
+            f"the model failed on this request; quote request id {request_id} when reporting it"
+        ) from None
+    outputs = result.to_dict()
+    log_prediction(logger, route, actor, request_id, started, "ok", inputs=data, outputs=outputs)
+    return {
+        "request_id": request_id,
+        "deployment": route.name,
+        "model": {"name": route.model_name, "version": route.version_number, "version_id": route.version_id},
+        **outputs,
+    }
