@@ -78,7 +78,7 @@ def generate_telemetry(
     start: datetime = START,
     days: float = 7.0,
 ) -> pd.DataFrame:
-    """``rows`` readings, reproducible from ``seed``, in the schema's column order, oldest first."""
+    """``rows`` readings, reproducible from ``seed``, in the schema's column order, slot by slot."""
     rng = np.random.default_rng(seed)
     links = [(site, f"{site}-{number:02d}") for site in SITES for number in range(1, LINKS_PER_SITE + 1)]
     link = np.arange(rows) % len(links)
@@ -86,8 +86,7 @@ def generate_telemetry(
     slots = -(-rows // len(links))
     interval = days * 86_400 / max(slots, 1)
     seconds = np.floor((np.arange(rows) // len(links) + rng.random(rows)) * interval)
-    ts = pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s")
-    hour = ts.hour.to_numpy()
+    hour = (pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s")).hour.to_numpy()
     site = np.array([links[index][0] for index in link])
 
     # The network is the same whatever the seed (a fresh seed is new readings, not new links).
@@ -109,47 +108,54 @@ def generate_telemetry(
 
     latency = latency * (1 + 0.6 * drift)
     throughput = throughput * (1 - 0.3 * drift)
-    frame = pd.DataFrame(
-        {
-            "ts": ts,
-            "site": site,
-            "link_id": [links[index][1] for index in link],
-            "hour": hour.astype("int64"),
-            "throughput_mbps": throughput.round(1),
-            "latency_ms": latency.round(2),
-            "jitter_ms": jitter.round(2),
-            "packet_loss_pct": loss.round(3),
-            "utilization_pct": (load * 100).round(1),
-            "congestion": congestion,
-        }
-    )
-    _inject_bad_rows(frame, rng, bad_fraction)
+    columns: dict[str, np.ndarray] = {
+        "ts": seconds,
+        "site": site.astype(object),
+        "link_id": np.array([links[index][1] for index in link], dtype=object),
+        "hour": hour.astype("int64"),
+        "throughput_mbps": throughput.round(1),
+        "latency_ms": latency.round(2),
+        "jitter_ms": jitter.round(2),
+        "packet_loss_pct": loss.round(3),
+        "utilization_pct": (load * 100).round(1),
+        "congestion": congestion,
+    }
+    injected = _inject_bad_rows(columns, rng, bad_fraction)
+    frame = pd.DataFrame(columns)
+    frame["ts"] = pd.Timestamp(start) + pd.to_timedelta(frame["ts"], unit="s")
+    frame = frame.astype({"site": "str", "link_id": "str"})
+    frame.attrs["injected"] = injected
     return frame
 
 
-def _inject_bad_rows(frame: pd.DataFrame, rng: np.random.Generator, fraction: float) -> None:
-    """Spoil ``fraction`` of the rows (never row 0, which every duplicate may copy), in place."""
-    count = round(len(frame) * fraction)
-    chosen = np.sort(rng.choice(np.arange(1, len(frame)), size=count, replace=False)) if count else []
-    injected: dict[str, list[int]] = {kind: [] for kind in BAD_KINDS}
-    for position, kind in zip(chosen, np.resize(np.array(BAD_KINDS), count), strict=True):
-        injected[str(kind)].append(int(position))
-    bad = set(map(int, chosen))
-    frame["site"] = frame["site"].astype(object)
-    for row in injected["missing_measure"]:
-        frame.loc[row, str(rng.choice(MEASURES))] = np.nan
-    frame.loc[injected["latency_timeout"], "latency_ms"] = 65_535.0
-    frame.loc[injected["unknown_site"], "site"] = "xx"
-    frame.loc[injected["negative_jitter"], "jitter_ms"] = (
-        -0.5 - frame.loc[injected["negative_jitter"], "jitter_ms"]
+def _inject_bad_rows(
+    columns: dict[str, np.ndarray], rng: np.random.Generator, fraction: float
+) -> dict[str, list[int]]:
+    """Spoil ``fraction`` of the rows in place (never row 0, which a duplicate may copy); where."""
+    rows = len(columns["ts"])
+    count = round(rows * fraction)
+    chosen = (
+        np.sort(rng.choice(np.arange(1, rows), size=count, replace=False)) if count else np.array([], int)
     )
+    kinds = np.resize(np.array(BAD_KINDS), count)
+    injected = {kind: chosen[kinds == kind].tolist() for kind in BAD_KINDS}
+    for row in injected["missing_measure"]:
+        columns[str(rng.choice(MEASURES))][row] = np.nan
+    columns["latency_ms"][injected["latency_timeout"]] = 65_535.0
+    columns["site"][injected["unknown_site"]] = "xx"
+    columns["jitter_ms"][injected["negative_jitter"]] *= -1
+    columns["jitter_ms"][injected["negative_jitter"]] -= 0.5
+    # A duplicate repeats the nearest clean reading before it (a feed resending a row).
+    bad = set(chosen.tolist())
+    sources = []
     for row in injected["duplicate"]:
         source = row - 1
         while source in bad:
             source -= 1
-        frame.loc[row] = frame.loc[source]
-    frame["site"] = frame["site"].astype("str")
-    frame.attrs["injected"] = injected
+        sources.append(source)
+    for values in columns.values():
+        values[injected["duplicate"]] = values[sources]
+    return injected
 
 
 def main() -> None:

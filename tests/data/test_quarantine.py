@@ -194,6 +194,7 @@ class TestWholeBatchRefusals:
         with pytest.raises(FrameRejected) as caught:
             split_rows(frame, telemetry_schema(), None)
         assert caught.value.message == (
-            "column `latency_ms`: no value is a number (row 0 holds 'fast'); check the column or its declared type"
+            "column `latency_ms`: no value is a number (row 0 holds 'fast'); "
+            "check the column or its declared type"
         )
         assert caught.value.details == {"column": "latency_ms", "row": 0, "type": "number"}

@@ -22,6 +22,7 @@ from kiln.data.violations import combine, format_value, violations
 
 _BOOLEANS = {"true": True, "false": False, "t": True, "f": False, "yes": True, "no": False}
 _BOOLEANS |= {"1": True, "0": False, "1.0": True, "0.0": False}
+_UTC = "datetime64[us, UTC]"
 _WHAT = {
     ColumnType.integer: "an integer",
     ColumnType.number: "a number",
@@ -136,17 +137,17 @@ def _boolean(source: pd.Series) -> tuple[pd.Series, _Problems]:
 
 
 def _datetime(source: pd.Series) -> tuple[pd.Series, _Problems]:
+    """UTC at microseconds (Parquet's usual unit), whatever the input's unit: batches concatenate."""
     problem = "is not an ISO 8601 date or time"
     if isinstance(source.dtype, pd.DatetimeTZDtype):
-        return source.dt.tz_convert("UTC"), []
+        return source.dt.tz_convert("UTC").astype(_UTC), []
     if pd.api.types.is_datetime64_dtype(source.dtype):
-        return source.dt.tz_localize("UTC"), []
+        return source.dt.tz_localize("UTC").astype(_UTC), []
     present = source.notna().to_numpy()
     if pd.api.types.is_numeric_dtype(source.dtype) or pd.api.types.is_bool_dtype(source.dtype):
         # Epoch numbers are ambiguous (seconds? milliseconds?): refuse rather than guess.
-        missing = pd.Series(pd.NaT, index=source.index, dtype="datetime64[us, UTC]")
-        return missing, _found((present, problem))
-    parsed = pd.to_datetime(source.astype("str"), format="ISO8601", utc=True, errors="coerce")
+        return pd.Series(pd.NaT, index=source.index, dtype=_UTC), _found((present, problem))
+    parsed = pd.to_datetime(source.astype("str"), format="ISO8601", utc=True, errors="coerce").astype(_UTC)
     return parsed, _found((present & parsed.isna().to_numpy(), problem))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kiln.data.quality_baseline import category_shift, numeric_shift, numeric_values, summarize
+from kiln.data.quality_baseline import Shift, category_shift, numeric_shift, numeric_values, summarize
 from kiln.data.quality_schemas import (
     CheckKind,
     QualityBaseline,
@@ -24,6 +24,7 @@ from kiln.data.spec import DatasetSchema
 from kiln.data.violations import format_value
 
 _ROBUST_SCALE = 1.4826  # MAD of a normal distribution times this is its standard deviation
+_SHIFTED = {CheckKind.numeric_shift: "distribution shifted", CheckKind.category_shift: "category mix shifted"}
 
 
 def check_quality(
@@ -148,7 +149,8 @@ class _Measure:
         history = self.previous.row_counts if self.previous else []
         needed = self.limits.min_row_count_history
         if len(history) < needed:
-            message = f"{self.rows:,} rows; not judged: {len(history)} earlier batches, {needed} needed"
+            earlier = f"{len(history)} earlier batch" + ("" if len(history) == 1 else "es")
+            message = f"{self.rows:,} rows; not judged: {earlier}, {needed} needed"
             return self._check(CheckKind.row_count, True, message)
         median = float(np.median(history))
         mad = float(np.median(np.abs(np.asarray(history) - median)))
@@ -157,7 +159,7 @@ class _Measure:
         z = (self.rows - median) / scale
         limit = self.limits.max_row_count_z
         message = (
-            f"{self.rows:,} rows, typically {format_value(median)} "
+            f"{self.rows:,} rows, typically {median:,.0f} "
             f"(robust z {z:+.1f} over the last {len(history)} batches"
         )
         message += f"; at most ±{format_value(limit)})" if abs(z) > limit else ")"
@@ -166,53 +168,34 @@ class _Measure:
         )
 
     def shifts(self, baseline: QualityBaseline) -> list[QualityCheck]:
+        """Each numeric and category column against the previous baseline (none for a first batch)."""
         if self.previous is None:
             return []
         results = []
-        limit, alpha = self.limits.max_psi, self.limits.significance
         for name, before in self.previous.numeric.items():
             if name not in baseline.numeric:
-                continue
-            now = baseline.numeric[name]
+                continue  # the column left the schema
             shift = numeric_shift(before, numeric_values(self.accepted[name]))
-            if shift is None:
-                continue
-            shifted = shift.psi > limit and shift.p_value < alpha
-            means = f"mean {_number(now.mean)}, was {_number(before.mean)}"
-            message = (
-                f"column `{name}`: {'distribution shifted' if shifted else 'no shift'} "
-                f"(PSI {shift.psi:.2f}, KS {shift.statistic:.2f}, p {_p(shift.p_value)}); {means}"
-            )
-            results.append(
-                self._check(
-                    CheckKind.numeric_shift,
-                    not shifted,
-                    message,
-                    column=name,
-                    value=shift.psi,
-                    threshold=limit,
+            if shift is not None:
+                means = f"; mean {_number(baseline.numeric[name].mean)}, was {_number(before.mean)}"
+                results.append(
+                    self._shift(CheckKind.numeric_shift, name, shift, f"KS {shift.statistic:.2f}, ", means)
                 )
-            )
         for name, counts in self.previous.categories.items():
             shift = category_shift(counts, baseline.categories.get(name, {}))
-            if shift is None:
-                continue
-            shifted = shift.psi > limit and shift.p_value < alpha
-            message = (
-                f"column `{name}`: {'category mix shifted' if shifted else 'no shift'} "
-                f"(PSI {shift.psi:.2f}, p {_p(shift.p_value)})"
-            ) + _biggest_move(counts, baseline.categories[name])
-            results.append(
-                self._check(
-                    CheckKind.category_shift,
-                    not shifted,
-                    message,
-                    column=name,
-                    value=shift.psi,
-                    threshold=limit,
-                )
-            )
+            if shift is not None:
+                move = _biggest_move(counts, baseline.categories[name])
+                results.append(self._shift(CheckKind.category_shift, name, shift, "", move))
         return results
+
+    def _shift(self, kind: CheckKind, name: str, shift: Shift, measures: str, detail: str) -> QualityCheck:
+        # Large AND significant: a small batch's noise is no drift, nor a large batch's trifle.
+        shifted = shift.psi > self.limits.max_psi and shift.p_value < self.limits.significance
+        verdict = _SHIFTED[kind] if shifted else "no shift"
+        message = f"column `{name}`: {verdict} (PSI {shift.psi:.2f}, {measures}p {_p(shift.p_value)}){detail}"
+        return self._check(
+            kind, not shifted, message, column=name, value=shift.psi, threshold=self.limits.max_psi
+        )
 
 
 def _biggest_move(before: dict[str, int], after: dict[str, int]) -> str:
@@ -240,7 +223,8 @@ def _percent(rate: float) -> str:
         return "0%"
     if percent >= 10:
         return f"{percent:.0f}%"
-    return f"{percent:.1f}%" if percent >= 1 else f"{percent:.2g}%"
+    shown = f"{percent:.1f}".rstrip("0").rstrip(".") if percent >= 1 else f"{percent:.2g}"
+    return f"{shown}%"
 
 
 def _number(value: float | None) -> str:
