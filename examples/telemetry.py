@@ -6,7 +6,7 @@ rule over those (plus peak hours) decides ``congestion`` (0/1), so a classifier 
 
 ``bad_fraction`` turns that share of rows into the mistakes real feeds make, in five equal parts:
 a missing measurement, a latency timeout recorded as 65535 ms, an unknown site, a duplicate of an
-earlier reading, a negative jitter. Their positions are in ``frame.attrs["injected"]``.
+earlier reading, a negative jitter; ``injected_rows`` says which rows are which.
 ``drift`` (0 to 1) shifts the measurements: latency up by up to 60%, throughput down by up to 30%
 (a degraded upstream), while the congestion rule still follows the underlying load.
 
@@ -33,6 +33,7 @@ BAD_KINDS = ("missing_measure", "latency_timeout", "unknown_site", "duplicate", 
 _SITE_LATENCY_MS = {"ams": 8.0, "fra": 11.0, "lon": 6.0, "mad": 24.0, "mil": 17.0, "par": 9.0}
 _CAPACITY_MBPS = (1_000.0, 2_500.0, 10_000.0)
 _NETWORK_SEED = 20260105
+_FAULTS_STREAM = 7
 
 
 def telemetry_schema() -> DatasetSchema:
@@ -120,33 +121,33 @@ def generate_telemetry(
         "utilization_pct": (load * 100).round(1),
         "congestion": congestion,
     }
-    injected = _inject_bad_rows(columns, rng, bad_fraction)
+    _spoil(columns, injected_rows(rows, seed=seed, bad_fraction=bad_fraction))
     frame = pd.DataFrame(columns)
     frame["ts"] = pd.Timestamp(start) + pd.to_timedelta(frame["ts"], unit="s")
-    frame = frame.astype({"site": "str", "link_id": "str"})
-    frame.attrs["injected"] = injected
-    return frame
+    return frame.astype({"site": "str", "link_id": "str"})
 
 
-def _inject_bad_rows(
-    columns: dict[str, np.ndarray], rng: np.random.Generator, fraction: float
-) -> dict[str, list[int]]:
-    """Spoil ``fraction`` of the rows in place (never row 0, which a duplicate may copy); where."""
-    rows = len(columns["ts"])
-    count = round(rows * fraction)
+def injected_rows(rows: int, *, seed: int = 0, bad_fraction: float = 0.0) -> dict[str, list[int]]:
+    """The rows ``generate_telemetry`` spoils with these arguments, per kind (``BAD_KINDS``); never
+    row 0, which a duplicate may copy. A random stream of their own: the clean readings stay the same."""
+    rng = np.random.default_rng([seed, _FAULTS_STREAM])
+    count = round(rows * bad_fraction)
     chosen = (
         np.sort(rng.choice(np.arange(1, rows), size=count, replace=False)) if count else np.array([], int)
     )
     kinds = np.resize(np.array(BAD_KINDS), count)
-    injected = {kind: chosen[kinds == kind].tolist() for kind in BAD_KINDS}
-    for row in injected["missing_measure"]:
-        columns[str(rng.choice(MEASURES))][row] = np.nan
+    return {kind: chosen[kinds == kind].tolist() for kind in BAD_KINDS}
+
+
+def _spoil(columns: dict[str, np.ndarray], injected: dict[str, list[int]]) -> None:
+    for index, row in enumerate(injected["missing_measure"]):
+        columns[MEASURES[index % len(MEASURES)]][row] = np.nan
     columns["latency_ms"][injected["latency_timeout"]] = 65_535.0
     columns["site"][injected["unknown_site"]] = "xx"
     columns["jitter_ms"][injected["negative_jitter"]] *= -1
     columns["jitter_ms"][injected["negative_jitter"]] -= 0.5
     # A duplicate repeats the nearest clean reading before it (a feed resending a row).
-    bad = set(chosen.tolist())
+    bad = {row for rows in injected.values() for row in rows}
     sources = []
     for row in injected["duplicate"]:
         source = row - 1
@@ -155,7 +156,6 @@ def _inject_bad_rows(
         sources.append(source)
     for values in columns.values():
         values[injected["duplicate"]] = values[sources]
-    return injected
 
 
 def main() -> None:

@@ -32,5 +32,6 @@ BAD_KINDS: tuple[str, ...] = _telemetry.BAD_KINDS
 MEASURES: tuple[str, ...] = _telemetry.MEASURES
 SITES: tuple[str, ...] = _telemetry.SITES
 generate_telemetry = _telemetry.generate_telemetry
+injected_rows = _telemetry.injected_rows
 telemetry_rules = _telemetry.telemetry_rules
 telemetry_schema = _telemetry.telemetry_schema

@@ -17,7 +17,13 @@ from kiln.data.rules_spec import (
     RangeRule,
     UniqueRule,
 )
-from tests.builders.telemetry import BAD_KINDS, generate_telemetry, telemetry_rules, telemetry_schema
+from tests.builders.telemetry import (
+    BAD_KINDS,
+    generate_telemetry,
+    injected_rows,
+    telemetry_rules,
+    telemetry_schema,
+)
 
 
 def readings(rows: int = 8, **spoiled: dict[int, Any]) -> pd.DataFrame:
@@ -159,7 +165,7 @@ class TestRules:
 class TestInjectedBadRows:
     def test_land_in_quarantine_exactly_with_one_reason_each(self) -> None:
         frame = generate_telemetry(1_000, seed=2, bad_fraction=0.1)
-        injected = frame.attrs["injected"]
+        injected = injected_rows(1_000, seed=2, bad_fraction=0.1)
         outcome = split_rows(frame, telemetry_schema(), telemetry_rules())
         assert {kind: len(rows) for kind, rows in injected.items()} == dict.fromkeys(BAD_KINDS, 20)
         assert outcome.quarantined.index.tolist() == sorted(row for rows in injected.values() for row in rows)

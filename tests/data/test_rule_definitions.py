@@ -109,6 +109,10 @@ class TestRulesAgainstTheSchema:
                 ]
             )
 
+    def test_a_rule_name_is_an_identifier(self) -> None:
+        with pytest.raises(ValidationError, match="name"):
+            NotNullRule(name="drop table", columns=["latency_ms"])
+
     def test_rules_travel_as_json_with_their_kind(self) -> None:
         rules = DatasetRules(
             rules=[

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kiln.data.quality_baseline import Shift, category_shift, numeric_shift, numeric_values, summarize
+from kiln.data.quality_baseline import Shift, category_shift, numeric_shift, summarize
 from kiln.data.quality_schemas import (
     CheckKind,
     QualityBaseline,
@@ -69,7 +69,6 @@ class _Measure:
         self.schema, self.previous, self.limits = schema, previous, thresholds
         self.rows = outcome.rows
         self.problems = outcome.violations
-        self.accepted = outcome.accepted
 
     def _check(
         self, kind: CheckKind, passed: bool, message: str, **measured: float | str | None
@@ -175,7 +174,7 @@ class _Measure:
         for name, before in self.previous.numeric.items():
             if name not in baseline.numeric:
                 continue  # the column left the schema
-            shift = numeric_shift(before, numeric_values(self.accepted[name]))
+            shift = numeric_shift(before, baseline.numeric[name])
             if shift is not None:
                 means = f"; mean {_number(baseline.numeric[name].mean)}, was {_number(before.mean)}"
                 results.append(

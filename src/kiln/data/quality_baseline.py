@@ -68,38 +68,47 @@ def category_counts(column: pd.Series) -> dict[str, int]:
 def summarize_numbers(values: np.ndarray) -> NumericSummary:
     if len(values) == 0:
         return NumericSummary(count=0, edges=[], counts=[], sketch=[])
-    edges = np.unique(np.quantile(values, _DECILES))
+    ordered = np.sort(values)  # once: edges, counts and sketch all read the sorted values
+    edges = np.unique(_quantiles(ordered, _DECILES))
+    sketch = (
+        ordered if len(ordered) <= SKETCH_POINTS else _quantiles(ordered, np.linspace(0, 1, SKETCH_POINTS))
+    )
     return NumericSummary(
         count=len(values),
         mean=float(values.mean()),
         edges=edges.tolist(),
-        counts=_binned(values, edges).tolist(),
-        sketch=_sketch(values).tolist(),
+        counts=_binned(ordered, edges).tolist(),
+        sketch=sketch.tolist(),
     )
 
 
-def _binned(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    counts: np.ndarray = np.bincount(np.searchsorted(edges, values, side="left"), minlength=len(edges) + 1)
+def _quantiles(ordered: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Observed values, not interpolations (numpy's inverted CDF): an integer column's are integers."""
+    positions = np.clip(np.ceil(levels * len(ordered)).astype("int64") - 1, 0, len(ordered) - 1)
+    picked: np.ndarray = ordered[positions]
+    return picked
+
+
+def _binned(ordered: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts in (-inf, e0], (e0, e1], ..., (en, inf) of sorted values."""
+    at_most = np.searchsorted(ordered, edges, side="right")
+    counts: np.ndarray = np.diff(at_most, prepend=0, append=len(ordered))
     return counts
 
 
-def _sketch(values: np.ndarray) -> np.ndarray:
-    if len(values) <= SKETCH_POINTS:
-        return np.sort(values)
-    # Observed values, not interpolations: an integer column's sketch holds integers.
-    sketch: np.ndarray = np.quantile(values, np.linspace(0, 1, SKETCH_POINTS), method="inverted_cdf")
-    return sketch
+def numeric_shift(before: NumericSummary, after: NumericSummary) -> Shift | None:
+    """How far ``after`` moved from ``before``, from their summaries; None when either is empty.
 
-
-def numeric_shift(before: NumericSummary, values: np.ndarray) -> Shift | None:
-    """How far ``values`` moved from ``before``; None when either side is empty."""
-    if before.count == 0 or len(values) == 0:
+    The current side's bins are counted on its sketch (evenly spaced quantiles stand for equal shares
+    of the rows), and KS compares the two sketches, so the p-value reflects at most ~1,000 points a
+    side: with millions, every trivial difference would be "significant" (the effect size decides).
+    """
+    if before.count == 0 or after.count == 0:
         return None
     edges = np.asarray(before.edges, dtype="float64")
-    psi = _psi(np.asarray(before.counts, dtype="float64"), _binned(values, edges).astype("float64"))
-    # The current side is sketched too, so the p-value reflects at most ~1,000 points a side: with
-    # millions, every trivial difference would be "significant" (the effect size decides there).
-    test = stats.ks_2samp(np.asarray(before.sketch), _sketch(values), method="asymp")
+    sketch = np.asarray(after.sketch, dtype="float64")
+    psi = _psi(np.asarray(before.counts, dtype="float64"), _binned(sketch, edges).astype("float64"))
+    test = stats.ks_2samp(np.asarray(before.sketch), sketch, method="asymp")
     return Shift(psi=psi, p_value=float(test.pvalue), statistic=float(test.statistic))
 
 

@@ -13,7 +13,6 @@ not a quarantine of every row later.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal, NoReturn
 
 from pydantic import Field, field_validator, model_validator
@@ -23,43 +22,53 @@ from kiln.data.row_expression import ExpressionError, check_expression, parse_ex
 from kiln.data.rules_errors import RulesInvalid
 from kiln.data.spec import NUMERIC_TYPES, ColumnType, DatasetSchema
 
-RULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 _TEXT_TYPES = frozenset({ColumnType.string, ColumnType.category})
 
 
 class _Rule(InputSchema):
-    name: Annotated[str, Field(description="shown in every reason this rule gives; unique per dataset")]
+    name: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$",
+            description="1-64 letters, digits, '_', '.' or '-'; shown in every reason the rule gives",
+        ),
+    ]
     description: Annotated[str, Field(max_length=2_000)] = ""
-
-    @field_validator("name")
-    @classmethod
-    def _usable_name(cls, value: str) -> str:
-        if not RULE_NAME.fullmatch(value):
-            raise ValueError(
-                f"rule name {value!r} is not usable: use 1-64 letters, digits, '_', '.' or '-', "
-                "starting with a letter or '_'"
-            )
-        return value
 
     def columns_used(self) -> list[str]:
         raise NotImplementedError
 
 
-class NotNullRule(_Rule):
-    """These columns must hold a value (whatever the schema's nullability)."""
-
-    kind: Literal["not_null"] = "not_null"
+class _OnColumns(_Rule):
     columns: Annotated[list[str], Field(min_length=1, max_length=1_000)]
 
     def columns_used(self) -> list[str]:
         return list(self.columns)
 
 
-class RangeRule(_Rule):
+class _OnColumn(_Rule):
+    column: str
+
+    def columns_used(self) -> list[str]:
+        return [self.column]
+
+
+class NotNullRule(_OnColumns):
+    """These columns must hold a value (whatever the schema's nullability)."""
+
+    kind: Literal["not_null"] = "not_null"
+
+
+class UniqueRule(_OnColumns):
+    """No two rows may share the values of ``columns`` (the first is kept, later ones quarantined)."""
+
+    kind: Literal["unique"] = "unique"
+
+
+class RangeRule(_OnColumn):
     """A numeric column's values must lie within ``[minimum, maximum]`` (either bound may be open)."""
 
     kind: Literal["range"] = "range"
-    column: str
     minimum: float | None = None
     maximum: float | None = None
 
@@ -71,29 +80,12 @@ class RangeRule(_Rule):
             raise ValueError(f"rule {self.name}: minimum {self.minimum} is above maximum {self.maximum}")
         return self
 
-    def columns_used(self) -> list[str]:
-        return [self.column]
 
-
-class CategoryRule(_Rule):
+class CategoryRule(_OnColumn):
     """A text or category column's values must be among ``allowed``."""
 
     kind: Literal["category"] = "category"
-    column: str
     allowed: Annotated[list[str], Field(min_length=1, max_length=10_000)]
-
-    def columns_used(self) -> list[str]:
-        return [self.column]
-
-
-class UniqueRule(_Rule):
-    """No two rows may share the values of ``columns`` (the first is kept, later ones quarantined)."""
-
-    kind: Literal["unique"] = "unique"
-    columns: Annotated[list[str], Field(min_length=1, max_length=32)]
-
-    def columns_used(self) -> list[str]:
-        return list(self.columns)
 
 
 class ExpressionRule(_Rule):
