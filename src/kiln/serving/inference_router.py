@@ -42,6 +42,7 @@ from kiln.serving.model_cache import Route
 from kiln.serving.predict_router import authorize_request, find_route, run
 from kiln.serving.predicting import log_prediction
 from kiln.serving.prediction_log import new_request_id
+from kiln.serving.schemas import InferenceErrorBody
 
 log = structlog.get_logger(__name__)
 
@@ -51,7 +52,21 @@ T = TypeVar("T")
 # Not the list of deployments: a caller must not learn the names of deployments it may not use.
 UNKNOWN_MODEL_HINT = "a model here is a deployment, by its name (GET /api/v1/deployments lists yours)"
 
-router = APIRouter(prefix="/v2", tags=["inference (Open Inference Protocol)"])
+
+# Declaring 4XX/5XX documents the protocol's own error shape (and keeps FastAPI from announcing its
+# default 422 body, which these routes never answer: a malformed request is a 400).
+router = APIRouter(
+    prefix="/v2",
+    tags=["inference (Open Inference Protocol)"],
+    responses={
+        "4XX": {
+            "model": InferenceErrorBody,
+            "description": "a client mistake (400), no or a bad key (401), not allowed (403), "
+            "an unknown version (404)",
+        },
+        "5XX": {"model": InferenceErrorBody, "description": "the model failed (500) or is not ready (503)"},
+    },
+)
 
 
 def _error(error: InferenceProtocolError, request_id: str | None = None) -> Response:

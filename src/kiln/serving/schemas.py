@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from kiln.core.schemas import InputSchema, ReadSchema
 
@@ -151,3 +151,9 @@ class PredictionRead(ReadSchema):
     caller_user_id: str | None = None
     created_at: datetime
     feedback: FeedbackRead | None = None
+
+
+class InferenceErrorBody(BaseModel):
+    """Every error of the Open Inference Protocol routes: ``{"error": "..."}`` saying what to fix."""
+
+    error: str
