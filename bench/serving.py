@@ -204,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     except BenchFailure as exc:
         print(f"BENCHMARK FAILED: {exc}", flush=True)
         return 1
+    except KeyboardInterrupt as exc:
+        print(f"BENCHMARK INTERRUPTED ({exc or 'SIGINT'}): every server was stopped", flush=True)
+        return 130
     report.figure("machine.load_avg_1m_after", psutil.getloadavg()[0], "")
     by_name = {m.target.name: m for m in measured}
     kiln = by_name.get("kiln")

@@ -94,8 +94,8 @@ def measure(report: Report, target: Target, expected: list[int], durations: Dura
         folder = Path(scratch)
         single = lua_script(folder, "single", target.single, target.headers, SINGLE_CAP)
         batch = lua_script(folder, "batch", target.batch, target.headers, BATCH_CAP)
-        run_wrk(server, url, single, connections=SINGLE_CONNECTIONS, seconds=durations.warmup_s)
-        run_wrk(server, url, batch, connections=BATCH_CONNECTIONS, seconds=1)
+        run_wrk(server, url, single, connections=SINGLE_CONNECTIONS, seconds=durations.warmup_s, warm_up=True)
+        run_wrk(server, url, batch, connections=BATCH_CONNECTIONS, seconds=durations.warmup_s, warm_up=True)
         idle_mb: float | None = None
         processes: int | None = None
         if target.healthy_s is not None:

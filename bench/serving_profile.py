@@ -136,10 +136,11 @@ def record(server: Server, url: str, script: Path, *, seconds: float, out: Path)
     try:
         _, errors = sampler.communicate(timeout=seconds + 60)
     except subprocess.TimeoutExpired:
-        sampler.kill()
-        sampler.communicate()
         return None
-    finally:
+    finally:  # also on an interrupt: no sampler is left attached
+        if sampler.poll() is None:
+            sampler.kill()
+            sampler.communicate()
         loader.join(timeout=seconds + 60)
     if sampler.returncode != 0 or not out.exists():
         print(f"# py-spy failed: {errors.decode(errors='replace')[-300:]}", flush=True)
