@@ -83,6 +83,7 @@ def run_kiln(
             peer=False,
         )
         measured = [measure(report, target, expected, durations)]
+        targets = [target]
         if kiln.oip_metadata is None:
             report.note(f"Kiln's OIP route answered 404 for {OIP_INFER_PATH}: not in this checkout, skipped")
         else:
@@ -99,8 +100,10 @@ def run_kiln(
                 peer=False,
             )
             measured.append(measure(report, oip, expected, durations))
+            targets.append(oip)
         if args.profile_seconds > 0:
-            profile(report, kiln, target, root, args.profile_seconds)
+            for profiled in targets:
+                profile(report, kiln, profiled, root, args.profile_seconds)
     return measured
 
 
@@ -108,16 +111,16 @@ def profile(report: Report, kiln: KilnServing, target: Target, root: Path, secon
     # The batches' prediction-log rows are still being written: let that finish first, or the
     # profile would show the flusher catching up rather than the one-row path.
     kiln.server.wait_settled(60, window=1.0)
-    script = lua_script(root, "profile", target.single, target.headers, 1_000_000)
+    script = lua_script(root, f"profile-{target.name}", target.single, target.headers, 1_000_000)
     RESULTS_DIR.mkdir(exist_ok=True)
-    raw = RESULTS_DIR / f"serving-py-spy-{time.strftime('%Y%m%dT%H%M%S')}.txt"
+    raw = RESULTS_DIR / f"serving-py-spy-{target.name}-{time.strftime('%Y%m%dT%H%M%S')}.txt"
     url = kiln.server.url + target.path
     found = serving_profile.record(kiln.server, url, script, seconds=seconds, out=raw)
     if found is None:
         report.note("py-spy did not run: no profile")
         return
     report.note(f"py-spy raw stacks: {raw}")
-    serving_profile.report_profile(report, found)
+    serving_profile.report_profile(report, found, prefix=f"profile.{target.name}")
 
 
 def run_peer(

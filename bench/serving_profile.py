@@ -33,8 +33,10 @@ FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^():]*)(?::\d+)?\)$")
 # Steps nest and overlap: ``model_predict`` holds ``dataframe`` and ``sklearn``.
 STEPS: list[tuple[str, str, str]] = [
     ("endpoint", "predict", "serving/predict_router"),
-    ("authorize", "authorize", "serving/predict_router"),
+    ("oip_endpoint", "infer", "serving/inference_router"),
+    ("authorize", "authorize_request", "serving/predict_router"),
     ("parse_json", "parse_payload", "serving/predict_router"),
+    ("oip_parse", "parse_infer_request", "serving/"),
     ("validate", "validate", "registry/loaded_model"),
     ("model_predict", "predict", "registry/flavors/"),
     ("dataframe", "frame", "registry/signature"),
@@ -42,17 +44,18 @@ STEPS: list[tuple[str, str, str]] = [
     ("pandas", "", "pandas/"),
     ("prediction_log_append", "record", "serving/predict_router"),
     ("encode_answer", "_json", "serving/predict_router"),
+    ("oip_encode", "encode_infer_response", "serving/"),
     ("sqlalchemy", "", "sqlalchemy/"),
     ("structlog", "", "structlog/"),
 ]
 # The parts, which add up to 100 %: the first that matches a stack (top to bottom here) takes it.
-REQUEST_CYCLE = ("run_asgi", "uvicorn/protocols/http")
-PARTS: list[tuple[str, tuple[str, str] | None]] = [
-    ("prediction_log_flusher", ("_run", "serving/prediction_log")),
-    ("worker_threads", ("WorkerThread.run", "anyio/")),  # work handed off the loop (authorize)
-    ("request_in_endpoint", ("predict", "serving/predict_router")),
-    ("request_outside_endpoint", REQUEST_CYCLE),  # middleware, routing, the response's send
-    ("event_loop_rest", None),  # HTTP parsing, asyncio scheduling, anything else
+ENDPOINTS = [("predict", "serving/predict_router"), ("infer", "serving/inference_router")]
+PARTS: list[tuple[str, list[tuple[str, str]]]] = [
+    ("prediction_log_flusher", [("_run", "serving/prediction_log")]),
+    ("worker_threads", [("WorkerThread.run", "anyio/")]),  # work handed off the loop
+    ("request_in_endpoint", ENDPOINTS),
+    ("request_outside_endpoint", [("run_asgi", "uvicorn/protocols/http")]),  # middleware, routing, send
+    ("event_loop_rest", []),  # HTTP parsing, asyncio scheduling, anything else
 ]
 
 
@@ -92,7 +95,7 @@ def parse_raw(text: str) -> Profile:
         for step, func, fragment in STEPS:
             if _has(frames, func, fragment):
                 profile.steps[step] += count
-        part = next(name for name, match in PARTS if match is None or _has(frames, *match))
+        part = next(name for name, matches in PARTS if not matches or any(_has(frames, *m) for m in matches))
         profile.parts[part] += count
         for key in {f"{name} ({file})" for name, file in frames}:
             profile.inclusive[key] += count
@@ -148,13 +151,15 @@ def record(server: Server, url: str, script: Path, *, seconds: float, out: Path)
     return parse_raw(out.read_text())
 
 
-def report_profile(report: Report, profile: Profile, *, top: int = 25) -> None:
-    report.figure("profile.samples", profile.samples, "samples")
+def report_profile(report: Report, profile: Profile, *, prefix: str, top: int = 25) -> None:
+    """Figures ``<prefix>.part.*`` and ``<prefix>.step.*`` (steps that never matched are left out)."""
+    report.figure(f"{prefix}.samples", profile.samples, "samples")
     for part, _ in PARTS:
-        report.figure(f"profile.part.{part}_pct", profile.pct(profile.parts[part]), "%")
+        report.figure(f"{prefix}.part.{part}_pct", profile.pct(profile.parts[part]), "%")
     for step, _, _ in STEPS:
-        report.figure(f"profile.step.{step}_pct", profile.pct(profile.steps[step]), "%")
+        if profile.steps[step]:
+            report.figure(f"{prefix}.step.{step}_pct", profile.pct(profile.steps[step]), "%")
     for title, counter in (("inclusive", profile.inclusive), ("self", profile.self_time)):
-        report.note(f"profile: top {top} functions by {title} share of GIL-holding samples")
+        report.note(f"{prefix}: top {top} functions by {title} share of GIL-holding samples")
         for key, count in counter.most_common(top):
             report.note(f"  {profile.pct(count):5.1f} %  {key}")
