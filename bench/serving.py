@@ -30,7 +30,14 @@ from bench import serving_profile, serving_servers
 from bench.report import RESULTS_DIR, Report
 from bench.serving_kiln import OIP_INFER_PATH, PREDICT_PATH, KilnServing, kiln_serving
 from bench.serving_load import lua_script
-from bench.serving_measure import Durations, Measured, Target, measure
+from bench.serving_measure import (
+    BATCH_CONNECTIONS,
+    SINGLE_CONNECTIONS,
+    Durations,
+    Measured,
+    Target,
+    measure,
+)
 from bench.serving_verdict import verdict
 from bench.workload import BenchFailure
 
@@ -47,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--servers", default=",".join(SERVERS), help=f"comma-separated subset of {','.join(SERVERS)}"
     )
-    parser.add_argument("--profile-seconds", type=float, default=8.0, help="py-spy sampling of Kiln (0: off)")
+    parser.add_argument("--profile-seconds", type=float, default=6.0, help="py-spy sampling of Kiln (0: off)")
     args = parser.parse_args(argv)
     args.servers = [name.strip() for name in args.servers.split(",") if name.strip()]
     unknown = sorted(set(args.servers) - set(SERVERS))
@@ -104,23 +111,31 @@ def run_kiln(
         if args.profile_seconds > 0:
             for profiled in targets:
                 profile(report, kiln, profiled, root, args.profile_seconds)
+            profile(report, kiln, target, root, args.profile_seconds, batch=True)
     return measured
 
 
-def profile(report: Report, kiln: KilnServing, target: Target, root: Path, seconds: float) -> None:
+def profile(
+    report: Report, kiln: KilnServing, target: Target, root: Path, seconds: float, *, batch: bool = False
+) -> None:
+    """py-spy on the server while one-row requests (or 1,000-row batches) arrive."""
     # The batches' prediction-log rows are still being written: let that finish first, or the
-    # profile would show the flusher catching up rather than the one-row path.
+    # profile would show the flusher catching up rather than the path measured.
     kiln.server.wait_settled(60, window=1.0)
-    script = lua_script(root, f"profile-{target.name}", target.single, target.headers, 1_000_000)
+    name = f"{target.name}_batch" if batch else target.name
+    body, connections = (target.batch, BATCH_CONNECTIONS) if batch else (target.single, SINGLE_CONNECTIONS)
+    script = lua_script(root, f"profile-{name}", body, target.headers, 1_000_000)
     RESULTS_DIR.mkdir(exist_ok=True)
-    raw = RESULTS_DIR / f"serving-py-spy-{target.name}-{time.strftime('%Y%m%dT%H%M%S')}.txt"
+    raw = RESULTS_DIR / f"serving-py-spy-{name}-{time.strftime('%Y%m%dT%H%M%S')}.txt"
     url = kiln.server.url + target.path
-    found = serving_profile.record(kiln.server, url, script, seconds=seconds, out=raw)
+    found = serving_profile.record(
+        kiln.server, url, script, seconds=seconds, out=raw, connections=connections
+    )
     if found is None:
         report.note("py-spy did not run: no profile")
         return
     report.note(f"py-spy raw stacks: {raw}")
-    serving_profile.report_profile(report, found, prefix=f"profile.{target.name}")
+    serving_profile.report_profile(report, found, prefix=f"profile.{name}")
 
 
 def run_peer(

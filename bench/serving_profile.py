@@ -1,11 +1,15 @@
 """Where Kiln's time goes on the predict path: py-spy samples the live server under wrk's load.
 
 py-spy (in the benchmark venv) attaches to the measured ``kiln server`` while one-row requests
-arrive at 16 connections, and samples only the thread holding the GIL (``--gil``): in a one-process
-Python server that is the time that limits throughput. It runs ``--nonblocking`` (the server is
-never paused). The raw stacks are summed into:
+arrive at 16 connections (and once more while 1,000-row batches arrive at 4), and samples only the
+thread holding the GIL (``--gil``): in a one-process Python server that is the time that limits
+throughput. It runs ``--nonblocking`` (the server is never paused). The raw stacks are kept in
+bench/results/ and summed into:
 
-- ``profile.step.<step>_pct``: the share of samples inside each step of the predict path (a stack
+- ``profile.<name>.part.<part>_pct``: shares that add up to 100 %: the prediction log's flusher
+  thread, worker threads, the endpoint itself, the rest of the request (middleware, routing, sending
+  the answer) and the rest of the event loop (HTTP parsing, scheduling);
+- ``profile.<name>.step.<step>_pct``: the share of samples inside each step of the path (a stack
   counts for every step it passes through, so nested steps overlap: ``model_predict`` includes
   ``sklearn``);
 - the top functions by inclusive and by self share, printed as notes (and kept in the JSON).
@@ -109,8 +113,10 @@ def py_spy() -> str | None:
     return str(found) if found.exists() else shutil.which("py-spy")
 
 
-def record(server: Server, url: str, script: Path, *, seconds: float, out: Path) -> Profile | None:
-    """Sample the server for ``seconds`` while wrk sends one-row requests at 16 connections."""
+def record(
+    server: Server, url: str, script: Path, *, seconds: float, out: Path, connections: int = 16
+) -> Profile | None:
+    """Sample the server for ``seconds`` while wrk sends ``script``'s requests."""
     binary = py_spy()
     if binary is None or server.process is None:
         return None
@@ -133,7 +139,9 @@ def record(server: Server, url: str, script: Path, *, seconds: float, out: Path)
     sampler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(0.5)  # attached before the load starts
     loader = threading.Thread(
-        target=run_wrk, args=(server, url, script), kwargs={"connections": 16, "seconds": seconds + 1}
+        target=run_wrk,
+        args=(server, url, script),
+        kwargs={"connections": connections, "seconds": seconds + 1},
     )
     loader.start()
     try:
