@@ -1,12 +1,14 @@
 """Kiln's model serving against MLflow, BentoML and MLServer, and a bare uvicorn ceiling, in one run.
 
 Same model everywhere (a scaled LogisticRegression on breast_cancer, trained once here), same load
-generator (wrk, one thread, a fixed body), one worker process per server, one server at a time on
-loopback. For each: one-row throughput and p50/p99 at 16 connections, p99 at one connection,
-1,000-row batches at 4 connections, start-to-healthy seconds and idle RSS after warm-up. Kiln runs a
-private deployment called with an API key, prediction logging on; its Open Inference Protocol route is
-measured too when this checkout has it (a 404 skips it with a note). Then py-spy profiles Kiln's
-predict path under load. Figures print as ``name: value unit``; ratios and targets come last.
+generator (wrk, one thread, a fixed body), one worker process per server, on loopback. The servers
+start one at a time and stay up, each paused (SIGSTOP) outside its turns; the timed runs go round
+all servers run by run, so a change in the machine's load hits each alike. For each: one-row
+throughput and p50/p99 at 16 connections, p99 at one connection, 1,000-row batches at 4
+connections, start-to-healthy seconds and idle RSS after warm-up. Kiln runs a private deployment
+called with an API key, prediction logging on; its Open Inference Protocol route is measured too
+when this checkout has it (a 404 skips it with a note). Then py-spy profiles Kiln's predict path
+under load. Figures print as ``name: value unit``; ratios and targets come last.
 
 Run through ``bash bench/run.sh serving`` (it makes the venvs and installs wrk).
 """
@@ -18,7 +20,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -26,23 +28,26 @@ from typing import Any
 import psutil
 
 from bench import serving_model as sm
-from bench import serving_profile, serving_servers
+from bench import serving_profile
 from bench.report import RESULTS_DIR, Report
-from bench.serving_kiln import OIP_INFER_PATH, PREDICT_PATH, KilnServing, kiln_serving
+from bench.serving_kiln import KilnServing
 from bench.serving_load import lua_script
 from bench.serving_measure import (
     BATCH_CONNECTIONS,
+    MB,
+    RUNS,
     SINGLE_CONNECTIONS,
     Durations,
     Measured,
     Target,
-    measure,
+    prepare,
+    turn,
 )
+from bench.serving_targets import kiln_targets, peer_target
 from bench.serving_verdict import verdict
 from bench.workload import BenchFailure
 
 SERVERS = ("ceiling", "kiln", "mlflow", "bentoml", "mlserver", "mlserver_pw0")
-Answers = Callable[[Any], list[Any]]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -63,63 +68,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def output(name: str) -> Answers:
-    """The data of one named output of an Open Inference Protocol answer."""
-    return lambda doc: next(item["data"] for item in doc["outputs"] if item["name"] == name)
-
-
-def predictions(doc: Any) -> list[Any]:
-    return list(doc["predictions"])
-
-
-def run_kiln(
-    root: Path, trained: sm.Trained, report: Report, expected: list[int], args: Any
-) -> list[Measured]:
-    durations = _durations(args)
-    with kiln_serving(root / "kiln", trained) as kiln:
-        target = Target(
-            "kiln",
-            "Kiln predict",
-            kiln.server,
-            PREDICT_PATH,
-            sm.kiln_predict_body(trained, 1),
-            sm.kiln_predict_body(trained, sm.BATCH_ROWS),
-            kiln.headers,
-            predictions,
-            kiln.healthy_s,
-            peer=False,
-        )
-        measured = [measure(report, target, expected, durations)]
-        targets = [target]
-        if kiln.oip_metadata is None:
-            report.note(f"Kiln's OIP route answered 404 for {OIP_INFER_PATH}: not in this checkout, skipped")
-        else:
-            oip = Target(
-                "kiln_oip",
-                "Kiln OIP infer",
-                kiln.server,
-                OIP_INFER_PATH,
-                sm.oip_body(trained, 1, kiln.oip_metadata),
-                sm.oip_body(trained, sm.BATCH_ROWS, kiln.oip_metadata),
-                kiln.headers,
-                output("prediction"),
-                None,
-                peer=False,
-            )
-            measured.append(measure(report, oip, expected, durations))
-            targets.append(oip)
-        if args.profile_seconds > 0:
-            for profiled in targets:
-                profile(report, kiln, profiled, root, args.profile_seconds)
-            profile(report, kiln, target, root, args.profile_seconds, batch=True)
-    return measured
-
-
 def profile(
     report: Report, kiln: KilnServing, target: Target, root: Path, seconds: float, *, batch: bool = False
 ) -> None:
     """py-spy on the server while one-row requests (or 1,000-row batches) arrive."""
-    # The batches' prediction-log rows are still being written: let that finish first, or the
+    # The batches' prediction-log rows may still be being written: let that finish first, or the
     # profile would show the flusher catching up rather than the path measured.
     kiln.server.wait_settled(60, window=1.0)
     name = f"{target.name}_batch" if batch else target.name
@@ -138,71 +91,40 @@ def profile(
     serving_profile.report_profile(report, found, prefix=f"profile.{name}")
 
 
-def run_peer(
-    name: str,
-    label: str,
-    served: serving_servers.Served,
-    path: str,
-    body: Callable[[sm.Trained, int], bytes],
-    answers: Answers | None,
-    *,
-    trained: sm.Trained,
-    report: Report,
-    expected: list[int],
-    args: Any,
-) -> Measured:
-    with served as (server, healthy_s):
-        target = Target(
-            name,
-            label,
-            server,
-            path,
-            body(trained, 1),
-            body(trained, sm.BATCH_ROWS),
-            {},
-            answers,
-            healthy_s,
-            peer=name != "ceiling",
-        )
-        return measure(report, target, expected, _durations(args))
-
-
-def _durations(args: Any) -> Durations:
-    return Durations(warmup_s=args.warmup, single_s=args.seconds, c1_s=args.seconds, batch_s=args.seconds)
-
-
 def run_all(root: Path, trained: sm.Trained, report: Report, args: Any) -> list[Measured]:
+    """Start and prepare the servers one by one (each paused once ready), then the timed runs in turns."""
     expected = sm.expected_predictions(trained, sm.BATCH_ROWS)
     joblib_path = sm.save_joblib(trained, root / "joblib" / "model.joblib")
-    common = {"trained": trained, "report": report, "expected": expected, "args": args}
-    infer = f"/v2/models/{sm.MODEL_NAME}/infer"
+    durations = Durations(warmup_s=args.warmup, timed_s=args.seconds)
+    scripts = root / "wrk"
+    scripts.mkdir()
     measured: list[Measured] = []
-    for name in args.servers:
-        print(f"== {name}", flush=True)
-        home = root / name
-        if name == "kiln":
-            measured += run_kiln(root, trained, report, expected, args)
-        elif name == "ceiling":
-            served = serving_servers.ceiling_serve(home)
-            measured.append(run_peer(name, "bare uvicorn", served, "/", sm.kiln_predict_body, None, **common))
-        elif name == "mlflow":
-            model_dir = sm.save_mlflow(trained, root / "mlflow-model")
-            served = serving_servers.mlflow_serve(home, model_dir)
-            measured.append(
-                run_peer(name, "MLflow", served, "/invocations", sm.mlflow_body, predictions, **common)
-            )
-        elif name == "bentoml":
-            served = serving_servers.bentoml_serve(home, joblib_path)
-            measured.append(
-                run_peer(name, "BentoML", served, "/predict", sm.bentoml_body, predictions, **common)
-            )
-        else:
-            workers = 0 if name == "mlserver_pw0" else None
-            label = "MLServer parallel_workers=0" if workers == 0 else "MLServer"
-            served = serving_servers.mlserver_serve(home, joblib_path, name=name, parallel_workers=workers)
-            measured.append(
-                run_peer(name, label, served, infer, sm.mlserver_body, output("predict"), **common)
-            )
+    kiln: KilnServing | None = None
+    with ExitStack() as stack:
+        for name in args.servers:
+            print(f"== start {name}", flush=True)
+            if name == "kiln":
+                kiln, targets = kiln_targets(stack, root, trained, report)
+            else:
+                targets = [peer_target(stack, name, root, trained, joblib_path)]
+            measured += [prepare(report, target, expected, durations, scripts) for target in targets]
+            targets[0].server.pause()  # idle work of its own must not compete with the next ones
+        for run in RUNS:
+            print(f"== {run[0]}: every server in turn", flush=True)
+            for each in measured:
+                turn(report, each, run, durations)
+        for each in measured:
+            if each.target.healthy_s is not None:
+                report.figure(
+                    f"{each.target.name}.rss_after_load_mb", each.target.server.rss_bytes() / MB, "MB"
+                )
+        if kiln is not None and args.profile_seconds > 0:
+            print("== profile: Kiln under py-spy", flush=True)
+            kiln.server.resume()
+            kiln_measured = [m.target for m in measured if m.target.server is kiln.server]
+            for target in kiln_measured:
+                profile(report, kiln, target, root, args.profile_seconds)
+            profile(report, kiln, kiln_measured[0], root, args.profile_seconds, batch=True)
     return measured
 
 

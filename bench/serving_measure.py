@@ -1,16 +1,17 @@
 """What the serving benchmark measures on every server, the same way: one target = one endpoint.
 
-For each target: its answers are checked first (status 200 and the model's own predictions, one row
-and 1,000 rows); then an untimed warm-up; then, for a server's first target, idle memory once the
-process tree has settled; then three timed wrk runs: one row at 16 connections, one row at one
-connection, 1,000-row batches at ``BATCH_CONNECTIONS``.
+``prepare``, right after a server started: its answers are checked (status 200 and the model's own
+predictions, for one row and for 1,000 rows), an untimed warm-up runs, and, for a server's first
+target, idle memory is read once the process tree has settled. Then the timed runs, ``RUNS``, take
+turns across all targets (run by run, so a change in the machine's load hits every server alike):
+one row at 16 connections, one row at one connection, 1,000-row batches at ``BATCH_CONNECTIONS``.
+Each turn starts with a short untimed run, since the server was paused (SIGSTOP) until then.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,19 @@ BATCH_CONNECTIONS = 4
 # on this machine, so the duration is what ends a run, and the cap is the backstop.
 SINGLE_CAP = 1_000_000
 BATCH_CAP = 20_000
+TURN_WARM_UP_S = 1.0
+# (figure name, body, connections, per-request timeout in s)
+RUNS: list[tuple[str, str, int, float]] = [
+    ("single_c16", "single", SINGLE_CONNECTIONS, 10.0),
+    ("single_c1", "single", 1, 10.0),
+    (f"batch{BATCH_ROWS}_c{BATCH_CONNECTIONS}", "batch", BATCH_CONNECTIONS, 30.0),
+]
 
 
 @dataclass(frozen=True)
 class Durations:
     warmup_s: float
-    single_s: float
-    c1_s: float
-    batch_s: float
+    timed_s: float
 
 
 @dataclass
@@ -54,15 +60,29 @@ class Target:
     peer: bool = True  # counted among the peers Kiln is compared with
 
 
-@dataclass(frozen=True)
+@dataclass
 class Measured:
     target: Target
-    single: Load
-    c1: Load
-    batch: Load
-    idle_rss_mb: float | None
-    idle_processes: int | None
-    rss_after_mb: float
+    scripts: dict[str, Path]
+    idle_rss_mb: float | None = None
+    idle_processes: int | None = None
+    loads: dict[str, Load] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.target.server.url + self.target.path
+
+    @property
+    def single(self) -> Load:
+        return self.loads["single_c16"]
+
+    @property
+    def c1(self) -> Load:
+        return self.loads["single_c1"]
+
+    @property
+    def batch(self) -> Load:
+        return self.loads[RUNS[2][0]]
 
     @property
     def batch_rows_per_s(self) -> float:
@@ -82,52 +102,64 @@ def check_answers(target: Target, expected: list[int]) -> None:
             got = [int(value) for value in target.answers(response.json())]
             if got != expected[:rows]:
                 raise BenchFailure(
-                    f"{target.label} answered {got[:5]}... for {rows} rows, not {expected[:5]}..."
+                    f"{target.label} answered {got[:5]}... for {rows} rows, not {expected[:5]}"
                 )
 
 
-def measure(report: Report, target: Target, expected: list[int], durations: Durations) -> Measured:
+def prepare(
+    report: Report, target: Target, expected: list[int], durations: Durations, folder: Path
+) -> Measured:
     server, name = target.server, target.name
     check_answers(target, expected)
-    url = server.url + target.path
-    with tempfile.TemporaryDirectory(prefix="kiln-serving-wrk-") as scratch:
-        folder = Path(scratch)
-        single = lua_script(folder, "single", target.single, target.headers, SINGLE_CAP)
-        batch = lua_script(folder, "batch", target.batch, target.headers, BATCH_CAP)
-        run_wrk(server, url, single, connections=SINGLE_CONNECTIONS, seconds=durations.warmup_s, warm_up=True)
-        run_wrk(server, url, batch, connections=BATCH_CONNECTIONS, seconds=durations.warmup_s, warm_up=True)
-        idle_mb: float | None = None
-        processes: int | None = None
-        if target.healthy_s is not None:
-            report.figure(f"{name}.healthy_after_start_s", target.healthy_s, "s")
-            report.figure(f"{name}.startup_cpu_s", server.startup_cpu_s, "s")
-            settled = server.wait_settled(20, window=1.0)
-            idle_mb, processes = server.rss_bytes() / MB, len(server.tree())
-            report.figure(f"{name}.idle_rss_mb", idle_mb, "MB")
-            report.figure(f"{name}.idle_processes", processes, "processes")
-            if not settled.settled:
-                report.note(f"{target.label}: CPU use did not settle in 20 s ({settled.cpu_cores:.2f} cores)")
-        c16 = run_wrk(server, url, single, connections=SINGLE_CONNECTIONS, seconds=durations.single_s)
-        report.figure(f"{name}.single_c16_rps", c16.per_second, "req/s")
-        report.figure(f"{name}.single_c16_p50_ms", c16.p50_ms, "ms")
-        report.figure(f"{name}.single_c16_p99_ms", c16.p99_ms, "ms")
-        report.figure(f"{name}.single_c16_server_cpu_ms", c16.server_cpu_ms, "ms/req")
-        c1 = run_wrk(server, url, single, connections=1, seconds=durations.c1_s)
-        report.figure(f"{name}.single_c1_rps", c1.per_second, "req/s")
-        report.figure(f"{name}.single_c1_p50_ms", c1.p50_ms, "ms")
-        report.figure(f"{name}.single_c1_p99_ms", c1.p99_ms, "ms")
-        rows = run_wrk(
-            server, url, batch, connections=BATCH_CONNECTIONS, seconds=durations.batch_s, timeout_s=30
+    scripts = {
+        "single": lua_script(folder, f"{name}-single", target.single, target.headers, SINGLE_CAP),
+        "batch": lua_script(folder, f"{name}-batch", target.batch, target.headers, BATCH_CAP),
+    }
+    measured = Measured(target, scripts)
+    for body, connections in (("single", SINGLE_CONNECTIONS), ("batch", BATCH_CONNECTIONS)):
+        run_wrk(
+            server,
+            measured.url,
+            scripts[body],
+            connections=connections,
+            seconds=durations.warmup_s,
+            warm_up=True,
         )
-        report.figure(
-            f"{name}.batch{BATCH_ROWS}_c{BATCH_CONNECTIONS}_rows_per_s",
-            rows.per_second * BATCH_ROWS,
-            "rows/s",
+    if target.healthy_s is not None:
+        report.figure(f"{name}.healthy_after_start_s", target.healthy_s, "s")
+        report.figure(f"{name}.startup_cpu_s", server.startup_cpu_s, "s")
+        settled = server.wait_settled(20, window=1.0)
+        measured.idle_rss_mb, measured.idle_processes = server.rss_bytes() / MB, len(server.tree())
+        report.figure(f"{name}.idle_rss_mb", measured.idle_rss_mb, "MB")
+        report.figure(f"{name}.idle_processes", measured.idle_processes, "processes")
+        if not settled.settled:
+            report.note(f"{target.label}: CPU use did not settle in 20 s ({settled.cpu_cores:.2f} cores)")
+    return measured
+
+
+def turn(report: Report, measured: Measured, run: tuple[str, str, int, float], durations: Durations) -> Load:
+    """One timed run on one target, its server continued for it and paused again afterwards."""
+    kind, body, connections, timeout_s = run
+    server, name, script = measured.target.server, measured.target.name, measured.scripts[body]
+    server.resume()
+    try:
+        run_wrk(server, measured.url, script, connections=connections, seconds=TURN_WARM_UP_S, warm_up=True)
+        load = run_wrk(
+            server,
+            measured.url,
+            script,
+            connections=connections,
+            seconds=durations.timed_s,
+            timeout_s=timeout_s,
         )
-        report.figure(f"{name}.batch{BATCH_ROWS}_c{BATCH_CONNECTIONS}_p50_ms", rows.p50_ms, "ms")
-        report.figure(
-            f"{name}.batch{BATCH_ROWS}_c{BATCH_CONNECTIONS}_server_cpu_ms", rows.server_cpu_ms, "ms/req"
-        )
-    after = server.rss_bytes() / MB
-    report.figure(f"{name}.rss_after_load_mb", after, "MB")
-    return Measured(target, c16, c1, rows, idle_mb, processes, after)
+    finally:
+        server.pause()
+    measured.loads[kind] = load
+    if body == "batch":
+        report.figure(f"{name}.{kind}_rows_per_s", load.per_second * BATCH_ROWS, "rows/s")
+    else:
+        report.figure(f"{name}.{kind}_rps", load.per_second, "req/s")
+    report.figure(f"{name}.{kind}_p50_ms", load.p50_ms, "ms")
+    report.figure(f"{name}.{kind}_p99_ms", load.p99_ms, "ms")
+    report.figure(f"{name}.{kind}_server_cpu_ms", load.server_cpu_ms, "ms/req")
+    return load
