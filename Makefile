@@ -38,7 +38,7 @@ lint: install-dev
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-## Benchmarks against MLflow and FastTrackML, in their own virtualenvs (never the test environment).
+## Benchmarks against MLflow and FastTrackML (tracking) and MLflow, BentoML and MLServer (serving), in their own virtualenvs (never the test environment).
 bench:
 	bash bench/run.sh
 

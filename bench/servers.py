@@ -66,6 +66,7 @@ class Server:
     url: str
     health_path: str
     log_path: Path
+    health_headers: dict[str, str] = field(default_factory=dict)  # e.g. an API key for a private route
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     startup_cpu_s: float = 0.0
@@ -107,7 +108,7 @@ class Server:
         """
         assert self.process is not None
         deadline = self.started_at + timeout
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, headers=self.health_headers) as client:
             while time.perf_counter() < deadline:
                 if self.process.poll() is not None:
                     raise RuntimeError(
