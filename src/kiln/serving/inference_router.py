@@ -13,6 +13,7 @@ the keep-alive connection stays usable.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -166,6 +167,10 @@ async def infer(name: str, request: Request, version: str | None = None) -> Resp
         return _error(error, request_id)
     model = route.model
     assert model is not None  # _served answers ready routes only
+    # Every outcome goes to the prediction log with the same request facts.
+    note = functools.partial(
+        log_prediction, get_prediction_logger(request), route, actor, request_id, started
+    )
     body = await request.body()
     headers = request.headers
     try:
@@ -181,9 +186,7 @@ async def infer(name: str, request: Request, version: str | None = None) -> Resp
         inputs, rows = model_input(oip, parsed)
         checked = await run(rows, lambda: validated(model, inputs))
     except InferenceProtocolError as error:
-        log_prediction(
-            get_prediction_logger(request), route, actor, request_id, started, "invalid", error=error.message
-        )
+        note("invalid", error=error.message)
         return _error(error, request_id)
     probabilities = wants_probabilities(oip, parsed)
     try:
@@ -193,43 +196,16 @@ async def infer(name: str, request: Request, version: str | None = None) -> Resp
         )
     except InferenceProtocolError as error:  # an output the model did not give, or cannot go as JSON
         status = "invalid" if error.status < 500 else "error"
-        log_prediction(
-            get_prediction_logger(request),
-            route,
-            actor,
-            request_id,
-            started,
-            status,
-            inputs=inputs,
-            error=error.message,
-        )
+        note(status, inputs=inputs, error=error.message)
         if error.status >= 500:
             error = InferenceProtocolError(f"{error.message} (request id {request_id})", status=error.status)
         return _error(error, request_id)
     except Exception as exc:  # the model's own code failed: logged, answered, and the process goes on
         log.exception("serving.model_failed", deployment=name, version_id=route.version_id, protocol="oip")
         failure = f"{type(exc).__name__}: {exc}"
-        log_prediction(
-            get_prediction_logger(request),
-            route,
-            actor,
-            request_id,
-            started,
-            "error",
-            inputs=inputs,
-            error=failure,
-        )
+        note("error", inputs=inputs, error=failure)
         message = f"the model failed on this request; quote request id {request_id} when reporting it"
         return _error(InferenceProtocolError(message, status=500), request_id)
-    log_prediction(
-        get_prediction_logger(request),
-        route,
-        actor,
-        request_id,
-        started,
-        "ok",
-        inputs=inputs,
-        outputs=result.to_dict(),
-    )
+    note("ok", inputs=inputs, outputs=result.to_dict())
     answer_headers["X-Request-ID"] = request_id
     return Response(answer, headers=answer_headers)
