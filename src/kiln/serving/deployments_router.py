@@ -21,11 +21,9 @@ from kiln.serving.deployment_schemas import (
     DeploymentFilter,
     DeploymentRead,
     DeploymentSpec,
-    DeploymentStatus,
-    Readiness,
 )
 from kiln.serving.deps import ModelCacheDep
-from kiln.serving.model_cache import ModelCache
+from kiln.serving.model_cache import ModelCache, readiness
 
 if TYPE_CHECKING:
     from kiln.serving.deployment_models import Deployment
@@ -43,24 +41,6 @@ write_router = APIRouter(
 
 DeploymentsRead = Annotated[Actor, Depends(require(Permission.deployments_read))]
 DeploymentsWrite = Annotated[Actor, Depends(require(Permission.deployments_write))]
-
-
-def readiness(cache: ModelCache, deployment: DeploymentRead) -> Readiness:
-    """What this process can say about answering for ``deployment`` now."""
-    if deployment.status is DeploymentStatus.stopped:
-        return Readiness(ready=False, reason="the deployment is stopped")
-    route = cache.route(deployment.name)
-    if (
-        route is None
-        or route.revision < deployment.revision
-        or route.version_id != deployment.model.version_id
-    ):
-        return Readiness(
-            ready=False,
-            reason="this change is not loaded yet (serving processes pick it up within seconds)",
-            pending=True,
-        )
-    return Readiness(ready=route.ready, reason=None if route.ready else route.reason)
 
 
 def _read(session: SessionDep, cache: ModelCache, deployment: Deployment) -> DeploymentRead:

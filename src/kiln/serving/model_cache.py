@@ -37,7 +37,7 @@ from kiln.registry.files import VersionFiles, files_of, materialize_version
 from kiln.registry.loaded_model import LoadedModel, load_model_folder
 from kiln.registry.models import ModelVersion, RegisteredModel
 from kiln.serving.deployment_models import Deployment
-from kiln.serving.deployment_schemas import DeploymentStatus
+from kiln.serving.deployment_schemas import DeploymentRead, DeploymentStatus, Readiness
 from kiln.serving.events import DeploymentChanged
 from kiln.serving.inference_protocol import ModelMetadata, metadata_from_signature
 from kiln.storage.store import ArtifactStore
@@ -280,3 +280,21 @@ class ModelCache:
         for version_id in list(self._failed):
             if version_id not in in_use:
                 del self._failed[version_id]
+
+
+def readiness(cache: ModelCache, deployment: DeploymentRead) -> Readiness:
+    """What this process can say about answering for ``deployment`` now."""
+    if deployment.status is DeploymentStatus.stopped:
+        return Readiness(ready=False, reason="the deployment is stopped")
+    route = cache.route(deployment.name)
+    if (
+        route is None
+        or route.revision < deployment.revision
+        or route.version_id != deployment.model.version_id
+    ):
+        return Readiness(
+            ready=False,
+            reason="this change is not loaded yet (serving processes pick it up within seconds)",
+            pending=True,
+        )
+    return Readiness(ready=route.ready, reason=None if route.ready else route.reason)

@@ -1,8 +1,8 @@
 """One deployment: its version and health, traffic charts, recent predictions, the try-it form, undeploy.
 
 The traffic is aggregated by ``kiln.serving.traffic`` and the recent predictions are the prediction
-log's API list; health is what this process's model cache says (the API's ``readiness``). The
-try-it form (``try_page``) and the undeploy form render this page again with their outcome.
+log's API list; health is what this process's model cache says (``model_cache.readiness``, as in
+the API). The try-it form (``try_page``) and the undeploy form render this page again with their outcome.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from kiln.core.permissions import Permission
 from kiln.registry import reads
 from kiln.registry import service as registry
 from kiln.serving import deployments, predictions, traffic
-from kiln.serving.deployments_router import readiness
 from kiln.serving.deps import get_model_cache
+from kiln.serving.model_cache import readiness
 from kiln.serving.schemas import PredictionFilter
 from kiln.ui.csrf import FormDep
 from kiln.ui.forms import FormError, form_error, notice, redirect_with_notice

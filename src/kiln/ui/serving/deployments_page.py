@@ -1,7 +1,7 @@
 """The deployments list: what each serves, how it follows its version, health, and last hour's traffic.
 
 Narrowed to the caller's projects by the service (a non-member sees none); health is this process's
-model cache (the API's ``readiness``), the request counts one GROUP BY over the prediction log.
+model cache (``model_cache.readiness``), the request counts one GROUP BY over the prediction log.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from kiln.core.pagination import PageParams
 from kiln.core.permissions import Permission
 from kiln.serving import deployments, traffic
 from kiln.serving.deployment_schemas import DeploymentFilter, DeploymentStatus
-from kiln.serving.deployments_router import readiness
 from kiln.serving.deps import get_model_cache
+from kiln.serving.model_cache import readiness
 from kiln.ui.page_access import page_require
 from kiln.ui.page_route import PageRoute
 from kiln.ui.templating import render, url_with

@@ -21,9 +21,9 @@ from kiln.core.deps import get_db
 from kiln.core.errors import KilnError
 from kiln.core.permissions import Permission
 from kiln.serving import deployments
-from kiln.serving.deployments_router import readiness
 from kiln.serving.deps import get_model_cache, get_prediction_logger
 from kiln.serving.errors import NotReady
+from kiln.serving.model_cache import readiness
 from kiln.serving.predicting import answer
 from kiln.serving.prediction_log import new_request_id
 from kiln.ui.csrf import FormDep
