@@ -77,7 +77,7 @@ def summarize_numbers(values: np.ndarray) -> NumericSummary:
         count=len(values),
         mean=float(values.mean()),
         edges=edges.tolist(),
-        counts=_binned(ordered, edges).tolist(),
+        counts=binned(ordered, edges).tolist(),
         sketch=sketch.tolist(),
     )
 
@@ -89,7 +89,7 @@ def _quantiles(ordered: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return picked
 
 
-def _binned(ordered: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def binned(ordered: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Counts in (-inf, e0], (e0, e1], ..., (en, inf) of sorted values."""
     at_most = np.searchsorted(ordered, edges, side="right")
     counts: np.ndarray = np.diff(at_most, prepend=0, append=len(ordered))
@@ -107,9 +107,9 @@ def numeric_shift(before: NumericSummary, after: NumericSummary) -> Shift | None
         return None
     edges = np.asarray(before.edges, dtype="float64")
     sketch = np.asarray(after.sketch, dtype="float64")
-    psi = _psi(np.asarray(before.counts, dtype="float64"), _binned(sketch, edges).astype("float64"))
+    stability = psi(np.asarray(before.counts, dtype="float64"), binned(sketch, edges).astype("float64"))
     test = stats.ks_2samp(np.asarray(before.sketch), sketch, method="asymp")
-    return Shift(psi=psi, p_value=float(test.pvalue), statistic=float(test.statistic))
+    return Shift(psi=stability, p_value=float(test.pvalue), statistic=float(test.statistic))
 
 
 def category_shift(before: dict[str, int], after: dict[str, int]) -> Shift | None:
@@ -119,13 +119,14 @@ def category_shift(before: dict[str, int], after: dict[str, int]) -> Shift | Non
     table = np.array([[before.get(name, 0) for name in names], [after.get(name, 0) for name in names]])
     test = stats.chi2_contingency(table)
     return Shift(
-        psi=_psi(table[0].astype("float64"), table[1].astype("float64")),
+        psi=psi(table[0].astype("float64"), table[1].astype("float64")),
         p_value=float(test.pvalue),
         statistic=float(test.statistic),
     )
 
 
-def _psi(before: np.ndarray, after: np.ndarray) -> float:
+def psi(before: np.ndarray, after: np.ndarray) -> float:
+    """Population stability index of two count vectors over the same bins (empty bins smoothed)."""
     expected = np.maximum(before / before.sum(), _EPSILON)
     actual = np.maximum(after / after.sum(), _EPSILON)
     return float(np.sum((actual - expected) * np.log(actual / expected)))

@@ -1,0 +1,1 @@
+"""Monitoring: windowed metrics from the prediction log and feedback, drift, alert rules, incidents."""
