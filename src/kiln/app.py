@@ -40,6 +40,7 @@ from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
 from kiln.lineage.router import router as lineage_router
+from kiln.monitoring.router import router as monitoring_router
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.router import router as notify_router
@@ -259,6 +260,7 @@ def _include_control_plane(app: FastAPI) -> None:
     app.include_router(registry_router)
     app.include_router(registry_lifecycle_router)
     app.include_router(deployments_write_router)
+    app.include_router(monitoring_router)
     _add_ui(app)
     check_upload_routes(app)
 

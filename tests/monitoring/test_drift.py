@@ -51,7 +51,8 @@ class TestNumericDrift:
         assert result.method == DriftMethod.ks
         assert result.drifted
         assert result.score == result.ks_p_value
-        assert result.ks_p_value is not None and result.ks_p_value < 0.001
+        assert result.ks_p_value is not None
+        assert result.ks_p_value < 0.001
         assert "latency_ms: drifted, KS p-value" in result.message
 
     def test_a_large_window_is_judged_by_effect_size_not_by_significance(self) -> None:
@@ -62,9 +63,13 @@ class TestNumericDrift:
         stable = feature_drift("x", reference, trivial, AUTO, small_window=1_000)
         moved = feature_drift("x", reference, real, AUTO, small_window=1_000)
         assert stable.method == moved.method == DriftMethod.wasserstein
-        assert not stable.drifted and stable.wasserstein is not None and stable.wasserstein < 0.1
-        assert moved.drifted and moved.wasserstein == pytest.approx(0.6, abs=0.08)
-        assert moved.psi is not None and moved.psi > 0.2
+        assert not stable.drifted
+        assert stable.wasserstein is not None
+        assert stable.wasserstein < 0.1
+        assert moved.drifted
+        assert moved.wasserstein == pytest.approx(0.6, abs=0.08)
+        assert moved.psi is not None
+        assert moved.psi > 0.2
 
     def test_ks_on_a_window_within_the_sample_size_equals_scipy_on_the_raw_values(self) -> None:
         rng = np.random.default_rng(3)
@@ -82,12 +87,14 @@ class TestNumericDrift:
         moved = feature_drift(
             "x", reference, numeric_window(reference, np.full(2_000, 6.0)), AUTO, small_window=1_000
         )
-        assert moved.drifted and moved.wasserstein == float("inf")
+        assert moved.drifted
+        assert moved.wasserstein == float("inf")
 
     def test_an_empty_window_is_not_drift(self) -> None:
         reference = numeric_reference(np.arange(100.0))
         result = feature_drift("x", reference, empty_like(reference), AUTO, small_window=1_000)
-        assert not result.drifted and result.method is None
+        assert not result.drifted
+        assert result.method is None
         assert result.message == "x: no values in the window"
 
 
@@ -107,7 +114,9 @@ class TestCategoricalDrift:
         current = update(empty_like(reference), ["a"] * 6_100 + ["b"] * 3_900, seed=0)
         result = feature_drift("site", reference, current, AUTO, small_window=1_000)
         assert result.method == DriftMethod.jensen_shannon
-        assert not result.drifted and result.jensen_shannon is not None and result.jensen_shannon < 0.05
+        assert not result.drifted
+        assert result.jensen_shannon is not None
+        assert result.jensen_shannon < 0.05
 
     def test_nulls_are_counted_apart_from_values(self) -> None:
         reference = categorical_reference(["a", "b", None, "a"])
@@ -119,7 +128,8 @@ class TestCategoricalDrift:
             AUTO,
             small_window=10,
         )
-        assert result.current_null_rate == 0.75 and result.reference_null_rate == 0.25
+        assert result.current_null_rate == 0.75
+        assert result.reference_null_rate == 0.25
 
     def test_a_method_for_the_other_kind_is_refused(self) -> None:
         reference = categorical_reference(["a", "b"])
@@ -133,7 +143,8 @@ class TestState:
     def test_the_sample_stays_bounded_and_uniform(self) -> None:
         values = np.arange(100_000, dtype="float64")
         reference = numeric_reference(values)
-        assert reference.count == 100_000 and len(reference.sample) == SAMPLE_SIZE
+        assert reference.count == 100_000
+        assert len(reference.sample) == SAMPLE_SIZE
         assert np.mean(reference.sample) == pytest.approx(values.mean(), rel=0.03)
         assert sum(reference.counts) == 100_000
 
@@ -146,7 +157,8 @@ class TestState:
         )
         sequential = update(update(empty_like(reference), first, seed=10), second, seed=11)
         assert merged.count == sequential.count == 7_000
-        assert isinstance(merged, NumericState) and isinstance(sequential, NumericState)
+        assert isinstance(merged, NumericState)
+        assert isinstance(sequential, NumericState)
         assert merged.counts == sequential.counts
         assert sorted(merged.sample) == sorted(sequential.sample)
 
@@ -189,7 +201,9 @@ class TestReport:
         report = drift_report(references, window, DriftThresholds(), prediction_feature="prediction")
         assert report.drifted_features == ["latency_ms", "jitter_ms"]
         assert report.drifted_share == pytest.approx(2 / 3)
-        assert report.dataset_drift and report.prediction_drift and report.retrain_recommended
+        assert report.dataset_drift
+        assert report.prediction_drift
+        assert report.retrain_recommended
         assert report.summary.startswith("2 of 3 features drifted (latency_ms, jitter_ms)")
         assert "retraining is recommended" in report.summary
 
@@ -201,7 +215,8 @@ class TestReport:
         loose = DriftThresholds(features={"x": FeatureThresholds(wasserstein=0.5)})
         assert drift_report(reference, window, strict).dataset_drift
         report = drift_report(reference, window, loose)
-        assert not report.dataset_drift and report.summary.startswith("No drift: 1 feature stable")
+        assert not report.dataset_drift
+        assert report.summary.startswith("No drift: 1 feature stable")
 
     def test_a_window_missing_a_feature_is_an_error_not_silence(self) -> None:
         reference = {"x": numeric_reference([1.0, 2.0])}

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, case, cast, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from kiln.core.actor import Actor
 from kiln.core.errors import Invalid
@@ -92,17 +92,17 @@ def _of_deployment(name: str, project_id: str, start: datetime, end: datetime) -
     ]
 
 
-def _latencies(
-    session: Session, where: list[ColumnElement[bool]], start: datetime, width: int
-) -> dict[int, Latency]:
-    """p50, p95 and p99 of the ``ok`` predictions per bucket, in one pass of window functions."""
-    bucket = _bucket(session, start, width).label("bucket")
+def latency_percentiles(
+    session: Session, where: list[ColumnElement[bool]], key: ColumnElement[Any] | QueryableAttribute[Any]
+) -> dict[Any, Latency]:
+    """p50, p95 and p99 of the ``ok`` predictions per value of ``key``, in one pass of window functions."""
+    group = key.label("key")
     ranked = (
         select(
-            bucket,
+            group,
             Prediction.latency_ms.label("latency"),
-            func.row_number().over(partition_by=bucket, order_by=Prediction.latency_ms).label("rank"),
-            func.count().over(partition_by=bucket).label("n"),
+            func.row_number().over(partition_by=group, order_by=Prediction.latency_ms).label("rank"),
+            func.count().over(partition_by=group).label("n"),
         )
         .where(*where, Prediction.status == PredictionStatus.ok.value)
         .subquery()
@@ -112,11 +112,16 @@ def _latencies(
         return func.min(case((ranked.c.rank >= p * ranked.c.n, ranked.c.latency)))
 
     rows = session.execute(
-        select(ranked.c.bucket, nearest_rank(0.5), nearest_rank(0.95), nearest_rank(0.99)).group_by(
-            ranked.c.bucket
-        )
+        select(ranked.c.key, nearest_rank(0.5), nearest_rank(0.95), nearest_rank(0.99)).group_by(ranked.c.key)
     )
-    return {int(index): Latency(p50, p95, p99) for index, p50, p95, p99 in rows}
+    return {value: Latency(p50, p95, p99) for value, p50, p95, p99 in rows}
+
+
+def _latencies(
+    session: Session, where: list[ColumnElement[bool]], start: datetime, width: int
+) -> dict[int, Latency]:
+    by_bucket = latency_percentiles(session, where, _bucket(session, start, width))
+    return {int(index): latency for index, latency in by_bucket.items()}
 
 
 def window(now: datetime, window_seconds: int, bucket_seconds: int) -> tuple[datetime, datetime]:
