@@ -87,9 +87,9 @@ def required_credential(request: Request) -> str:
 class BearerAuthenticator:
     """``kiln.core.deps.Authenticator`` for the API: an access token or an API key, then the rate limit.
 
-    The credential is looked up in the credential cache (no SQL when it is known; a miss is read in
-    the request's own transaction). Only while the cache is not running, and so would not hear of a
-    revocation, is the database read on every request.
+    The credential is looked up in the credential cache (no SQL when it is known, answered on the
+    event loop; a miss is read in the request's own transaction, on a worker thread). Only while the
+    cache is not running, and so would not hear of a revocation, is the database read every time.
     """
 
     cache: CredentialCache
@@ -101,3 +101,11 @@ class BearerAuthenticator:
             actor = authenticate(session, token, cache.config)
             return cache.authenticated(CachedCredential(actor, valid_until=0.0, checked_at=0.0))
         return cache.authenticated(cache.peek(token) or cache.load(token, session))
+
+    def from_memory(self, request: Request, /) -> Actor | None:
+        cache = self.cache
+        # A shared rate-limit store (redis://) is a network call: that goes to a thread too.
+        if not cache.running or not cache.limits.in_memory:
+            return None
+        entry = cache.peek(required_credential(request))
+        return None if entry is None else cache.authenticated(entry)
