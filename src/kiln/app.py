@@ -96,7 +96,7 @@ class KilnState:
     store: ArtifactStore
     auth_config: AuthConfig
     rate_limits: RateLimits
-    # The serving path's credentials from memory, invalidated by auth changes (kiln.auth.credential_cache).
+    # Every authenticated request's credentials from memory (kiln.auth.credential_cache).
     credential_cache: CredentialCache
     mailer: Mailer
     # Started and drained by the lifespan; the predict path appends to it (kiln.serving.deps).
@@ -174,6 +174,14 @@ def create_app(
         api=settings.auth.rate_limit,
         login=settings.auth.login_rate_limit,
     )
+    # Every authenticated request's credentials from memory, invalidated by auth changes.
+    credential_cache = CredentialCache(
+        db,
+        config,
+        rate_limits,
+        max_entries=settings.auth.credential_cache_size,
+        poll_seconds=settings.auth.credential_poll_seconds,
+    )
     registry = CollectorRegistry()
 
     app = FastAPI(
@@ -193,19 +201,13 @@ def create_app(
         store=store,
         auth_config=config,
         rate_limits=rate_limits,
-        credential_cache=CredentialCache(
-            db,
-            config,
-            rate_limits,
-            max_entries=settings.auth.credential_cache_size,
-            poll_seconds=settings.auth.credential_poll_seconds,
-        ),
+        credential_cache=credential_cache,
         mailer=Mailer(settings.smtp, public_url=config.public_url),
         prediction_logger=PredictionLogger(db, settings.prediction_log, registry=registry),
         model_cache=_model_cache(settings, db, store),
         registry_follower=RegistryFollower(db),
         metrics_registry=registry,
-        authenticator=BearerAuthenticator(config, rate_limits),
+        authenticator=BearerAuthenticator(credential_cache),
         project_visibility=visible_project_ids,
         # A serving process offers no sign-up, so it announces no setup token.
         setup_token=None if serving_only else announce_setup_token(db, config),

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
 from kiln.tracking import batches, service
-from kiln.tracking.models import Experiment, Run
-from kiln.tracking.schemas import ExperimentCreate, LogBatch, MetricIn, ParamIn, RunCreate
+from kiln.tracking.models import Experiment
+from kiln.tracking.schemas import ExperimentCreate, LogBatch, MetricIn, ParamIn, RunCreate, RunRead
 from tests.builders.core import unique
 
 TEST_ACTOR = Actor(kind="user", id="tester", name="tester", role="admin")
@@ -27,7 +27,7 @@ def make_run(
     params: dict[str, Any] | None = None,
     metrics: dict[str, float] | None = None,
     **overrides: Any,
-) -> Run:
+) -> RunRead:
     experiment = experiment or make_experiment(session)
     run = service.create_run(
         session,

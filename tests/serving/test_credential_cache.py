@@ -8,14 +8,11 @@ the requests themselves touch the database there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from kiln.app import kiln_state
 from kiln.auth.models import ApiKey
@@ -33,7 +30,7 @@ from tests.builders.auth import (
     make_project,
     open_session,
 )
-from tests.builders.core import database, unique
+from tests.builders.core import counted_statements, database, unique
 from tests.builders.deployments import predict, refresh, serve_model
 
 
@@ -42,21 +39,6 @@ def viewer_key(app: FastAPI, role: Role = Role.viewer) -> tuple[Account, str, st
     owner = make_member(app, Role.viewer if role == Role.auditor else role)
     key_id, key = make_api_key(app, owner, default_project_id(app), role)
     return owner, key_id, key
-
-
-@contextmanager
-def counted_statements(app: FastAPI) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = database(app).engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 class TestNoDatabaseOnTheHotPath:

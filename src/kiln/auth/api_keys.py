@@ -193,7 +193,7 @@ _TOUCH_KEY = update(ApiKey).where(ApiKey.id == bindparam("key_id")).values(last_
 
 
 def record_key_use(session: Session, last_used: dict[str, datetime]) -> None:
-    """Write when keys were last used, in one executemany: the serving path's credential cache
+    """Write when keys were last used, in one executemany: the credential cache
     collects its hits in memory and hands them here about once a minute."""
     if last_used:
         rows = [{"key_id": key_id, "now": at} for key_id, at in last_used.items()]

@@ -1,24 +1,27 @@
-"""The serving path's credentials, from memory: key or token hash → who it is and what it may do.
+"""Credentials from memory: key or token hash → who it is and what it may do.
 
-The generic authenticator reads the database on every request (a few queries). The predict path
-cannot afford that, so it asks this cache instead (``kiln.serving.predict_router.authorize``):
+Every authenticated request asks this cache first: the API's authenticator (``auth.deps``) and
+the predict path (``kiln.serving.predict_router.authorize``), so a request with a known credential
+spends no SQL on who is calling:
 
 - **hit**: a dict lookup by the credential's sha256 (the credential itself is never kept), then the
-  same checks as the generic path (the API rate limit, the project role, the permission) in memory;
-- **miss**: one lookup in the database (in a thread; ``load``), by the generic path's own functions,
-  whose answer fills the cache. A refusal is kept too, so a client retrying a revoked key does not
-  turn every request into a query, but never for longer than the invalidation window (one poll);
+  API rate limit (and on the predict path the project role and the permission) in memory;
+- **miss**: one lookup in the database (``load``; in the request's own transaction when it has one,
+  else in a thread), by auth's own functions (``access.credential_grant``), whose answer fills the
+  cache. A refusal is kept too, so a client retrying a revoked key does not turn every request into
+  a query, but never for longer than the invalidation window (one poll);
 - **invalidation**: every change to who may do what moves the auth revision
   (``credential_changes.py``). In this process its ``CredentialsChanged`` event empties the cache
   as the change commits; other processes see the revision move at their next poll (``refresh``, a
   primary-key read every ``poll_seconds`` on the cache's own thread) and empty theirs. A lookup that
   was under way while the cache was emptied answers its own request but is not kept: it may have read
-  the state from before the change.
+  the state from before the change. A cache that is not running (an app used without its lifespan)
+  hears of neither, so the API's authenticator then reads the database each time.
 
 An entry also ends when its credential does (the key's expiry, the access token's or its login's),
 and after ``stale_seconds`` without a successful poll (a process that cannot reach the database
 stops trusting what it remembers). Both maps are LRU-bounded. When keys were last used is collected
-in memory and written by the poll thread about once a minute, as the generic path's coarse updates.
+in memory and written by the poll thread about once a minute, as a lookup's coarse updates.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
+from sqlalchemy.orm import Session
 
-from kiln.auth.access import credential_grant
+from kiln.auth.access import Grant, credential_grant
 from kiln.auth.api_keys import record_key_use
 from kiln.auth.config import AuthConfig
 from kiln.auth.credential_changes import current_revision
@@ -117,17 +121,21 @@ class CredentialCache:
                 del self._refused[digest]
         return None
 
-    def load(self, token: str) -> CachedCredential:
-        """Read ``token`` from the database (a miss; call it from a thread) and keep the answer."""
+    @property
+    def running(self) -> bool:
+        """Whether changes reach the cache (its poll thread and event subscription are on)."""
+        return self._thread is not None
+
+    def load(self, token: str, session: Session | None = None) -> CachedCredential:
+        """Read ``token`` from the database (a miss) and keep the answer: in ``session``, or in a
+        unit of work of its own (then call it from a thread)."""
         generation = self._generation
         checked_at = time.monotonic()
-        with self.db.unit_of_work() as session:
-            grant = credential_grant(session, token, self.config)
-            memberships = (
-                member_roles(session, grant.actor.user_id or "")
-                if grant is not None and needs_memberships(grant.actor)
-                else {}
-            )
+        if session is None:
+            with self.db.unit_of_work() as own:
+                grant, memberships = self._read(own, token)
+        else:
+            grant, memberships = self._read(session, token)
         if grant is None:
             entry = CachedCredential(None, valid_until=0.0, checked_at=checked_at)
         else:
@@ -141,22 +149,36 @@ class CredentialCache:
                     kept.popitem(last=False)
         return entry
 
-    def admit(
-        self, entry: CachedCredential, project_id: str, permission: Permission, *, hide_as: str
-    ) -> Actor:
-        """The generic path's checks, in its order, from memory: 401, the API rate limit (429), then
-        the project (404 for a non-member, as a missing thing) and the permission (403)."""
+    def _read(self, session: Session, token: str) -> tuple[Grant | None, dict[str, str]]:
+        grant = credential_grant(session, token, self.config)
+        memberships = (
+            member_roles(session, grant.actor.user_id or "")
+            if grant is not None and needs_memberships(grant.actor)
+            else {}
+        )
+        return grant, memberships
+
+    def authenticated(self, entry: CachedCredential) -> Actor:
+        """The caller an entry names, or 401; then the API rate limit (429). Every path starts here."""
         actor = entry.actor
         if actor is None:
             raise Unauthenticated(BAD_CREDENTIAL)
         self.limits.hit(self.limits.api, actor.user_id or actor.id)
+        if actor.kind == "api_key":
+            self._used[actor.id] = utcnow()
+        return actor
+
+    def admit(
+        self, entry: CachedCredential, project_id: str, permission: Permission, *, hide_as: str
+    ) -> Actor:
+        """The API's checks, in its order, from memory: 401, the API rate limit (429), then the
+        project (404 for a non-member, as a missing thing) and the permission (403)."""
+        actor = self.authenticated(entry)
         role = role_in_project(actor, project_id, lambda: entry.memberships.get(project_id))
         check_project_role(role, permission, hide_as=hide_as)
         reason = actor.refusal(permission)
         if reason is not None:
             raise PermissionDenied(reason)
-        if actor.kind == "api_key":
-            self._used[actor.id] = utcnow()
         return actor
 
     # -- keeping it current ----------------------------------------------------------------------

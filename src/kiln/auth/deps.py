@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kiln.auth.access import authenticate
 from kiln.auth.config import AuthConfig
-from kiln.auth.credential_cache import BAD_CREDENTIAL, CredentialCache
+from kiln.auth.credential_cache import CachedCredential, CredentialCache
 from kiln.auth.ratelimit import RateLimits
 from kiln.core.actor import Actor
 from kiln.core.errors import Unauthenticated
@@ -45,7 +45,7 @@ def get_rate_limits(request: Request) -> RateLimits:
 
 
 def get_credential_cache(request: Request) -> CredentialCache:
-    """The serving path's in-memory credentials (started and stopped by the lifespan)."""
+    """The in-memory credentials (started and stopped by the lifespan)."""
     return auth_state(request).credential_cache
 
 
@@ -85,14 +85,27 @@ def required_credential(request: Request) -> str:
 
 @dataclass(frozen=True, slots=True)
 class BearerAuthenticator:
-    """``kiln.core.deps.Authenticator`` for the API: an access token or an API key, then the rate limit."""
+    """``kiln.core.deps.Authenticator`` for the API: an access token or an API key, then the rate limit.
 
-    config: AuthConfig
-    limits: RateLimits
+    The credential is looked up in the credential cache (no SQL when it is known, answered on the
+    event loop; a miss is read in the request's own transaction, on a worker thread). Only while the
+    cache is not running, and so would not hear of a revocation, is the database read every time.
+    """
+
+    cache: CredentialCache
 
     def __call__(self, request: Request, session: Session, /) -> Actor:
-        actor = authenticate(session, required_credential(request), self.config)
-        if actor is None:
-            raise Unauthenticated(BAD_CREDENTIAL)
-        self.limits.hit(self.limits.api, actor.user_id or actor.id)
-        return actor
+        token = required_credential(request)
+        cache = self.cache
+        if not cache.running:
+            actor = authenticate(session, token, cache.config)
+            return cache.authenticated(CachedCredential(actor, valid_until=0.0, checked_at=0.0))
+        return cache.authenticated(cache.peek(token) or cache.load(token, session))
+
+    def from_memory(self, request: Request, /) -> Actor | None:
+        cache = self.cache
+        # A shared rate-limit store (redis://) is a network call: that goes to a thread too.
+        if not cache.running or not cache.limits.in_memory:
+            return None
+        entry = cache.peek(required_credential(request))
+        return None if entry is None else cache.authenticated(entry)

@@ -76,7 +76,7 @@ def project_role(session: Session, actor: Actor, project_id: str) -> str | None:
 
 def role_in_project(actor: Actor, project_id: str, member_role: Callable[[], str | None]) -> str | None:
     """The rule of ``project_role``, given how to find the user's membership role there (asked only
-    for a user who is not an administrator): the serving path's credential cache answers from memory."""
+    for a user who is not an administrator): the credential cache answers from memory."""
     if actor.project_scoped:
         return actor.role if actor.project_id == project_id else None
     if actor.is_admin or actor.kind == "system":

@@ -23,7 +23,7 @@ class AuthSettings(BaseSettings):
     rate_limit: str = "1200/minute"
     login_rate_limit: str = "10/minute"
     rate_limit_storage: str = "memory://"
-    # The serving path's credential cache (auth/credential_cache.py): credentials kept (LRU), and how
+    # The credential cache (auth/credential_cache.py): credentials kept (LRU), and how
     # often each process polls the auth revision (a revoked key stops working everywhere within this).
     credential_cache_size: int = Field(default=10_000, ge=1, le=1_000_000)
     credential_poll_seconds: float = Field(default=1.0, gt=0.0, le=60.0)

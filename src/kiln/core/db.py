@@ -14,6 +14,7 @@ shortest time, after every other lock the transaction takes) is queued with ``be
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -187,29 +188,41 @@ def upsert_rows(
     *,
     key: list[str],
     update: list[str],
-    only_if: Any = None,
+    only_if: Callable[[Any], Any] | None = None,
 ) -> None:
     """INSERT ... ON CONFLICT (key) DO UPDATE SET update[...] [WHERE only_if], on SQLite and PostgreSQL.
 
-    ``only_if`` receives the ``excluded`` row and returns a condition, for "newer wins" updates.
+    ``only_if`` receives the ``excluded`` row and returns a condition, for "newer wins" updates; pass
+    a module-level function: the statement is built once per (table, key, update, only_if, dialect).
     With ``update=[]`` existing rows are left alone (ON CONFLICT DO NOTHING): the first writer wins.
     """
     if not rows:
         return
+    connection = session.connection()
+    statement = _upsert_statement(connection.dialect.name, table, tuple(key), tuple(update), only_if)
+    connection.execute(statement, rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_statement(
+    dialect: str,
+    table: Any,
+    key: tuple[str, ...],
+    update: tuple[str, ...],
+    only_if: Callable[[Any], Any] | None,
+) -> Any:
+    # Built once: on a batch of one point, building the statement cost more than running it.
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = session.get_bind().dialect.name
     statement: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     if not update:
-        session.execute(statement.on_conflict_do_nothing(index_elements=key), rows)
-        return
+        return statement.on_conflict_do_nothing(index_elements=list(key))
     excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=key,
+    return statement.on_conflict_do_update(
+        index_elements=list(key),
         set_={column: excluded[column] for column in update},
         where=only_if(excluded) if only_if is not None else None,
     )
-    session.execute(statement, rows)
 
 
 def insert_rows(session: Session, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

@@ -34,7 +34,13 @@ class Authenticator(Protocol):
     Raises ``kiln.core.errors.Unauthenticated`` (no or a bad credential) or ``RateLimited``.
     """
 
-    def __call__(self, request: Request, session: Session, /) -> Actor: ...
+    def __call__(self, request: Request, session: Session, /) -> Actor:
+        """The caller, reading the database if need be (called on a worker thread)."""
+        ...
+
+    def from_memory(self, request: Request, /) -> Actor | None:
+        """The caller when it is known without I/O (called on the event loop); ``None``: ask ``__call__``."""
+        ...
 
 
 class ProjectVisibility(Protocol):
@@ -110,8 +116,13 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_db)]
 
 
-def current_actor(request: Request, session: SessionDep) -> Actor:
-    actor = core_state(request).authenticator(request, session)
+async def current_actor(request: Request, session: SessionDep) -> Actor:
+    """The caller: from memory on the event loop when the authenticator knows the credential, so
+    that a request spends no thread hand-off on it; else read in a worker thread."""
+    authenticator = core_state(request).authenticator
+    actor = authenticator.from_memory(request)
+    if actor is None:
+        actor = await anyio.to_thread.run_sync(authenticator, request, session)
     # Pages and logs that run later in the request know who it was without authenticating again.
     request.state.actor = actor
     return actor

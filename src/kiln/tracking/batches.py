@@ -8,8 +8,9 @@ The hot path of tracking: Core ``executemany`` and upserts, no ORM objects, no a
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Table, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
@@ -22,6 +23,11 @@ from kiln.tracking.schemas import INPUT_TAG_PREFIX, BatchResult, LogBatch
 from kiln.tracking.service import require_running
 
 _METRIC_COLUMNS = ("run_id", "key", "value", "step", "timestamp_ms")
+_LATEST = cast(Table, LatestMetric.__table__)
+# Built once: on a small batch, building a statement costs more than running it.
+_STORED_PARAMS = select(Param.key, Param.value).where(
+    Param.run_id == bindparam("run_id"), Param.key.in_(bindparam("keys", expanding=True))
+)
 
 
 def log_batch(session: Session, actor: Actor, run_id: str, batch: LogBatch) -> BatchResult:
@@ -65,11 +71,8 @@ def _log_params(session: Session, run_id: str, batch: LogBatch) -> None:
         key=["run_id", "key"],
         update=[],
     )
-    stored = dict(
-        session.execute(
-            select(Param.key, Param.value).where(Param.run_id == run_id, Param.key.in_(incoming))
-        ).all()
-    )
+    keys = {"run_id": run_id, "keys": list(incoming)}
+    stored = dict(session.connection().execute(_STORED_PARAMS, keys).all())
     for key, value in incoming.items():
         if stored[key] != value:
             raise Conflict(
@@ -100,15 +103,20 @@ def _log_metrics(session: Session, run_id: str, batch: LogBatch) -> None:
         current = latest.get(row[1])
         if current is None or (row[3], row[4]) >= (current[3], current[4]):
             latest[row[1]] = row
-    table = LatestMetric.__table__
     upsert_rows(
         session,
-        table,
+        _LATEST,
         [dict(zip(_METRIC_COLUMNS, row, strict=True)) for row in latest.values()],
         key=["run_id", "key"],
         update=["value", "step", "timestamp_ms"],
-        only_if=lambda new: or_(
-            new.step > table.c.step,
-            (new.step == table.c.step) & (new.timestamp_ms >= table.c.timestamp_ms),
-        ),
+        only_if=_newer,
+    )
+
+
+def _newer(new: Any) -> ColumnElement[bool]:
+    """The point replaces the run's latest value: a higher step, or the same step logged later."""
+    table = _LATEST
+    return or_(
+        new.step > table.c.step,
+        (new.step == table.c.step) & (new.timestamp_ms >= table.c.timestamp_ms),
     )

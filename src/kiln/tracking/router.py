@@ -98,7 +98,7 @@ def update_experiment(
 @router.post("/runs", status_code=status.HTTP_201_CREATED, response_model=RunRead)
 def create_run(data: RunCreate, session: SessionDep, actor: RunsWrite, store: StoreDep) -> Response:
     run = service.create_run(session, actor, data, artifact_root_url=store.root_url)
-    return model_response(reads.run_read(run), status.HTTP_201_CREATED)
+    return model_response(run, status.HTTP_201_CREATED)
 
 
 @router.get("/runs", response_model=Page[RunRead])

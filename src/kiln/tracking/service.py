@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import BindParameter, Table, bindparam, func, select, update
+from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, undefer
 
@@ -29,6 +29,7 @@ from kiln.tracking.schemas import (
     ExperimentCreate,
     ExperimentUpdate,
     RunCreate,
+    RunRead,
     RunStatus,
     RunUpdate,
 )
@@ -177,7 +178,8 @@ def get_runs(session: Session, actor: Actor, run_ids: Sequence[str]) -> list[Run
     return [rows[run_id] for run_id in run_ids]
 
 
-def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root_url: str) -> Run:
+def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root_url: str) -> RunRead:
+    """A new running run, answered as the API shows it (built from what was written: nothing is read back)."""
     project_id = require_experiment_access(session, actor, data.experiment_id, Permission.runs_write)
     if data.parent_run_id is not None:
         # Access first: another project's run answers exactly like one that does not exist.
@@ -188,31 +190,35 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
         if parent_experiment != data.experiment_id:
             raise Invalid("a child run must belong to its parent's experiment")
     run_id = new_id()
-    run = Run(
-        id=run_id,
-        experiment_id=data.experiment_id,
-        name=data.name or f"run-{run_id[-8:]}",
-        status=RunStatus.running.value,
-        start_time=data.start_time or utcnow(),
-        parent_run_id=data.parent_run_id,
+    name = data.name or f"run-{run_id[-8:]}"
+    row = {
+        "id": run_id,
+        "experiment_id": data.experiment_id,
+        "name": name,
+        "status": RunStatus.running.value,
+        "start_time": data.start_time or utcnow(),
+        "end_time": None,
+        "parent_run_id": data.parent_run_id,
         # The authenticated identity, never a name the client declares.
-        user=actor.label_within(LABEL_LENGTH),
-        source=data.source,
-        artifact_uri=run_artifact_uri(artifact_root_url, run_id),
-        environment=data.environment,
-        tags=[RunTag(key=key, value=value) for key, value in data.tags.items()],
-        params=[],
-        latest_metrics=[],
-        inputs=[RunInput(**item.model_dump()) for item in data.inputs],
-    )
-    session.add(run)
-    session.flush()
-    inputs = [*data.inputs, *inputs_from_tags(data.tags.items())]
-    record_run_inputs(session, actor, run_id=run.id, project_id=project_id, inputs=inputs)
+        "user": actor.label_within(LABEL_LENGTH),
+        "source": data.source,
+        "artifact_uri": run_artifact_uri(artifact_root_url, run_id),
+    }
+    # Core inserts of exactly what the answer shows: no ORM objects to build, flush and read back.
+    connection = session.connection()
+    connection.execute(_INSERT_RUN, {**row, "environment": data.environment})
+    tags = [{"run_id": run_id, "key": key, "value": value} for key, value in data.tags.items()]
+    if tags:
+        connection.execute(_INSERT_TAG, tags)
+    inputs = [item.model_dump() for item in data.inputs]
+    if inputs:
+        connection.execute(_INSERT_INPUT, [{"run_id": run_id, **item} for item in inputs])
+    lineage_inputs = [*data.inputs, *inputs_from_tags(data.tags.items())]
+    record_run_inputs(session, actor, run_id=run_id, project_id=project_id, inputs=lineage_inputs)
     audit.record(
-        session, actor, "run.created", "run", run.id, {"experiment_id": run.experiment_id, "name": run.name}
+        session, actor, "run.created", "run", run_id, {"experiment_id": data.experiment_id, "name": name}
     )
-    return run
+    return RunRead.model_validate({**row, "tags": dict(data.tags), "inputs": inputs})
 
 
 def run_artifact_uri(location: str, run_id: str) -> str:
@@ -237,12 +243,8 @@ def _current_status(session: Session, run_id: str) -> str:
 
 def _finish(session: Session, run_id: str, status: RunStatus, end_time: datetime | None) -> bool:
     """Move a running run to ``status``; False when it had already left 'running' (nothing written)."""
-    result = session.execute(
-        update(Run)
-        .where(Run.id == run_id, Run.status == RunStatus.running.value)
-        .values(status=status.value, end_time=end_time or utcnow())
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    values = {"run_id": run_id, "status": status.value, "end_time": end_time or utcnow()}
+    return bool(session.connection().execute(_FINISH, values).rowcount)
 
 
 def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> None:
@@ -315,6 +317,14 @@ def require_running(
 _RUN_ID: BindParameter[str] = bindparam("run_id")
 _RUNS = cast(Table, Run.__table__)
 _STATUS = select(Run.status).where(Run.id == _RUN_ID)
+_FINISH = (
+    update(_RUNS)
+    .where(_RUNS.c.id == _RUN_ID, _RUNS.c.status == RunStatus.running.value)
+    .values(status=bindparam("status"), end_time=bindparam("end_time"))
+)
+_INSERT_RUN = insert(_RUNS)
+_INSERT_TAG = insert(cast(Table, RunTag.__table__))
+_INSERT_INPUT = insert(cast(Table, RunInput.__table__))
 _HOLD_RUNNING = (
     update(_RUNS)
     .where(_RUNS.c.id == _RUN_ID, _RUNS.c.status == RunStatus.running.value)
