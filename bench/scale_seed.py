@@ -21,7 +21,7 @@ from kiln.core.actor import SYSTEM
 from kiln.core.db import Database
 from kiln.core.migrate import upgrade_database
 from kiln.core.settings import Settings
-from kiln.tracking import service
+from kiln.tracking import batches, service
 from kiln.tracking.models import Run
 from kiln.tracking.schemas import (
     ExperimentCreate,
@@ -114,7 +114,7 @@ def seed(home: Path, *, runs: int = RUNS, points: int = POINTS, rng_seed: int = 
             for s in steps
         ]
         with db.unit_of_work() as session:
-            service.log_batch(session, SYSTEM, long_run_id, LogBatch(metrics=metrics))
+            batches.log_batch(session, SYSTEM, long_run_id, LogBatch(metrics=metrics))
 
     normal_run_id = ""
     for first in range(0, ordinary, RUNS_PER_TRANSACTION):
@@ -127,7 +127,7 @@ def seed(home: Path, *, runs: int = RUNS, points: int = POINTS, rng_seed: int = 
                     RunCreate(experiment_id=experiment_id, name=f"trial-{index:05d}", start_time=start_time),
                     artifact_root_url=artifact_root,
                 )
-                service.log_batch(
+                batches.log_batch(
                     session, SYSTEM, run.id, _ordinary_batch(rng, index, int(start_time.timestamp() * 1000))
                 )
                 normal_run_id = normal_run_id or run.id
