@@ -21,6 +21,7 @@ from kiln.core.actor import SYSTEM
 from kiln.core.db import Database
 from kiln.core.migrate import upgrade_database
 from kiln.core.settings import Settings
+from kiln.storage.settings import StorageSettings
 from kiln.tracking import batches, service
 from kiln.tracking.models import Run
 from kiln.tracking.schemas import (
@@ -85,7 +86,7 @@ def seed(home: Path, *, runs: int = RUNS, points: int = POINTS, rng_seed: int = 
     settings.ensure_home()
     db = Database(settings.resolved_database_url)
     upgrade_database(db.engine)
-    artifact_root = settings.resolved_artifact_root
+    artifact_root = StorageSettings().root(home)
     ordinary = runs - 1
     long_points = points - ordinary * len(NORMAL_KEYS) * NORMAL_STEPS
     if long_points <= 0:
