@@ -86,6 +86,9 @@ API_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/predictions/export.csv"): P.deployments_read,
     ("GET", "/api/v1/predictions/{request_id}"): P.deployments_read,
     ("POST", "/api/v1/predictions/feedback"): P.predictions_create,
+    ("GET", "/api/v1/monitoring/metrics"): P.monitors_read,
+    ("GET", "/api/v1/monitoring/drift"): P.monitors_read,
+    ("POST", "/api/v1/monitoring/windows"): P.monitors_write,
     ("POST", "/api/v1/predictions/{request_id}/feedback"): P.predictions_create,
     # the caller's notifications (a key may read and mark them; only a person changes the settings)
     ("GET", "/api/v1/notifications"): P.profile_read,

@@ -47,7 +47,11 @@ def test_an_intact_version_materializes_as_a_model_folder(
     with committed() as session:
         version = make_version_from_run(session, store)
         folder = materialize_version(store, version, tmp_path / "out")
-    assert sorted(path.name for path in folder.iterdir()) == ["kiln-model.json", "model.skops"]
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "kiln-model.json",
+        "model.skops",
+        "reference-sample.json",  # the training inputs' sample monitoring compares served inputs with
+    ]
 
 
 def test_a_registration_whose_transaction_fails_leaves_no_objects(
@@ -63,7 +67,7 @@ def test_a_registration_whose_transaction_fails_leaves_no_objects(
 
     with pytest.raises(Boom):
         register_then_fail()
-    assert len(copied) == 1
+    assert len(copied) == 2  # the payload and the reference sample
     assert model_objects(store) == []
 
 
@@ -76,7 +80,7 @@ def test_a_download_is_a_zip_of_the_whole_folder(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        assert sorted(archive.namelist()) == ["kiln-model.json", "model.skops"]
+        assert sorted(archive.namelist()) == ["kiln-model.json", "model.skops", "reference-sample.json"]
     one = client.get(f"{API}/models/fraud_detector/versions/1/files/model.skops")
     assert one.status_code == 200
     assert (

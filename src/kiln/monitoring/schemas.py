@@ -101,3 +101,19 @@ class WindowsComputed(ReadSchema):
     window: WindowSize
     windows: int
     rows: int
+
+
+class DriftQuery(InputSchema):
+    """``GET /api/v1/monitoring/drift``: the served inputs of a range against the model's reference."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    deployment: DeploymentName
+    start: datetime | None = Field(None, alias="from", description="ISO 8601; default: `to` minus an hour")
+    end: datetime | None = Field(None, alias="to", description="ISO 8601; default: now")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DriftQuery:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValueError("`from` must be before `to`")
+        return self

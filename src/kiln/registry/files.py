@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -286,3 +287,31 @@ def _refuse(label: str, path: str, why: str) -> None:
     raise ChecksumMismatch(
         f"refusing to load {path!r} of {label}: {why}", details={"file": path, "version": label}
     )
+
+
+def read_version_file(session: Session, store: ArtifactStore, version_id: str, name: str) -> bytes | None:
+    """One stored file of a version by name, its sha256 verified; None if the version has no such file.
+
+    For the caller who already checked access to the version (it takes an id, not a reference)."""
+    row = session.get(ModelVersionFile, (version_id, name))
+    if row is None:
+        return None
+    version = session.get(ModelVersion, version_id)
+    assert version is not None  # the file row's foreign key
+    try:
+        return store.read_verified(f"{version.storage_prefix}/{name}", sha256=row.sha256, size=row.size)
+    except ChecksumMismatch:
+        _refuse(
+            f"model version {version_id}",
+            name,
+            "its bytes no longer match the sha256 recorded at registration",
+        )
+        raise
+
+
+def version_descriptor(session: Session, version_id: str) -> dict[str, Any]:
+    """The stored ``kiln-model.json`` of a version by id (for a caller who already checked access)."""
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise NotFound(f"model version {version_id} not found")
+    return dict(version.descriptor)

@@ -153,6 +153,8 @@ class ModelDescriptor(_Schema):
     params: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, float | None] = Field(default_factory=dict)
     training_inputs: list[DatasetRef] = Field(default_factory=list)
+    # A uniform sample of the training inputs (``reference-sample.json``): monitoring's drift reference.
+    reference_sample: Annotated[str, Field(pattern=FILE_NAME)] | None = None
     # sha256 of every file of the folder except the descriptor itself.
     checksums: dict[Annotated[str, Field(pattern=FILE_NAME)], Annotated[str, Field(pattern=SHA256)]]
     # Library versions the model was saved with (python, sklearn, skops, numpy, onnx, ...).
@@ -160,6 +162,8 @@ class ModelDescriptor(_Schema):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelDescriptor:
+        if self.reference_sample is not None and self.reference_sample not in self.checksums:
+            raise ValueError(f"the reference sample {self.reference_sample!r} has no checksum")
         if self.payload is not None and self.payload not in self.checksums:
             raise ValueError(f"the payload {self.payload!r} has no checksum")
         if self.payload is None and self.serialization is not Serialization.none:

@@ -81,7 +81,7 @@ def infer_outputs(estimator: Any) -> OutputSpec:
     if classes is not None:
         return OutputSpec(
             kind="class",
-            classes=[_json_scalar(value) for value in np.asarray(classes).tolist()],
+            classes=[json_scalar(value) for value in np.asarray(classes).tolist()],
             probabilities=hasattr(estimator, "predict_proba"),
         )
     return OutputSpec()
@@ -91,7 +91,7 @@ def example_input(X: Any, signature: Signature | None = None) -> dict[str, Scala
     """The first row of ``X`` as one JSON-safe record (the staging smoke test and serving warm-up)."""
     if _is_frame(X):
         row = X.iloc[0]
-        return {str(name): _json_scalar(row[name]) for name in X.columns}
+        return {str(name): json_scalar(row[name]) for name in X.columns}
     if hasattr(X, "tocsr"):
         X = X[0].toarray()
     first = np.asarray(X)
@@ -99,7 +99,7 @@ def example_input(X: Any, signature: Signature | None = None) -> dict[str, Scala
     names = [spec.name for spec in signature.inputs] if signature is not None else []
     if len(names) != len(first):
         names = [f"x{index}" for index in range(len(first))]
-    return {name: _json_scalar(value) for name, value in zip(names, first.tolist(), strict=True)}
+    return {name: json_scalar(value) for name, value in zip(names, first.tolist(), strict=True)}
 
 
 def _is_frame(X: Any) -> bool:
@@ -151,7 +151,7 @@ def _as_category(spec: FieldSpec, column: Any, max_categories: int) -> FieldSpec
     categories = getattr(getattr(column, "cat", None), "categories", None)
     allowed: list[Scalar | None]
     if categories is not None:  # a pandas categorical says its categories itself
-        allowed = [_json_scalar(value) for value in list(categories)[:10_000]]
+        allowed = [json_scalar(value) for value in list(categories)[:10_000]]
     elif spec.type is FieldType.string:
         values = np.asarray(column, dtype=object)
         distinct = {value for value in values[~_null_mask(values)].tolist() if isinstance(value, str)}
@@ -181,7 +181,7 @@ def _is_null(value: Any) -> bool:
     return type(value).__name__ in ("NAType", "NaTType")
 
 
-def _json_scalar(value: Any) -> Scalar | None:
+def json_scalar(value: Any) -> Scalar | None:
     """A value standard JSON can carry (numpy scalars unwrapped, NaN and infinity as null)."""
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         value = value.item()

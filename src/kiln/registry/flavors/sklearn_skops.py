@@ -17,6 +17,7 @@ from kiln.core.errors import Invalid
 from kiln.registry.errors import UntrustedPayload
 from kiln.registry.model_folder import library_versions, write_descriptor
 from kiln.registry.model_format import DatasetRef, Flavor, ModelDescriptor, Serialization, Signature
+from kiln.registry.reference_sample import write_reference_sample
 from kiln.registry.signature import example_input, infer_outputs, infer_signature
 
 MODEL_FILE = "model.skops"
@@ -70,9 +71,11 @@ def save_sklearn_model(
         signature = (
             infer_signature(X, estimator) if X is not None else Signature(outputs=infer_outputs(estimator))
         )
+    reference = write_reference_sample(folder, X, signature) if X is not None and signature.inputs else None
     return write_descriptor(
         folder,
         flavor=Flavor.sklearn,
+        reference_sample=reference,
         payload=MODEL_FILE,
         serialization=Serialization.skops,
         estimator_class=class_path(estimator),

@@ -1,0 +1,116 @@
+"""A deployment's drift over a range: its served inputs (and outputs) against its model's reference.
+
+The reference is the model version's ``reference-sample.json`` (a sample of its training inputs,
+checksummed in its model folder). The window is read from the prediction log in pages of the log's
+own order and folded into per-feature state batch by batch, never held whole.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiln.core.actor import Actor
+from kiln.core.errors import Invalid
+from kiln.core.permissions import Permission
+from kiln.monitoring.drift import drift_report
+from kiln.monitoring.drift_schemas import DriftReport, DriftThresholds, FeatureState
+from kiln.monitoring.drift_state import categorical_reference, empty_like, numeric_reference, update
+from kiln.monitoring.served_inputs import logged_predictions, logged_rows
+from kiln.registry.files import read_version_file, version_descriptor
+from kiln.registry.model_format import FieldType, ModelDescriptor
+from kiln.registry.reference_sample import REFERENCE_FILE
+from kiln.serving.deployments import get_deployment
+from kiln.serving.models import Prediction
+from kiln.serving.schemas import PredictionStatus
+from kiln.storage.store import ArtifactStore
+
+PREDICTION = "prediction"
+# Log rows read per query, and in all: a drift window bigger than this is a sample of its first rows.
+PAGE = 2_000
+MAX_REQUESTS = 200_000
+_NUMERIC = frozenset({FieldType.number, FieldType.integer})
+
+
+def deployment_drift(
+    session: Session,
+    actor: Actor,
+    store: ArtifactStore,
+    name: str,
+    *,
+    start: datetime,
+    end: datetime,
+    thresholds: DriftThresholds | None = None,
+) -> DriftReport:
+    deployment = get_deployment(session, actor, name, Permission.monitors_read)
+    version_id = deployment.version_id
+    raw = read_version_file(session, store, version_id, REFERENCE_FILE)
+    if raw is None:
+        raise Invalid(
+            f"deployment {name!r} serves a model version with no reference sample: register it from "
+            "training data (log_model with X) so its served inputs can be compared with what it learned"
+        )
+    references = _references(session, version_id, json.loads(raw)["columns"])
+    windows = {feature: empty_like(state) for feature, state in references.items()}
+    seed = zlib.crc32(f"{name}:{start.isoformat()}".encode())
+    served = _served(session, deployment.name, deployment.project_id, version_id, start, end)
+    for batch, (inputs, outputs) in enumerate(served):
+        columns: dict[str, list[object]] = {feature: [] for feature in references}
+        for input_rows, output_rows in zip(inputs, outputs, strict=True):
+            rows = list(logged_rows(input_rows))
+            for row in rows:
+                for feature in references:
+                    if feature != PREDICTION:
+                        columns[feature].append(row.get(feature))
+            if PREDICTION in references:
+                columns[PREDICTION].extend(logged_predictions(output_rows)[: len(rows)])
+        for feature, values in columns.items():
+            windows[feature] = update(windows[feature], values, seed=seed + batch)
+    prediction = PREDICTION if PREDICTION in references else None
+    return drift_report(references, windows, thresholds or DriftThresholds(), prediction_feature=prediction)
+
+
+def _references(
+    session: Session, version_id: str, columns: dict[str, list[object]]
+) -> dict[str, FeatureState]:
+    signature = ModelDescriptor.model_validate(version_descriptor(session, version_id)).signature
+    references: dict[str, FeatureState] = {}
+    for spec in signature.inputs:
+        values = columns.get(spec.name)
+        if values is None:
+            continue
+        references[spec.name] = (
+            numeric_reference(values) if spec.type in _NUMERIC else categorical_reference(values)
+        )
+    return references
+
+
+def _served(
+    session: Session, deployment: str, project_id: str, version_id: str, start: datetime, end: datetime
+) -> Iterator[tuple[list[Any], list[Any]]]:
+    after, seen = 0, 0
+    while seen < MAX_REQUESTS:
+        rows = session.execute(
+            select(Prediction.seq, Prediction.inputs, Prediction.outputs)
+            .where(
+                Prediction.deployment == deployment,
+                Prediction.project_id == project_id,
+                Prediction.model_version_id == version_id,
+                Prediction.status == PredictionStatus.ok.value,
+                Prediction.created_at >= start,
+                Prediction.created_at < end,
+                Prediction.seq > after,
+            )
+            .order_by(Prediction.seq)
+            .limit(PAGE)
+        ).all()
+        if not rows:
+            return
+        yield [row.inputs for row in rows], [row.outputs for row in rows]
+        after, seen = rows[-1].seq, seen + len(rows)
