@@ -62,6 +62,7 @@ class TestClassifier:
         assert {a.path for a in client.list_artifacts(run.id)} == {
             "model/model.skops",
             "model/kiln-model.json",
+            "model/reference-sample.json",
         }
 
         loaded, descriptor = load_model(client, run.id, tmp_path)

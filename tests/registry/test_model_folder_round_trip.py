@@ -75,7 +75,8 @@ def test_descriptor_records_checksums_example_and_versions(tmp_path: Path) -> No
     descriptor = json.loads((tmp_path / "m" / "kiln-model.json").read_text())
     assert descriptor["training_inputs"] == [{"name": "telemetry", "version": "7", "digest": "sha256:ab"}]
     assert descriptor["format_version"] == 2
-    assert list(descriptor["checksums"]) == ["model.skops"]
+    assert list(descriptor["checksums"]) == ["model.skops", "reference-sample.json"]
+    assert descriptor["reference_sample"] == "reference-sample.json"
     assert list(descriptor["example_input"]) == ["x0", "x1", "x2", "x3"]
     assert descriptor["versions"]["sklearn"]
     assert descriptor["signature"]["input_kind"] == "tensor"

@@ -51,9 +51,10 @@ class TestRegisterFromRun:
         assert version["estimator_class"].endswith("IsolationForest")
         assert version["source"] == f"runs:/{run_id}/model"
         assert version["source_run_id"] == run_id
-        assert [f["path"] for f in version["files"]] == ["model.skops"]
+        assert [f["path"] for f in version["files"]] == ["model.skops", "reference-sample.json"]
         stored = model_objects(store)
-        assert stored == [f"{version['model_id']}/versions/{version['id']}/model.skops"]
+        prefix = f"{version['model_id']}/versions/{version['id']}"
+        assert stored == [f"{prefix}/model.skops", f"{prefix}/reference-sample.json"]
         on_disk = (Path(store.root) / "models" / stored[0]).read_bytes()
         assert version["files"][0]["sha256"] == hashlib.sha256(on_disk).hexdigest()
         assert version["files"][0]["size"] == len(on_disk)

@@ -63,7 +63,11 @@ def test_the_models_resource_lists_searches_and_downloads(sdk: kiln.Client, tmp_
     assert [v.number for v in sdk.models.versions("fraud_detector")] == [2, 1]
     assert [v.label for v in sdk.models.search("label = '1.1.0'")] == ["1.1.0"]
     folder = sdk.models.download("fraud_detector", "1.0.0", tmp_path / "backup")
-    assert sorted(path.name for path in folder.iterdir()) == ["kiln-model.json", "model.skops"]
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "kiln-model.json",
+        "model.skops",
+        "reference-sample.json",
+    ]
     with pytest.raises(kiln.Conflict, match=r"1\.1\.1"):
         kiln.register_model(forest, "fraud_detector", X=X, label="1.1.0")
     with pytest.raises(kiln.NotFound):
