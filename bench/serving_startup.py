@@ -44,7 +44,8 @@ def main() -> None:
         home = Path(tmp)
         env = kiln_env(home)
         port = free_port()
-        with running("kiln-setup", kiln_command(port), "/healthz", home / "setup", env, port=port) as (first, _):
+        setup = running("kiln-setup", kiln_command(port), "/healthz", home / "setup", env, port=port)
+        with setup as (first, _):
             headers = {"Authorization": f"Bearer {set_up(first, trained)}"}
         figures: dict[str, dict[str, list[float]]] = {
             which: {"healthy_s": [], "cpu_s": [], "rss_mb": []} for which in COMMANDS
