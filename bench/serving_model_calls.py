@@ -4,23 +4,29 @@
 
 In process, no HTTP: the breast-cancer pipeline (StandardScaler + LogisticRegression) on one row,
 called as Kiln's predict path calls it today (``predict`` and ``predict_proba`` on a one-row
-DataFrame) and the cheaper ways it could be called, down to the same arithmetic in numpy. Each figure
-is the best of 5 rounds of ``--calls`` calls, in µs per call, printed as ``name: value unit``.
-Almost all of it is scikit-learn checking its input, not the model's arithmetic.
+DataFrame) and the cheaper ways it could be called, down to the same arithmetic in numpy; last, what
+Kiln's own path costs on the same row (``kiln.validate_us``, ``kiln.predict_us``: the signature
+check, and the loaded model's predictor on the checked input). Each figure is the best of 5 rounds
+of ``--calls`` calls, in µs per call, printed as ``name: value unit``. Almost all of it is
+scikit-learn checking its input, not the model's arithmetic.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sklearn
 
+import kiln
 from bench.serving_model import train, without_feature_names
+from kiln.registry.loaded_model import load_model_folder
 
 
 def best_us(call: Callable[[], Any], calls: int) -> float:
@@ -62,6 +68,12 @@ def main() -> None:
         trusted = best_us(lambda: plain.predict_proba(matrix), calls)
     print(f"model.proba_only_array_assume_finite_us: {trusted:.1f} us")
     print(f"model.numpy_by_hand_us: {best_us(by_hand, calls):.1f} us")
+    with tempfile.TemporaryDirectory() as folder:
+        kiln.save_model(model, Path(folder) / "model", X=trained.X)
+        loaded = load_model_folder(Path(folder) / "model")
+    checked = loaded.validate(records)
+    print(f"kiln.validate_us: {best_us(lambda: loaded.validate(records), calls):.1f} us")
+    print(f"kiln.predict_us: {best_us(lambda: loaded.predictor.predict(checked), calls):.1f} us")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ STEPS: list[tuple[str, str, str]] = [
     ("endpoint", "predict", "serving/predict_router"),
     ("oip_endpoint", "infer", "serving/inference_router"),
     ("authorize", "authorize_request", "serving/predict_router"),
-    ("parse_json", "parse_payload", "serving/predict_router"),
+    ("parse_json", "parse_payload", "serving/predict_payload"),
     ("oip_parse", "parse_infer_request", "serving/"),
     ("validate", "validate", "registry/loaded_model"),
     ("model_predict", "predict", "registry/flavors/"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from kiln.core.db import make_engine
-from kiln.core.migrate import alembic_config, upgrade_database
+from kiln.core.migrate import MIGRATIONS_DIR, alembic_config, database_at_head, scripts_head, upgrade_database
 from kiln.models_registry import metadata
 
 POSTGRES_URL = os.environ.get("KILN_TEST_DATABASE_URL", "")
@@ -96,6 +97,45 @@ class TestUpgradeFromEmpty:
         upgrade_database(sqlite_engine)
 
         assert schema_differences(sqlite_engine) == []
+
+
+class TestStartAtHead:
+    def test_the_scripts_head_is_alembics(self, sqlite_engine: Engine) -> None:
+        assert scripts_head() == head_revision(sqlite_engine)
+
+    def test_only_a_database_at_head_is_said_to_be(self, sqlite_engine: Engine) -> None:
+        assert not database_at_head(sqlite_engine)  # empty: no version table
+        upgrade_database(sqlite_engine, scripts_head_parent())
+        assert not database_at_head(sqlite_engine)
+        upgrade_database(sqlite_engine)
+        assert database_at_head(sqlite_engine)
+
+    def test_a_serving_process_on_a_migrated_database_never_imports_alembic(self, tmp_path: Path) -> None:
+        probe = (
+            "import sys; from kiln.app import create_serving_app; create_serving_app(); "
+            "print(sorted({'alembic', 'zxcvbn'} & set(sys.modules)))"
+        )
+        env = {**os.environ, "KILN_HOME": str(tmp_path)}
+        env.pop("KILN_DATABASE_URL", None)
+        first = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+        )
+        again = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+        )
+        assert first.stdout.strip() == "['alembic']"  # a new database: Alembic migrates it
+        assert again.stdout.strip() == "[]"
+
+
+def scripts_head_parent() -> str:
+    """The revision just before head (a database one migration behind)."""
+    [source] = [
+        path.read_text()
+        for path in (MIGRATIONS_DIR / "versions").glob("*.py")
+        if f'revision: str = "{scripts_head()}"' in path.read_text()
+    ]
+    [parent] = re.findall(r'^down_revision: str \| None = "([^"]+)"', source, re.MULTILINE)
+    return parent
 
 
 class TestDowngrade:

@@ -20,14 +20,11 @@ from sqlalchemy import text
 from kiln import __version__
 from kiln.audit.chain import bind_audit_key
 from kiln.audit.rekey import rekey_legacy_records
-from kiln.audit.router import router as audit_router
-from kiln.auth.admin_router import router as admin_router
 from kiln.auth.config import AuthConfig
 from kiln.auth.credential_cache import CredentialCache
 from kiln.auth.deps import AuthState, BearerAuthenticator
 from kiln.auth.projects import visible_project_ids
 from kiln.auth.ratelimit import RateLimits
-from kiln.auth.router import router as auth_router
 from kiln.auth.settings import AuthSettings
 from kiln.auth.setup import announce_setup_token
 from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
@@ -39,21 +36,14 @@ from kiln.core.migrate import upgrade_database
 from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
-from kiln.lineage.router import router as lineage_router
-from kiln.monitoring.router import router as monitoring_router
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
-from kiln.notify.router import router as notify_router
 from kiln.notify.settings import SmtpSettings
-from kiln.registry import lineage_nodes as registry_lineage_nodes
 from kiln.registry.deps import RegistryState
-from kiln.registry.lifecycle_router import router as registry_lifecycle_router
-from kiln.registry.router import router as registry_router
 from kiln.registry.settings import ModelRegistrySettings
 from kiln.serving.cache_settings import ModelCacheSettings
 from kiln.serving.deployment_follow import RegistryFollower
 from kiln.serving.deployments_router import read_router as deployments_read_router
-from kiln.serving.deployments_router import write_router as deployments_write_router
 from kiln.serving.deps import ModelCacheState, ServingState
 from kiln.serving.inference_router import router as inference_router
 from kiln.serving.model_cache import ModelCache
@@ -64,8 +54,6 @@ from kiln.serving.settings import PredictionLogSettings
 from kiln.storage.deps import StorageState, StoreDep
 from kiln.storage.settings import StorageSettings
 from kiln.storage.store import ArtifactStore
-from kiln.tracking.lineage_nodes import register_lineage_nodes
-from kiln.tracking.router import router as tracking_router
 
 log = structlog.get_logger("kiln.app")
 
@@ -250,6 +238,21 @@ def _include_serving_routers(app: FastAPI) -> None:
 
 
 def _include_control_plane(app: FastAPI) -> None:
+    # Imported here, as the UI is: a serving-only process never loads the control plane's modules
+    # (start-up time and idle memory of kiln serve).
+    from kiln.audit.router import router as audit_router
+    from kiln.auth.admin_router import router as admin_router
+    from kiln.auth.router import router as auth_router
+    from kiln.lineage.router import router as lineage_router
+    from kiln.monitoring.router import router as monitoring_router
+    from kiln.notify.router import router as notify_router
+    from kiln.registry import lineage_nodes as registry_lineage_nodes
+    from kiln.registry.lifecycle_router import router as registry_lifecycle_router
+    from kiln.registry.router import router as registry_router
+    from kiln.serving.deployments_router import write_router as deployments_write_router
+    from kiln.tracking.lineage_nodes import register_lineage_nodes
+    from kiln.tracking.router import router as tracking_router
+
     app.include_router(auth_router)
     app.include_router(admin_router)
     app.include_router(audit_router)

@@ -64,7 +64,7 @@ class TestPredict:
         assert "inputs" in shape.json()["error"]["message"]
 
     def test_a_model_that_raises_answers_500_and_the_next_request_works(
-        self, app: FastAPI, client: TestClient
+        self, app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         [v1] = build_model(app, name=unique("fraud"))
         deploy(client, "fraud-500", v1.model, version=1)
@@ -72,15 +72,16 @@ class TestPredict:
         route = kiln_state(app).model_cache.route("fraud-500")
         assert route is not None
         assert route.model is not None
-        estimator = route.model.model
-        # The model's own code fails (as a user's model can), once.
-        original = estimator.predict_proba
+        # The model's own code fails (as a user's model can), once. Patched on its class: serving
+        # may call a copy of the loaded estimator (sklearn_predictor's twin without column names).
+        estimator_class = type(route.model.model)
+        original = estimator_class.predict_proba
 
-        def broken(X: object) -> object:
-            estimator.predict_proba = original
+        def broken(self: object, X: object) -> object:
+            monkeypatch.setattr(estimator_class, "predict_proba", original)
             raise RuntimeError("feature store unreachable")
 
-        estimator.predict_proba = broken
+        monkeypatch.setattr(estimator_class, "predict_proba", broken)
         with api(app, client.headers["Authorization"].split()[1]) as lenient:
             failed = predict(lenient, "fraud-500", {"inputs": ROWS})
             assert failed.status_code == 500

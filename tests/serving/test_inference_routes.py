@@ -374,7 +374,7 @@ class TestModelFailure:
         def broken(X: object) -> object:  # the model's own code fails, as a user's model can
             raise RuntimeError("feature store unreachable")
 
-        estimator.predict = broken
+        estimator.predict = estimator.predict_proba = broken  # classes come from predict_proba alone
         try:
             with httpx.Client(base_url=live.url) as http:
                 failed = http.post(
@@ -386,7 +386,7 @@ class TestModelFailure:
                     },
                 )
         finally:
-            del estimator.predict
+            del estimator.predict, estimator.predict_proba
         request_id = failed.headers["x-request-id"]
         assert failed.status_code == 500
         assert failed.json() == {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zxcvbn import zxcvbn
-
 from kiln.core.errors import ValidationFailed
 
 MIN_LENGTH = 10
@@ -16,6 +14,10 @@ def check_password_strength(password: str, *, email: str = "", name: str = "") -
             details={"field": "password", "rule": "min_length"},
         )
     # zxcvbn knows the common-password lists; the user's own email and name count as guessable.
+    # Imported here: its dictionaries take 12 MB, which a serving process, that never sets a
+    # password, does not need.
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:100], user_inputs=[part for part in (email, name, "kiln") if part])
     if result["score"] < 3:
         warning = result["feedback"].get("warning") or "it is too easy to guess"

@@ -18,6 +18,7 @@ from kiln.core.errors import Invalid
 from kiln.registry.flavors import PredictionResult, Predictor, load_predictor
 from kiln.registry.model_folder import read_descriptor, verify_checksums
 from kiln.registry.model_format import ModelDescriptor, Signature
+from kiln.registry.numeric_records import NumericRecords
 from kiln.registry.signature import ModelInput, RecordValidator
 
 __all__ = ["LoadedModel", "PredictionResult", "load_model_folder"]
@@ -32,6 +33,8 @@ class LoadedModel:
         self.predictor = predictor
         # A signature without inputs (a format-1 model saved without X) checks nothing.
         self._validator = RecordValidator(descriptor.signature) if descriptor.signature.inputs else None
+        # Clean all-number records take one pass; anything else the validator checks field by field.
+        self._numeric = NumericRecords.of(descriptor.signature)
 
     @property
     def signature(self) -> Signature:
@@ -44,6 +47,10 @@ class LoadedModel:
 
     def validate(self, data: Any) -> ModelInput | Any:
         """``data`` checked against the signature (``ValidationFailed`` naming each bad field)."""
+        if self._numeric is not None:
+            checked = self._numeric.validate(data)
+            if checked is not None:
+                return checked
         if self._validator is not None:
             return self._validator.validate(data)
         return _unchecked(data)

@@ -18,18 +18,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import orjson
 import structlog
 from fastapi import APIRouter, Request, Response
 
 from kiln.auth.credential_cache import CachedCredential, CredentialCache
 from kiln.auth.deps import get_credential_cache, get_rate_limits, required_credential
 from kiln.core.actor import Actor
-from kiln.core.errors import KilnError, NotFound, RateLimited, ValidationFailed
+from kiln.core.errors import KilnError, NotFound, RateLimited
 from kiln.core.http import error_response, error_responses
 from kiln.core.permissions import Permission
 from kiln.serving.deps import get_model_cache, get_prediction_logger
 from kiln.serving.errors import NotReady
 from kiln.serving.model_cache import Route
+from kiln.serving.predict_payload import parse_payload
 from kiln.serving.predicting import answer, log_prediction
 from kiln.serving.prediction_log import new_request_id
 
@@ -100,7 +102,10 @@ async def run(rows: int, work: Callable[[], T]) -> T:
 
 
 def _json(document: dict[str, Any], status: int, request_id: str) -> Response:
-    body = json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+    try:
+        body = orjson.dumps(document)  # the answer is JSON-safe already (no NaN: PredictionResult)
+    except TypeError:  # an integer class past 64 bits, say: the standard library writes it
+        body = json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
     return Response(
         body, status_code=status, media_type="application/json", headers={"X-Request-ID": request_id}
     )
@@ -114,35 +119,6 @@ def _error(exc: KilnError, request_id: str) -> Response:
     if isinstance(exc, RateLimited) and "retry_after" in exc.details:
         response.headers["Retry-After"] = str(exc.details["retry_after"])  # as the generic handler does
     return response
-
-
-def parse_payload(body: bytes) -> tuple[Any, int]:
-    """``{"inputs": [{...}, ...]}`` (records) or ``{"columns": {...}}``: the data and its row count."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(f"the body is not JSON: {exc}") from None
-    if not isinstance(payload, dict) or len(payload.keys() & {"inputs", "columns"}) != 1:
-        raise ValidationFailed(
-            'send {"inputs": [{"field": value, ...}, ...]} (records) or {"columns": {"field": [values]}}',
-            details={"field": "body"},
-        )
-    unknown = sorted(payload.keys() - {"inputs", "columns"})
-    if unknown:
-        raise ValidationFailed(f"unknown top-level field {unknown[0]!r}", details={"field": unknown[0]})
-    if "inputs" in payload:
-        records = payload["inputs"]
-        if not isinstance(records, list) or not records or not all(isinstance(row, dict) for row in records):
-            raise ValidationFailed(
-                "inputs: expected a non-empty list of records (objects)", details={"field": "inputs"}
-            )
-        return records, len(records)
-    columns = payload["columns"]
-    if not isinstance(columns, dict) or not columns or not all(isinstance(v, list) for v in columns.values()):
-        raise ValidationFailed(
-            "columns: expected an object of equal-length lists", details={"field": "columns"}
-        )
-    return columns, max(len(values) for values in columns.values())
 
 
 @router.post("/{name}/predict", response_model=None)
@@ -161,12 +137,14 @@ async def predict(name: str, request: Request) -> Response:
     body = await request.body()
     logger = get_prediction_logger(request)
     try:
-        data, rows = parse_payload(body)
+        data, rows, data_text = parse_payload(body)
     except KilnError as exc:
         log_prediction(logger, route, actor, request_id, started, "invalid", error=exc.message)
         return _error(exc, request_id)
     try:
-        document = await run(rows, lambda: answer(logger, route, actor, request_id, started, data))
+        document = await run(
+            rows, lambda: answer(logger, route, actor, request_id, started, data, logged_inputs=data_text)
+        )
     except KilnError as exc:
         return _error(exc, request_id)
     return _json(document, 200, request_id)

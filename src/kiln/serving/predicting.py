@@ -17,7 +17,7 @@ from kiln.core.actor import Actor
 from kiln.core.errors import KilnError
 from kiln.serving.errors import ModelFailed, NotReady
 from kiln.serving.model_cache import Route
-from kiln.serving.prediction_log import PredictionLogger, PredictionRecord
+from kiln.serving.prediction_log import JsonText, PredictionLogger, PredictionRecord
 
 log = structlog.get_logger(__name__)
 
@@ -62,8 +62,11 @@ def answer(
     request_id: str,
     started: float,
     data: Any,
+    *,
+    logged_inputs: JsonText | None = None,
 ) -> dict[str, Any]:
-    """The prediction document for ``data`` (records or columns), logged.
+    """The prediction document for ``data`` (records or columns), logged (as ``logged_inputs``, the
+    request's own JSON text of ``data``, when the caller has it).
 
     Raises ``NotReady`` (503) when the route has no model, ``ValidationFailed`` (422, naming each bad
     field in ``details.problems``) when ``data`` does not fit the signature, and ``ModelFailed``
@@ -82,12 +85,14 @@ def answer(
     except Exception as exc:
         log.exception("serving.model_failed", deployment=route.name, version_id=route.version_id)
         error = f"{type(exc).__name__}: {exc}"
-        log_prediction(logger, route, actor, request_id, started, "error", inputs=data, error=error)
+        inputs = data if logged_inputs is None else logged_inputs
+        log_prediction(logger, route, actor, request_id, started, "error", inputs=inputs, error=error)
         raise ModelFailed(
             f"the model failed on this request; quote request id {request_id} when reporting it"
         ) from None
     outputs = result.to_dict()
-    log_prediction(logger, route, actor, request_id, started, "ok", inputs=data, outputs=outputs)
+    inputs = data if logged_inputs is None else logged_inputs
+    log_prediction(logger, route, actor, request_id, started, "ok", inputs=inputs, outputs=outputs)
     return {
         "request_id": request_id,
         "deployment": route.name,

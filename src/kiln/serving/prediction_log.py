@@ -5,7 +5,8 @@ and never waits on the database: a sampling decision, one uncontended lock aroun
 and back to the caller (about a microsecond; ``bench/prediction_log.py``). A flusher thread wakes
 every ``flush_interval_ms`` or as soon as ``batch_size`` records wait, takes the whole queue in one
 swap and writes it with one executemany per batch (``kiln.core.db.insert_rows``): JSON columns are
-serialised once per row here, off the request path, and no ORM object is built.
+serialised once per row here, off the request path (orjson; inputs that arrive as ``JsonText``, the
+request's own text of them, are not serialised at all), and no ORM object is built.
 
 When the queue is full (the database is slower than the traffic, or down) a record is dropped,
 counted (``dropped``, ``kiln_prediction_log_dropped_total``) and a warning is logged at most once
@@ -27,6 +28,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+import orjson
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -60,11 +62,18 @@ _ALWAYS_KEPT = frozenset({"invalid", "error"})
 _RETRIES_ON_CLOSE = 3
 
 
+class JsonText(str):
+    """Text that is already JSON (a request's own text of its inputs): logged as it is."""
+
+    __slots__ = ()
+
+
 class PredictionRecord(NamedTuple):
     """One answered (or refused) prediction request, as the serving path knows it.
 
     A tuple, so building one on the request path costs next to nothing. The logger keeps references
     to ``inputs`` and ``outputs`` until they are written: do not change them after appending.
+    Either may be ``JsonText``, stored as it is.
     """
 
     request_id: str
@@ -351,6 +360,15 @@ def _json(value: Any) -> str | None:
     as the API shows them; PostgreSQL's jsonb refuses bare NaN."""
     if value is None:
         return None
+    if isinstance(value, JsonText):
+        return value
+    try:
+        text = orjson.dumps(value, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:  # what orjson will not write (integers past 64 bits, keys that are not text)
+        text = b"null"
+    # orjson writes NaN and infinity as null: where a null appears, the strict encoder says which.
+    if b"null" not in text:
+        return text.decode()
     try:
         return _STRICT_JSON.encode(value)
     except ValueError:

@@ -54,4 +54,16 @@ def load_predictor(
         model = load_pickled(payload, serialization)
     else:
         raise Invalid(f"a scikit-learn model is stored with skops (or trusted pickle), not {serialization}")
-    return EstimatorPredictor(model, descriptor.signature)
+    if not _is_sklearn_estimator(model):  # a trusted pickle of another library's object
+        return EstimatorPredictor(model, descriptor.signature)
+    from kiln.registry.flavors.sklearn_predictor import SklearnPredictor  # imports scikit-learn
+
+    return SklearnPredictor(model, descriptor.signature, example=descriptor.example_input)
+
+
+def _is_sklearn_estimator(model: object) -> bool:
+    try:
+        from sklearn.base import BaseEstimator
+    except ImportError:
+        return False
+    return isinstance(model, BaseEstimator)

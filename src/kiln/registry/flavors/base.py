@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from kiln.registry.flavors.sklearn_one_call import classes_from_probabilities
 from kiln.registry.model_format import OutputSpec, Scalar, Signature
 from kiln.registry.signature import ModelInput
 
@@ -79,13 +80,12 @@ class EstimatorPredictor:
         self.wants_frame = signature.input_kind == "dataframe" if wants_frame is None else wants_frame
         self._proba = callable(getattr(model, "predict_proba", None)) and self.outputs.kind != "score"
         self._score = next(
-            (
-                getattr(model, name)
-                for name in ("decision_function", "score_samples")
-                if callable(getattr(model, name, None))
-            ),
+            (name for name in ("decision_function", "score_samples") if callable(getattr(model, name, None))),
             None,
         )
+        self.classes = self._classes()  # the same for every answer: listed once
+        # Set by flavors that know ``predict`` is the argmax of ``predict_proba`` (sklearn_one_call).
+        self.one_call = False
 
     def model_input(self, X: Any) -> Any:
         if not isinstance(X, ModelInput):
@@ -98,16 +98,24 @@ class EstimatorPredictor:
         return X.matrix()
 
     def predict(self, X: Any, *, probabilities: bool = True) -> PredictionResult:
-        data = self.model_input(X)
-        predictions = json_list(np.ravel(np.asarray(self.model.predict(data))))
-        classes = self._classes()
+        return self.answer(self.model, self.model_input(X), probabilities=probabilities)
+
+    def answer(self, model: Any, data: Any, *, probabilities: bool) -> PredictionResult:
+        """``model`` (this predictor's, or a flavor's stand-in for it) called on ``data``."""
+        classes = self.classes
         if self.outputs.kind == "score" and self._score is not None:
-            return PredictionResult(
-                predictions, classes=classes, scores=json_list(np.ravel(self._score(data)))
-            )
+            predictions = json_list(np.ravel(np.asarray(model.predict(data))))
+            scores = json_list(np.ravel(getattr(model, self._score)(data)))
+            return PredictionResult(predictions, classes=classes, scores=scores)
         if probabilities and self._proba:
-            proba = np.asarray(self.model.predict_proba(data))
+            proba = np.asarray(model.predict_proba(data))
+            if self.one_call:
+                predicted = classes_from_probabilities(model, proba, data)
+            else:
+                predicted = np.asarray(model.predict(data))
+            predictions = json_list(np.ravel(predicted))
             return PredictionResult(predictions, classes=classes, probabilities=json_list(proba))
+        predictions = json_list(np.ravel(np.asarray(model.predict(data))))
         return PredictionResult(predictions, classes=classes)
 
     def _classes(self) -> list[Scalar] | None:
