@@ -6,25 +6,12 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from kiln.core.ids import utcnow
 from kiln.jobs.models import Job, JobAttempt
 from kiln.jobs.worker import Worker
 from tests.builders.core import database
 from tests.builders.jobs import make_job
+from tests.jobs.clock import Clock
 from tests.jobs.handlers import FLAKY, RAN
-
-
-class Clock:
-    """A clock a test moves by hand: what is due depends on it, never on waiting."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self):  # type: ignore[no-untyped-def]
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def job_row(app: FastAPI, job_id: str) -> tuple[Job, list[JobAttempt]]:

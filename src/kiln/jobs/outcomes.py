@@ -10,9 +10,9 @@ lease expired and another worker took over, or it timed out): the late outcome i
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, case, update
+from sqlalchemy import Connection, Table, bindparam, case, update
 
 from kiln.core.db import Database
 from kiln.core.ids import utcnow
@@ -20,8 +20,8 @@ from kiln.jobs.models import Job, JobAttempt
 from kiln.jobs.queue import ClaimedJob
 from kiln.jobs.schemas import AttemptOutcome, JobState
 
-_jobs = Job.__table__
-_attempts = JobAttempt.__table__
+_jobs = cast(Table, Job.__table__)
+_attempts = cast(Table, JobAttempt.__table__)
 # Error text kept per attempt and on the job: enough for any message, bounded for the table.
 MAX_ERROR_CHARS = 4000
 MAX_TRACEBACK_CHARS = 20000

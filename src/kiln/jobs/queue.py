@@ -20,9 +20,9 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
@@ -33,8 +33,8 @@ from kiln.jobs.kinds import job_kind
 from kiln.jobs.models import Job, JobAttempt
 from kiln.jobs.schemas import AttemptOutcome, JobState
 
-_jobs = Job.__table__
-_attempts = JobAttempt.__table__
+_jobs = cast(Table, Job.__table__)
+_attempts = cast(Table, JobAttempt.__table__)
 _QUEUED = JobState.queued.value
 _RUNNING = JobState.running.value
 

@@ -33,6 +33,7 @@ from kiln.jobs.context import JobCancelled, JobContext, PermanentFailure
 from kiln.jobs.kinds import JobKind, find_job_kind, registered_kinds
 from kiln.jobs.queue import ClaimedJob
 from kiln.jobs.schemas import AttemptOutcome
+from kiln.jobs.settings import WorkerSettings
 
 log = structlog.get_logger(__name__)
 
@@ -126,16 +127,19 @@ class Worker:
                 running.stop_reason = "stopping"
                 running.context.stop.set()
         for running in left:
-            released = self._record(
-                lambda r=running: outcomes.release(self.db, r.job, self.worker_id, now=self.clock())
-            )
-            log.info("jobs.released", job_id=running.job.id, kind=running.job.kind, released=bool(released))
+            self._release(running)
         for thread in self._threads:
             thread.join()
         self._threads = []
         if self._pool is not None:
             self._pool.shutdown(wait=False)
         log.info("jobs.worker_stopped", worker=self.worker_id, released=len(left))
+
+    def _release(self, running: _Running) -> None:
+        released = self._record(
+            lambda: outcomes.release(self.db, running.job, self.worker_id, now=self.clock())
+        )
+        log.info("jobs.released", job_id=running.job.id, kind=running.job.kind, released=bool(released))
 
     def _claim_loop(self) -> None:
         while not self._stopping.is_set():
@@ -327,3 +331,13 @@ class Worker:
         except Exception:
             log.exception("jobs.outcome_not_recorded", worker=self.worker_id)
             return None
+
+
+def worker_from_settings(db: Database, settings: WorkerSettings) -> Worker:
+    return Worker(
+        db,
+        concurrency=settings.concurrency,
+        poll_seconds=settings.poll_seconds,
+        lease_seconds=settings.lease_seconds,
+        grace_seconds=settings.grace_seconds,
+    )
