@@ -13,6 +13,7 @@ outcome either wins or is told the job has already ended.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
@@ -145,21 +146,28 @@ def cancel_job(
     session: Session, actor: Actor, job_id: str, *, access: ProjectPermissions, trail: AuditTrail
 ) -> Job:
     """A person cancels a job (audited): queued ones at once, running ones at their next heartbeat."""
-    job = _changeable(session, actor, job_id, access)
-    before = job.state
-    request_cancel(session, job.id)
-    trail(session, actor, "job.cancelled", "job", job.id, {"kind": job.kind, "state": before})
-    session.refresh(job)
-    return job
+    return _change_by_person(session, actor, job_id, request_cancel, "job.cancelled", access, trail)
 
 
 def retry_job(
     session: Session, actor: Actor, job_id: str, *, access: ProjectPermissions, trail: AuditTrail
 ) -> Job:
     """A person queues a failed or cancelled job again (audited)."""
+    return _change_by_person(session, actor, job_id, requeue, "job.retried", access, trail)
+
+
+def _change_by_person(
+    session: Session,
+    actor: Actor,
+    job_id: str,
+    change: Callable[[Session, str], object],
+    action: str,
+    access: ProjectPermissions,
+    trail: AuditTrail,
+) -> Job:
     job = _changeable(session, actor, job_id, access)
     before = job.state
-    requeue(session, job.id)
-    trail(session, actor, "job.retried", "job", job.id, {"kind": job.kind, "state": before})
+    change(session, job.id)
+    trail(session, actor, action, "job", job.id, {"kind": job.kind, "state": before})
     session.refresh(job)
     return job
