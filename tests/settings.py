@@ -11,6 +11,7 @@ from kiln.app import KilnSettings
 from kiln.auth.settings import AuthSettings
 from kiln.core.db import Database
 from kiln.core.settings import HttpSettings
+from kiln.jobs.settings import WorkerSettings
 from kiln.models_registry import metadata
 from kiln.storage.settings import StorageSettings
 
@@ -41,4 +42,6 @@ def settings_for_tests(folder: Path, database_url: str) -> KilnSettings:
         http=HttpSettings(max_upload_bytes=5 * 1024 * 1024),
         # Tests call the API far faster than a person; the rate-limit tests set their own limits.
         auth=AuthSettings(rate_limit="100000/minute", login_rate_limit="1000/minute"),
+        # No job worker in test apps: the tests that need one start it themselves.
+        worker=WorkerSettings(enabled=False),
     )

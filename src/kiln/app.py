@@ -18,24 +18,29 @@ from pydantic import Field
 from sqlalchemy import text
 
 from kiln import __version__
+from kiln.audit import service as audit_service
 from kiln.audit.chain import bind_audit_key
 from kiln.audit.rekey import rekey_legacy_records
 from kiln.auth.config import AuthConfig
 from kiln.auth.credential_cache import CredentialCache
 from kiln.auth.deps import AuthState, BearerAuthenticator
-from kiln.auth.projects import visible_project_ids
+from kiln.auth.projects import permissions_in_project, visible_project_ids
 from kiln.auth.ratelimit import RateLimits
 from kiln.auth.settings import AuthSettings
 from kiln.auth.setup import announce_setup_token
+from kiln.core.audit_trail import AuditTrail
 from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
 from kiln.core.db import Database
 from kiln.core.deps import Authenticator, CoreState, DatabaseDep, ProjectVisibility
 from kiln.core.http import HttpMetrics, RequestContextMiddleware, error_response, install_error_handlers
 from kiln.core.logging import configure_logging
 from kiln.core.migrate import upgrade_database
+from kiln.core.project_permissions import ProjectPermissions
 from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
+from kiln.jobs.settings import WorkerSettings
+from kiln.jobs.worker import Worker, worker_from_settings
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.settings import SmtpSettings
@@ -70,6 +75,7 @@ class KilnSettings(Settings):
     registry: ModelRegistrySettings = Field(default_factory=ModelRegistrySettings)
     prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)
     serving: ModelCacheSettings = Field(default_factory=ModelCacheSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,11 @@ class KilnState:
     metrics_registry: CollectorRegistry
     authenticator: Authenticator
     project_visibility: ProjectVisibility
+    # For domains below auth and audit (jobs): a caller's rights in a project, and the audit trail.
+    project_permissions: ProjectPermissions
+    audit_trail: AuditTrail
+    # The in-process job worker of `kiln server` (None: KILN_WORKER=0, or a serving process).
+    job_worker: Worker | None
     # Shown in the log only (kept here too, for in-process tests and tools).
     setup_token: str | None
 
@@ -125,7 +136,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.registry_follower.subscribe()
     state.credential_cache.start()
     state.model_cache.start()
+    if state.job_worker is not None:
+        state.job_worker.start()
     yield
+    if state.job_worker is not None:
+        state.job_worker.stop()  # running jobs finish, or go back to the queue
     state.model_cache.stop()
     state.credential_cache.stop()
     state.registry_follower.unsubscribe()
@@ -154,6 +169,7 @@ def create_app(
         upgrade_database(db.engine)
     bind_audit_key(db, resolve_audit_key(settings.audit_key, settings.home, embedded=db.is_sqlite))
     rekey_legacy_records(db)
+    register_job_kinds()
     store = ArtifactStore(settings.storage.root(settings.home), settings.storage.options(settings.home))
     secret_key = resolve_secret_key(settings.secret_key, settings.home, embedded=db.is_sqlite)
     config = AuthConfig.from_settings(settings.auth, secret_key=secret_key)
@@ -197,6 +213,11 @@ def create_app(
         metrics_registry=registry,
         authenticator=BearerAuthenticator(credential_cache),
         project_visibility=visible_project_ids,
+        project_permissions=permissions_in_project,
+        audit_trail=audit_service.record,
+        job_worker=None
+        if serving_only or not settings.worker.enabled
+        else worker_from_settings(db, settings.worker),
         # A serving process offers no sign-up, so it announces no setup token.
         setup_token=None if serving_only else announce_setup_token(db, config),
     )
@@ -223,6 +244,11 @@ def create_app(
     return app
 
 
+def register_job_kinds() -> None:
+    """Every domain's job kinds, one line each (``kiln server``'s worker and ``kiln worker`` run
+    them; the queue refuses a kind nobody registered). Pipelines add the first."""
+
+
 def create_serving_app() -> FastAPI:
     """``kiln serve``'s factory (uvicorn ``--factory``): a prediction gateway on the same database
     and store as ``kiln server``."""
@@ -243,6 +269,7 @@ def _include_control_plane(app: FastAPI) -> None:
     from kiln.audit.router import router as audit_router
     from kiln.auth.admin_router import router as admin_router
     from kiln.auth.router import router as auth_router
+    from kiln.jobs.router import router as jobs_router
     from kiln.lineage.router import router as lineage_router
     from kiln.monitoring.router import router as monitoring_router
     from kiln.notify.router import router as notify_router
@@ -257,6 +284,7 @@ def _include_control_plane(app: FastAPI) -> None:
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.include_router(notify_router)
+    app.include_router(jobs_router)
     app.include_router(tracking_router)
     app.include_router(lineage_router)
     # Each domain above lineage describes its own nodes (labels, pages, projects): one line each.

@@ -81,6 +81,11 @@ API_RULES: dict[tuple[str, str], Rule] = {
     # lineage
     ("GET", "/api/v1/lineage/{kind}/{node_id:path}"): P.lineage_read,
     ("GET", "/api/v1/audit/verify"): P.audit_read,
+    # the job queue
+    ("GET", "/api/v1/jobs"): P.jobs_read,
+    ("GET", "/api/v1/jobs/{job_id}"): P.jobs_read,
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): P.jobs_write,
+    ("POST", "/api/v1/jobs/{job_id}/retry"): P.jobs_write,
     # the prediction log and its feedback
     ("GET", "/api/v1/predictions"): P.deployments_read,
     ("GET", "/api/v1/predictions/export.csv"): P.deployments_read,
@@ -203,6 +208,10 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/projects/{project_id}/members"): P.projects_admin,
     ("POST", "/projects/{project_id}/members/{user_id}/remove"): P.projects_admin,
     ("GET", "/audit"): P.audit_read,
+    ("GET", "/jobs"): P.jobs_read,
+    ("GET", "/jobs/{job_id}"): P.jobs_read,
+    ("POST", "/jobs/{job_id}/cancel"): P.jobs_write,
+    ("POST", "/jobs/{job_id}/retry"): P.jobs_write,
     ("GET", "/notifications"): P.profile_read,
     ("POST", "/notifications/read-all"): P.profile_read,
     ("POST", "/notifications/{notification_id}/read"): P.profile_read,

@@ -55,7 +55,7 @@ _VIEWER = {
 # lineage) and the audit trail; changes nothing (no predictions either: they are recorded).
 _AUDITOR = (_VIEWER - {P.predictions_create}) | {P.audit_read}
 # Builds models: tracks runs, versions data (and reviews its quarantine), runs pipelines and studies,
-# registers models and promotes them as far as staging.
+# registers models and promotes them as far as staging; cancels and retries the jobs they started.
 _DATA_SCIENTIST = _VIEWER | {
     P.experiments_write,
     P.runs_write,
@@ -65,6 +65,7 @@ _DATA_SCIENTIST = _VIEWER | {
     P.models_write,
     P.models_promote_staging,
     P.pipelines_run,
+    P.jobs_write,
     P.hpo_write,
 }
 # Runs production: defines pipelines, deploys, asks for and approves production (never their own

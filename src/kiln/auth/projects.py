@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from kiln.audit import service as audit
 from kiln.auth.credential_changes import credentials_changed
 from kiln.auth.models import Project, ProjectMember, User
-from kiln.auth.permissions import Role, allows, lower_role
+from kiln.auth.permissions import Role, allows, granted, lower_role
 from kiln.auth.schemas import MemberRead, MemberSet, ProjectCreate, ProjectRead, normalise_email
 from kiln.core.actor import SYSTEM, Actor
 from kiln.core.errors import Conflict, Invalid, NotFound, PermissionDenied
@@ -174,6 +174,14 @@ def visible_project_ids(session: Session, actor: Actor) -> frozenset[str] | None
     narrow their answers to the caller's projects with the same rule as ``scoped``."""
     project_ids = accessible_project_ids(session, actor)
     return None if project_ids is None else frozenset(project_ids)
+
+
+def permissions_in_project(session: Session, actor: Actor, project_id: str) -> frozenset[Permission] | None:
+    """``kiln.core.project_permissions.ProjectPermissions``, installed by ``app.py``: what the actor
+    may do in the project (its effective role's grants, less what its credential may not use), or
+    ``None`` for a non-member. The rule of ``require_in_project``, for domains below auth (jobs)."""
+    role = project_role(session, actor, project_id)
+    return None if role is None else actor.permissions & granted(role)
 
 
 def get_project(session: Session, actor: Actor, project_id: str) -> Project:

@@ -12,12 +12,14 @@ from kiln.auth.cli import admin_app
 from kiln.cli.account import keys_app, login, logout, projects_app
 from kiln.cli.artifacts import artifacts_app
 from kiln.cli.deployments import deploy, deployments_app, undeploy
+from kiln.cli.jobs import jobs_app
 from kiln.cli.model_lifecycle import add_lifecycle_commands
 from kiln.cli.predict import predict
 from kiln.cli.registry import models_app
 from kiln.cli.remote import Remote
 from kiln.cli.server import db_app, serve, server
 from kiln.cli.tracking import experiments_app, runs_app
+from kiln.cli.worker import worker
 
 app = typer.Typer(
     name="kiln",
@@ -56,6 +58,7 @@ def main(
 
 app.command("server")(server)
 app.command("serve")(serve)
+app.command("worker")(worker)
 app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
@@ -71,6 +74,7 @@ app.command("login")(login)
 app.command("logout")(logout)
 app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(audit_app, name="audit")
 app.add_typer(admin_app, name="admin")
 

@@ -80,6 +80,10 @@ STATUS_STYLE = {
     "ok": "green",
     "invalid": "yellow",
     "error": "red",
+    # jobs
+    "queued": "white",
+    "succeeded": "green",
+    "cancelled": "yellow",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -50,8 +51,14 @@ def server(
     port: Port = None,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     forwarded_allow_ips: ForwardedAllowIps = None,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run queued jobs in this process too [KILN_WORKER].")
+    ] = True,
 ) -> None:
-    """Run the Kiln server (API, docs and UI) with uvicorn."""
+    """Run the Kiln server (API, docs and UI, and one job worker) with uvicorn."""
+    if not worker:
+        # The app is built by uvicorn's factory, which reads its settings from the environment.
+        os.environ["KILN_WORKER"] = "0"
     _run("kiln.app:create_app", host, port, forwarded_allow_ips, reload)
 
 

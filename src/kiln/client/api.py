@@ -19,6 +19,7 @@ from kiln.client.resources import (
     AuthResource,
     DeploymentsResource,
     ExperimentsResource,
+    JobsResource,
     LineageResource,
     ModelLifecycleResource,
     ModelsResource,
@@ -69,6 +70,7 @@ class Client:
         self.model_lifecycle = ModelLifecycleResource(self.transport)
         self.predictions = PredictionsResource(self.transport)
         self.deployments = DeploymentsResource(self.transport)
+        self.jobs = JobsResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

@@ -8,7 +8,9 @@ Authentication is auth's business, but the check on every route is core's: ``app
 ``Authenticator`` on the state, and ``require`` reads the permissions auth resolved into the ``Actor``.
 So a domain below auth (audit, notify, jobs) can protect its routes importing nothing but core.
 Likewise ``ProjectVisibility``: auth knows memberships, and a domain below it (lineage) narrows
-what it answers to the caller's projects through ``VisibleProjects`` without importing auth.
+what it answers to the caller's projects through ``VisibleProjects`` without importing auth; and
+``ProjectPermissions`` / ``AuditTrail`` (``core/project_permissions.py``, ``core/audit_trail.py``)
+let a domain below auth and audit (jobs) check a project role and audit a person's change.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
+from kiln.core.audit_trail import AuditTrail
 from kiln.core.db import Database
 from kiln.core.errors import PermissionDenied
 from kiln.core.permissions import Permission
+from kiln.core.project_permissions import ProjectPermissions
 from kiln.core.settings import Settings
 
 
@@ -58,6 +62,10 @@ class CoreState(Protocol):
     def authenticator(self) -> Authenticator: ...
     @property
     def project_visibility(self) -> ProjectVisibility: ...
+    @property
+    def project_permissions(self) -> ProjectPermissions: ...
+    @property
+    def audit_trail(self) -> AuditTrail: ...
 
 
 def core_state(request: Request) -> CoreState:
@@ -75,6 +83,14 @@ def get_app_settings(request: Request) -> Settings:
 def get_project_visibility(request: Request) -> ProjectVisibility:
     """For pages, which open their own unit of work: ``get_project_visibility(request)(session, actor)``."""
     return core_state(request).project_visibility
+
+
+def get_project_permissions(request: Request) -> ProjectPermissions:
+    return core_state(request).project_permissions
+
+
+def get_audit_trail(request: Request) -> AuditTrail:
+    return core_state(request).audit_trail
 
 
 # Dependencies that only read the app state are ``async``: FastAPI runs a sync dependency on the
@@ -111,7 +127,18 @@ async def get_session(db: Annotated[Database, Depends(_db)]) -> AsyncIterator[Se
         await anyio.to_thread.run_sync(unit.__exit__, None, None, None, limiter=CapacityLimiter(1))
 
 
+async def _project_permissions(request: Request) -> ProjectPermissions:
+    return core_state(request).project_permissions
+
+
+async def _audit_trail(request: Request) -> AuditTrail:
+    return core_state(request).audit_trail
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# For domains below auth and audit (jobs): the caller's permissions in a project, and the audit trail.
+ProjectPermissionsDep = Annotated[ProjectPermissions, Depends(_project_permissions)]
+AuditTrailDep = Annotated[AuditTrail, Depends(_audit_trail)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_db)]
 

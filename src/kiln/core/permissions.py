@@ -48,11 +48,13 @@ class Permission(StrEnum):
     datasets_read = "datasets:read"
     datasets_write = "datasets:write"
     quarantine_review = "quarantine:review"
-    # pipelines and jobs (coming): jobs_admin cancels and retries other people's jobs
+    # pipelines (coming) and the job queue: jobs_write cancels and retries the caller's own jobs,
+    # jobs_admin anyone's (in the caller's projects; jobs of no project are administrators')
     pipelines_read = "pipelines:read"
     pipelines_write = "pipelines:write"
     pipelines_run = "pipelines:run"
     jobs_read = "jobs:read"
+    jobs_write = "jobs:write"
     jobs_admin = "jobs:admin"
     # monitoring (coming)
     monitors_read = "monitors:read"

@@ -45,6 +45,8 @@ NOTICES = {
     "approval_approved": "Approved: the version is in production, and the one it replaced is archived.",
     "approval_rejected": "Rejected: the version stays in staging.",
     "undeployed": "The deployment is stopped: serving processes stop answering for it within seconds.",
+    "job_cancelled": "Cancelled: a queued job will not run; a running one stops at its next heartbeat.",
+    "job_retried": "The job is queued again, with a fresh budget of attempts.",
 }
 
 

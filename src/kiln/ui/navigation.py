@@ -5,6 +5,7 @@ from __future__ import annotations
 from kiln.core.permissions import Permission
 from kiln.ui.audit import nav as audit_nav
 from kiln.ui.auth import nav as auth_nav
+from kiln.ui.jobs import nav as jobs_nav
 from kiln.ui.nav_item import NavItem
 from kiln.ui.notify import nav as notify_nav
 from kiln.ui.registry import nav as registry_nav
@@ -18,6 +19,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     *tracking_nav.NAV,
     *registry_nav.NAV,
     *serving_nav.NAV,
+    *jobs_nav.NAV,
     *auth_nav.NAV,
     *audit_nav.NAV,
     *notify_nav.NAV,

@@ -9,6 +9,7 @@ from kiln.client.resources.auth import ApiKeysResource, AuthResource, ProjectsRe
 from kiln.client.resources.base import Resource
 from kiln.client.resources.deployments import DeploymentsResource
 from kiln.client.resources.experiments import ExperimentsResource
+from kiln.client.resources.jobs import JobsResource
 from kiln.client.resources.lineage import LineageResource
 from kiln.client.resources.model_lifecycle import ModelLifecycleResource
 from kiln.client.resources.models import ModelsResource
@@ -22,6 +23,7 @@ __all__ = [
     "AuthResource",
     "DeploymentsResource",
     "ExperimentsResource",
+    "JobsResource",
     "LineageResource",
     "ModelLifecycleResource",
     "ModelsResource",

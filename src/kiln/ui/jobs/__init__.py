@@ -1,0 +1,1 @@
+"""The job queue's pages: the list of jobs and one job with its attempts."""
