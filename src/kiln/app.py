@@ -40,6 +40,7 @@ from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
 from kiln.jobs.settings import WorkerSettings
+from kiln.monitoring import tasks as monitoring_tasks
 from kiln.jobs.worker import Worker, worker_from_settings
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
@@ -137,6 +138,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.credential_cache.start()
     state.model_cache.start()
     if state.job_worker is not None:
+        start_recurring_jobs(state.db)
         state.job_worker.start()
     yield
     if state.job_worker is not None:
@@ -246,7 +248,13 @@ def create_app(
 
 def register_job_kinds() -> None:
     """Every domain's job kinds, one line each (``kiln server``'s worker and ``kiln worker`` run
-    them; the queue refuses a kind nobody registered). Pipelines add the first."""
+    them; the queue refuses a kind nobody registered)."""
+    monitoring_tasks.register_job_kinds()
+
+
+def start_recurring_jobs(db: Database) -> None:
+    """Jobs that reschedule themselves, started once wherever a worker runs (idempotent)."""
+    monitoring_tasks.ensure_ticking(db)
 
 
 def create_serving_app() -> FastAPI:

@@ -33,6 +33,19 @@ def prediction(project_id: str, **overrides: Any) -> PredictionRecord:
     return PredictionRecord(**fields)
 
 
+def classified(
+    project: str, label: str, p_one: float, *, version: int = 3, **overrides: Any
+) -> PredictionRecord:
+    """A one-row prediction of a binary classifier: ``label``, with probability ``p_one`` of class "1"."""
+    return prediction(
+        project,
+        outputs={"predictions": [label], "classes": ["0", "1"], "probabilities": [[1 - p_one, p_one]]},
+        model_version_number=version,
+        model_version_id=f"0190a000-0000-7000-8000-00000000000{version}",
+        **overrides,
+    )
+
+
 def log_predictions(db: Database, records: list[PredictionRecord]) -> list[str]:
     """Append ``records`` through a logger and close it (which writes them all); their request ids."""
     logger = PredictionLogger(db, PredictionLogSettings())

@@ -14,22 +14,12 @@ from tests.builders.auth import api, default_project_id, make_account, open_sess
 from tests.builders.core import database
 from tests.builders.deployments import deploy
 from tests.builders.registry_lifecycle import build_model
-from tests.builders.serving import at, log_predictions, prediction
+from tests.builders.serving import at, classified, log_predictions, prediction
 
 METRICS = f"{API}/monitoring/metrics"
 WINDOWS = f"{API}/monitoring/windows"
 HOUR = at("2025-03-01T11:00:00+00:00")
 RANGE = {"from": "2025-03-01T10:00:00Z", "to": "2025-03-01T13:00:00Z"}
-
-
-def classified(project: str, label: str, p_one: float, *, version: int = 3, **overrides: object) -> object:
-    return prediction(
-        project,
-        outputs={"predictions": [label], "classes": ["0", "1"], "probabilities": [[1 - p_one, p_one]]},
-        model_version_number=version,
-        model_version_id=f"0190a000-0000-7000-8000-00000000000{version}",
-        **overrides,
-    )
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run queued jobs (pipeline runs and more) until stopped. Run as many as the work needs."""
-    from kiln.app import KilnSettings, register_job_kinds
+    from kiln.app import KilnSettings, register_job_kinds, start_recurring_jobs
     from kiln.core.db import Database
     from kiln.core.logging import configure_logging
     from kiln.jobs.worker import worker_from_settings
@@ -38,6 +38,7 @@ def worker(
         worker_settings = worker_settings.model_copy(update={"concurrency": concurrency})
     db = Database(settings.resolved_database_url)
     running = worker_from_settings(db, worker_settings)
+    start_recurring_jobs(db)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

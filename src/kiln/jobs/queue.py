@@ -286,3 +286,12 @@ def heartbeat(
         cancel_requested=frozenset(row.id for row in rows if row.cancel_requested_at is not None),
         lost=frozenset(set(job_ids) - alive),
     )
+
+
+def waiting_jobs(session: Session, kind: str) -> int:
+    """Jobs of ``kind`` queued or running: a self-rescheduling kind checks it before adding another."""
+    waiting = (JobState.queued.value, JobState.running.value)
+    found = session.scalar(
+        select(func.count()).select_from(Job).where(Job.kind == kind, Job.state.in_(waiting))
+    )
+    return int(found or 0)
