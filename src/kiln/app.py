@@ -40,8 +40,8 @@ from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
 from kiln.jobs.settings import WorkerSettings
-from kiln.monitoring import tasks as monitoring_tasks
 from kiln.jobs.worker import Worker, worker_from_settings
+from kiln.monitoring import tasks as monitoring_tasks
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.settings import SmtpSettings
