@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from kiln.core.db import Database, insert_rows
 from kiln.core.ids import new_id
+from kiln.serving.deployment_metrics import DeploymentMetrics
 from kiln.serving.models import CALLER_LENGTH, NAME_LENGTH, Prediction
 from kiln.serving.settings import PredictionLogSettings
 
@@ -118,6 +119,7 @@ class _Metrics:
             "kiln_prediction_log_queue_depth", "Prediction log records waiting", registry=registry
         )
         self.depth.set_function(depth)
+        self.deployments = DeploymentMetrics(registry)
 
 
 class PredictionLogger:
@@ -159,6 +161,7 @@ class PredictionLogger:
 
         No I/O, no waiting: safe from any thread and from async code.
         """
+        self._metrics.deployments.observe(record.deployment, record.status, record.latency_ms)
         if self._sample < 1.0 and record.status not in _ALWAYS_KEPT and random.random() >= self._sample:
             return False
         entry = (record, time.time())
