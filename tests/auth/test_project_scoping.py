@@ -21,12 +21,14 @@ from fastapi.testclient import TestClient
 from kiln.auth.permissions import Role
 from kiln.core.actor import SYSTEM
 from kiln.core.schemas import Page
+from kiln.monitoring.tasks import TICK
 from kiln.serving import deployments
 from kiln.serving.deployment_schemas import DeploymentSpec
 from tests.auth.test_authorization_matrix import _route_contexts
 from tests.builders import unique
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
+from tests.builders.jobs import make_job
 from tests.builders.notify import send
 from tests.builders.registry_lifecycle import build_lifecycle_trail
 from tests.builders.serving import log_predictions, prediction
@@ -88,6 +90,8 @@ class ProjectA:
         with database(app).unit_of_work() as session:
             spec = DeploymentSpec(model=self.model.model, version=self.model.number, project=self.project_id)
             deployments.deploy(session, SYSTEM, self.deployment, spec)
+        # A queued job of the project (any registered kind: no worker runs in tests).
+        self.job_id = make_job(database(app), TICK, project_id=self.project_id)
         self.path_values = {
             "project_id": self.project_id,
             "experiment_id": self.experiment["id"],
@@ -106,6 +110,7 @@ class ProjectA:
             self.model.model,
             self.model.model_id,
             self.deployment,
+            self.job_id,
         ]
 
     def concrete(self, path: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi import FastAPI
@@ -94,7 +95,9 @@ def test_deploy_predict_read_the_log_and_undeploy(
         later.append(client.deployments.predict(name, ROWS[:1]).request_id)
         kiln_state(app).prediction_logger.flush()
 
-    monkeypatch.setattr(deployments_cli.time, "sleep", between_looks)
+    # Only the command's own pause: patching time.sleep itself would also run this from the server's
+    # background threads (the rate limiter's sweeper, the log flusher), which sleep too.
+    monkeypatch.setattr(deployments_cli, "time", SimpleNamespace(sleep=between_looks))
     followed = invoke(runner, "deployments", "logs", name, "--follow", "-n", "2")
     assert followed.count(later[0]) == 1
     assert len(followed.splitlines()) == 3

@@ -23,6 +23,7 @@ from kiln.client.resources import (
     LineageResource,
     ModelLifecycleResource,
     ModelsResource,
+    MonitoringResource,
     NotificationsResource,
     PredictionsResource,
     ProjectsResource,
@@ -71,6 +72,7 @@ class Client:
         self.predictions = PredictionsResource(self.transport)
         self.deployments = DeploymentsResource(self.transport)
         self.jobs = JobsResource(self.transport)
+        self.monitoring = MonitoringResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

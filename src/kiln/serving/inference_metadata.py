@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from kiln import __version__
 from kiln.core.errors import Invalid
+from kiln.core.version import VERSION as __version__
 from kiln.registry.model_format import FieldSpec, FieldType, Scalar, Signature
 from kiln.serving.inference_datatypes import datatype_of
 from kiln.serving.inference_tensors import ModelMetadata, TensorSpec

@@ -13,6 +13,7 @@ from kiln.client.resources.jobs import JobsResource
 from kiln.client.resources.lineage import LineageResource
 from kiln.client.resources.model_lifecycle import ModelLifecycleResource
 from kiln.client.resources.models import ModelsResource
+from kiln.client.resources.monitoring import MonitoringResource
 from kiln.client.resources.notifications import NotificationsResource
 from kiln.client.resources.predictions import PredictionsResource
 from kiln.client.resources.runs import RunsResource
@@ -27,6 +28,7 @@ __all__ = [
     "LineageResource",
     "ModelLifecycleResource",
     "ModelsResource",
+    "MonitoringResource",
     "NotificationsResource",
     "PredictionsResource",
     "ProjectsResource",
