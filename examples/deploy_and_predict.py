@@ -4,7 +4,8 @@ Deploys ``breast_cancer_classifier`` as it stands in production (the deployment 
 later promotion moves it), unless ``kiln deploy`` did already; sends ~200 predictions one patient at
 a time, as a hospital's service would, from the breast-cancer rows the model never trained on (and
 a few malformed ones, refused with a 422 that names the field); then reports the diagnoses that were
-confirmed for some of them, as feedback naming each prediction's request id.
+confirmed for some of them, as feedback naming each prediction's request id; and reads the hour's
+live metrics (accuracy from that feedback) and the drift of what was served against the training data.
 
     KILN_URL=... KILN_TOKEN=<key> python examples/deploy_and_predict.py
 """
@@ -12,6 +13,7 @@ confirmed for some of them, as feedback naming each prediction's request id.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import kiln
 from train_breast_cancer import load_data
@@ -97,6 +99,20 @@ def main() -> None:
         counts[prediction.status.value] = counts.get(prediction.status.value, 0) + 1
     summary = ", ".join(f"{status}: {count}" for status, count in sorted(counts.items()))
     print(f"prediction log of {DEPLOYMENT}: {sum(counts.values())} requests so far ({summary})")
+    watch(client)
+
+
+def watch(client: kiln.Client) -> None:
+    """Monitoring: this hour's live metrics (the server's tick computes closed windows each minute;
+    the demo recomputes the open one now) and drift of the served inputs against the training sample."""
+    client.monitoring.compute_windows(DEPLOYMENT, window="1h")
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for metric in ("requests", "error_rate", "latency_p99", "accuracy", "f1"):
+        [series] = client.monitoring.metrics(DEPLOYMENT, metric, from_=hour).series
+        value = series.points[-1].value if series.points else None
+        print(f"  this hour's {metric}: {'n/a' if value is None else round(value, 4)}")
+    report = client.monitoring.drift(DEPLOYMENT)
+    print(f"drift against the training data: {report.summary}")
 
 
 if __name__ == "__main__":
