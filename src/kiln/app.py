@@ -39,6 +39,8 @@ from kiln.core.migrate import upgrade_database
 from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
+from kiln.data import lineage_nodes as data_lineage_nodes
+from kiln.data.router import router as data_router
 from kiln.lineage.router import router as lineage_router
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
@@ -254,8 +256,10 @@ def _include_control_plane(app: FastAPI) -> None:
     app.include_router(tracking_router)
     app.include_router(lineage_router)
     # Each domain above lineage describes its own nodes (labels, pages, projects): one line each.
+    data_lineage_nodes.register_lineage_nodes()
     register_lineage_nodes()
     registry_lineage_nodes.register_lineage_nodes()
+    app.include_router(data_router)
     app.include_router(registry_router)
     app.include_router(registry_lifecycle_router)
     app.include_router(deployments_write_router)
