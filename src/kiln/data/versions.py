@@ -285,3 +285,14 @@ def _record(
             actor_user_id=actor.user_id,
         ),
     )
+
+
+def find_in_project(
+    session: Session, project_id: str, name: str, number: int | None
+) -> tuple[Dataset, DatasetVersion | None] | None:
+    """For runs' inputs: the dataset ``name`` of a project and its version (None when it has no such
+    version), or None when the project holds no dataset of that name. The caller checked access."""
+    dataset = session.scalar(select(Dataset).where(Dataset.project_id == project_id, Dataset.name == name))
+    if dataset is None:
+        return None
+    return dataset, find_by_number(session, dataset, number)

@@ -23,7 +23,7 @@ from kiln.tracking.access import (
     require_run_access,
     visible_runs,
 )
-from kiln.tracking.lineage_nodes import inputs_from_tags, record_run_inputs
+from kiln.tracking.lineage_nodes import inputs_from_tags, record_run_inputs, resolve_inputs
 from kiln.tracking.models import Experiment, Run, RunInput, RunTag
 from kiln.tracking.schemas import (
     ExperimentCreate,
@@ -187,6 +187,8 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
             raise NotFound(f"parent run {data.parent_run_id!r} not found") from None
         if parent_experiment != data.experiment_id:
             raise Invalid("a child run must belong to its parent's experiment")
+    # Inputs naming a dataset version Kiln holds are pinned to it (``@latest`` becomes its number).
+    inputs = resolve_inputs(session, project_id, data.inputs)
     run_id = new_id()
     run = Run(
         id=run_id,
@@ -203,11 +205,11 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
         tags=[RunTag(key=key, value=value) for key, value in data.tags.items()],
         params=[],
         latest_metrics=[],
-        inputs=[RunInput(**item.model_dump()) for item in data.inputs],
+        inputs=[RunInput(**resolved.item.model_dump()) for resolved in inputs],
     )
     session.add(run)
     session.flush()
-    inputs = [*data.inputs, *inputs_from_tags(data.tags.items())]
+    inputs += resolve_inputs(session, project_id, inputs_from_tags(data.tags.items()))
     record_run_inputs(session, actor, run_id=run.id, project_id=project_id, inputs=inputs)
     audit.record(
         session, actor, "run.created", "run", run.id, {"experiment_id": run.experiment_id, "name": run.name}
