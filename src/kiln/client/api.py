@@ -17,6 +17,7 @@ from kiln.client.resources import (
     ApiKeysResource,
     ArtifactsResource,
     AuthResource,
+    DatasetsResource,
     DeploymentsResource,
     ExperimentsResource,
     LineageResource,
@@ -69,6 +70,7 @@ class Client:
         self.model_lifecycle = ModelLifecycleResource(self.transport)
         self.predictions = PredictionsResource(self.transport)
         self.deployments = DeploymentsResource(self.transport)
+        self.datasets = DatasetsResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()
