@@ -58,6 +58,8 @@ _LAZY: dict[str, str] = {
     "save_model": "kiln.client.sklearn_model",
     "register_model": "kiln.client.registry",
     "load_model": "kiln.client.registry",
+    "datasets": "kiln.client.dataset_shortcuts",
+    "DatasetQualityFailed": "kiln.data.errors",
 }
 _SUBMODULES = ("sklearn", "client")
 
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
     from kiln.client.api import Client as Client
     from kiln.client.config import get_tracking_uri as get_tracking_uri
     from kiln.client.config import set_tracking_uri as set_tracking_uri
+    from kiln.client.dataset_shortcuts import datasets as datasets
     from kiln.client.fluent import active_run as active_run
     from kiln.client.fluent import end_run as end_run
     from kiln.client.fluent import feedback as feedback
@@ -99,6 +102,7 @@ if TYPE_CHECKING:
     from kiln.core.errors import RateLimited as RateLimited
     from kiln.core.errors import Unauthenticated as Unauthenticated
     from kiln.core.errors import ValidationFailed as ValidationFailed
+    from kiln.data.errors import DatasetQualityFailed as DatasetQualityFailed
     from kiln.notify.schemas import NotificationKind as NotificationKind
 
 

@@ -277,6 +277,8 @@ def _include_control_plane(app: FastAPI) -> None:
     from kiln.audit.router import router as audit_router
     from kiln.auth.admin_router import router as admin_router
     from kiln.auth.router import router as auth_router
+    from kiln.data import lineage_nodes as data_lineage_nodes
+    from kiln.data.router import router as data_router
     from kiln.jobs.router import router as jobs_router
     from kiln.lineage.router import router as lineage_router
     from kiln.monitoring.router import router as monitoring_router
@@ -296,8 +298,10 @@ def _include_control_plane(app: FastAPI) -> None:
     app.include_router(tracking_router)
     app.include_router(lineage_router)
     # Each domain above lineage describes its own nodes (labels, pages, projects): one line each.
+    data_lineage_nodes.register_lineage_nodes()
     register_lineage_nodes()
     registry_lineage_nodes.register_lineage_nodes()
+    app.include_router(data_router)
     app.include_router(registry_router)
     app.include_router(registry_lifecycle_router)
     app.include_router(deployments_write_router)

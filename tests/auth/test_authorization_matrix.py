@@ -121,6 +121,16 @@ API_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/runs/{run_id}/artifacts"): P.artifacts_read,
     ("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"): P.artifacts_write,
     ("GET", "/api/v1/runs/{run_id}/artifacts/{path:path}"): P.artifacts_read,
+    # data
+    ("POST", "/api/v1/datasets"): P.datasets_write,
+    ("GET", "/api/v1/datasets"): P.datasets_read,
+    ("GET", "/api/v1/datasets/{name}"): P.datasets_read,
+    ("PATCH", "/api/v1/datasets/{name}"): P.datasets_write,
+    ("POST", "/api/v1/datasets/{name}/versions"): P.datasets_write,
+    ("GET", "/api/v1/datasets/{name}/versions"): P.datasets_read,
+    ("GET", "/api/v1/datasets/{name}/versions/{version}"): P.datasets_read,
+    ("GET", "/api/v1/datasets/{name}/versions/{version}/download"): P.datasets_read,
+    ("GET", "/api/v1/datasets/{name}/diff"): P.datasets_read,
     # registry
     ("POST", "/api/v1/models"): P.models_write,
     ("GET", "/api/v1/models"): P.models_read,

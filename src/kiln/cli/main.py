@@ -11,6 +11,7 @@ from kiln.audit.cli import audit_app
 from kiln.auth.cli import admin_app
 from kiln.cli.account import keys_app, login, logout, projects_app
 from kiln.cli.artifacts import artifacts_app
+from kiln.cli.datasets import data_app
 from kiln.cli.deployments import deploy, deployments_app, undeploy
 from kiln.cli.jobs import jobs_app
 from kiln.cli.model_lifecycle import add_lifecycle_commands
@@ -63,6 +64,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
 app.add_typer(artifacts_app, name="artifacts")
+app.add_typer(data_app, name="data")
 # The lifecycle commands (promote, approve, reject, approvals, rollback, history) join the registry group.
 add_lifecycle_commands(models_app)
 app.add_typer(models_app, name="models")

@@ -17,6 +17,7 @@ from kiln.client.resources import (
     ApiKeysResource,
     ArtifactsResource,
     AuthResource,
+    DatasetsResource,
     DeploymentsResource,
     ExperimentsResource,
     JobsResource,
@@ -73,6 +74,7 @@ class Client:
         self.deployments = DeploymentsResource(self.transport)
         self.jobs = JobsResource(self.transport)
         self.monitoring = MonitoringResource(self.transport)
+        self.datasets = DatasetsResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

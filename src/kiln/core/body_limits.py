@@ -30,6 +30,7 @@ class UploadRoute:
 UPLOAD_ROUTES: tuple[UploadRoute, ...] = (
     UploadRoute("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"),
     UploadRoute("POST", "/api/v1/models/{name}/versions/upload"),
+    UploadRoute("POST", "/api/v1/datasets/{name}/versions"),
     UploadRoute("POST", "/models/upload"),  # the UI's registration form (multipart)
 )
 

@@ -154,10 +154,12 @@ def _require_visible(session: Session, node: Node, visible: frozenset[str] | Non
     """The root's description; NotFound when it does not exist or lies in a project the caller cannot read."""
     if describer_for(node.kind) is not None:
         info = describe(session, node.kind, [node.id]).get(node.id)
-        if info is not None and (visible is None or info.project_id is None or info.project_id in visible):
-            return info
-        raise NotFound(f"{node} not found")
-    # No domain owns the kind yet (datasets before the data domain): the node exists where its edges are.
+        if info is not None:
+            if visible is None or info.project_id is None or info.project_id in visible:
+                return info
+            raise NotFound(f"{node} not found")
+    # No domain owns the kind, or its domain does not hold this node (a run's input naming a dataset
+    # Kiln does not keep, such as ``customers@3``): the node exists where its visible edges are.
     query = select(LineageEdge.id).where(_touches(node))
     if visible is not None:
         query = query.where(LineageEdge.project_id.in_(visible))

@@ -2,15 +2,18 @@
 
 ``register_lineage_nodes`` is called once by ``app.py``; lineage never imports tracking.
 A run's inputs (given at creation, or logged later as ``kiln.input.<name>`` tags) become
-``dataset_version --trained_on--> run`` edges. Until the data domain owns dataset versions, an
-input's node id is the name and version the run gave (``customers@3``); the edge keeps its digest
-and URI.
+``dataset_version --trained_on--> run`` edges. An input naming a dataset version Kiln holds
+(``dataset:telemetry@7``, ``@latest``, or name ``telemetry`` with version ``7``) is resolved to that
+version: the run records its number, sha256 and reference, and the edge starts at the version's node,
+so a model version's lineage reaches the exact rows. Any other input keeps the name and version the
+run gave as its node id (``customers@3``); the edge keeps its digest and URI.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,6 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
+from kiln.core.errors import NotFound
+from kiln.data import versions as dataset_versions
+from kiln.data.refs import LATEST, DatasetRef, is_dataset_ref, parse_ref, parse_version
 from kiln.lineage import service as lineage
 from kiln.lineage.describers import NodeInfo, register_describer
 from kiln.lineage.schemas import NODE_ID_LENGTH, Node, NodeKind
@@ -42,24 +48,88 @@ def register_lineage_nodes() -> None:
     register_describer(NodeKind.run, describe_runs)
 
 
-def input_node(item: RunInputCreate) -> Node:
+@dataclass(frozen=True)
+class ResolvedInput:
+    """A run's input, with the dataset version Kiln holds when it names one."""
+
+    item: RunInputCreate
+    dataset_version_id: str | None = None
+
+
+def _named_ref(item: RunInputCreate) -> tuple[DatasetRef, bool] | None:
+    """The dataset reference an input makes, and whether it made it explicitly (``dataset:...``)."""
+    text = next((value for value in (item.name, item.uri) if is_dataset_ref(value)), None)
+    if text is not None:
+        return parse_ref(text), True
+    version = item.version.strip()
+    if item.kind == "dataset" and (version == LATEST or (version.isdigit() and int(version) >= 1)):
+        return DatasetRef(item.name, parse_version(version)), False
+    return None
+
+
+def resolve_input(session: Session, project_id: str, item: RunInputCreate) -> ResolvedInput:
+    """``item`` pinned to the dataset version it names (``@latest`` becomes a number), or as given.
+
+    An explicit ``dataset:`` reference must resolve (``Invalid`` for bad text, ``NotFound`` for a
+    dataset or version the run's project does not hold); a plain name resolves only when the project
+    holds a dataset of that name.
+    """
+    named = _named_ref(item)
+    if named is None:
+        return ResolvedInput(item)
+    ref, explicit = named
+    found = dataset_versions.find_in_project(session, project_id, ref.name, ref.number)
+    if found is None:
+        if explicit:
+            raise NotFound(
+                f"run input {str(ref)!r}: the run's project has no dataset {ref.name!r}",
+                details={"input": str(ref)},
+            )
+        return ResolvedInput(item)
+    dataset, version = found
+    if version is None:
+        which = "no versions yet" if ref.number is None else f"no version {ref.number}"
+        raise NotFound(
+            f"run input {str(ref)!r}: dataset {dataset.name!r} has {which}", details={"input": str(ref)}
+        )
+    pinned = RunInputCreate(
+        kind="dataset",
+        name=dataset.name,
+        version=str(version.number),
+        digest=version.content_hash,
+        uri=str(DatasetRef(dataset.name, version.number)),
+    )
+    return ResolvedInput(pinned, dataset_version_id=version.id)
+
+
+def resolve_inputs(
+    session: Session, project_id: str, inputs: Iterable[RunInputCreate]
+) -> list[ResolvedInput]:
+    return [resolve_input(session, project_id, item) for item in inputs]
+
+
+def input_node(resolved: ResolvedInput) -> Node:
     """The node a run's input stands for: a dataset version, or a source for any other kind of input."""
+    if resolved.dataset_version_id is not None:
+        return Node(kind=NodeKind.dataset_version, id=resolved.dataset_version_id)
+    item = resolved.item
     kind = NodeKind.dataset_version if item.kind == "dataset" else NodeKind.source
     ident = f"{item.name}@{item.version}" if item.version else item.name
     return Node(kind=kind, id=ident[:NODE_ID_LENGTH])
 
 
 def record_run_inputs(
-    session: Session, actor: Actor, *, run_id: str, project_id: str, inputs: Iterable[RunInputCreate]
+    session: Session, actor: Actor, *, run_id: str, project_id: str, inputs: Iterable[ResolvedInput]
 ) -> None:
     run = Node(kind=NodeKind.run, id=run_id)
-    for item in inputs:
+    for resolved in inputs:
+        item = resolved.item
         attributes = {key: value for key, value in (("digest", item.digest), ("uri", item.uri)) if value}
         if item.kind != "dataset":
             attributes["input_kind"] = item.kind
         lineage.record_edge(
             session,
-            source=input_node(item),
+            source=input_node(resolved),
             target=run,
             relation=TRAINED_ON,
             project_id=project_id,
@@ -100,4 +170,5 @@ def record_input_tags(session: Session, actor: Actor, run_id: str, tags: Iterabl
         select(Experiment.project_id).join(Run, Run.experiment_id == Experiment.id).where(Run.id == run_id)
     )
     if project_id is not None:
-        record_run_inputs(session, actor, run_id=run_id, project_id=project_id, inputs=inputs)
+        resolved = resolve_inputs(session, project_id, inputs)
+        record_run_inputs(session, actor, run_id=run_id, project_id=project_id, inputs=resolved)

@@ -23,7 +23,7 @@ from kiln.tracking.access import (
     require_run_access,
     visible_runs,
 )
-from kiln.tracking.lineage_nodes import inputs_from_tags, record_run_inputs
+from kiln.tracking.lineage_nodes import inputs_from_tags, record_run_inputs, resolve_inputs
 from kiln.tracking.models import Experiment, Run, RunInput, RunTag
 from kiln.tracking.schemas import (
     ExperimentCreate,
@@ -189,6 +189,8 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
             raise NotFound(f"parent run {data.parent_run_id!r} not found") from None
         if parent_experiment != data.experiment_id:
             raise Invalid("a child run must belong to its parent's experiment")
+    # Inputs naming a dataset version Kiln holds are pinned to it (``@latest`` becomes its number).
+    inputs = resolve_inputs(session, project_id, data.inputs)
     run_id = new_id()
     name = data.name or f"run-{run_id[-8:]}"
     row = {
@@ -210,15 +212,15 @@ def create_run(session: Session, actor: Actor, data: RunCreate, *, artifact_root
     tags = [{"run_id": run_id, "key": key, "value": value} for key, value in data.tags.items()]
     if tags:
         connection.execute(_INSERT_TAG, tags)
-    inputs = [item.model_dump() for item in data.inputs]
-    if inputs:
-        connection.execute(_INSERT_INPUT, [{"run_id": run_id, **item} for item in inputs])
-    lineage_inputs = [*data.inputs, *inputs_from_tags(data.tags.items())]
-    record_run_inputs(session, actor, run_id=run_id, project_id=project_id, inputs=lineage_inputs)
+    input_rows = [resolved.item.model_dump() for resolved in inputs]
+    if input_rows:
+        connection.execute(_INSERT_INPUT, [{"run_id": run_id, **item} for item in input_rows])
+    inputs += resolve_inputs(session, project_id, inputs_from_tags(data.tags.items()))
+    record_run_inputs(session, actor, run_id=run_id, project_id=project_id, inputs=inputs)
     audit.record(
         session, actor, "run.created", "run", run_id, {"experiment_id": data.experiment_id, "name": name}
     )
-    return RunRead.model_validate({**row, "tags": dict(data.tags), "inputs": inputs})
+    return RunRead.model_validate({**row, "tags": dict(data.tags), "inputs": input_rows})
 
 
 def run_artifact_uri(location: str, run_id: str) -> str:

@@ -7,6 +7,7 @@ here and one attribute in ``Client.__init__`` (see docs/sdk.md).
 from kiln.client.resources.artifacts import ArtifactsResource
 from kiln.client.resources.auth import ApiKeysResource, AuthResource, ProjectsResource
 from kiln.client.resources.base import Resource
+from kiln.client.resources.datasets import DatasetsResource
 from kiln.client.resources.deployments import DeploymentsResource
 from kiln.client.resources.experiments import ExperimentsResource
 from kiln.client.resources.jobs import JobsResource
@@ -22,6 +23,7 @@ __all__ = [
     "ApiKeysResource",
     "ArtifactsResource",
     "AuthResource",
+    "DatasetsResource",
     "DeploymentsResource",
     "ExperimentsResource",
     "JobsResource",

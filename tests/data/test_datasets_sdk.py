@@ -1,0 +1,62 @@
+"""The SDK against a live server: create, upload a DataFrame or a file, list, load (verified), diff."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+
+import kiln
+from tests.builders.datasets import batch
+from tests.builders.telemetry import telemetry_rules, telemetry_schema
+from tests.live_server import serve
+
+
+@pytest.fixture
+def sdk(app: FastAPI, admin_token: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[kiln.Client]:
+    with serve(app) as url:
+        monkeypatch.setenv("KILN_URL", url)
+        monkeypatch.setenv("KILN_TOKEN", admin_token)
+        with kiln.Client(url) as client:
+            yield client
+
+
+def test_upload_and_load_round_trip(sdk: kiln.Client, tmp_path: Path) -> None:
+    created = sdk.datasets.create("telemetry", telemetry_schema(), rules=telemetry_rules())
+    assert (created.name, created.latest_version) == ("telemetry", None)
+    frame = batch(48, seed=1)
+
+    first = kiln.datasets.upload(frame, "telemetry")
+    file = tmp_path / "monday.csv"
+    frame.to_csv(file, index=False)
+    again = sdk.datasets.upload("telemetry", file)
+
+    assert (first.number, first.created, first.source) == (1, True, "sdk")
+    assert (again.number, again.created) == (1, False)
+    loaded = kiln.datasets.load("dataset:telemetry@latest")
+    assert loaded["link_id"].tolist() == frame["link_id"].tolist()
+    assert np.allclose(loaded["latency_ms"], frame["latency_ms"])
+    second = sdk.datasets.upload("telemetry", batch(48, seed=1).iloc[:40])
+    assert [version.number for version in sdk.datasets.versions("telemetry")] == [2, 1]
+    assert [dataset.name for dataset in sdk.datasets.list()] == ["telemetry"]
+    diff = sdk.datasets.diff("telemetry", 1, second.number)
+    assert (diff.rows_added, diff.rows_removed) == (0, 8)
+    assert sdk.datasets.version("telemetry@2").changes == diff
+
+
+def test_a_failed_version_raises_unless_allowed(sdk: kiln.Client) -> None:
+    sdk.datasets.create("telemetry", telemetry_schema(), rules=telemetry_rules())
+    frame = batch(48, seed=1)
+    frame.loc[frame.index[:30], "jitter_ms"] = np.nan
+    sdk.datasets.upload("telemetry", frame)
+
+    with pytest.raises(kiln.DatasetQualityFailed, match="jitter_ms"):
+        kiln.datasets.load("telemetry@1")
+    assert len(kiln.datasets.load("telemetry@1", allow_failed=True)) == 18
+    with pytest.raises(kiln.Invalid, match="names no version"):
+        kiln.datasets.load("telemetry")
+    with pytest.raises(kiln.NotFound, match="dataset 'flows' not found"):
+        kiln.datasets.load("flows@1")
