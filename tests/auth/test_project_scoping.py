@@ -28,6 +28,7 @@ from tests.auth.test_authorization_matrix import _route_contexts
 from tests.builders import unique
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
+from tests.builders.datasets import create_telemetry
 from tests.builders.jobs import make_job
 from tests.builders.notify import send
 from tests.builders.registry_lifecycle import build_lifecycle_trail
@@ -92,6 +93,7 @@ class ProjectA:
             deployments.deploy(session, SYSTEM, self.deployment, spec)
         # A queued job of the project (any registered kind: no worker runs in tests).
         self.job_id = make_job(database(app), TICK, project_id=self.project_id)
+        self.dataset = create_telemetry(self.client, unique("secret-dataset"), project=self.project_id)["name"]
         self.path_values = {
             "project_id": self.project_id,
             "experiment_id": self.experiment["id"],
@@ -111,6 +113,7 @@ class ProjectA:
             self.model.model_id,
             self.deployment,
             self.job_id,
+            self.dataset,
         ]
 
     def concrete(self, path: str) -> str:
