@@ -63,6 +63,30 @@ class TestPredict:
         assert shape.status_code == 422
         assert "inputs" in shape.json()["error"]["message"]
 
+    def test_numbers_no_double_holds_are_a_422_naming_the_field(
+        self, app: FastAPI, client: TestClient
+    ) -> None:
+        [v1] = build_model(app, name=unique("fraud"))
+        deploy(client, "fraud-huge", v1.model, version=1)
+        refresh(app)
+        huge = "1" + "0" * 400  # valid JSON, past the largest double
+        bodies = [
+            ("amount", f'{{"inputs": [{{"amount": {huge}, "age": 30.0}}]}}'),
+            ("age", f'{{"inputs": [{{"amount": 5.0, "age": -{huge}}}, {{"amount": 1.0, "age": 2.0}}]}}'),
+            ("amount", f'{{"columns": {{"amount": [{huge}], "age": [30.0]}}}}'),
+            ("amount", '{"inputs": [{"amount": 1e999, "age": 30.0}]}'),  # infinity once parsed
+        ]
+        for field, body in bodies:
+            response = client.post(
+                f"{API}/deployments/fraud-huge/predict",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+            assert response.status_code == 422, (field, response.text)
+            assert error_of(response)["message"].startswith(f"{field}: expected a number")
+        # The deployment still answers clean requests.
+        assert predict(client, "fraud-huge", {"inputs": ROWS}).status_code == 200
+
     def test_a_model_that_raises_answers_500_and_the_next_request_works(
         self, app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -422,7 +422,7 @@ class _FieldCheck:
         nan = np.isnan(values) if kind == "f" else none
         if self.numeric:
             if kind in "iuf":
-                return values, none, nan
+                return values, np.isinf(values) if kind == "f" else none, nan
             return np.full(values.shape, np.nan), ~none, none  # bools, strings, dates are not numbers
         if self.spec.type is FieldType.boolean:
             return (values, none, none) if kind == "b" else (values.astype(object), ~none, none)
@@ -437,12 +437,15 @@ class _FieldCheck:
         none = np.zeros(n, dtype=bool)
         if self.numeric:
             if types <= _NUMBERS:
-                floats = np.array(cells, dtype=np.float64)
-                return floats, none, np.isnan(floats)
+                try:
+                    floats = np.array(cells, dtype=np.float64)
+                except OverflowError:  # an integer past the largest double: the cell-by-cell pass names it
+                    pass
+                else:
+                    return floats, np.isinf(floats), np.isnan(floats)
             null = np.fromiter(map(_is_null, cells), bool, n)
-            numbers = np.fromiter(map(_is_number, cells), bool, n)
-            floats = np.array([float(v) if ok else np.nan for v, ok in zip(cells, numbers, strict=True)])
-            return floats, ~numbers & ~null, null
+            floats = np.fromiter(map(_finite_float, cells), np.float64, n)
+            return floats, np.isnan(floats) & ~null, null
         accepted = self.accepted
         if types <= accepted:
             typed = _object_array(cells) if self.spec.type is not FieldType.boolean else np.array(cells, bool)
@@ -508,6 +511,18 @@ def _is_number(value: Any) -> bool:
     return type(value) in _NUMBERS or (
         isinstance(value, int | float | np.number) and not isinstance(value, bool)
     )
+
+
+def _finite_float(value: Any) -> float:
+    """The cell as a float; NaN when it is no finite number (text, a bool, infinity, an integer past
+    the largest double), which the caller tells from a null."""
+    if not _is_number(value):
+        return np.nan
+    try:
+        number = float(value)
+    except OverflowError:
+        return np.nan
+    return number if math.isfinite(number) else np.nan
 
 
 def _member(value: Any, allowed: frozenset[Any]) -> bool:
