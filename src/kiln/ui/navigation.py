@@ -5,6 +5,7 @@ from __future__ import annotations
 from kiln.core.permissions import Permission
 from kiln.ui.audit import nav as audit_nav
 from kiln.ui.auth import nav as auth_nav
+from kiln.ui.data import nav as data_nav
 from kiln.ui.jobs import nav as jobs_nav
 from kiln.ui.nav_item import NavItem
 from kiln.ui.notify import nav as notify_nav
@@ -14,11 +15,12 @@ from kiln.ui.tracking import nav as tracking_nav
 
 __all__ = ["ACCOUNT_ITEMS", "NAV_ITEMS", "NavItem"]
 
-# Data, Pipelines and Monitoring join in DESIGN's order as their pages land.
+# Pipelines and Monitoring join in DESIGN's order as their pages land.
 NAV_ITEMS: tuple[NavItem, ...] = (
     *tracking_nav.NAV,
     *registry_nav.NAV,
     *serving_nav.NAV,
+    *data_nav.NAV,
     *jobs_nav.NAV,
     *auth_nav.NAV,
     *audit_nav.NAV,

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from kiln.ui import api_docs, vendor
 from kiln.ui.audit import routes as audit_pages
 from kiln.ui.auth import routes as auth_pages
+from kiln.ui.data import routes as data_pages
 from kiln.ui.jobs import routes as jobs_pages
 from kiln.ui.lineage import routes as lineage_pages
 from kiln.ui.navigation import ACCOUNT_ITEMS, NAV_ITEMS
@@ -40,4 +41,5 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(lineage_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(serving_pages.router)
+    app.include_router(data_pages.router)
     app.include_router(jobs_pages.router)
