@@ -16,6 +16,7 @@
 #   bash bench/run.sh tracking --mlflow-calls 300 --runs 200 --batch-values 20000   # a quick run
 #   bash bench/run.sh scale
 #   bash bench/run.sh serving                    # about 6-9 minutes; --seconds 5 for a quick run
+#   bash bench/run.sh data                       # uploads, appends, quality checks vs pandera (bench/data.py)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +30,7 @@ FTML_VERSION="0.6.0"
 LIMIT_TRACKING="${BENCH_LIMIT_TRACKING:-3600}"
 LIMIT_SCALE="${BENCH_LIMIT_SCALE:-1800}"
 LIMIT_SERVING="${BENCH_LIMIT_SERVING:-720}"
+LIMIT_DATA="${BENCH_LIMIT_DATA:-1200}"
 BENTOML_VENV="${BENCH_BENTOML_VENV:-.bench-venv-bentoml}"
 BENTOML_VERSION="1.4.39"
 MLSERVER_VENV="${BENCH_MLSERVER_VENV:-.bench-venv-mlserver}"
@@ -98,6 +100,7 @@ case "$part" in
   tracking) timeout -k 60 --signal=INT "$LIMIT_TRACKING" "$PY" -m bench.tracking "$@" || status=$? ;;
   scale) timeout -k 60 --signal=INT "$LIMIT_SCALE" "$PY" -m bench.scale "$@" || status=$? ;;
   serving) timeout -k 30 --signal=INT "$LIMIT_SERVING" "$PY" -m bench.serving "$@" || status=$? ;;
+  data) timeout -k 30 --signal=INT "$LIMIT_DATA" "$PY" -m bench.data "$@" || status=$? ;;
   all)
     echo "== tracking: Kiln vs MLflow $MLFLOW_VERSION and FastTrackML $FTML_VERSION"
     timeout -k 60 --signal=INT "$LIMIT_TRACKING" "$PY" -m bench.tracking || status=$?
@@ -105,7 +108,9 @@ case "$part" in
     timeout -k 60 --signal=INT "$LIMIT_SCALE" "$PY" -m bench.scale || status=$((status ? status : $?))
     echo "== serving: Kiln vs MLflow $MLFLOW_VERSION, BentoML $BENTOML_VERSION, MLServer $MLSERVER_VERSION, bare uvicorn"
     timeout -k 30 --signal=INT "$LIMIT_SERVING" "$PY" -m bench.serving || status=$((status ? status : $?))
+    echo "== data: uploads, appends and quality checks against pandera alone"
+    timeout -k 30 --signal=INT "$LIMIT_DATA" "$PY" -m bench.data || status=$((status ? status : $?))
     ;;
-  *) echo "usage: bench/run.sh [all|tracking|scale|serving] [args...]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [all|tracking|scale|serving|data] [args...]" >&2; exit 2 ;;
 esac
 exit "$status"

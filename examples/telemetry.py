@@ -86,7 +86,9 @@ def generate_telemetry(
     # Readings of a link fall in disjoint time slots, so (link_id, ts) is unique in clean data.
     slots = -(-rows // len(links))
     interval = days * 86_400 / max(slots, 1)
-    seconds = np.floor((np.arange(rows) // len(links) + rng.random(rows)) * interval)
+    # Whole seconds inside the slot, never reaching the next slot's first second.
+    slot_start = np.floor((np.arange(rows) // len(links)) * interval)
+    seconds = slot_start + np.floor(rng.random(rows) * max(np.floor(interval) - 1, 1))
     hour = (pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s")).hour.to_numpy()
     site = np.array([links[index][0] for index in link])
 
