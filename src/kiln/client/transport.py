@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import httpcore
 import httpx
 
 from kiln import __version__
@@ -57,6 +58,82 @@ def raise_for_error(response: httpx.Response) -> None:
     raise error_from_payload(payload, response.status_code)
 
 
+# Writes held back until the answer is read, or until this many bytes wait (uploads stay streamed).
+_COALESCE_BYTES = 64 * 1024
+
+
+class _CoalescingStream(httpcore.NetworkStream):
+    """Sends a request's head and body in one write.
+
+    httpcore writes the head and a small body separately: on loopback each write wakes the server,
+    which parses half a request; profiled, the client spent about 0.6 ms in each ``send`` of a
+    training script's small requests. Holding writes until the answer is read costs nothing else: the
+    bytes leave in the same order, only together.
+    """
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+
+    def _flush(self, timeout: float | None) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            self._stream.write(data, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._pending.append(buffer)
+        self._pending_bytes += len(buffer)
+        if self._pending_bytes >= _COALESCE_BYTES:
+            self._flush(timeout)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self._flush(timeout)
+        return self._stream.read(max_bytes, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        self._flush(timeout)
+        return _CoalescingStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _CoalescingBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _CoalescingStream(self._backend.connect_tcp(*args, **kwargs))
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _CoalescingStream(self._backend.connect_unix_socket(*args, **kwargs))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _coalesce_writes(client: httpx.Client) -> None:
+    """Give the client's direct connections a ``_CoalescingBackend``. httpx has no public setting for
+    it, so this reaches its default transport's pool; with another httpx layout (or a proxy from the
+    environment) nothing changes and requests go out as httpx sends them."""
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    if isinstance(pool, httpcore.ConnectionPool) and isinstance(
+        getattr(pool, "_network_backend", None), httpcore.NetworkBackend
+    ):
+        pool._network_backend = _CoalescingBackend(pool._network_backend)
+
+
 class Transport:
     """Sends requests to ``{base_url}/api/v1`` and retries what is safe to retry, with backoff."""
 
@@ -78,6 +155,7 @@ class Transport:
         self._http = httpx.Client(
             base_url=f"{self.base_url}/api/v1", headers=headers, timeout=httpx.Timeout(timeout, connect=5.0)
         )
+        _coalesce_writes(self._http)
 
     def close(self) -> None:
         self._http.close()

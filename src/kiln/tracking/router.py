@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
 from kiln.core.actor import Actor
-from kiln.core.deps import SessionDep, SettingsDep, require
+from kiln.core.deps import SessionDep, SettingsDep, commit_in_route, require
 from kiln.core.errors import Invalid
 from kiln.core.http import error_responses
 from kiln.core.json_body import ValidatedJsonRoute
@@ -98,6 +98,7 @@ def update_experiment(
 @router.post("/runs", status_code=status.HTTP_201_CREATED, response_model=RunRead)
 def create_run(data: RunCreate, session: SessionDep, actor: RunsWrite, store: StoreDep) -> Response:
     run = service.create_run(session, actor, data, artifact_root_url=store.root_url)
+    commit_in_route(session)
     return model_response(run, status.HTTP_201_CREATED)
 
 
@@ -126,18 +127,24 @@ def compare_runs(
 
 @router.get("/runs/{run_id}", response_model=RunDetail)
 def get_run(run_id: str, session: SessionDep, actor: RunsRead) -> Response:
-    return model_response(reads.run_detail_by_id(session, actor, run_id))
+    run = reads.run_detail_by_id(session, actor, run_id)
+    commit_in_route(session)
+    return model_response(run)
 
 
 @router.patch("/runs/{run_id}", response_model=RunRead)
 def update_run(run_id: str, data: RunUpdate, session: SessionDep, actor: RunsWrite) -> Response:
     service.update_run(session, actor, run_id, data)
-    return model_response(reads.run_read_by_id(session, run_id))
+    run = reads.run_read_by_id(session, run_id)
+    commit_in_route(session)
+    return model_response(run)
 
 
 @router.post("/runs/{run_id}/batch", response_model=BatchResult)
 def log_batch(run_id: str, batch: LogBatch, session: SessionDep, actor: RunsWrite) -> Response:
-    return model_response(batches.log_batch(session, actor, run_id, batch))
+    result = batches.log_batch(session, actor, run_id, batch)
+    commit_in_route(session)
+    return model_response(result)
 
 
 @router.post("/runs/{run_id}/metrics", response_model=BatchResult)
