@@ -66,16 +66,16 @@ def _settle(kind: ChannelKind, *, url: str | None, secret: str | None, to: list[
         if url or secret:
             raise Invalid(f"a {kind.value} channel takes no url or secret", details={"field": "url"})
         return ({"to": sorted(set(to))} if kind is ChannelKind.email else {}), None
-    checked = _checked_url(url, kind)
-    if kind is ChannelKind.slack:
-        if secret:
-            raise Invalid("a slack channel's url is its secret; give no separate secret", details={"field": "secret"})
-        return {"host": urlsplit(checked).hostname or ""}, checked
-    if not secret:
+    if kind is ChannelKind.slack and secret:
+        raise Invalid("a slack channel's url is its secret; give no separate secret", details={"field": "secret"})
+    if kind is ChannelKind.webhook and not secret:
         raise Invalid(
             "a webhook channel needs a secret (16 to 256 characters) to sign each request with",
             details={"field": "secret"},
         )
+    checked = _checked_url(url, kind)
+    if kind is ChannelKind.slack:
+        return {"host": urlsplit(checked).hostname or ""}, checked
     return {"url": checked}, secret
 
 
