@@ -59,6 +59,7 @@ _LAZY: dict[str, str] = {
     "register_model": "kiln.client.registry",
     "load_model": "kiln.client.registry",
     "datasets": "kiln.client.dataset_shortcuts",
+    "alerts": "kiln.client.alert_shortcuts",
     "DatasetQualityFailed": "kiln.data.errors",
 }
 _SUBMODULES = ("sklearn", "client")
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     from kiln.client.api import Client as Client
     from kiln.client.config import get_tracking_uri as get_tracking_uri
     from kiln.client.config import set_tracking_uri as set_tracking_uri
+    from kiln.client.alert_shortcuts import alerts as alerts
     from kiln.client.dataset_shortcuts import datasets as datasets
     from kiln.client.fluent import active_run as active_run
     from kiln.client.fluent import end_run as end_run

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from kiln.auth.schemas import EmailStr
 from kiln.core.schemas import InputSchema, ReadSchema
@@ -184,13 +184,15 @@ class AlertRuleRead(ReadSchema):
     project_id: str
     name: str
     deployment: str
-    version: int | None = Field(validation_alias="model_version_number")
+    version: int | None = Field(validation_alias=AliasChoices("model_version_number", "version"))
     metric: str
     comparison: Comparison
     threshold: float
     duration_seconds: int
     window_seconds: int
-    channels: list[str] = Field(validation_alias="channel_ids", description="channel ids")
+    channels: list[str] = Field(
+        validation_alias=AliasChoices("channel_ids", "channels"), description="channel ids"
+    )
     builtin: str | None = Field(description="error_rate, latency_p99 or drift for a built-in rule")
     enabled: bool
     state: RuleState
@@ -204,7 +206,10 @@ class AlertRuleRead(ReadSchema):
 
 
 class RuleFilter(InputSchema):
-    deployment: str | None = None
+    # It shares the query string with paging (limit, cursor).
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    deployment: Annotated[str | None, Field(max_length=128)] = None
     state: RuleState | None = None
 
 
