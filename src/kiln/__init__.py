@@ -67,10 +67,10 @@ _SUBMODULES = ("sklearn", "client")
 __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:
+    from kiln.client.alert_shortcuts import alerts as alerts
     from kiln.client.api import Client as Client
     from kiln.client.config import get_tracking_uri as get_tracking_uri
     from kiln.client.config import set_tracking_uri as set_tracking_uri
-    from kiln.client.alert_shortcuts import alerts as alerts
     from kiln.client.dataset_shortcuts import datasets as datasets
     from kiln.client.fluent import active_run as active_run
     from kiln.client.fluent import end_run as end_run

@@ -93,7 +93,9 @@ class ProjectA:
             deployments.deploy(session, SYSTEM, self.deployment, spec)
         # A queued job of the project (any registered kind: no worker runs in tests).
         self.job_id = make_job(database(app), TICK, project_id=self.project_id)
-        self.dataset = create_telemetry(self.client, unique("secret-dataset"), project=self.project_id)["name"]
+        self.dataset = create_telemetry(self.client, unique("secret-dataset"), project=self.project_id)[
+            "name"
+        ]
         self.path_values = {
             "project_id": self.project_id,
             "experiment_id": self.experiment["id"],

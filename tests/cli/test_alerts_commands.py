@@ -1,4 +1,4 @@
-"""``kiln alerts list|ack|rules`` against a live server, and ``kiln.alerts`` / ``client.alerts`` under them."""
+"""``kiln alerts list|ack|rules`` against a live server, with ``kiln.alerts`` and ``client.alerts``."""
 
 from __future__ import annotations
 
@@ -34,7 +34,13 @@ def test_create_a_rule_with_the_sdk_then_list_and_ack_its_incident_on_the_comman
     assert (rule.duration_seconds, rule.window_seconds, rule.channels) == (120, 60, [channel.id])
 
     base = window_start(utcnow() - timedelta(hours=1), 60)
-    add_windows(database(app), default_project_id(app), "fraud", "accuracy", {base: 0.5, base + timedelta(minutes=1): 0.6})
+    add_windows(
+        database(app),
+        default_project_id(app),
+        "fraud",
+        "accuracy",
+        {base: 0.5, base + timedelta(minutes=1): 0.6},
+    )
     with database(app).unit_of_work() as session:
         evaluate_alerts(session, base + timedelta(minutes=2))
 

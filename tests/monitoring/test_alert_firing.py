@@ -59,13 +59,17 @@ def test_fires_after_the_duration_arrives_by_mail_and_webhook_and_resolves(
     monkeypatch.setenv("KILN_WEBHOOK_ALLOW_PRIVATE", "1")
     db = database(app)
     with webhook_receiver() as receiver:
-        mail = client.post(f"{ALERTS}/channels", json={"name": "oncall", "kind": "email", "to": ["ops@kiln.test"]})
+        mail = client.post(
+            f"{ALERTS}/channels", json={"name": "oncall", "kind": "email", "to": ["ops@kiln.test"]}
+        )
         hook = client.post(
-            f"{ALERTS}/channels", json={"name": "hook", "kind": "webhook", "url": receiver.url, "secret": SECRET}
+            f"{ALERTS}/channels",
+            json={"name": "hook", "kind": "webhook", "url": receiver.url, "secret": SECRET},
         )
         assert mail.status_code == 201, mail.text
         assert hook.status_code == 201, hook.text
-        assert SECRET not in hook.text and hook.json()["has_secret"] is True
+        assert SECRET not in hook.text
+        assert hook.json()["has_secret"] is True
         created = client.post(
             f"{ALERTS}/rules",
             json={
@@ -83,7 +87,9 @@ def test_fires_after_the_duration_arrives_by_mail_and_webhook_and_resolves(
 
         base = window_start(utcnow() - timedelta(hours=2), 60)
         minute = timedelta(minutes=1)
-        add_windows(db, default_project_id(app), fraud, "accuracy", {base + i * minute: 0.7 for i in range(3)})
+        add_windows(
+            db, default_project_id(app), fraud, "accuracy", {base + i * minute: 0.7 for i in range(3)}
+        )
 
         evaluate(app, base + minute + timedelta(seconds=10))  # one bad minute of three
         assert rule_state(client, rule["id"]) == "pending"
@@ -133,7 +139,13 @@ def test_fires_after_the_duration_arrives_by_mail_and_webhook_and_resolves(
 def test_a_gap_in_the_breach_starts_the_duration_again(app: FastAPI, client: TestClient, fraud: str) -> None:
     created = client.post(
         f"{ALERTS}/rules",
-        json={"deployment": fraud, "metric": "error_rate", "comparison": ">", "threshold": 0.1, "duration": "3m"},
+        json={
+            "deployment": fraud,
+            "metric": "error_rate",
+            "comparison": ">",
+            "threshold": 0.1,
+            "duration": "3m",
+        },
     )
     assert created.status_code == 201, created.text
     base = window_start(utcnow() - timedelta(hours=2), 60)
@@ -145,10 +157,18 @@ def test_a_gap_in_the_breach_starts_the_duration_again(app: FastAPI, client: Tes
     assert incidents(client) == []
 
 
-def test_acknowledging_an_incident_names_who_with_their_note(app: FastAPI, client: TestClient, fraud: str) -> None:
+def test_acknowledging_an_incident_names_who_with_their_note(
+    app: FastAPI, client: TestClient, fraud: str
+) -> None:
     created = client.post(
         f"{ALERTS}/rules",
-        json={"deployment": fraud, "metric": "latency_p99", "comparison": ">=", "threshold": 250, "duration": 0},
+        json={
+            "deployment": fraud,
+            "metric": "latency_p99",
+            "comparison": ">=",
+            "threshold": 250,
+            "duration": 0,
+        },
     )
     assert created.status_code == 201, created.text
     base = window_start(utcnow() - timedelta(hours=1), 60)

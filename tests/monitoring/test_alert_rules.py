@@ -81,7 +81,9 @@ def test_a_bad_rule_is_refused_naming_what_to_fix(
 
 
 def test_a_rule_on_an_unknown_deployment_is_not_found(client: TestClient) -> None:
-    answer = client.post(RULES, json={"deployment": "nope", "metric": "accuracy", "comparison": "<", "threshold": 1})
+    answer = client.post(
+        RULES, json={"deployment": "nope", "metric": "accuracy", "comparison": "<", "threshold": 1}
+    )
     assert answer.status_code == 404, answer.text
 
 

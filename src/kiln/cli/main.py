@@ -9,8 +9,8 @@ import typer
 from kiln import __version__
 from kiln.audit.cli import audit_app
 from kiln.auth.cli import admin_app
-from kiln.cli.alerts import alerts_app
 from kiln.cli.account import keys_app, login, logout, projects_app
+from kiln.cli.alerts import alerts_app
 from kiln.cli.artifacts import artifacts_app
 from kiln.cli.datasets import data_app
 from kiln.cli.deployments import deploy, deployments_app, undeploy

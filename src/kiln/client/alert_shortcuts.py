@@ -41,7 +41,9 @@ class AlertShortcuts:
             name=name,
         )
 
-    def list(self, *, state: str | None = None, deployment: str | None = None, client: Client | None = None) -> ResultPage[IncidentRead]:
+    def list(
+        self, *, state: str | None = None, deployment: str | None = None, client: Client | None = None
+    ) -> ResultPage[IncidentRead]:
         """The incident log, newest first."""
         return (client or default_client()).alerts.list(state=state, deployment=deployment)
 

@@ -58,7 +58,9 @@ def _checked_url(url: str | None, kind: ChannelKind) -> str:
     return resolve_target(url, allow_private=WebhookSettings().allow_private).url
 
 
-def _settle(kind: ChannelKind, *, url: str | None, secret: str | None, to: list[str]) -> tuple[dict[str, Any], str | None]:
+def _settle(
+    kind: ChannelKind, *, url: str | None, secret: str | None, to: list[str]
+) -> tuple[dict[str, Any], str | None]:
     """The stored config and secret of a channel of ``kind``; ``Invalid`` naming a misplaced field."""
     if kind is not ChannelKind.email and to:
         raise Invalid(f"`to` is for email channels, not {kind.value}", details={"field": "to"})
@@ -67,7 +69,9 @@ def _settle(kind: ChannelKind, *, url: str | None, secret: str | None, to: list[
             raise Invalid(f"a {kind.value} channel takes no url or secret", details={"field": "url"})
         return ({"to": sorted(set(to))} if kind is ChannelKind.email else {}), None
     if kind is ChannelKind.slack and secret:
-        raise Invalid("a slack channel's url is its secret; give no separate secret", details={"field": "secret"})
+        raise Invalid(
+            "a slack channel's url is its secret; give no separate secret", details={"field": "secret"}
+        )
     if kind is ChannelKind.webhook and not secret:
         raise Invalid(
             "a webhook channel needs a secret (16 to 256 characters) to sign each request with",
@@ -95,9 +99,7 @@ def create_channel(session: Session, actor: Actor, data: AlertChannelCreate) -> 
     )
     session.add(channel)
     _flush(session, data.name)
-    audit.record(
-        session, actor, "alert_channel.created", "alert_channel", channel.id, _described(channel)
-    )
+    audit.record(session, actor, "alert_channel.created", "alert_channel", channel.id, _described(channel))
     return channel
 
 
@@ -115,7 +117,11 @@ def update_channel(session: Session, actor: Actor, channel_id: str, data: AlertC
             url = channel.config.get("url")
         elif url is None and kind is ChannelKind.slack:
             url = channel.secret
-        secret = data.secret if data.secret is not None else (channel.secret if kind is ChannelKind.webhook else None)
+        secret = (
+            data.secret
+            if data.secret is not None
+            else (channel.secret if kind is ChannelKind.webhook else None)
+        )
         to = list(data.to) if data.to is not None else list(channel.config.get("to", []))
         channel.config, channel.secret = _settle(kind, url=url, secret=secret, to=to)
     if data.enabled is not None:
@@ -136,14 +142,20 @@ def delete_channel(session: Session, actor: Actor, channel_id: str) -> None:
 def get_channel(
     session: Session, actor: Actor, channel_id: str, permission: Permission = Permission.alerts_read
 ) -> AlertChannel:
-    return get_in_project(session, actor, AlertChannel, channel_id, permission, hide_as=f"channel {channel_id!r}")
+    return get_in_project(
+        session, actor, AlertChannel, channel_id, permission, hide_as=f"channel {channel_id!r}"
+    )
 
 
 def find_channel(session: Session, project_id: str, name: str) -> AlertChannel | None:
-    return session.scalar(select(AlertChannel).where(AlertChannel.project_id == project_id, AlertChannel.name == name))
+    return session.scalar(
+        select(AlertChannel).where(AlertChannel.project_id == project_id, AlertChannel.name == name)
+    )
 
 
-def list_channels(session: Session, actor: Actor, page: PageParams, *, project: str | None = None) -> Page[AlertChannel]:
+def list_channels(
+    session: Session, actor: Actor, page: PageParams, *, project: str | None = None
+) -> Page[AlertChannel]:
     statement = scoped(session, actor, select(AlertChannel), AlertChannel.project_id)
     if project is not None:
         found = resolve_project(session, actor, project, Permission.alerts_read)
@@ -161,7 +173,8 @@ def channel_ids(session: Session, actor: Actor, project_id: str, refs: list[str]
             channel = find_channel(session, project_id, ref)
         if channel is None:
             raise Invalid(
-                f"channel {ref!r} is not a channel of this project; create it first (POST /api/v1/alerts/channels)",
+                f"channel {ref!r} is not a channel of this project; "
+                "create it first (POST /api/v1/alerts/channels)",
                 details={"field": "channels"},
             )
         ids.append(channel.id)
@@ -170,7 +183,13 @@ def channel_ids(session: Session, actor: Actor, project_id: str, refs: list[str]
 
 def _described(channel: AlertChannel) -> dict[str, Any]:
     read = channel_read(channel)
-    return {"name": read.name, "kind": read.kind.value, "url": read.url, "to": read.to, "enabled": read.enabled}
+    return {
+        "name": read.name,
+        "kind": read.kind.value,
+        "url": read.url,
+        "to": read.to,
+        "enabled": read.enabled,
+    }
 
 
 def _flush(session: Session, name: str) -> None:

@@ -18,6 +18,7 @@ import json
 import smtplib
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -29,8 +30,20 @@ from kiln.core.db import Database
 from kiln.core.errors import Invalid
 from kiln.core.ids import utcnow
 from kiln.jobs.queue import enqueue
-from kiln.monitoring.alert_models import AlertChannel, AlertDelivery, AlertDeliveryAttempt, AlertIncident, AlertRule
-from kiln.monitoring.alert_schemas import ChannelKind, DeliveryEvent, DeliveryStatus, IncidentRead, format_duration
+from kiln.monitoring.alert_models import (
+    AlertChannel,
+    AlertDelivery,
+    AlertDeliveryAttempt,
+    AlertIncident,
+    AlertRule,
+)
+from kiln.monitoring.alert_schemas import (
+    ChannelKind,
+    DeliveryEvent,
+    DeliveryStatus,
+    IncidentRead,
+    format_duration,
+)
 from kiln.monitoring.alert_settings import WebhookSettings
 from kiln.monitoring.alert_targets import resolve_target
 from kiln.notify.email import Mail, Mailer
@@ -136,7 +149,13 @@ def attempt_delivery(db: Database, delivery_id: str, *, attempt: int, last_attem
 
 
 def _record(
-    db: Database, delivery_id: str, *, attempt: int, code: int | None, error: DeliveryFailed | None, final: bool
+    db: Database,
+    delivery_id: str,
+    *,
+    attempt: int,
+    code: int | None,
+    error: DeliveryFailed | None,
+    final: bool,
 ) -> None:
     now = utcnow()
     with db.unit_of_work() as session:
@@ -155,7 +174,11 @@ def _record(
         )
         delivery.attempts = max(delivery.attempts, attempt)
         if error is None:
-            delivery.status, delivery.delivered_at, delivery.last_error = DeliveryStatus.delivered.value, now, None
+            delivery.status, delivery.delivered_at, delivery.last_error = (
+                DeliveryStatus.delivered.value,
+                now,
+                None,
+            )
         else:
             delivery.last_error = str(error)[:_ERROR_LENGTH]
             delivery.status = DeliveryStatus.failed.value if final else DeliveryStatus.pending.value
@@ -169,7 +192,9 @@ def _message(session: Session, delivery: AlertDelivery, channel: AlertChannel) -
     incident = session.get(AlertIncident, delivery.incident_id) if delivery.incident_id else None
     if incident is None:
         text = f"Test alert from Kiln: channel {channel.name!r} works."
-        return Message(event, f"[Kiln] Test alert for channel {channel.name}", text, {"event": event.value, "text": text})
+        return Message(
+            event, f"[Kiln] Test alert for channel {channel.name}", text, {"event": event.value, "text": text}
+        )
     condition = (
         f"{incident.metric} {incident.comparison} {incident.threshold:g} "
         f"for {format_duration(incident.duration_seconds)}"
@@ -177,7 +202,10 @@ def _message(session: Session, delivery: AlertDelivery, channel: AlertChannel) -
     if event is DeliveryEvent.resolved:
         subject = f"[Kiln] RESOLVED {incident.rule_name} on {incident.deployment}"
         value = incident.resolved_value
-        text = f"Resolved: {incident.rule_name} on deployment {incident.deployment} ({condition}) is back to normal"
+        text = (
+            f"Resolved: {incident.rule_name} on deployment {incident.deployment} ({condition}) "
+            "is back to normal"
+        )
     else:
         subject = f"[Kiln] FIRING {incident.rule_name} on {incident.deployment}"
         value = incident.value
@@ -192,7 +220,11 @@ def _message(session: Session, delivery: AlertDelivery, channel: AlertChannel) -
 
 
 def _notification_kind(message: Message) -> NotificationKind:
-    return NotificationKind.alert_resolved if message.event is DeliveryEvent.resolved else NotificationKind.alert_firing
+    return (
+        NotificationKind.alert_resolved
+        if message.event is DeliveryEvent.resolved
+        else NotificationKind.alert_firing
+    )
 
 
 def _members(session: Session, project_id: str) -> list[Recipient]:
@@ -204,7 +236,9 @@ def _mails(session: Session, channel: AlertChannel, message: Message) -> list[Ma
     addresses = list((channel.config or {}).get("to", []))
     if not addresses:
         members = _members(session, channel.project_id)
-        choices = chosen_channels(session, _notification_kind(message), [member.user_id for member in members])
+        choices = chosen_channels(
+            session, _notification_kind(message), [member.user_id for member in members]
+        )
         addresses = [member.email for member in members if member.email and choices[member.user_id][1]]
     body = message.text + "\n\n--\nSent by Kiln for alert channel " + channel.name + ".\n"
     return [Mail(to=address, subject=message.subject, body=body) for address in addresses]
@@ -223,7 +257,10 @@ def _send_mails(mails: list[Mail]) -> None:
 
 def _tell_in_app(session: Session, channel: AlertChannel, message: Message) -> None:
     # Recipients without addresses: this channel is the app only (mail is the email channel's).
-    people = [Recipient(user_id=member.user_id, name=member.name) for member in _members(session, channel.project_id)]
+    people = [
+        Recipient(user_id=member.user_id, name=member.name)
+        for member in _members(session, channel.project_id)
+    ]
     notify(
         session,
         people,
@@ -247,7 +284,11 @@ def _post(url: str, payload: dict[str, Any], *, secret: str | None) -> int:
     except Invalid as exc:
         raise DeliveryFailed(f"target refused: {exc.message}", permanent=True) from None
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "Kiln-Alerts", "Host": _host_header(target.url)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Kiln-Alerts",
+        "Host": _host_header(target.url),
+    }
     if secret is not None:
         headers[SIGNATURE_HEADER] = signature(secret, body)
     extensions = {"sni_hostname": target.host} if target.url.startswith("https") else {}
@@ -258,12 +299,11 @@ def _post(url: str, payload: dict[str, Any], *, secret: str | None) -> int:
         raise DeliveryFailed(f"{target.host}: {type(exc).__name__}: {exc}") from exc
     if not 200 <= response.status_code < 300:
         raise DeliveryFailed(
-            f"{target.host} answered {response.status_code}: {response.text[:200]}", response_code=response.status_code
+            f"{target.host} answered {response.status_code}: {response.text[:200]}",
+            response_code=response.status_code,
         )
     return response.status_code
 
 
 def _host_header(url: str) -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(url).netloc

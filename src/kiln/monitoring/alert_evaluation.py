@@ -70,7 +70,9 @@ def evaluate_alerts(session: Session, now: datetime, *, drift: DriftScore | None
         elif outcome == "resolved":
             result.resolved.append(rule.id)
     if result.fired or result.resolved:
-        log.info("alerts.evaluated", rules=result.rules, fired=len(result.fired), resolved=len(result.resolved))
+        log.info(
+            "alerts.evaluated", rules=result.rules, fired=len(result.fired), resolved=len(result.resolved)
+        )
     return result
 
 

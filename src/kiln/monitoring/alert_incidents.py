@@ -51,13 +51,17 @@ def list_incidents(
 def get_incident(
     session: Session, actor: Actor, incident_id: str, permission: Permission = Permission.alerts_read
 ) -> AlertIncident:
-    return get_in_project(session, actor, AlertIncident, incident_id, permission, hide_as=f"incident {incident_id!r}")
+    return get_in_project(
+        session, actor, AlertIncident, incident_id, permission, hide_as=f"incident {incident_id!r}"
+    )
 
 
 def incident_detail(session: Session, incident: AlertIncident) -> IncidentDetail:
     deliveries = list(
         session.scalars(
-            select(AlertDelivery).where(AlertDelivery.incident_id == incident.id).order_by(AlertDelivery.created_at, AlertDelivery.id)
+            select(AlertDelivery)
+            .where(AlertDelivery.incident_id == incident.id)
+            .order_by(AlertDelivery.created_at, AlertDelivery.id)
         )
     )
     base = IncidentRead.model_validate(incident).model_dump()
@@ -75,7 +79,9 @@ def delivery_reads(session: Session, deliveries: list[AlertDelivery]) -> list[De
         for row in rows:
             attempts.setdefault(row.delivery_id, []).append(DeliveryAttemptRead.model_validate(row))
     return [
-        DeliveryRead.model_validate(delivery).model_copy(update={"attempt_history": attempts.get(delivery.id, [])})
+        DeliveryRead.model_validate(delivery).model_copy(
+            update={"attempt_history": attempts.get(delivery.id, [])}
+        )
         for delivery in deliveries
     ]
 
@@ -119,6 +125,11 @@ def queue_test_delivery(session: Session, actor: Actor, channel_id: str) -> Aler
 
 def get_delivery(session: Session, actor: Actor, delivery_id: str) -> DeliveryRead:
     delivery = get_in_project(
-        session, actor, AlertDelivery, delivery_id, Permission.alerts_read, hide_as=f"delivery {delivery_id!r}"
+        session,
+        actor,
+        AlertDelivery,
+        delivery_id,
+        Permission.alerts_read,
+        hide_as=f"delivery {delivery_id!r}",
     )
     return delivery_reads(session, [delivery])[0]

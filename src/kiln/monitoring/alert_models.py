@@ -37,7 +37,10 @@ class AlertChannel(IdMixin, TimestampMixin, Base):
 
 class AlertRule(IdMixin, TimestampMixin, Base):
     __tablename__ = "alert_rules"
-    __table_args__ = (UniqueConstraint("project_id", "name"), Index("ix_alert_rules_deployment", "deployment"))
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        Index("ix_alert_rules_deployment", "deployment"),
+    )
 
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))

@@ -60,7 +60,10 @@ def add_builtin_rules(
     actor: AlertsWrite, session: SessionDep, deployment: Annotated[str, Query(min_length=1, max_length=128)]
 ) -> list[AlertRuleRead]:
     """The deployment's built-in rules (error rate, latency p99, drift), created now where missing."""
-    return [AlertRuleRead.model_validate(rule) for rule in alert_rules.add_builtin_rules(session, actor, deployment)]
+    return [
+        AlertRuleRead.model_validate(rule)
+        for rule in alert_rules.add_builtin_rules(session, actor, deployment)
+    ]
 
 
 @router.get("/rules/{rule_id}", response_model=AlertRuleRead)
@@ -105,7 +108,9 @@ def get_incident(actor: AlertsRead, session: SessionDep, incident_id: Id) -> Inc
 @router.post("/incidents/{incident_id}/ack", response_model=IncidentRead, responses=error_responses(409))
 def acknowledge(actor: AlertsWrite, session: SessionDep, incident_id: Id, data: IncidentAck) -> IncidentRead:
     """Acknowledge an incident with a note (audited); it stays open until its metric recovers."""
-    return IncidentRead.model_validate(alert_incidents.acknowledge_incident(session, actor, incident_id, data.note))
+    return IncidentRead.model_validate(
+        alert_incidents.acknowledge_incident(session, actor, incident_id, data.note)
+    )
 
 
 # -- channels -------------------------------------------------------------------------------------

@@ -59,7 +59,9 @@ class BuiltinRule:
 
 
 BUILTIN_RULES = (
-    BuiltinRule("error_rate", "error rate", AlertMetric.error_rate, Comparison.gt, 0.05, 600, RuleWindow.minute),
+    BuiltinRule(
+        "error_rate", "error rate", AlertMetric.error_rate, Comparison.gt, 0.05, 600, RuleWindow.minute
+    ),
     BuiltinRule(
         "latency_p99", "latency p99", AlertMetric.latency_p99, Comparison.gt, 1000.0, 600, RuleWindow.minute
     ),
@@ -87,7 +89,8 @@ def _check_timing(duration: int, window: RuleWindow) -> int:
         )
     if duration // seconds > MAX_WINDOWS:
         raise Invalid(
-            f"{format_duration(duration)} is more than {MAX_WINDOWS} windows of {window.value}; use a wider window",
+            f"{format_duration(duration)} is more than {MAX_WINDOWS} windows of {window.value}; "
+            "use a wider window",
             details={"field": "window"},
         )
     return seconds
@@ -96,7 +99,10 @@ def _check_timing(duration: int, window: RuleWindow) -> int:
 def create_rule(session: Session, actor: Actor, data: AlertRuleCreate) -> AlertRule:
     deployment = get_deployment(session, actor, data.deployment, Permission.alerts_write)
     if data.metric is AlertMetric.drift_share and data.version is not None:
-        raise Invalid("drift is judged for the version a deployment serves; give no version", details={"field": "version"})
+        raise Invalid(
+            "drift is judged for the version a deployment serves; give no version",
+            details={"field": "version"},
+        )
     window = data.window or default_window(data.metric, data.duration)
     seconds = _check_timing(data.duration, window)
     name = data.name or f"{deployment.name} {data.metric.value}"
@@ -140,7 +146,12 @@ def update_rule(session: Session, actor: Actor, rule_id: str, data: AlertRuleUpd
         rule.enabled = data.enabled
     _flush(session, rule.name)
     audit.record(
-        session, actor, "alert_rule.updated", "alert_rule", rule.id, {"before": before, "after": describe_rule(rule)}
+        session,
+        actor,
+        "alert_rule.updated",
+        "alert_rule",
+        rule.id,
+        {"before": before, "after": describe_rule(rule)},
     )
     return rule
 
@@ -156,7 +167,9 @@ def delete_rule(session: Session, actor: Actor, rule_id: str) -> None:
     session.flush()
 
 
-def get_rule(session: Session, actor: Actor, rule_id: str, permission: Permission = Permission.alerts_read) -> AlertRule:
+def get_rule(
+    session: Session, actor: Actor, rule_id: str, permission: Permission = Permission.alerts_read
+) -> AlertRule:
     return get_in_project(session, actor, AlertRule, rule_id, permission, hide_as=f"alert rule {rule_id!r}")
 
 
@@ -174,7 +187,9 @@ def describe_rule(rule: AlertRule) -> dict[str, Any]:
         "name": rule.name,
         "deployment": rule.deployment,
         "version": rule.model_version_number,
-        "condition": f"{rule.metric} {rule.comparison} {rule.threshold} for {format_duration(rule.duration_seconds)}",
+        "condition": (
+            f"{rule.metric} {rule.comparison} {rule.threshold} for {format_duration(rule.duration_seconds)}"
+        ),
         "window_seconds": rule.window_seconds,
         "channels": list(rule.channel_ids),
         "enabled": rule.enabled,
@@ -226,7 +241,9 @@ def ensure_builtin_rules(session: Session) -> int:
 def _ensure_for(session: Session, deployment: Deployment) -> list[AlertRule]:
     have = set(
         session.scalars(
-            select(AlertRule.builtin).where(AlertRule.deployment == deployment.name, AlertRule.builtin.is_not(None))
+            select(AlertRule.builtin).where(
+                AlertRule.deployment == deployment.name, AlertRule.builtin.is_not(None)
+            )
         )
     )
     missing = [spec for spec in BUILTIN_RULES if spec.key not in have]
@@ -251,7 +268,9 @@ def _ensure_for(session: Session, deployment: Deployment) -> list[AlertRule]:
     ]
     session.add_all(rules)
     session.flush()
-    log.info("alerts.builtin_rules_created", deployment=deployment.name, rules=[rule.builtin for rule in rules])
+    log.info(
+        "alerts.builtin_rules_created", deployment=deployment.name, rules=[rule.builtin for rule in rules]
+    )
     return rules
 
 
@@ -260,7 +279,11 @@ def _builtin_channel(session: Session, project_id: str) -> AlertChannel:
     channel = find_channel(session, project_id, BUILTIN_CHANNEL)
     if channel is None:
         channel = AlertChannel(
-            project_id=project_id, name=BUILTIN_CHANNEL, kind=ChannelKind.in_app.value, config={}, created_by=SYSTEM.label
+            project_id=project_id,
+            name=BUILTIN_CHANNEL,
+            kind=ChannelKind.in_app.value,
+            config={},
+            created_by=SYSTEM.label,
         )
         session.add(channel)
         session.flush()

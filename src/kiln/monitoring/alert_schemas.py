@@ -138,7 +138,9 @@ def format_duration(seconds: int) -> str:
 
 Name = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Threshold = Annotated[float, Field(allow_inf_nan=False)]
-ChannelRefs = Annotated[list[Annotated[str, Field(min_length=1, max_length=NAME_LENGTH)]], Field(max_length=MAX_CHANNELS)]
+ChannelRefs = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=NAME_LENGTH)]], Field(max_length=MAX_CHANNELS)
+]
 
 
 class _Duration(InputSchema):

@@ -27,8 +27,12 @@ DELIVERY_ATTEMPTS = 5
 
 
 def register_job_kinds() -> None:
-    register_job_kind(EVALUATE, run_evaluation, max_attempts=3, backoff=Backoff(initial_seconds=10, max_seconds=60))
-    register_job_kind(DELIVER, run_delivery, max_attempts=DELIVERY_ATTEMPTS, backoff=DELIVERY_BACKOFF, timeout=120)
+    register_job_kind(
+        EVALUATE, run_evaluation, max_attempts=3, backoff=Backoff(initial_seconds=10, max_seconds=60)
+    )
+    register_job_kind(
+        DELIVER, run_delivery, max_attempts=DELIVERY_ATTEMPTS, backoff=DELIVERY_BACKOFF, timeout=120
+    )
 
 
 def run_evaluation(context: JobContext) -> dict[str, Any]:

@@ -42,7 +42,10 @@ def upgrade() -> None:
         _time("created_at"),
         _time("updated_at"),
         sa.ForeignKeyConstraint(
-            ["project_id"], ["projects.id"], name=op.f("fk_alert_channels_project_id_projects"), ondelete="CASCADE"
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_alert_channels_project_id_projects"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_channels")),
         sa.UniqueConstraint("project_id", "name", name=op.f("uq_alert_channels_project_id_name")),
@@ -73,7 +76,10 @@ def upgrade() -> None:
         _time("created_at"),
         _time("updated_at"),
         sa.ForeignKeyConstraint(
-            ["project_id"], ["projects.id"], name=op.f("fk_alert_rules_project_id_projects"), ondelete="CASCADE"
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_alert_rules_project_id_projects"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_rules")),
         sa.UniqueConstraint("project_id", "name", name=op.f("uq_alert_rules_project_id_name")),
@@ -102,10 +108,16 @@ def upgrade() -> None:
         sa.Column("acknowledged_by_user_id", sa.String(36), nullable=True),
         sa.Column("note", sa.String(2000), nullable=True),
         sa.ForeignKeyConstraint(
-            ["project_id"], ["projects.id"], name=op.f("fk_alert_incidents_project_id_projects"), ondelete="CASCADE"
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_alert_incidents_project_id_projects"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["rule_id"], ["alert_rules.id"], name=op.f("fk_alert_incidents_rule_id_alert_rules"), ondelete="CASCADE"
+            ["rule_id"],
+            ["alert_rules.id"],
+            name=op.f("fk_alert_incidents_rule_id_alert_rules"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_incidents")),
     )
@@ -125,7 +137,10 @@ def upgrade() -> None:
         _time("created_at"),
         _time("delivered_at", True),
         sa.ForeignKeyConstraint(
-            ["project_id"], ["projects.id"], name=op.f("fk_alert_deliveries_project_id_projects"), ondelete="CASCADE"
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_alert_deliveries_project_id_projects"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["channel_id"],
@@ -161,7 +176,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_delivery_attempts")),
     )
-    op.create_index(op.f("ix_alert_delivery_attempts_delivery_id"), "alert_delivery_attempts", ["delivery_id"])
+    op.create_index(
+        op.f("ix_alert_delivery_attempts_delivery_id"), "alert_delivery_attempts", ["delivery_id"]
+    )
 
 
 def downgrade() -> None:
