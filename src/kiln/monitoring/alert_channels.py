@@ -98,7 +98,7 @@ def create_channel(session: Session, actor: Actor, data: AlertChannelCreate) -> 
         created_by=actor.label_within(256),
     )
     session.add(channel)
-    _flush(session, data.name)
+    flush_unique(session, f"channel {data.name!r}")
     audit.record(session, actor, "alert_channel.created", "alert_channel", channel.id, _described(channel))
     return channel
 
@@ -126,7 +126,7 @@ def update_channel(session: Session, actor: Actor, channel_id: str, data: AlertC
         channel.config, channel.secret = _settle(kind, url=url, secret=secret, to=to)
     if data.enabled is not None:
         channel.enabled = data.enabled
-    _flush(session, channel.name)
+    flush_unique(session, f"channel {channel.name!r}")
     details = {"before": before, "after": _described(channel), "secret_changed": data.secret is not None}
     audit.record(session, actor, "alert_channel.updated", "alert_channel", channel.id, details)
     return channel
@@ -192,8 +192,9 @@ def _described(channel: AlertChannel) -> dict[str, Any]:
     }
 
 
-def _flush(session: Session, name: str) -> None:
+def flush_unique(session: Session, what: str) -> None:
+    """Flush a new or renamed row whose name is unique in its project: a race on the name is a 409."""
     try:
         session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"channel {name!r} exists in this project; choose another name") from exc
+        raise Conflict(f"{what} exists in this project; choose another name") from exc

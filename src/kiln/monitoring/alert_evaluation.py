@@ -27,7 +27,7 @@ from kiln.core.errors import KilnError
 from kiln.monitoring.alert_delivery import queue_deliveries
 from kiln.monitoring.alert_models import AlertIncident, AlertRule
 from kiln.monitoring.alert_rules import ensure_builtin_rules
-from kiln.monitoring.alert_schemas import AlertMetric, Comparison, DeliveryEvent, IncidentState, RuleState
+from kiln.monitoring.alert_schemas import Comparison, DeliveryEvent, DriftMetric, IncidentState, RuleState
 from kiln.monitoring.models import MetricWindow
 from kiln.monitoring.windows import window_start
 
@@ -77,7 +77,7 @@ def evaluate_alerts(session: Session, now: datetime, *, drift: DriftScore | None
 
 
 def _read(session: Session, rule: AlertRule, now: datetime, drift: DriftScore | None) -> Reading | None:
-    if rule.metric == AlertMetric.drift_share.value:
+    if rule.metric == DriftMetric.drift_share.value:
         return _read_drift(session, rule, now, drift)
     return _read_windows(session, rule, now)
 

@@ -14,16 +14,15 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kiln.audit import service as audit
 from kiln.auth.projects import get_in_project, scoped
 from kiln.core.actor import SYSTEM, Actor
-from kiln.core.errors import Conflict, Invalid, InvalidState
+from kiln.core.errors import Invalid, InvalidState
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
-from kiln.monitoring.alert_channels import channel_ids, find_channel
+from kiln.monitoring.alert_channels import channel_ids, find_channel, flush_unique
 from kiln.monitoring.alert_models import AlertChannel, AlertRule
 from kiln.monitoring.alert_schemas import (
     WINDOW_SECONDS,
@@ -32,10 +31,13 @@ from kiln.monitoring.alert_schemas import (
     AlertRuleUpdate,
     ChannelKind,
     Comparison,
+    DriftMetric,
     RuleFilter,
     RuleWindow,
+    alert_metric,
     format_duration,
 )
+from kiln.monitoring.schemas import MonitoredMetric
 from kiln.serving.deployment_models import Deployment
 from kiln.serving.deployment_schemas import DeploymentStatus
 from kiln.serving.deployments import get_deployment
@@ -60,18 +62,24 @@ class BuiltinRule:
 
 BUILTIN_RULES = (
     BuiltinRule(
-        "error_rate", "error rate", AlertMetric.error_rate, Comparison.gt, 0.05, 600, RuleWindow.minute
+        "error_rate", "error rate", MonitoredMetric.error_rate, Comparison.gt, 0.05, 600, RuleWindow.minute
     ),
     BuiltinRule(
-        "latency_p99", "latency p99", AlertMetric.latency_p99, Comparison.gt, 1000.0, 600, RuleWindow.minute
+        "latency_p99",
+        "latency p99",
+        MonitoredMetric.latency_p99,
+        Comparison.gt,
+        1000.0,
+        600,
+        RuleWindow.minute,
     ),
-    BuiltinRule("drift", "drift", AlertMetric.drift_share, Comparison.ge, 0.5, 3_600, RuleWindow.hour),
+    BuiltinRule("drift", "drift", DriftMetric.drift_share, Comparison.ge, 0.5, 3_600, RuleWindow.hour),
 )
 
 
 def default_window(metric: AlertMetric, duration: int) -> RuleWindow:
     """The widest kept window that divides the duration (drift: an hour)."""
-    if metric is AlertMetric.drift_share:
+    if metric is DriftMetric.drift_share:
         return RuleWindow.hour
     for window in (RuleWindow.day, RuleWindow.hour, RuleWindow.minute):
         if duration and duration % WINDOW_SECONDS[window] == 0:
@@ -98,7 +106,7 @@ def _check_timing(duration: int, window: RuleWindow) -> int:
 
 def create_rule(session: Session, actor: Actor, data: AlertRuleCreate) -> AlertRule:
     deployment = get_deployment(session, actor, data.deployment, Permission.alerts_write)
-    if data.metric is AlertMetric.drift_share and data.version is not None:
+    if data.metric is DriftMetric.drift_share and data.version is not None:
         raise Invalid(
             "drift is judged for the version a deployment serves; give no version",
             details={"field": "version"},
@@ -121,7 +129,7 @@ def create_rule(session: Session, actor: Actor, data: AlertRuleCreate) -> AlertR
         created_by=actor.label_within(256),
     )
     session.add(rule)
-    _flush(session, name)
+    flush_unique(session, f"alert rule {name!r}")
     audit.record(session, actor, "alert_rule.created", "alert_rule", rule.id, describe_rule(rule))
     return rule
 
@@ -137,14 +145,14 @@ def update_rule(session: Session, actor: Actor, rule_id: str, data: AlertRuleUpd
         rule.threshold = data.threshold
     if data.duration is not None or data.window is not None:
         duration = rule.duration_seconds if data.duration is None else data.duration
-        window = data.window or default_window(AlertMetric(rule.metric), duration)
+        window = data.window or default_window(alert_metric(rule.metric), duration)
         rule.window_seconds = _check_timing(duration, window)
         rule.duration_seconds = duration
     if data.channels is not None:
         rule.channel_ids = channel_ids(session, actor, rule.project_id, list(data.channels))
     if data.enabled is not None:
         rule.enabled = data.enabled
-    _flush(session, rule.name)
+    flush_unique(session, f"alert rule {rule.name!r}")
     audit.record(
         session,
         actor,
@@ -194,13 +202,6 @@ def describe_rule(rule: AlertRule) -> dict[str, Any]:
         "channels": list(rule.channel_ids),
         "enabled": rule.enabled,
     }
-
-
-def _flush(session: Session, name: str) -> None:
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"alert rule {name!r} exists in this project; choose another name") from exc
 
 
 # -- built-in rules -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from kiln.auth.schemas import EmailStr
 from kiln.core.schemas import InputSchema, ReadSchema
+from kiln.monitoring.schemas import MonitoredMetric
 
 NAME_LENGTH = 128
 NOTE_LENGTH = 2000
@@ -47,26 +48,18 @@ class Comparison(StrEnum):
         return value >= threshold
 
 
-class AlertMetric(StrEnum):
-    """Every metric a window holds (``MonitoredMetric``), and drift: the share of drifted features."""
+class DriftMetric(StrEnum):
+    """Drift as a rule's metric: the share of the deployment's features that drifted (0 to 1)."""
 
-    requests = "requests"
-    errors = "errors"
-    invalid = "invalid"
-    error_rate = "error_rate"
-    latency_p50 = "latency_p50"
-    latency_p95 = "latency_p95"
-    latency_p99 = "latency_p99"
-    feedback_rows = "feedback_rows"
-    accuracy = "accuracy"
-    precision = "precision"
-    recall = "recall"
-    f1 = "f1"
-    auc = "auc"
-    mae = "mae"
-    rmse = "rmse"
-    r2 = "r2"
     drift_share = "drift_share"
+
+
+# What a rule watches: every metric a window holds, or drift.
+AlertMetric = MonitoredMetric | DriftMetric
+
+
+def alert_metric(value: str) -> AlertMetric:
+    return DriftMetric(value) if value == DriftMetric.drift_share.value else MonitoredMetric(value)
 
 
 class RuleWindow(StrEnum):
