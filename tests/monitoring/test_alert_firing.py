@@ -12,12 +12,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kiln.auth.permissions import Role
 from kiln.core.ids import utcnow
+from kiln.jobs.queue import enqueue
+from kiln.jobs.worker import Worker
 from kiln.monitoring.alert_evaluation import evaluate_alerts
+from kiln.monitoring.alert_tasks import EVALUATE
+from kiln.monitoring.tasks import TICK
 from kiln.monitoring.windows import window_start
 from tests.api import API
 from tests.builders.alerts import add_windows, run_deliveries, webhook_receiver
-from tests.builders.auth import default_project_id
+from tests.builders.auth import access_token, api, default_project_id, make_member
 from tests.builders.core import database
 from tests.builders.deployments import deploy
 from tests.builders.registry_lifecycle import build_model
@@ -186,3 +191,47 @@ def test_acknowledging_an_incident_names_who_with_their_note(
     trail = client.get(f"{API}/audit", params={"action": "alert_incident.acknowledged"})
     assert trail.status_code == 200, trail.text
     assert any(item["target_id"] == incident["id"] for item in trail.json()["items"])
+
+
+def test_each_tick_queues_an_evaluation_on_the_job_queue(
+    app: FastAPI, client: TestClient, fraud: str
+) -> None:
+    db = database(app)
+    with db.unit_of_work() as session:
+        enqueue(session, TICK, {"since": (utcnow() - timedelta(minutes=2)).isoformat()})
+    assert Worker(db, kinds=[TICK]).run_pending() == 1
+    assert Worker(db, kinds=[EVALUATE]).run_pending() == 1
+    rules = client.get(f"{ALERTS}/rules", params={"deployment": fraud}).json()["items"]
+    assert {rule["builtin"] for rule in rules} == {"error_rate", "latency_p99", "drift"}
+    assert all(rule["last_evaluated_at"] for rule in rules if rule["builtin"] != "drift")
+
+
+def test_an_email_channel_without_addresses_mails_the_members_who_keep_alert_mail_on(
+    app: FastAPI, client: TestClient, fraud: str, mail_server: MailServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KILN_SMTP_HOST", mail_server.host)
+    monkeypatch.setenv("KILN_SMTP_PORT", str(mail_server.port))
+    keen = make_member(app, Role.viewer, email="keen@kiln.test")
+    quiet = make_member(app, Role.viewer, email="quiet@kiln.test")
+    muted = api(app, access_token(app, quiet)).put(
+        f"{API}/me/notification-settings", json=[{"kind": "alert.firing", "email": False}]
+    )
+    assert muted.status_code == 200, muted.text
+    channel = client.post(f"{ALERTS}/channels", json={"name": "members", "kind": "email"})
+    assert channel.status_code == 201, channel.text
+    client.post(
+        f"{ALERTS}/rules",
+        json={
+            "deployment": fraud,
+            "metric": "errors",
+            "comparison": ">",
+            "threshold": 3,
+            "channels": ["members"],
+        },
+    )
+    base = window_start(utcnow() - timedelta(hours=1), 60)
+    add_windows(database(app), default_project_id(app), fraud, "errors", {base: 10.0})
+    evaluate(app, base + timedelta(minutes=1))
+    assert run_deliveries(database(app)) == 1
+    assert "errors > 3 for 0s" in mail_server.inbox.wait_for(keen.email, subject="FIRING").body
+    assert mail_server.inbox.to(quiet.email) == []

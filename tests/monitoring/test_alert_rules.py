@@ -8,8 +8,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kiln.app import kiln_state
 from kiln.core.ids import utcnow
 from kiln.monitoring.alert_evaluation import evaluate_alerts
+from kiln.monitoring.alert_tasks import drift_scorer
 from kiln.monitoring.windows import window_start
 from tests.api import API, error_of
 from tests.builders.alerts import add_windows, run_deliveries
@@ -17,6 +19,7 @@ from tests.builders.auth import default_project_id
 from tests.builders.core import database
 from tests.builders.deployments import deploy
 from tests.builders.registry_lifecycle import build_model
+from tests.monitoring.test_served_drift import HOUR, like_training, log_served, serve
 
 RULES = f"{API}/alerts/rules"
 
@@ -97,3 +100,23 @@ def test_rule_changes_are_audited(client: TestClient, fraud: str) -> None:
         for item in client.get(f"{API}/audit", params={"target_id": made.json()["id"]}).json()["items"]
     ]
     assert sorted(actions) == ["alert_rule.created", "alert_rule.deleted", "alert_rule.updated"]
+
+
+def test_the_builtin_drift_rule_fires_on_a_drifted_hour_once(app: FastAPI, client: TestClient) -> None:
+    served = like_training(300, seed=1)
+    served["amount"] = served["amount"] * 3  # one of two features moved: half of them
+    log_served(app, serve(app, client), served)
+    scorer = drift_scorer(kiln_state(app).store)
+    after_the_hour = HOUR + timedelta(hours=1, seconds=30)
+    for _ in range(2):  # the same closed hour twice: judged once
+        with database(app).unit_of_work() as session:
+            evaluate_alerts(session, after_the_hour, drift=scorer)
+    [rule] = [
+        r
+        for r in client.get(RULES, params={"deployment": "fraud"}).json()["items"]
+        if r["builtin"] == "drift"
+    ]
+    assert (rule["state"], rule["last_value"]) == ("firing", 0.5)
+    [incident] = client.get(f"{API}/alerts/incidents", params={"state": "firing"}).json()["items"]
+    assert incident["metric"] == "drift_share"
+    assert incident["breaching_since"].startswith("2025-03-01T11:00:00")
