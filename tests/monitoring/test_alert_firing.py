@@ -117,6 +117,7 @@ def test_fires_after_the_duration_arrives_by_mail_and_webhook_and_resolves(
         [request] = receiver.wait_for(1)
         expected = "sha256=" + hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
         assert request.headers["X-Kiln-Signature"] == expected
+        assert request.headers["X-Kiln-Event"] == "firing"
         payload = json.loads(request.body)
         assert payload["event"] == "firing"
         assert payload["incident"]["id"] == incident["id"]

@@ -50,6 +50,7 @@ def test_every_active_deployment_gets_the_builtin_rules_and_they_notify_in_the_a
     inbox = client.get(f"{API}/notifications").json()["items"]
     assert [n["kind"] for n in inbox] == ["alert.firing"]
     assert "fraud: error rate" in inbox[0]["title"]
+    assert inbox[0]["link"] == "/deployments/fraud"
 
     builtin = next(r for r in rules if r["builtin"] == "error_rate")
     refused = client.delete(f"{RULES}/{builtin['id']}")

@@ -7,7 +7,8 @@ target refused by the SSRF check, or a channel without its configuration, fails 
 attempt would repeat it).
 
 Webhooks receive JSON signed with HMAC-SHA256 of the exact body under the channel's secret:
-``X-Kiln-Signature: sha256=<hex>``; Slack-compatible hooks receive ``{"text": ...}``.
+``X-Kiln-Signature: sha256=<hex>``, with ``X-Kiln-Event`` and ``X-Kiln-Delivery`` (the same id on
+every retry of one message, to deduplicate by); Slack-compatible hooks receive ``{"text": ...}``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import smtplib
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import structlog
@@ -73,6 +74,7 @@ class Message:
     subject: str
     text: str
     payload: dict[str, Any]
+    link: str | None = None
 
 
 # -- queueing -------------------------------------------------------------------------------------
@@ -137,7 +139,8 @@ def attempt_delivery(db: Database, delivery_id: str, *, attempt: int, last_attem
         elif kind is ChannelKind.slack:
             code = _post(secret or "", {"text": message.text}, secret=None)
         elif kind is ChannelKind.webhook:
-            code = _post(str(config.get("url", "")), message.payload, secret=secret or "")
+            ids = {"X-Kiln-Event": message.event.value, "X-Kiln-Delivery": delivery_id}
+            code = _post(str(config.get("url", "")), message.payload, secret=secret or "", headers=ids)
     except DeliveryFailed as exc:
         error, code = exc, exc.response_code
     final = error is not None and (error.permanent or last_attempt)
@@ -216,7 +219,7 @@ def _message(session: Session, delivery: AlertDelivery, channel: AlertChannel) -
         "text": text,
         "incident": IncidentRead.model_validate(incident).model_dump(mode="json"),
     }
-    return Message(event, subject, text, payload)
+    return Message(event, subject, text, payload, link=f"/deployments/{quote(incident.deployment, safe='')}")
 
 
 def _notification_kind(message: Message) -> NotificationKind:
@@ -267,6 +270,7 @@ def _tell_in_app(session: Session, channel: AlertChannel, message: Message) -> N
         kind=_notification_kind(message),
         title=message.subject.removeprefix("[Kiln] "),
         body=message.text,
+        link=message.link,
         project_id=channel.project_id,
         mailer=Mailer(SmtpSettings()),
     )
@@ -277,7 +281,9 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _post(url: str, payload: dict[str, Any], *, secret: str | None) -> int:
+def _post(
+    url: str, payload: dict[str, Any], *, secret: str | None, headers: dict[str, str] | None = None
+) -> int:
     settings = WebhookSettings()
     try:
         target = resolve_target(url, allow_private=settings.allow_private)
@@ -285,6 +291,7 @@ def _post(url: str, payload: dict[str, Any], *, secret: str | None) -> int:
         raise DeliveryFailed(f"target refused: {exc.message}", permanent=True) from None
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     headers = {
+        **(headers or {}),
         "Content-Type": "application/json",
         "User-Agent": "Kiln-Alerts",
         "Host": _host_header(target.url),

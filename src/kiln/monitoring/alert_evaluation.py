@@ -129,8 +129,13 @@ def _read_drift(session: Session, rule: AlertRule, now: datetime, drift: DriftSc
         return None  # each closed window is judged once
     try:
         value = drift(session, rule, end - width, end)
-    except KilnError as exc:
+    except KilnError as exc:  # no reference sample, a deployment gone: said on the rule
         return Reading(False, False, None, None, end, error=exc.message)
+    except Exception as exc:  # the store unreachable: this rule waits, the others are judged
+        log.exception("alerts.drift_failed", rule=rule.name, deployment=rule.deployment)
+        return Reading(
+            False, False, None, None, end, error=f"drift not computed: {type(exc).__name__}: {exc}"
+        )
     breaching = value is not None and Comparison(rule.comparison).holds(value, rule.threshold)
     since = (rule.breaching_since or end - width) if breaching else None
     span = timedelta(seconds=max(rule.duration_seconds, rule.window_seconds))
