@@ -59,6 +59,7 @@ _LAZY: dict[str, str] = {
     "register_model": "kiln.client.registry",
     "load_model": "kiln.client.registry",
     "datasets": "kiln.client.dataset_shortcuts",
+    "alerts": "kiln.client.alert_shortcuts",
     "DatasetQualityFailed": "kiln.data.errors",
 }
 _SUBMODULES = ("sklearn", "client")
@@ -66,6 +67,7 @@ _SUBMODULES = ("sklearn", "client")
 __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:
+    from kiln.client.alert_shortcuts import alerts as alerts
     from kiln.client.api import Client as Client
     from kiln.client.config import get_tracking_uri as get_tracking_uri
     from kiln.client.config import set_tracking_uri as set_tracking_uri

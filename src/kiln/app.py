@@ -294,6 +294,7 @@ def _include_control_plane(app: FastAPI) -> None:
     from kiln.data.router import router as data_router
     from kiln.jobs.router import router as jobs_router
     from kiln.lineage.router import router as lineage_router
+    from kiln.monitoring.alert_router import router as alerts_router
     from kiln.monitoring.router import router as monitoring_router
     from kiln.notify.router import router as notify_router
     from kiln.registry import lineage_nodes as registry_lineage_nodes
@@ -318,6 +319,7 @@ def _include_control_plane(app: FastAPI) -> None:
     app.include_router(registry_lifecycle_router)
     app.include_router(deployments_write_router)
     app.include_router(monitoring_router)
+    app.include_router(alerts_router)
     _add_ui(app)
     check_upload_routes(app)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import typing
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -20,12 +21,18 @@ from fastapi.testclient import TestClient
 
 from kiln.auth.permissions import Role
 from kiln.core.actor import SYSTEM
+from kiln.core.ids import utcnow
 from kiln.core.schemas import Page
+from kiln.monitoring.alert_evaluation import evaluate_alerts
+from kiln.monitoring.alert_rules import create_rule
+from kiln.monitoring.alert_schemas import AlertRuleCreate
 from kiln.monitoring.tasks import TICK
+from kiln.monitoring.windows import window_start
 from kiln.serving import deployments
 from kiln.serving.deployment_schemas import DeploymentSpec
 from tests.auth.test_authorization_matrix import _route_contexts
 from tests.builders import unique
+from tests.builders.alerts import add_windows
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
 from tests.builders.datasets import create_telemetry
@@ -91,6 +98,13 @@ class ProjectA:
         with database(app).unit_of_work() as session:
             spec = DeploymentSpec(model=self.model.model, version=self.model.number, project=self.project_id)
             deployments.deploy(session, SYSTEM, self.deployment, spec)
+        # Alerts: the built-in rules with their in-app channel, and the incident of a rule that fired.
+        minute = window_start(utcnow() - timedelta(hours=1), 60)
+        add_windows(database(app), self.project_id, self.deployment, "errors", {minute: 5.0})
+        with database(app).unit_of_work() as session:
+            rule = AlertRuleCreate(deployment=self.deployment, metric="errors", comparison=">", threshold=1)
+            create_rule(session, SYSTEM, rule)
+            assert evaluate_alerts(session, minute + timedelta(minutes=1)).fired
         # A queued job of the project (any registered kind: no worker runs in tests).
         self.job_id = make_job(database(app), TICK, project_id=self.project_id)
         self.dataset = create_telemetry(self.client, unique("secret-dataset"), project=self.project_id)[

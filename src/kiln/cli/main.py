@@ -10,6 +10,7 @@ from kiln import __version__
 from kiln.audit.cli import audit_app
 from kiln.auth.cli import admin_app
 from kiln.cli.account import keys_app, login, logout, projects_app
+from kiln.cli.alerts import alerts_app
 from kiln.cli.artifacts import artifacts_app
 from kiln.cli.datasets import data_app
 from kiln.cli.deployments import deploy, deployments_app, undeploy
@@ -77,6 +78,7 @@ app.command("logout")(logout)
 app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(admin_app, name="admin")
 

@@ -84,6 +84,10 @@ STATUS_STYLE = {
     "queued": "white",
     "succeeded": "green",
     "cancelled": "yellow",
+    # alert rules and incidents
+    "pending": "yellow",
+    "firing": "red",
+    "resolved": "green",
 }
 
 

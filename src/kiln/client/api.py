@@ -14,6 +14,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from kiln.client import config
 from kiln.client.resources import (
+    AlertsResource,
     ApiKeysResource,
     ArtifactsResource,
     AuthResource,
@@ -74,6 +75,7 @@ class Client:
         self.deployments = DeploymentsResource(self.transport)
         self.jobs = JobsResource(self.transport)
         self.monitoring = MonitoringResource(self.transport)
+        self.alerts = AlertsResource(self.transport)
         self.datasets = DatasetsResource(self.transport)
 
     def close(self) -> None:

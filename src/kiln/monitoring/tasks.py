@@ -20,6 +20,8 @@ from kiln.core.ids import ensure_utc, utcnow
 from kiln.jobs.context import JobContext
 from kiln.jobs.kinds import Backoff, register_job_kind
 from kiln.jobs.queue import enqueue, waiting_jobs
+from kiln.monitoring.alert_tasks import EVALUATE
+from kiln.monitoring.alert_tasks import register_job_kinds as register_alert_job_kinds
 from kiln.monitoring.windows import WINDOW_SIZES, compute_window, window_start
 from kiln.serving.models import Prediction, PredictionFeedback
 
@@ -35,6 +37,7 @@ SETTLE = timedelta(seconds=5)
 
 def register_job_kinds() -> None:
     register_job_kind(TICK, run_tick, max_attempts=5, backoff=Backoff(initial_seconds=5, max_seconds=120))
+    register_alert_job_kinds()
 
 
 def ensure_ticking(db: Database) -> None:
@@ -54,6 +57,8 @@ def run_tick(context: JobContext) -> dict[str, Any]:
             compute_window(
                 session, project_id=project_id, deployment=deployment, seconds=seconds, start=start
             )
+        # Rules judge the windows just computed, in a job of their own: a failing rule never stops ticks.
+        enqueue(session, EVALUATE, {"at": now.isoformat()})
         following = window_start(now, TICK_SECONDS) + timedelta(seconds=TICK_SECONDS) + SETTLE
         enqueue(session, TICK, {"since": now.isoformat()}, run_after=following)
     log.info("monitoring.tick", windows=len(windows), since=since.isoformat())

@@ -56,27 +56,34 @@ class Mailer:
             return self._pool.submit(self._deliver, mail)
 
     def _deliver(self, mail: Mail) -> None:
-        settings = self.settings
-        if not settings.host:
+        if not self.settings.host:
             log.warning("notify.mail_not_configured", to=mail.to, subject=mail.subject, body=mail.body)
             return
+        try:
+            self.send_now(mail)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error("notify.mail_failed", to=mail.to, subject=mail.subject, error=str(exc))
+            return
+        log.info("notify.mail_sent", to=mail.to, subject=mail.subject)
+
+    def send_now(self, mail: Mail) -> None:
+        """Send ``mail`` in this thread; raises ``OSError``/``SMTPException`` when it does not go (for
+        callers that record and retry each attempt, such as alert deliveries on the job queue)."""
+        settings = self.settings
+        if not settings.host:
+            raise smtplib.SMTPException("no SMTP server is configured (KILN_SMTP_HOST)")
         message = EmailMessage()
         message["From"] = settings.sender
         message["To"] = mail.to
         message["Subject"] = mail.subject
         message.set_content(mail.body)
         smtp_class = smtplib.SMTP_SSL if settings.ssl else smtplib.SMTP
-        try:
-            with smtp_class(settings.host, settings.port, timeout=settings.timeout) as smtp:
-                if settings.starttls:
-                    smtp.starttls()
-                if settings.username:
-                    smtp.login(settings.username, settings.password or "")
-                smtp.send_message(message)
-        except (OSError, smtplib.SMTPException) as exc:
-            log.error("notify.mail_failed", to=mail.to, subject=mail.subject, error=str(exc))
-            return
-        log.info("notify.mail_sent", to=mail.to, subject=mail.subject)
+        with smtp_class(settings.host, settings.port, timeout=settings.timeout) as smtp:
+            if settings.starttls:
+                smtp.starttls()
+            if settings.username:
+                smtp.login(settings.username, settings.password or "")
+            smtp.send_message(message)
 
     def close(self) -> None:
         """Wait for queued mail to go out and stop the threads (the app's lifespan calls this)."""

@@ -93,7 +93,7 @@ def notify(
             people.setdefault(recipient.user_id, recipient)
     if not people:
         return 0
-    channels = _channels(session, kind, list(people))
+    channels = chosen_channels(session, kind, list(people))
     now = utcnow()
     rows = [
         {
@@ -161,7 +161,9 @@ def _one_line(text: str, length: int) -> str:
     return flat if len(flat) <= length else flat[: length - 1] + "…"
 
 
-def _channels(session: Session, kind: NotificationKind, user_ids: list[str]) -> dict[str, tuple[bool, bool]]:
+def chosen_channels(
+    session: Session, kind: NotificationKind, user_ids: list[str]
+) -> dict[str, tuple[bool, bool]]:
     """(in_app, email) per user: their saved choice for ``kind``, else the kind's defaults."""
     spec = KINDS[kind]
     found = dict.fromkeys(user_ids, (spec.in_app, spec.email))

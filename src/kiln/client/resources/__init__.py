@@ -4,6 +4,7 @@
 here and one attribute in ``Client.__init__`` (see docs/sdk.md).
 """
 
+from kiln.client.resources.alerts import AlertsResource
 from kiln.client.resources.artifacts import ArtifactsResource
 from kiln.client.resources.auth import ApiKeysResource, AuthResource, ProjectsResource
 from kiln.client.resources.base import Resource
@@ -20,6 +21,7 @@ from kiln.client.resources.predictions import PredictionsResource
 from kiln.client.resources.runs import RunsResource
 
 __all__ = [
+    "AlertsResource",
     "ApiKeysResource",
     "ArtifactsResource",
     "AuthResource",

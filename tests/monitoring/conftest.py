@@ -1,0 +1,3 @@
+from tests.auth.apps import mail_server
+
+__all__ = ["mail_server"]
