@@ -1,6 +1,6 @@
 """alerts: rules, incidents, channels, deliveries and their attempts
 
-Revision ID: 0021_alerts
+Revision ID: 0019
 Revises: 0018
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 import kiln.core.db
 
-revision: str = "0021_alerts"
+revision: str = "0019"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
