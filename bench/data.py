@@ -40,7 +40,7 @@ from bench.servers import Server, kiln_server
 from kiln.data.frame_files import read_upload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import telemetry  # noqa: E402  (the demo's generator, a script beside the package)
+import telemetry  # the demo's generator, a script beside the package
 
 DATASET = "telemetry"
 
@@ -176,7 +176,9 @@ def appends(report: Report, server: Server, key: str, batches: int, appenders: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check-rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--upload-rows", type=int, default=1_000_000)
@@ -187,13 +189,15 @@ def main() -> None:
 
     report = Report("data")
     quality_checks(report, args.check_rows, args.repeats)
-    with tempfile.TemporaryDirectory(prefix="kiln-bench-data-") as home:
-        with kiln_server(Path(home)) as (server, healthy_s):
-            report.figure("server.healthy_after_start_s", healthy_s, "s")
-            key = Identity(server.url, setup_token=server.setup_token()).api_key()
-            big_upload(report, server, key, args.upload_rows)
-            if not args.skip_appends:
-                appends(report, server, key, args.batches, args.appenders)
+    with (
+        tempfile.TemporaryDirectory(prefix="kiln-bench-data-") as home,
+        kiln_server(Path(home)) as (server, healthy_s),
+    ):
+        report.figure("server.healthy_after_start_s", healthy_s, "s")
+        key = Identity(server.url, setup_token=server.setup_token()).api_key()
+        big_upload(report, server, key, args.upload_rows)
+        if not args.skip_appends:
+            appends(report, server, key, args.batches, args.appenders)
     print(f"# results: {report.finish()}", file=sys.stderr)
 
 
