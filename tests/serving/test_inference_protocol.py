@@ -433,3 +433,48 @@ class TestResponses:
                 SUM, "1", self.parsed(RequestedOutput("label", False)), {"label": [b"\xff"]}
             )
         assert "request it with parameters.binary_data true" in caught.value.message
+
+
+class TestJsonReadersAgree:
+    """orjson reads the body; wherever it would read it otherwise than the standard library (integers
+    beyond 64 bits, NaN and Infinity), the answer is the standard library's, as before."""
+
+    @pytest.mark.parametrize(("datatype", "value"), [("UINT64", 2**64), ("INT64", -(2**63) - 1)])
+    def test_integers_beyond_64_bits_are_not_read_as_doubles(self, datatype: str, value: int) -> None:
+        error = refused(request(tensor("x", datatype, [1, 3], [0, value, 1])), echo_model(datatype))
+        assert error.message == f"input 'x' is {datatype}: 'data' must hold only integers, got mixed values"
+
+    def test_a_double_beyond_64_bits_is_not_an_integer(self) -> None:
+        error = refused(request(tensor("x", "INT64", [1, 3], [1e19, 1, 1])), echo_model("INT64"))
+        assert "must hold only integers, got numbers with decimals" in error.message
+
+    def test_an_integer_beyond_64_bits_is_not_a_double(self) -> None:
+        error = refused(request(tensor("input", "FP64", [1, 3], [1, 2**70, 3])))
+        assert "input 'input' is FP64: 'data' must hold only numbers, got mixed values" in error.message
+
+    def test_a_shape_beyond_64_bits_is_quoted_as_sent(self) -> None:
+        error = refused(request(tensor("input", "FP64", [2**64, 3], [1.0, 2.0, 3.0])))
+        assert "but shape [18446744073709551616, 3] needs 55340232221128654848" in error.message
+
+    def test_large_doubles_are_still_doubles(self) -> None:
+        parsed = parse_infer_request(
+            request(tensor("input", "FP64", [1, 3], [1e300, -3.4e38, 1.0])).encode(), SUM
+        )
+        assert parsed.inputs["input"].tolist() == [[1e300, -3.4e38, 1.0]]
+
+    def test_nan_and_infinity_literals_are_read(self) -> None:
+        body = (
+            '{"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 3], "data": [NaN, Infinity, 1]}]}'
+        )
+        values = parse_infer_request(body.encode(), SUM).inputs["input"]
+        assert np.isnan(values[0, 0])
+        assert values[0, 1:].tolist() == [np.inf, 1.0]
+
+    def test_nan_goes_out_as_nan_and_float32_as_before(self) -> None:
+        model = echo_model("FP32", (-1,))
+        parsed = InferRequest(id=None, inputs={}, outputs=(RequestedOutput("y", False),), parameters={})
+        body, _ = encode_infer_response(model, "1", parsed, {"y": np.array([0.1], dtype=np.float32)})
+        assert json.loads(body)["outputs"][0]["data"] == [float(np.float32(0.1))]
+        model = echo_model("FP64", (-1,))
+        body, _ = encode_infer_response(model, "1", parsed, {"y": np.array([np.nan, 2.5])})
+        assert b"[NaN,2.5]" in body

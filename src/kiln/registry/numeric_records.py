@@ -75,4 +75,4 @@ class NumericRecords:
             if (np.floor(whole) != whole).any():
                 return None
         columns = tuple(matrix[:, index] for index in range(len(self._names)))
-        return ModelInput(fields=self.fields, columns=columns, n_rows=len(rows))
+        return ModelInput(fields=self.fields, columns=columns, n_rows=len(rows), dense=matrix)

@@ -204,6 +204,9 @@ class ModelInput:
     fields: tuple[FieldSpec, ...]
     columns: tuple[np.ndarray, ...]
     n_rows: int
+    # The float64 matrix the columns are views of, when they came from one (``NumericRecords``):
+    # ``matrix()`` answers it rather than copying the columns into a new one.
+    dense: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def names(self) -> list[str]:
@@ -211,6 +214,8 @@ class ModelInput:
 
     def matrix(self) -> np.ndarray:
         """A 2-D array (rows by fields): float64 when every column is numeric, else object."""
+        if self.dense is not None:
+            return self.dense
         if not self.columns:
             return np.empty((self.n_rows, 0))
         numeric = all(column.dtype.kind in "iufb" for column in self.columns)

@@ -8,6 +8,14 @@ what to send instead.
 
 Fast on purpose (the serving hot path): binary tensors are ``numpy.frombuffer`` views over the body,
 JSON numbers go through one ``numpy.asarray`` per input, and nothing loops per element except BYTES.
+
+The JSON is read by orjson (several times the standard library's speed on a large body). A body it
+refuses is read by the standard library, which says what it says (the same messages as ever) or
+takes what only it takes (``NaN`` and ``Infinity``, numbers too large for a double). orjson reads
+an integer beyond 64 bits as a float, where the standard library keeps it exact, and the checks
+below tell the two apart (an out-of-range integer, a float where an integer belongs): so whenever
+a float of magnitude 2**63 or more turns up, the request is read again by the standard library and
+checked from scratch, and every answer is the one the standard library gives.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import zlib
 from typing import Any
 
 import numpy as np
+import orjson
 
 from kiln.serving.inference_datatypes import (
     BYTES,
@@ -36,6 +45,12 @@ MAX_DECODED_BYTES = 256 * 1024 * 1024
 _ACCEPTED_KINDS = {"b": "b", "u": "iu", "i": "iu", "f": "iuf"}
 _KIND_WORDS = {"b": "booleans (true/false)", "u": "integers", "i": "integers", "f": "numbers"}
 _UNSUPPORTED_PARAMETERS = frozenset({"shared_memory_region", "classification"})
+# orjson reads integers beyond 64 bits as floats: every such float is at least this large.
+_LOST_INTEGER = float(2**63)
+
+
+class _Inexact(Exception):
+    """orjson may have read an integer beyond 64 bits as a float: read the body again, exactly."""
 
 
 def parse_infer_request(
@@ -52,12 +67,23 @@ def parse_infer_request(
     """
     body = _decoded(body, content_encoding)
     header, binary = _split(body, header_length)
-    document = _load_json(header)
+    document, exact = _load_json(header)
+    if not exact and _lost_integers(document):
+        document, exact = _load_json(header, exact=True)
+    try:
+        return _request(document, model, binary, exact=exact)
+    except _Inexact:
+        return _request(_load_json(header, exact=True)[0], model, binary, exact=True)
+
+
+def _request(
+    document: dict[str, Any], model: ModelMetadata, binary: memoryview, *, exact: bool
+) -> InferRequest:
     request_id = document.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise InferenceProtocolError(f"'id' must be a string, got {_json_kind(request_id)}")
     parameters = _parameters(document.get("parameters"), "the request")
-    inputs = _inputs(document.get("inputs"), model, binary)
+    inputs = _inputs(document.get("inputs"), model, binary, exact=exact)
     binary_default = parameters.get("binary_data_output", False)
     if not isinstance(binary_default, bool):
         raise InferenceProtocolError("parameters.binary_data_output must be true or false")
@@ -106,18 +132,53 @@ def _split(body: bytes, header_length: str | int | None) -> tuple[bytes, memoryv
     return bytes(view[:length]), view[length:]
 
 
-def _load_json(header: bytes) -> dict[str, Any]:
+def _load_json(header: bytes, *, exact: bool = False) -> tuple[dict[str, Any], bool]:
+    """The document, and whether it was read exactly (by the standard library) rather than by orjson."""
     if not header.strip():
         raise InferenceProtocolError("the request body is empty; send an inference request JSON object")
-    try:
-        document = json.loads(header)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InferenceProtocolError(f"the request is not valid JSON: {exc}") from None
+    document: Any = None
+    if not exact:
+        try:
+            document = orjson.loads(header)
+        except orjson.JSONDecodeError:
+            exact = True  # NaN, a number too large for a double, or not JSON: the standard library says
+    if exact:
+        try:
+            document = json.loads(header)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InferenceProtocolError(f"the request is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise InferenceProtocolError(
             f"the request must be a JSON object with 'inputs', got {_json_kind(document)}"
         )
-    return document
+    return document, exact
+
+
+def _lost_integers(document: dict[str, Any]) -> bool:
+    """Whether a float that may be an integer beyond 64 bits is anywhere outside the inputs' data
+    (the data is looked at in numpy, ``_numbers_from_json``)."""
+    for key, value in document.items():
+        if key == "inputs" and type(value) is list:
+            for item in value:
+                if type(item) is dict:
+                    if any(_large_float(inner) for name, inner in item.items() if name != "data"):
+                        return True
+                elif _large_float(item):
+                    return True
+        elif _large_float(value):
+            return True
+    return False
+
+
+def _large_float(value: Any) -> bool:
+    kind = type(value)
+    if kind is float:
+        return bool(abs(value) >= _LOST_INTEGER)
+    if kind is list:
+        return any(map(_large_float, value))
+    if kind is dict:
+        return any(map(_large_float, value.values()))
+    return False
 
 
 def _parameters(raw: Any, where: str) -> dict[str, Any]:
@@ -132,7 +193,7 @@ def _parameters(raw: Any, where: str) -> dict[str, Any]:
     return raw
 
 
-def _inputs(raw: Any, model: ModelMetadata, binary: memoryview) -> dict[str, Tensor]:
+def _inputs(raw: Any, model: ModelMetadata, binary: memoryview, *, exact: bool) -> dict[str, Tensor]:
     if not isinstance(raw, list) or not raw:
         raise InferenceProtocolError(
             f"'inputs' must be a non-empty list of tensors; model '{model.name}' takes {_names(model.inputs)}"
@@ -157,7 +218,7 @@ def _inputs(raw: Any, model: ModelMetadata, binary: memoryview) -> dict[str, Ten
         parameters = _parameters(item.get("parameters"), f"input '{name}'")
         size = parameters.get("binary_data_size")
         if size is None:
-            tensors[name] = _from_json(item, spec, shape)
+            tensors[name] = _from_json(item, spec, shape, exact=exact)
         else:
             if "data" in item:
                 raise InferenceProtocolError(
@@ -228,7 +289,7 @@ def _from_binary(binary: memoryview, offset: int, size: Any, spec: TensorSpec, s
     return np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 
-def _from_json(item: dict[str, Any], spec: TensorSpec, shape: list[int]) -> Tensor:
+def _from_json(item: dict[str, Any], spec: TensorSpec, shape: list[int], *, exact: bool) -> Tensor:
     data = item.get("data")
     if not isinstance(data, list):
         raise InferenceProtocolError(
@@ -236,7 +297,10 @@ def _from_json(item: dict[str, Any], spec: TensorSpec, shape: list[int]) -> Tens
             "parameters.binary_data_size"
         )
     count = math.prod(shape)
-    tensor = _bytes_from_json(data, spec) if spec.datatype == BYTES else _numbers_from_json(data, spec)
+    if spec.datatype == BYTES:
+        tensor = _bytes_from_json(data, spec)
+    else:
+        tensor = _numbers_from_json(data, spec, exact=exact)
     if tensor.size != count:
         raise InferenceProtocolError(
             f"input '{spec.name}' has {tensor.size} elements, but shape {_shape_text(shape)} needs {count}"
@@ -244,7 +308,7 @@ def _from_json(item: dict[str, Any], spec: TensorSpec, shape: list[int]) -> Tens
     return tensor.reshape(shape)
 
 
-def _numbers_from_json(data: list[Any], spec: TensorSpec) -> Tensor:
+def _numbers_from_json(data: list[Any], spec: TensorSpec, *, exact: bool) -> Tensor:
     dtype = numpy_dtype(spec.datatype)
     try:
         # Nested (row-major) or flat lists both work; one C-level pass over the list.
@@ -255,6 +319,8 @@ def _numbers_from_json(data: list[Any], spec: TensorSpec) -> Tensor:
         ) from None
     if parsed.size == 0:
         return parsed.astype(dtype)
+    if not exact and parsed.dtype.kind == "f" and not bool((np.abs(parsed) < _LOST_INTEGER).all()):
+        raise _Inexact  # perhaps an integer beyond 64 bits, which orjson read as a float
     if parsed.dtype.kind == "f" and dtype.kind in "iu":
         # numpy promotes integers past int64 (large UINT64 values) to float: look again, exactly.
         return _big_integers_from_json(data, spec, dtype)

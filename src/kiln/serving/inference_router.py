@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import orjson
 import structlog
 from fastapi import APIRouter, Request, Response
 
@@ -78,7 +79,11 @@ def _error(error: InferenceProtocolError, request_id: str | None = None) -> Resp
 
 
 def _document(document: dict[str, Any]) -> Response:
-    return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")
+    try:
+        body = orjson.dumps(document)
+    except TypeError:  # text that is not valid Unicode: the standard library writes it
+        body = json.dumps(document, separators=(",", ":")).encode()
+    return Response(body, media_type="application/json")
 
 
 async def _served(
