@@ -28,10 +28,7 @@ def _run(
 ) -> None:
     import uvicorn
 
-    from kiln.core.memory import limit_malloc_arenas
     from kiln.core.settings import Settings
-
-    limit_malloc_arenas()  # before uvicorn and the app start their threads
 
     settings = Settings()
     server = settings.server

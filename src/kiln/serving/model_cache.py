@@ -33,7 +33,6 @@ from kiln.core.db import Database
 from kiln.core.errors import KilnError
 from kiln.core.events import Event
 from kiln.core.ids import new_id
-from kiln.core.memory import trim_heap
 from kiln.registry.files import VersionFiles, files_of, materialize_version
 from kiln.registry.loaded_model import LoadedModel, load_model_folder
 from kiln.registry.models import ModelVersion, RegisteredModel
@@ -268,7 +267,6 @@ class ModelCache:
             raise
         # What the model built while loading lives as long as it does: keep it out of the collector.
         gc.freeze()
-        trim_heap()
         log.info("serving.model_loaded", version_id=version_id, folder=str(folder))
         return model
 
