@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from kiln.core.actor import Actor
 from kiln.core.errors import Invalid
 from kiln.core.permissions import Permission
-from kiln.monitoring.drift import drift_report
 from kiln.monitoring.drift_schemas import DriftReport, DriftThresholds, FeatureState
 from kiln.monitoring.drift_state import categorical_reference, empty_like, numeric_reference, update
 from kiln.monitoring.served_inputs import logged_predictions, logged_rows
@@ -73,6 +72,9 @@ def deployment_drift(
         for feature, values in columns.items():
             windows[feature] = update(windows[feature], values, seed=seed + batch)
     prediction = PREDICTION if PREDICTION in references else None
+    # scipy and pandas cost seconds and tens of MB: a serving process that never computes drift skips them.
+    from kiln.monitoring.drift import drift_report
+
     return drift_report(references, windows, thresholds or DriftThresholds(), prediction_feature=prediction)
 
 
