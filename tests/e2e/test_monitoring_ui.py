@@ -1,5 +1,6 @@
 """In Chromium: a deployment's monitoring page draws its charts, then takes in a newly computed
-window through its live refresh without a reload, within the content security policy."""
+window through its live refresh without a reload, within the content security policy; the
+overview fits a phone."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from tests.builders.alerts import add_windows
 from tests.builders.auth import default_project_id
 from tests.builders.core import database
 from tests.builders.registry_lifecycle import build_model
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import PHONE, LiveServer
 from tests.e2e.test_content_security_policy import RECORD_VIOLATIONS, violations
+from tests.e2e.test_tracking_ui import OVERFLOWING
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("signed_in")]
 
@@ -60,3 +62,10 @@ def test_the_monitoring_page_draws_charts_and_updates_live(
     expect(page.locator("#live-status")).to_contain_text("last updated")
     assert violations(page) == []
     page.screenshot(path=str(screenshots / "monitoring-deployment.png"), full_page=True)
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/monitoring?window=1m")
+    expect(page.locator('[data-live-key="fraud-api:requests"]')).to_have_text("77")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width}px wide on a phone: {page.evaluate(OVERFLOWING)}"
+    page.screenshot(path=str(screenshots / "phone-monitoring.png"), full_page=True)

@@ -9,15 +9,16 @@ from datetime import timedelta
 @dataclass(frozen=True, slots=True)
 class WindowChoice:
     key: str
-    label: str
+    label: str  # on the charts' pages, which cover a range
+    short: str  # on the overview, which shows the newest window only
     seconds: int
     span: timedelta
 
 
 WINDOWS = (
-    WindowChoice("1m", "per minute, last 3 hours", 60, timedelta(hours=3)),
-    WindowChoice("1h", "per hour, last 2 days", 3_600, timedelta(days=2)),
-    WindowChoice("1d", "per day, last 60 days", 86_400, timedelta(days=60)),
+    WindowChoice("1m", "per minute, last 3 hours", "per minute", 60, timedelta(hours=3)),
+    WindowChoice("1h", "per hour, last 2 days", "per hour", 3_600, timedelta(days=2)),
+    WindowChoice("1d", "per day, last 60 days", "per day", 86_400, timedelta(days=60)),
 )
 BY_KEY = {window.key: window for window in WINDOWS}
 DEFAULT = BY_KEY["1h"]

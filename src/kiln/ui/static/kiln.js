@@ -143,7 +143,15 @@
           return response.json();
         })
         .then(function (body) { apply(body); window.setTimeout(tick, seconds * 1000); })
-        .catch(function () { stop("Live updates stopped: reload the page."); });
+        .catch(function (error) {
+          // fetch rejects with a TypeError when the server cannot be reached (a restart): try again later.
+          if (error instanceof TypeError) {
+            if (updated) { updated.textContent = "; the server is not answering, trying again"; }
+            window.setTimeout(tick, seconds * 4000);
+            return;
+          }
+          stop("Live updates stopped: reload the page.");
+        });
     }
     window.setTimeout(tick, seconds * 1000);
   }
