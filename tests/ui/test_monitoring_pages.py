@@ -29,7 +29,7 @@ from tests.builders.deployments import deploy
 from tests.builders.registry_lifecycle import build_model
 from tests.builders.serving import classified, log_predictions, prediction
 from tests.ui.html_tree import Element, chart_data, get_page, parse_html
-from tests.ui.sessions import submit
+from tests.ui.sessions import form_token, submit
 
 pytestmark = pytest.mark.usefixtures("logged_in")
 
@@ -205,6 +205,9 @@ class TestDeploymentPage:
         for path in (PAGE, f"{PAGE}/live.json", f"{PAGE}/charts/volume.csv", f"/alerts/incidents/{incident}"):
             assert client.get(path).status_code == 404, path
         assert get_page(client, "/alerts/incidents").find_all("tr", data_incident=incident) == []
+        token = form_token(client, "/settings/notifications")
+        refused = client.post(f"/alerts/incidents/{incident}/ack", data={"csrf_token": token, "note": "mine"})
+        assert refused.status_code == 404
 
 
 class TestAlertPages:
@@ -280,6 +283,17 @@ class TestAlertPages:
         assert page.find_all("form", id="ack-form") == []
         listed = get_page(client, "/alerts/incidents").find("tr", data_incident=incident)
         assert logged_in.email in listed.text()
+
+    def test_a_viewer_reads_rules_and_incidents_without_forms(
+        self, app: FastAPI, client: TestClient, incident: str
+    ) -> None:
+        viewer = make_account(app, role=Role.viewer, project_role=Role.viewer)
+        client.cookies.set("kiln_access", open_session(app, viewer).access_token)
+        rules = get_page(client, "/alerts/rules")
+        assert rules.find_all("tr", data_rule="fraud accuracy")
+        assert rules.find_all("form", id="rule-form") == []
+        assert rules.find("tr", data_rule="fraud accuracy").find_all("form") == []
+        assert get_page(client, f"/alerts/incidents/{incident}").find_all("form", id="ack-form") == []
 
 
 class TestNotificationSettings:
