@@ -276,6 +276,7 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/monitoring/deployments/{name}"): P.monitors_read,
     ("GET", "/monitoring/deployments/{name}/live.json"): P.monitors_read,
     ("GET", "/monitoring/deployments/{name}/charts/{chart}.csv"): P.monitors_read,
+    ("GET", "/monitoring/deployments/{name}/drift.csv"): P.monitors_read,
     ("GET", "/alerts/rules"): P.alerts_read,
     ("POST", "/alerts/rules"): P.alerts_write,
     ("POST", "/alerts/rules/{rule_id}/enabled"): P.alerts_write,

@@ -167,6 +167,15 @@ class TestDeploymentPage:
             "amount",
             "age",
         }
+        exported = client.get(f"{PAGE}/drift.csv")
+        assert exported.status_code == 200
+        table = {row["feature"]: row for row in csv.DictReader(io.StringIO(exported.text))}
+        assert set(table) == {"amount", "age"}
+        assert (table["amount"]["kind"], table["amount"]["drifted"]) == ("numeric", "false")
+        rows_cell = drift.find("tr", data_feature="amount").find_all("td")[6].text()
+        assert (
+            rows_cell == f"{int(table['amount']['reference_count']):,} / {table['amount']['current_count']}"
+        )
 
     def test_each_chart_downloads_as_csv_with_the_charted_numbers(
         self, client: TestClient, fraud: str
@@ -202,7 +211,13 @@ class TestDeploymentPage:
     ) -> None:
         as_outsider(app, client)
         assert get_page(client, "/monitoring").find_all("tr", data_deployment="fraud") == []
-        for path in (PAGE, f"{PAGE}/live.json", f"{PAGE}/charts/volume.csv", f"/alerts/incidents/{incident}"):
+        for path in (
+            PAGE,
+            f"{PAGE}/live.json",
+            f"{PAGE}/charts/volume.csv",
+            f"{PAGE}/drift.csv",
+            f"/alerts/incidents/{incident}",
+        ):
             assert client.get(path).status_code == 404, path
         assert get_page(client, "/alerts/incidents").find_all("tr", data_incident=incident) == []
         token = form_token(client, "/settings/notifications")

@@ -23,6 +23,7 @@ from kiln.monitoring import drift_service
 from kiln.monitoring.drift_schemas import DriftReport
 from kiln.storage.deps import get_store
 from kiln.ui.monitoring.deployment_view import DeploymentView, load_view
+from kiln.ui.monitoring.drift_view import drift_csv
 from kiln.ui.monitoring.metric_view import BY_SLUG, chart_table, shown, table_csv
 from kiln.ui.monitoring.page_params import MonitorsPage, Window
 from kiln.ui.monitoring.windows import WINDOWS, WindowChoice, window_choice
@@ -59,19 +60,22 @@ def live_values(view: DeploymentView) -> dict[str, str]:
     return values
 
 
+def _drift_report(request: Request, actor: Actor, name: str, window: WindowChoice) -> DriftReport:
+    """Drift over the charts' range (the service reads at most its cap of logged requests)."""
+    end = utcnow()
+    with get_db(request).unit_of_work() as session:
+        return drift_service.deployment_drift(
+            session, actor, get_store(request), name, start=end - window.span, end=end
+        )
+
+
 def _drift(
     request: Request, actor: Actor, name: str, window: WindowChoice
 ) -> tuple[DriftReport | None, str | None]:
-    """Drift over the charts' range (the service reads at most its cap of logged requests)."""
-    end = utcnow()
     try:
-        with get_db(request).unit_of_work() as session:
-            report = drift_service.deployment_drift(
-                session, actor, get_store(request), name, start=end - window.span, end=end
-            )
+        return _drift_report(request, actor, name, window), None
     except KilnError as exc:  # no reference sample, most often: the page says why instead
         return None, exc.message
-    return report, None
 
 
 @router.get("/monitoring/deployments/{name}", response_class=HTMLResponse)
@@ -129,4 +133,16 @@ def chart_csv(
         table_csv(table),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}-{chart.value}-{chosen.key}.csv"'},
+    )
+
+
+@router.get("/monitoring/deployments/{name}/drift.csv")
+def drift_table_csv(request: Request, actor: MonitorsPage, name: str, window: Window = "") -> Response:
+    """The drift table, every measure per feature (the error page says why when drift cannot be computed)."""
+    chosen = window_choice(window)
+    report = _drift_report(request, actor, name, chosen)
+    return Response(
+        drift_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}-drift-{chosen.key}.csv"'},
     )
