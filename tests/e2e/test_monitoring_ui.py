@@ -32,7 +32,7 @@ LIVE_TIMEOUT_MS = 20_000
 def test_the_monitoring_page_draws_charts_and_updates_live(
     page: Page, app: FastAPI, live_server: LiveServer, api_token: str, screenshots: Path
 ) -> None:
-    [version] = build_model(app, name="fraud_detector")
+    [version] = build_model(app, name="fraud_detector", metrics=[{"training_accuracy": 0.93}])
     with httpx.Client(
         base_url=f"{live_server.url}/api/v1", headers={"Authorization": f"Bearer {api_token}"}
     ) as api:
@@ -41,7 +41,7 @@ def test_the_monitoring_page_draws_charts_and_updates_live(
     db, project = database(app), default_project_id(app)
     minute = timedelta(minutes=1)
     first = window_start(utcnow() - timedelta(minutes=30), 60)
-    for metric, value in (("requests", 12.0), ("latency_p99", 40.0), ("error_rate", 0.0)):
+    for metric, value in (("requests", 12.0), ("latency_p99", 40.0), ("error_rate", 0.0), ("accuracy", 0.88)):
         add_windows(db, project, "fraud-api", metric, {first: value, first + minute: value})
     page.add_init_script(RECORD_VIOLATIONS)
 
@@ -49,6 +49,8 @@ def test_the_monitoring_page_draws_charts_and_updates_live(
     page.get_by_role("link", name="fraud-api").click()
     page.get_by_role("link", name="per minute, last 3 hours").click()
     expect(page.locator("#chart-volume .main-svg").first).to_be_visible(timeout=CHART_TIMEOUT_MS)
+    expect(page.locator("#chart-quality .main-svg").first).to_be_visible(timeout=CHART_TIMEOUT_MS)
+    expect(page.locator("#chart-quality")).to_contain_text("accuracy at training")
     requests = page.locator('[data-live-key="latest:requests"]')
     expect(requests).to_have_text("12")
 

@@ -24,7 +24,7 @@ from kiln.monitoring.drift_schemas import DriftReport
 from kiln.storage.deps import get_store
 from kiln.ui.monitoring.deployment_view import DeploymentView, load_view
 from kiln.ui.monitoring.drift_view import drift_csv
-from kiln.ui.monitoring.metric_view import BY_SLUG, chart_table, shown, table_csv
+from kiln.ui.monitoring.metric_view import BY_SLUG, QUALITY, chart_table, shown, table_csv
 from kiln.ui.monitoring.page_params import MonitorsPage, Window
 from kiln.ui.monitoring.windows import WINDOWS, WindowChoice, window_choice
 from kiln.ui.page_route import PageRoute
@@ -34,7 +34,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 # How often the page asks for fresh numbers; the tick computes windows once a minute.
 REFRESH_SECONDS = 5
-LIVE_METRICS = ("requests", "latency_p50", "latency_p95", "latency_p99", "error_rate", "accuracy")
+LIVE_METRICS = ("requests", "latency_p50", "latency_p95", "latency_p99", "error_rate", *QUALITY)
 
 
 class ChartSlug(StrEnum):
@@ -98,6 +98,8 @@ def deployment_page(request: Request, actor: MonitorsPage, name: str, window: Wi
             "charts": [table.payload() for table in view.tables],
             "tables": view.tables,
             "values": live_values(view),
+            # Classifiers show accuracy, precision, ...; regressors MAE, RMSE, R²; accuracy before any.
+            "quality_shown": [metric for metric in QUALITY if metric in view.latest] or ["accuracy"],
             "drift": drift,
             "drift_error": drift_error,
             "live_url": f"{href}/live.json?window={chosen.key}",
