@@ -271,6 +271,22 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/deployments/{name}/try"): P.deployments_read,
     ("POST", "/deployments/{name}/try"): P.predictions_create,
     ("POST", "/deployments/{name}/undeploy"): P.deployments_write,
+    ("GET", "/monitoring"): P.monitors_read,
+    ("GET", "/monitoring/overview.json"): P.monitors_read,
+    ("GET", "/monitoring/deployments/{name}"): P.monitors_read,
+    ("GET", "/monitoring/deployments/{name}/live.json"): P.monitors_read,
+    ("GET", "/monitoring/deployments/{name}/charts/{chart}.csv"): P.monitors_read,
+    ("GET", "/monitoring/deployments/{name}/drift.csv"): P.monitors_read,
+    ("GET", "/alerts/rules"): P.alerts_read,
+    ("POST", "/alerts/rules"): P.alerts_write,
+    ("POST", "/alerts/rules/{rule_id}/enabled"): P.alerts_write,
+    ("GET", "/alerts/incidents"): P.alerts_read,
+    ("GET", "/alerts/incidents/{incident_id}"): P.alerts_read,
+    ("POST", "/alerts/incidents/{incident_id}/ack"): P.alerts_write,
+    ("GET", "/settings/notifications"): P.profile_read,
+    ("POST", "/settings/notifications"): P.profile_write,
+    ("POST", "/settings/notifications/channels"): P.alerts_write,
+    ("POST", "/settings/notifications/channels/{channel_id}/enabled"): P.alerts_write,
 }
 
 RULES = {**API_RULES, **UI_RULES}

@@ -12,6 +12,7 @@ from kiln.ui.auth import routes as auth_pages
 from kiln.ui.data import routes as data_pages
 from kiln.ui.jobs import routes as jobs_pages
 from kiln.ui.lineage import routes as lineage_pages
+from kiln.ui.monitoring import routes as monitoring_pages
 from kiln.ui.navigation import ACCOUNT_ITEMS, NAV_ITEMS
 from kiln.ui.notify import bell
 from kiln.ui.notify import routes as notify_pages
@@ -43,3 +44,4 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(serving_pages.router)
     app.include_router(data_pages.router)
     app.include_router(jobs_pages.router)
+    app.include_router(monitoring_pages.router)
