@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from kiln.core.actor import Actor
-from kiln.core.deps import SessionDep, require
+from kiln.core.deps import DatabaseDep, SessionDep, require
 from kiln.core.http import error_responses
 from kiln.core.page_query import PageQuery
 from kiln.core.permissions import Permission
@@ -160,14 +161,30 @@ def list_quarantine(
 
 @router.get("/datasets/{name}/quarantine/download", response_model=None)
 def download_quarantine(
-    name: str, session: SessionDep, actor: DatasetsRead, where: FilterQuery, project: Project = None
+    name: str,
+    session: SessionDep,
+    db: DatabaseDep,
+    actor: DatasetsRead,
+    where: FilterQuery,
+    project: Project = None,
 ) -> StreamingResponse:
     """The matching rows as CSV: review columns, then the row's values (fix them, then release)."""
     dataset = access.get_dataset(session, actor, name, project=project)
+    dataset_id, columns, filename = (
+        dataset.id,
+        quarantine.csv_columns(dataset),
+        f"{dataset.name}-quarantine.csv",
+    )
+
+    def lines() -> Iterator[str]:
+        # The request's session closes before the body is sent: the rows are read in one of their own.
+        with db.unit_of_work() as reading:
+            yield from quarantine.quarantine_csv(reading, dataset_id, columns, where)
+
     return StreamingResponse(
-        quarantine.quarantine_csv(session, dataset, where),
+        lines(),
         media_type="text/csv",
-        headers={"content-disposition": f'attachment; filename="{dataset.name}-quarantine.csv"'},
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
 
 

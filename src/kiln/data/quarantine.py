@@ -40,8 +40,8 @@ from kiln.storage.store import ArtifactStore
 _CSV_CHUNK = 1_000
 
 
-def _filtered(dataset: Dataset, where: QuarantineFilter) -> Select[Any]:
-    query = select(QuarantinedRow).where(QuarantinedRow.dataset_id == dataset.id)
+def _filtered(dataset_id: str, where: QuarantineFilter) -> Select[Any]:
+    query = select(QuarantinedRow).where(QuarantinedRow.dataset_id == dataset_id)
     if where.status is not None:
         query = query.where(QuarantinedRow.status == where.status.value)
     if where.version is not None:
@@ -64,20 +64,27 @@ def list_quarantine(
     session: Session, dataset: Dataset, where: QuarantineFilter, page: PageParams
 ) -> Page[QuarantinedRow]:
     """The dataset's quarantined rows that match, oldest first."""
-    return paginate(session, _filtered(dataset, where).order_by(QuarantinedRow.id), page, with_total=True)
+    return paginate(session, _filtered(dataset.id, where).order_by(QuarantinedRow.id), page, with_total=True)
 
 
-def quarantine_csv(session: Session, dataset: Dataset, where: QuarantineFilter) -> Iterator[str]:
+def csv_columns(dataset: Dataset) -> list[str]:
+    """The value columns of the quarantine's CSV: the schema's."""
+    return [column.name for column in declared_schema(dataset).columns]
+
+
+def quarantine_csv(
+    session: Session, dataset_id: str, columns: list[str], where: QuarantineFilter
+) -> Iterator[str]:
     """The matching rows as CSV, in chunks (never all rows in memory): the review columns, then the
-    row's values in the schema's columns."""
-    columns = [column.name for column in declared_schema(dataset).columns]
+    row's values in ``columns``. The caller's session stays open while it is read (a streamed
+    response opens its own unit of work)."""
     header = ["quarantine_id", "status", "version", "batch_id", "row_number", "reasons", *columns]
     last = ""
     yield _csv_line(header)
     while True:
         chunk = list(
             session.scalars(
-                _filtered(dataset, where)
+                _filtered(dataset_id, where)
                 .where(QuarantinedRow.id > last)
                 .order_by(QuarantinedRow.id)
                 .limit(_CSV_CHUNK)
