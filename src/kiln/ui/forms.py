@@ -47,6 +47,8 @@ NOTICES = {
     "undeployed": "The deployment is stopped: serving processes stop answering for it within seconds.",
     "job_cancelled": "Cancelled: a queued job will not run; a running one stops at its next heartbeat.",
     "job_retried": "The job is queued again, with a fresh budget of attempts.",
+    "quarantine_released": "Released: the rows join the next version, where the rules judge them again.",
+    "quarantine_discarded": "Discarded: the rows stay listed as discarded, with your note.",
 }
 
 
