@@ -29,20 +29,19 @@ from kiln.data.ingestion_schemas import (
     RecordsAppend,
 )
 from kiln.data.records import to_records
+from kiln.data.router import DatasetsRead, DatasetsWrite, Project
 from kiln.data.schemas import DatasetVersionUploaded
 from kiln.notify.deps import MailerDep
 from kiln.storage.deps import StoreDep
 
+# The dataset routes' permissions and project parameter are data.router's (one definition).
 router = APIRouter(
     prefix="/api/v1",
     tags=["datasets"],
     responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
 )
 
-DatasetsRead = Annotated[Actor, Depends(require(Permission.datasets_read))]
-DatasetsWrite = Annotated[Actor, Depends(require(Permission.datasets_write))]
 QuarantineReview = Annotated[Actor, Depends(require(Permission.quarantine_review))]
-Project = Annotated[str | None, Query(description="project id or name; default: the one holding the dataset")]
 
 
 @router.post("/datasets/{name}/records", status_code=status.HTTP_201_CREATED, response_model=AppendResult)

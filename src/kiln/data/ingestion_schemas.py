@@ -11,8 +11,10 @@ from pydantic import ConfigDict, Field
 from kiln.core.schemas import InputSchema, ReadSchema
 from kiln.data.schemas import DatasetVersionRead, IngestionPolicy
 
-# A JSON cell: what a CSV or a DataFrame cell can be. Nested values are refused per row and column.
-Cell = str | int | float | bool | None
+# A JSON cell: what a CSV or a DataFrame cell can be. Nested values are refused per row and column;
+# an integer beyond 64 bits would wrap around in the frame, so it is refused here, naming its place.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Cell = str | Int64 | float | bool | None
 MAX_APPEND_RECORDS = 100_000
 MAX_DECISION_ROWS = 1_000
 
