@@ -71,8 +71,9 @@ def test_append_commit_and_review_the_quarantine(sdk: kiln.Client, tmp_path: Pat
     frame.loc[3, "latency_ms"] = 65_535.0
 
     first = kiln.datasets.append(frame, "telemetry")
+    # Records as a program builds them: its timestamps are datetimes (the SDK sends ISO 8601).
     records = [
-        {**row, "ts": row["ts"].isoformat()}
+        {**row, "ts": row["ts"].to_pydatetime()}
         for row in batch(20, seed=2, start=START + timedelta(days=7)).to_dict("records")
     ]
     second = sdk.datasets.append("telemetry", records)

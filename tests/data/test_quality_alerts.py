@@ -49,7 +49,7 @@ def test_a_failed_batch_alerts_the_owners_in_the_app_and_by_mail(
         [alert] = [item for item in inbox if item["kind"] == "dataset.quality_failed"]
         assert "telemetry v2 failed its quality checks" in alert["title"]
         assert "latency_ms" in alert["title"]
-        assert alert["link"] == "/datasets/telemetry/quarantine"
+        assert alert["link"] == f"/datasets/telemetry/quarantine?project={made.json()['project_id']}"
 
     with api(app, access_token(app, viewer)) as as_viewer:
         kinds = [item["kind"] for item in as_viewer.get(f"{API}/notifications").json()["items"]]

@@ -22,12 +22,13 @@ from kiln.notify.service import notify
 _SHOWN_CHECKS = 5
 
 
+# With the project: two projects may each hold a dataset of the same name.
 def version_link(dataset: Dataset, version: DatasetVersion) -> str:
-    return f"/datasets/{dataset.name}/versions/{version.number}"
+    return f"/datasets/{dataset.name}/versions/{version.number}?project={dataset.project_id}"
 
 
 def quarantine_link(dataset: Dataset) -> str:
-    return f"/datasets/{dataset.name}/quarantine"
+    return f"/datasets/{dataset.name}/quarantine?project={dataset.project_id}"
 
 
 def quality_failed(

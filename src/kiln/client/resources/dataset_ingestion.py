@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import tempfile
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -31,6 +32,11 @@ Records = Sequence[Mapping[str, Any]]
 
 def _project(project: str | None) -> dict[str, Any]:
     return {"project": project} if project is not None else {}
+
+
+def _json_cell(value: Any) -> Any:
+    """Dates and times travel as ISO 8601 text, as the server reads them."""
+    return value.isoformat() if isinstance(value, datetime | date) else value
 
 
 class DatasetIngestion(Resource):
@@ -57,7 +63,9 @@ class DatasetIngestion(Resource):
                 local = Path(workdir) / f"{name}.parquet"
                 data.to_parquet(local, index=False)
                 return self._append_file(f"{base}/file", local, project)
-        records = [dict(record) for record in cast(Records, data)]
+        records = [
+            {key: _json_cell(value) for key, value in record.items()} for record in cast(Records, data)
+        ]
         answer = self.transport.request(
             "POST",
             base,
