@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from kiln.app import KilnSettings, bind_data_runtime
 from kiln.core import events
 from kiln.core.ids import utcnow
 from kiln.data.events import DatasetVersionCreated
@@ -266,3 +267,21 @@ class TestParallelAppenders:
         kept = {(link, ts.isoformat()) for link, ts in zip(stored["link_id"], stored["ts"], strict=True)}
         assert len(stored) == total
         assert kept == sent
+
+
+def test_a_worker_process_commits_with_its_own_store_and_mailer(
+    app: FastAPI, client: TestClient, settings: KilnSettings
+) -> None:
+    """``kiln worker`` builds no app: it binds the data jobs' store and mailer from the settings."""
+    create_telemetry(client, ingestion={"every_minutes": 5})
+    append_frame(client, clean(8, 1))
+    bind_data_runtime(settings)  # what `kiln worker` does before it starts
+    db = database(app)
+    with db.unit_of_work() as session:
+        earlier = utcnow() - timedelta(minutes=6)
+        session.execute(update(PendingBatch).values(created_at=earlier))
+        session.execute(update(Job).where(Job.kind == COMMIT_PENDING).values(run_after=earlier))
+    assert Worker(db, kinds=[COMMIT_PENDING]).run_pending() == 1
+    download = client.get(f"{API}/datasets/telemetry/versions/latest/download")
+    assert download.status_code == 200, download.text
+    assert len(pd.read_parquet(io.BytesIO(download.content))) == 8
