@@ -138,6 +138,8 @@ class TestQuarantinePage:
         self, client: TestClient, quarantined: dict[str, object]
     ) -> None:
         page = get_page(client, href(quarantined))
+        assert page.find("dd", data_fact="ingestion").text().startswith("on request")
+        assert page.find("dd", data_fact="pending").text() == "0"
         link = page.find("a", id="quarantine-link").attrs["href"]
         assert link == href(quarantined, "/quarantine")
         review = get_page(client, link)
