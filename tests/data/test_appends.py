@@ -23,6 +23,7 @@ from kiln.data.models import PendingBatch
 from kiln.jobs.models import Job
 from kiln.jobs.worker import Worker
 from tests.api import API
+from tests.auth.apps import BuildApp, build_app
 from tests.builders.core import database
 from tests.builders.datasets import (
     append,
@@ -34,6 +35,8 @@ from tests.builders.datasets import (
     records_of,
 )
 from tests.builders.telemetry import START
+
+__all__ = ["build_app"]
 
 
 def pending(client: TestClient, name: str = "telemetry") -> dict[str, Any]:
@@ -285,3 +288,14 @@ def test_a_worker_process_commits_with_its_own_store_and_mailer(
     download = client.get(f"{API}/datasets/telemetry/versions/latest/download")
     assert download.status_code == 200, download.text
     assert len(pd.read_parquet(io.BytesIO(download.content))) == 8
+
+
+def test_an_append_over_the_json_limit_is_413_and_stages_nothing(
+    build_app: BuildApp, client: TestClient, admin_token: str
+) -> None:
+    create_telemetry(client)
+    small = build_app(http={"max_json_bytes": 2_000})
+    with TestClient(small, headers={"Authorization": f"Bearer {admin_token}"}) as limited:
+        answer = append(limited, records_of(clean(50, 1)))
+        assert answer.status_code == 413, answer.text
+        assert pending(limited)["pending_rows"] == 0
