@@ -39,6 +39,7 @@ from kiln.core.project_permissions import ProjectPermissions
 from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
+from kiln.data import tasks as data_tasks
 from kiln.jobs.settings import WorkerSettings
 from kiln.jobs.worker import Worker, worker_from_settings
 from kiln.monitoring import tasks as monitoring_tasks
@@ -223,6 +224,8 @@ def create_app(
         # A serving process offers no sign-up, so it announces no setup token.
         setup_token=None if serving_only else announce_setup_token(db, config),
     )
+    # The data jobs (ingestion's timer) write through this app's store and alert through its mailer.
+    data_tasks.bind_runtime(store, app.state.kiln.mailer)
     install_error_handlers(app)
     limits = BodyLimits(
         max_json_bytes=settings.http.max_json_bytes,
@@ -252,6 +255,13 @@ def register_job_kinds() -> None:
     """Every domain's job kinds, one line each (``kiln server``'s worker and ``kiln worker`` run
     them; the queue refuses a kind nobody registered)."""
     monitoring_tasks.register_job_kinds()
+    data_tasks.register_job_kinds()
+
+
+def bind_data_runtime(settings: KilnSettings) -> None:
+    """The data jobs' store and mailer in a process with no app (``kiln worker``)."""
+    store = ArtifactStore(settings.storage.root(settings.home), settings.storage.options(settings.home))
+    data_tasks.bind_runtime(store, Mailer(settings.smtp, public_url=settings.auth.public_url))
 
 
 def start_recurring_jobs(db: Database) -> None:
@@ -291,6 +301,7 @@ def _include_control_plane(app: FastAPI) -> None:
     from kiln.auth.admin_router import router as admin_router
     from kiln.auth.router import router as auth_router
     from kiln.data import lineage_nodes as data_lineage_nodes
+    from kiln.data.ingestion_router import router as data_ingestion_router
     from kiln.data.router import router as data_router
     from kiln.jobs.router import router as jobs_router
     from kiln.lineage.router import router as lineage_router
@@ -315,6 +326,7 @@ def _include_control_plane(app: FastAPI) -> None:
     register_lineage_nodes()
     registry_lineage_nodes.register_lineage_nodes()
     app.include_router(data_router)
+    app.include_router(data_ingestion_router)
     app.include_router(registry_router)
     app.include_router(registry_lifecycle_router)
     app.include_router(deployments_write_router)

@@ -12,6 +12,7 @@ from kiln.auth.cli import admin_app
 from kiln.cli.account import keys_app, login, logout, projects_app
 from kiln.cli.alerts import alerts_app
 from kiln.cli.artifacts import artifacts_app
+from kiln.cli.data_ingestion import add_ingestion_commands
 from kiln.cli.datasets import data_app
 from kiln.cli.deployments import deploy, deployments_app, undeploy
 from kiln.cli.jobs import jobs_app
@@ -65,6 +66,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
 app.add_typer(artifacts_app, name="artifacts")
+# Appends, commits and the quarantine review join the data group.
+add_ingestion_commands(data_app)
 app.add_typer(data_app, name="data")
 # The lifecycle commands (promote, approve, reject, approvals, rollback, history) join the registry group.
 add_lifecycle_commands(models_app)

@@ -54,6 +54,8 @@ NOTICES = {
     "channel_created": "The channel is created.",
     "channel_enabled": "The channel is enabled.",
     "channel_disabled": "The channel is disabled: nothing is sent to it until enabled again.",
+    "quarantine_released": "Released: the rows join the next version, where the rules judge them again.",
+    "quarantine_discarded": "Discarded: the rows stay listed as discarded, with your note.",
 }
 
 
