@@ -141,3 +141,27 @@ def wait_for_file(path: str, after: int, deadline_seconds: float = 60.0) -> str:
 @pipeline
 def resumable(marker: str = "", release: str = "") -> None:
     wait_for_file(release, count_call(marker))
+
+
+@step(timeout=1.0)
+def stuck(seconds: float) -> str:
+    """Hangs far longer than its timeout (a deadlock, a call that never answers)."""
+    time.sleep(seconds)
+    return "woke up"
+
+
+@pipeline
+def hanging(seconds: float = 120.0) -> None:
+    after_failure(stuck(seconds))
+
+
+@step
+def count_rows(dataset_version: int) -> dict[str, Any]:
+    """Says which dataset version it was started for (a trigger passes it)."""
+    log.info("new data: version %d", dataset_version)
+    return {"dataset_version": dataset_version}
+
+
+@pipeline
+def on_new_data(dataset_version: int = param(1, minimum=1)) -> None:
+    count_rows(dataset_version)

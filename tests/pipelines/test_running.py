@@ -9,7 +9,9 @@ from examples import pipelines as examples
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kiln.auth.permissions import Role
 from tests.api import API, error_of
+from tests.builders.auth import access_token, api, make_member
 from tests.builders.pipelines import read_run, register, run_jobs, start_run, steps_by_name
 
 
@@ -60,6 +62,21 @@ class TestOrderAndParallelism:
         assert any("validated 300 rows" in line for line in validate.json()[0]["lines"])
 
 
+class TestTracking:
+    def test_each_pipeline_run_is_one_tracking_run(self, app: FastAPI, client: TestClient) -> None:
+        register(client, examples.fan_out)
+        run = start_run(client, "fan_out", seconds=0.0)
+        run_jobs(app)
+        done = read_run(client, "fan_out", run["id"])
+        tracked = client.get(f"{API}/runs/{done['tracking_run_id']}").json()
+        assert tracked["status"] == "finished"
+        assert tracked["params"] == {"seconds": "0.0"}
+        assert tracked["tags"]["kiln.pipeline"] == "fan_out"
+        assert tracked["tags"]["kiln.pipeline_run"] == run["id"]
+        experiment = client.get(f"{API}/experiments/{tracked['experiment_id']}").json()
+        assert experiment["name"] == "pipelines/fan_out"
+
+
 class TestFailures:
     def test_a_failing_step_skips_what_follows_and_fails_the_run(
         self, app: FastAPI, client: TestClient
@@ -75,6 +92,37 @@ class TestFailures:
         assert steps["fail"]["state"] == "failed"
         assert steps["after_failure"]["state"] == "skipped"
         assert steps["after_failure"]["attempts"] == 0
+        tracked = client.get(f"{API}/runs/{done['tracking_run_id']}").json()
+        assert tracked["status"] == "failed"
+
+    def test_the_pipelines_owners_are_told_in_the_app(self, app: FastAPI) -> None:
+        owner = api(app, access_token(app, make_member(app, Role.ml_engineer)))
+        scientist = api(app, access_token(app, make_member(app, Role.data_scientist)))
+        viewer = api(app, access_token(app, make_member(app, Role.viewer)))
+        register(owner, examples.failing)
+        run = start_run(scientist, "failing", message="disk on fire")
+        run_jobs(app)
+        [notice] = owner.get(f"{API}/notifications").json()["items"]
+        assert notice["kind"] == "pipeline_run.failed"
+        assert notice["title"] == "pipeline failing run failed"
+        assert "disk on fire" in notice["body"]
+        assert notice["link"] == f"/pipelines/failing/runs/{run['id']}"
+        # Whoever asked for the run hears too; a member with nothing to do with it does not.
+        assert len(scientist.get(f"{API}/notifications").json()["items"]) == 1
+        assert viewer.get(f"{API}/notifications").json()["items"] == []
+
+    def test_a_step_past_its_timeout_fails_instead_of_hanging(self, app: FastAPI, client: TestClient) -> None:
+        register(client, examples.hanging)
+        run = start_run(client, "hanging")
+        run_jobs(app)
+        done = read_run(client, "hanging", run["id"])
+        assert done["state"] == "failed"
+        assert (
+            done["error"] == "step stuck failed: TimeoutError: step stuck ran longer than its timeout of 1 s"
+        )
+        steps = steps_by_name(done)
+        assert steps["stuck"]["wall_seconds"] >= 1.0
+        assert steps["after_failure"]["state"] == "skipped"
 
     def test_a_step_is_retried_until_it_succeeds(
         self, app: FastAPI, client: TestClient, tmp_path: Path
