@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+from examples import pipelines as examples
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from examples import pipelines as examples
 from kiln.app import KilnSettings, kiln_state
 from kiln.jobs.worker import Worker
 from kiln.pipelines.runs import RUN_JOB

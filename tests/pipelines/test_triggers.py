@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from examples import pipelines as examples
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from examples import pipelines as examples
 from tests.api import API, error_of
 from tests.builders.datasets import batch, create_telemetry, upload_frame
 from tests.builders.pipelines import read_run, register, run_jobs
