@@ -13,9 +13,9 @@ from typing import Any
 
 from kiln.pipelines.dsl import Pipeline, Step, param, pipeline, step
 
-_SHORTCUTS = ("register", "run", "wait")
+_SHORTCUTS = ("register", "run", "get", "wait")
 
-__all__ = ["Pipeline", "Step", "param", "pipeline", "register", "run", "step", "wait"]
+__all__ = ["Pipeline", "Step", "get", "param", "pipeline", "register", "run", "step", "wait"]
 
 
 def __getattr__(name: str) -> Any:
