@@ -1,4 +1,4 @@
-"""The same pipeline on a real Dask ``LocalCluster`` with two worker processes (``KILN_PIPELINE_EXECUTOR``)."""
+"""The same pipeline on a real Dask LocalCluster with two worker processes (KILN_PIPELINE_EXECUTOR)."""
 
 from __future__ import annotations
 
