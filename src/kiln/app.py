@@ -46,6 +46,9 @@ from kiln.monitoring import tasks as monitoring_tasks
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.settings import SmtpSettings
+from kiln.pipelines import tasks as pipeline_tasks
+from kiln.pipelines.deps import PipelinesState
+from kiln.pipelines.settings import PipelineSettings
 from kiln.registry.deps import RegistryState
 from kiln.registry.settings import ModelRegistrySettings
 from kiln.serving.cache_settings import ModelCacheSettings
@@ -78,6 +81,7 @@ class KilnSettings(Settings):
     prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)
     serving: ModelCacheSettings = Field(default_factory=ModelCacheSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    pipelines: PipelineSettings = Field(default_factory=PipelineSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,8 @@ class KilnState:
     model_cache: ModelCache
     # Re-resolves deployments that follow a stage or alias when the registry moves it.
     registry_follower: RegistryFollower
+    # A new dataset version starts the pipelines that have a trigger on it (kiln.pipelines.triggers).
+    pipeline_triggers: pipeline_tasks.TriggerSubscription
     metrics_registry: CollectorRegistry
     authenticator: Authenticator
     project_visibility: ProjectVisibility
@@ -115,9 +121,18 @@ class KilnState:
 
 def _state_parts(
     state: KilnState,
-) -> tuple[CoreState, StorageState, AuthState, NotifyState, RegistryState, ServingState, ModelCacheState]:
+) -> tuple[
+    CoreState,
+    StorageState,
+    AuthState,
+    NotifyState,
+    RegistryState,
+    ServingState,
+    ModelCacheState,
+    PipelinesState,
+]:
     """Never called: mypy checks here that ``KilnState`` is everything each domain's deps read."""
-    return state, state, state, state, state, state, state
+    return state, state, state, state, state, state, state, state
 
 
 def kiln_state(app: FastAPI) -> KilnState:
@@ -136,6 +151,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = kiln_state(app)
     state.prediction_logger.start()
     state.registry_follower.subscribe()
+    state.pipeline_triggers.subscribe()
     state.credential_cache.start()
     state.model_cache.start()
     if state.job_worker is not None:
@@ -147,6 +163,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.model_cache.stop()
     state.credential_cache.stop()
     state.registry_follower.unsubscribe()
+    state.pipeline_triggers.unsubscribe()
     # Queued predictions are written before the database closes: a clean shutdown loses none.
     state.prediction_logger.close()
     state.mailer.close()  # queued mail goes out first
@@ -172,8 +189,8 @@ def create_app(
         upgrade_database(db.engine)
     bind_audit_key(db, resolve_audit_key(settings.audit_key, settings.home, embedded=db.is_sqlite))
     rekey_legacy_records(db)
-    register_job_kinds()
-    store = ArtifactStore(settings.storage.root(settings.home), settings.storage.options(settings.home))
+    store = artifact_store(settings)
+    register_job_kinds(store, settings)
     secret_key = resolve_secret_key(settings.secret_key, settings.home, embedded=db.is_sqlite)
     config = AuthConfig.from_settings(settings.auth, secret_key=secret_key)
     rate_limits = RateLimits(
@@ -213,6 +230,7 @@ def create_app(
         prediction_logger=PredictionLogger(db, settings.prediction_log, registry=registry),
         model_cache=_model_cache(settings, db, store),
         registry_follower=RegistryFollower(db),
+        pipeline_triggers=pipeline_tasks.TriggerSubscription(db),
         metrics_registry=registry,
         authenticator=BearerAuthenticator(credential_cache),
         project_visibility=visible_project_ids,
@@ -224,8 +242,6 @@ def create_app(
         # A serving process offers no sign-up, so it announces no setup token.
         setup_token=None if serving_only else announce_setup_token(db, config),
     )
-    # The data jobs (ingestion's timer) write through this app's store and alert through its mailer.
-    data_tasks.bind_runtime(store, app.state.kiln.mailer)
     install_error_handlers(app)
     limits = BodyLimits(
         max_json_bytes=settings.http.max_json_bytes,
@@ -251,17 +267,19 @@ def create_app(
     return app
 
 
-def register_job_kinds() -> None:
+def artifact_store(settings: KilnSettings) -> ArtifactStore:
+    return ArtifactStore(settings.storage.root(settings.home), settings.storage.options(settings.home))
+
+
+def register_job_kinds(store: ArtifactStore, settings: KilnSettings) -> None:
     """Every domain's job kinds, one line each (``kiln server``'s worker and ``kiln worker`` run
-    them; the queue refuses a kind nobody registered)."""
+    them; the queue refuses a kind nobody registered). Pipeline steps write through ``store``."""
     monitoring_tasks.register_job_kinds()
+    mailer = Mailer(settings.smtp, public_url=settings.auth.public_url)
     data_tasks.register_job_kinds()
-
-
-def bind_data_runtime(settings: KilnSettings) -> None:
-    """The data jobs' store and mailer in a process with no app (``kiln worker``)."""
-    store = ArtifactStore(settings.storage.root(settings.home), settings.storage.options(settings.home))
-    data_tasks.bind_runtime(store, Mailer(settings.smtp, public_url=settings.auth.public_url))
+    # The data jobs (ingestion's timer) write through this store and alert through this mailer.
+    data_tasks.bind_runtime(store, mailer)
+    pipeline_tasks.register_job_kinds(store, settings.pipelines, mailer=mailer)
 
 
 def start_recurring_jobs(db: Database) -> None:
@@ -308,6 +326,7 @@ def _include_control_plane(app: FastAPI) -> None:
     from kiln.monitoring.alert_router import router as alerts_router
     from kiln.monitoring.router import router as monitoring_router
     from kiln.notify.router import router as notify_router
+    from kiln.pipelines.router import router as pipelines_router
     from kiln.registry import lineage_nodes as registry_lineage_nodes
     from kiln.registry.lifecycle_router import router as registry_lifecycle_router
     from kiln.registry.router import router as registry_router
@@ -332,6 +351,7 @@ def _include_control_plane(app: FastAPI) -> None:
     app.include_router(deployments_write_router)
     app.include_router(monitoring_router)
     app.include_router(alerts_router)
+    app.include_router(pipelines_router)
     _add_ui(app)
     check_upload_routes(app)
 

@@ -10,6 +10,7 @@ from kiln.ui.jobs import nav as jobs_nav
 from kiln.ui.monitoring import nav as monitoring_nav
 from kiln.ui.nav_item import NavItem
 from kiln.ui.notify import nav as notify_nav
+from kiln.ui.pipelines import nav as pipelines_nav
 from kiln.ui.registry import nav as registry_nav
 from kiln.ui.serving import nav as serving_nav
 from kiln.ui.tracking import nav as tracking_nav
@@ -23,6 +24,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     *serving_nav.NAV,
     *data_nav.NAV,
     *monitoring_nav.NAV,
+    *pipelines_nav.NAV,
     *jobs_nav.NAV,
     *auth_nav.NAV,
     *audit_nav.NAV,
