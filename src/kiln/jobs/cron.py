@@ -10,7 +10,7 @@ the schemas that call these checks answer 422.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
@@ -74,6 +74,20 @@ def fires_after(expression: str, time_zone: str, after: datetime) -> Iterator[da
         try:
             moment: datetime = walker.get_next(datetime)
         except CroniterBadDateError:  # an expression that never matches (30 February)
+            return
+        yield moment.astimezone(UTC)
+
+
+def fires_until(expression: str, time_zone: str, until: datetime) -> Iterator[datetime]:
+    """The fire times at or before ``until``, latest first, in UTC (an endless iterator)."""
+    zone = ZoneInfo(time_zone)
+    # croniter steps back strictly before its start; a second later includes ``until`` itself
+    # (expressions have minutes, never seconds).
+    walker = croniter(expression, (until + timedelta(seconds=1)).astimezone(zone))
+    while True:
+        try:
+            moment: datetime = walker.get_prev(datetime)
+        except CroniterBadDateError:
             return
         yield moment.astimezone(UTC)
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from kiln.core.db import Database
 from kiln.core.ids import utcnow
-from kiln.jobs.cron import fires_after, next_fire
+from kiln.jobs.cron import fires_after, fires_until, next_fire
 from kiln.jobs.kinds import find_job_kind
 from kiln.jobs.models import Schedule
 from kiln.jobs.queue import enqueue
@@ -76,17 +76,17 @@ class Fired:
 
 
 def due_fires(row: Any, now: datetime) -> list[datetime]:
-    """The fire times in ``[next_fire_at, now]``, oldest first, at most ``MAX_CATCH_UP_FIRES`` + 1
-    (enough to know there were more than the cap)."""
+    """The fire times in ``[next_fire_at, now]``, oldest first; only the latest
+    ``MAX_CATCH_UP_FIRES`` when there were more (a minutely schedule after a week away must not
+    walk ten thousand fire times, nor enqueue them)."""
     first: datetime = row.next_fire_at
     fires = [first]
-    # fires_after is endless: stop at the first fire after now, or at the cap (a minutely schedule
-    # after a week away must not walk ten thousand fire times).
     for moment in islice(fires_after(row.cron, row.time_zone, first), MAX_CATCH_UP_FIRES):
         if moment > now:
-            break
+            return fires
         fires.append(moment)
-    return fires
+    latest = islice(fires_until(row.cron, row.time_zone, now), MAX_CATCH_UP_FIRES)
+    return sorted(moment for moment in latest if moment >= first)
 
 
 def chosen_fires(fires: list[datetime], policy: CatchUp, now: datetime) -> list[datetime]:
@@ -94,7 +94,7 @@ def chosen_fires(fires: list[datetime], policy: CatchUp, now: datetime) -> list[
     if policy is CatchUp.once:
         return fires[-1:]
     if policy is CatchUp.all:
-        return fires[-MAX_CATCH_UP_FIRES:]
+        return fires
     return [moment for moment in fires if now - moment <= ON_TIME]
 
 
@@ -104,12 +104,8 @@ def fire_due_schedules(db: Database, *, now: datetime | None = None, clock: Cloc
     moment = now or clock()
     fired = jobs = 0
     for _ in range(MAX_PER_TICK):
-        try:
-            with db.unit_of_work() as session:
-                outcome = _fire_one(session, moment)
-        except IntegrityError:  # another scheduler enqueued this very fire: the guard held
-            log.warning("jobs.schedule_fire_taken")
-            continue
+        with db.unit_of_work() as session:
+            outcome = _fire_one(session, moment)
         if outcome is None:
             break
         if outcome >= 0:
@@ -121,11 +117,24 @@ def fire_due_schedules(db: Database, *, now: datetime | None = None, clock: Cloc
 def _fire_one(session: Session, now: datetime) -> int | None:
     """Fire the most overdue schedule: the jobs enqueued, -1 if another scheduler took it first,
     ``None`` when nothing is due."""
-    row = session.execute(
-        _DUE.where(_schedules.c.enabled.is_(True), _schedules.c.next_fire_at <= now)
-    ).first()
+    row = next_due(session, now)
     if row is None:
         return None
+    enqueued = fire(session, row, now)
+    return -1 if enqueued is None else enqueued
+
+
+def next_due(session: Session, now: datetime) -> Any:
+    """The most overdue enabled schedule (locked, and skipping those locked, on PostgreSQL)."""
+    return session.execute(
+        _DUE.where(_schedules.c.enabled.is_(True), _schedules.c.next_fire_at <= now)
+    ).first()
+
+
+def fire(session: Session, row: Any, now: datetime) -> int | None:
+    """Claim the fire ``row`` saw and enqueue its jobs, in the session's transaction: the number of
+    jobs, or ``None`` when the fire was no longer there to take (another scheduler fired it, or the
+    schedule was disabled or changed since ``row`` was read)."""
     fires = due_fires(row, now)
     following = next_fire(row.cron, row.time_zone, now)
     kind = find_job_kind(row.kind)
@@ -143,19 +152,8 @@ def _fire_one(session: Session, now: datetime) -> int | None:
         .values(**values)
     )
     if claimed.rowcount != 1:
-        return -1
-    job_ids = [
-        enqueue(
-            session,
-            row.kind,
-            row.payload,
-            project_id=row.project_id,
-            enqueued_by=row.created_by,
-            schedule_id=row.id,
-            scheduled_for=moment,
-        )
-        for moment in chosen
-    ]
+        return None
+    job_ids = [job_id for moment in chosen if (job_id := _enqueue_fire(session, row, moment))]
     if job_ids:
         session.execute(update(_schedules).where(_schedules.c.id == row.id).values(last_job_id=job_ids[-1]))
     if kind is None:
@@ -170,3 +168,21 @@ def _fire_one(session: Session, now: datetime) -> int | None:
         next_fire_at=following.isoformat() if following else None,
     )
     return len(job_ids)
+
+
+def _enqueue_fire(session: Session, row: Any, moment: datetime) -> str | None:
+    """The fire's job, or ``None`` if this fire already has one (the unique guard on jobs)."""
+    try:
+        with session.begin_nested():
+            return enqueue(
+                session,
+                row.kind,
+                row.payload,
+                project_id=row.project_id,
+                enqueued_by=row.created_by,
+                schedule_id=row.id,
+                scheduled_for=moment,
+            )
+    except IntegrityError:
+        log.warning("jobs.schedule_fire_taken", schedule_id=row.id, scheduled_for=moment.isoformat())
+        return None

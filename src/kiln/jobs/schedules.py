@@ -13,6 +13,7 @@ while it was disabled are not caught up when it is enabled again).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -42,8 +43,8 @@ def _check_project(
         raise PermissionDenied(f"this needs {permission} in the project")
 
 
-def _first_fire(cron: str, time_zone: str) -> Any:
-    moment = next_fire(cron, time_zone, utcnow())
+def _first_fire(cron: str, time_zone: str, now: datetime | None) -> datetime:
+    moment = next_fire(cron, time_zone, now or utcnow())
     if moment is None:
         raise Invalid(f"cron expression {cron!r} never fires (no such date)", details={"field": "cron"})
     return moment
@@ -61,15 +62,21 @@ def _described(schedule: Schedule) -> dict[str, Any]:
 
 
 def _flush_unique(session: Session, name: str) -> None:
+    """Flush a new or renamed schedule: a race on its name is a 409 (the unit of work rolls back)."""
     try:
-        with session.begin_nested():
-            session.flush()
+        session.flush()
     except IntegrityError as exc:
         raise Conflict(f"schedule {name!r} exists in this project; choose another name") from exc
 
 
 def create_schedule(
-    session: Session, actor: Actor, data: ScheduleCreate, *, access: ProjectPermissions, trail: AuditTrail
+    session: Session,
+    actor: Actor,
+    data: ScheduleCreate,
+    *,
+    access: ProjectPermissions,
+    trail: AuditTrail,
+    now: datetime | None = None,
 ) -> Schedule:
     """A schedule in a project the actor may write schedules in (audited). ``UnknownJobKind`` for a
     kind nobody registered; ``Invalid`` for an expression that never fires."""
@@ -93,7 +100,7 @@ def create_schedule(
         payload=data.payload,
         catch_up=data.catch_up.value,
         enabled=data.enabled,
-        next_fire_at=_first_fire(data.cron, data.time_zone) if data.enabled else None,
+        next_fire_at=_first_fire(data.cron, data.time_zone, now) if data.enabled else None,
         created_by=actor.user_id,
     )
     session.add(schedule)
@@ -141,6 +148,7 @@ def update_schedule(
     *,
     access: ProjectPermissions,
     trail: AuditTrail,
+    now: datetime | None = None,
 ) -> Schedule:
     """Change a schedule (audited with what it was); enabling or a new timing recomputes its next fire."""
     schedule = _writable(session, actor, schedule_id, access)
@@ -164,7 +172,7 @@ def update_schedule(
     if not schedule.enabled:
         schedule.next_fire_at = None
     elif retimed or enabling:
-        schedule.next_fire_at = _first_fire(schedule.cron, schedule.time_zone)
+        schedule.next_fire_at = _first_fire(schedule.cron, schedule.time_zone, now)
     _flush_unique(session, schedule.name)
     trail(
         session,
