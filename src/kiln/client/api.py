@@ -31,6 +31,7 @@ from kiln.client.resources import (
     ProjectsResource,
     Resource,
     RunsResource,
+    SchedulesResource,
 )
 from kiln.client.transport import Transport
 
@@ -74,6 +75,7 @@ class Client:
         self.predictions = PredictionsResource(self.transport)
         self.deployments = DeploymentsResource(self.transport)
         self.jobs = JobsResource(self.transport)
+        self.schedules = SchedulesResource(self.transport)
         self.monitoring = MonitoringResource(self.transport)
         self.alerts = AlertsResource(self.transport)
         self.datasets = DatasetsResource(self.transport)

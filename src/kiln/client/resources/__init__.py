@@ -19,6 +19,7 @@ from kiln.client.resources.monitoring import MonitoringResource
 from kiln.client.resources.notifications import NotificationsResource
 from kiln.client.resources.predictions import PredictionsResource
 from kiln.client.resources.runs import RunsResource
+from kiln.client.resources.schedules import SchedulesResource
 
 __all__ = [
     "AlertsResource",
@@ -38,4 +39,5 @@ __all__ = [
     "ProjectsResource",
     "Resource",
     "RunsResource",
+    "SchedulesResource",
 ]
