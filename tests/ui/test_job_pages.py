@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kiln.jobs.scheduler import fire_due_schedules
 from kiln.jobs.worker import Worker
 from tests.builders.auth import default_project_id
 from tests.builders.core import database
@@ -85,3 +86,10 @@ class TestSchedulesSection:
     def test_with_no_schedules_it_says_how_to_make_one(self, client: TestClient) -> None:
         section = get_page(client, "/jobs").find("section", id="schedules")
         assert "kiln jobs schedule create" in section.text()
+
+    def test_a_scheduled_job_shows_the_fire_it_stands_for(self, app: FastAPI, client: TestClient) -> None:
+        make_schedule(app, ECHO, now=datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
+        fire_due_schedules(database(app), now=datetime(2026, 12, 5, 2, 0, tzinfo=UTC))
+        [job] = client.get("/api/v1/jobs").json()["items"]
+        shown = get_page(client, f"/jobs/{job['id']}").find("dd", id="job-scheduled-for")
+        assert "2026-12-05 02:00:00" in shown.text()
