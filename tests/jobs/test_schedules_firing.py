@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kiln.core.db import Database
 from kiln.jobs.models import Job, Schedule
@@ -177,3 +177,16 @@ class TestCatchUp:
         [job] = jobs_of(db, schedule_id)
         assert job.scheduled_for == PARIS_2AM + timedelta(days=2)
         assert schedule_row(db, schedule_id).next_fire_at == PARIS_2AM + timedelta(days=3)
+
+
+class TestUnreadable:
+    def test_a_schedule_whose_zone_vanished_stops_and_the_others_fire(self, app: FastAPI) -> None:
+        db = database(app)
+        broken = daily_paris(app)
+        healthy = daily_paris(app)
+        # As after a tzdata update that dropped the zone: the row holds a name zoneinfo cannot open.
+        with db.unit_of_work() as session:
+            session.execute(update(Schedule).where(Schedule.id == broken).values(time_zone="Nowhere/Gone"))
+        assert fire_due_schedules(db, now=PARIS_2AM).jobs == 1
+        assert [len(jobs_of(db, broken)), len(jobs_of(db, healthy))] == [0, 1]
+        assert schedule_row(db, broken).next_fire_at is None

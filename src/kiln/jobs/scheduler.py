@@ -135,8 +135,13 @@ def fire(session: Session, row: Any, now: datetime) -> int | None:
     """Claim the fire ``row`` saw and enqueue its jobs, in the session's transaction: the number of
     jobs, or ``None`` when the fire was no longer there to take (another scheduler fired it, or the
     schedule was disabled or changed since ``row`` was read)."""
-    fires = due_fires(row, now)
-    following = next_fire(row.cron, row.time_zone, now)
+    try:
+        fires = due_fires(row, now)
+        following = next_fire(row.cron, row.time_zone, now)
+    except (ValueError, KeyError):  # a zone the zone database no longer has, an expression croniter
+        # no longer reads: stop this schedule (it shows as never firing) rather than every tick
+        log.exception("jobs.schedule_unreadable", schedule_id=row.id, cron=row.cron, time_zone=row.time_zone)
+        return _stop(session, row)
     kind = find_job_kind(row.kind)
     chosen = chosen_fires(fires, CatchUp(row.catch_up), now) if kind is not None else []
     values: dict[str, Any] = {"next_fire_at": following}
@@ -168,6 +173,15 @@ def fire(session: Session, row: Any, now: datetime) -> int | None:
         next_fire_at=following.isoformat() if following else None,
     )
     return len(job_ids)
+
+
+def _stop(session: Session, row: Any) -> int | None:
+    stopped = session.connection().execute(
+        update(_schedules)
+        .where(_schedules.c.id == row.id, _schedules.c.next_fire_at == row.next_fire_at)
+        .values(next_fire_at=None)
+    )
+    return 0 if stopped.rowcount == 1 else None
 
 
 def _enqueue_fire(session: Session, row: Any, moment: datetime) -> str | None:
