@@ -322,6 +322,7 @@ def _include_control_plane(app: FastAPI) -> None:
     from kiln.data.ingestion_router import router as data_ingestion_router
     from kiln.data.router import router as data_router
     from kiln.jobs.router import router as jobs_router
+    from kiln.jobs.schedule_router import router as schedules_router
     from kiln.lineage.router import router as lineage_router
     from kiln.monitoring.alert_router import router as alerts_router
     from kiln.monitoring.router import router as monitoring_router
@@ -338,6 +339,7 @@ def _include_control_plane(app: FastAPI) -> None:
     app.include_router(audit_router)
     app.include_router(notify_router)
     app.include_router(jobs_router)
+    app.include_router(schedules_router)
     # tracking_router: included first, by _include_hot_routes
     app.include_router(lineage_router)
     # Each domain above lineage describes its own nodes (labels, pages, projects): one line each.

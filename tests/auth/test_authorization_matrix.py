@@ -100,6 +100,11 @@ API_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/pipelines/{name}/triggers"): P.pipelines_write,
     ("GET", "/api/v1/pipelines/{name}/triggers"): P.pipelines_read,
     ("DELETE", "/api/v1/pipelines/{name}/triggers/{trigger_id}"): P.pipelines_write,
+    ("GET", "/api/v1/schedules"): P.schedules_read,
+    ("POST", "/api/v1/schedules"): P.schedules_write,
+    ("GET", "/api/v1/schedules/{schedule_id}"): P.schedules_read,
+    ("PATCH", "/api/v1/schedules/{schedule_id}"): P.schedules_write,
+    ("DELETE", "/api/v1/schedules/{schedule_id}"): P.schedules_write,
     # the prediction log and its feedback
     ("GET", "/api/v1/predictions"): P.deployments_read,
     ("GET", "/api/v1/predictions/export.csv"): P.deployments_read,

@@ -65,6 +65,8 @@ class TestTheTable:
             (Role.data_scientist, Permission.quarantine_review),
             (Role.data_scientist, Permission.pipelines_run),
             (Role.ml_engineer, Permission.jobs_admin),
+            (Role.ml_engineer, Permission.schedules_write),
+            (Role.viewer, Permission.schedules_read),
             (Role.viewer, Permission.datasets_read),
             (Role.viewer, Permission.predictions_create),
         ],
@@ -77,6 +79,7 @@ class TestTheTable:
         [
             (Role.data_scientist, Permission.models_promote_production),
             (Role.data_scientist, Permission.models_approve),
+            (Role.data_scientist, Permission.schedules_write),
             (Role.viewer, Permission.models_approve),
             (Role.auditor, Permission.models_write),
             (Role.data_scientist, Permission.deployments_write),

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from kiln.app import KilnSettings, create_app, kiln_state
+from kiln.core.ids import utcnow
+from kiln.jobs.models import Job
 from kiln.jobs.settings import WorkerSettings
 from tests.builders.core import database
-from tests.builders.jobs import make_job
+from tests.builders.jobs import make_job, make_schedule
 from tests.jobs.handlers import ECHO
 from tests.jobs.test_retries import job_row
 from tests.jobs.test_worker import wait_for
@@ -38,3 +43,23 @@ def test_kiln_worker_0_turns_the_in_process_worker_off(monkeypatch: pytest.Monke
 
 def test_test_apps_start_no_worker_unless_asked(app: FastAPI) -> None:
     assert kiln_state(app).job_worker is None
+
+
+def test_the_servers_worker_fires_due_schedules(settings: KilnSettings) -> None:
+    app = create_app(settings.with_sections(worker={"enabled": True, "poll_seconds": 60}), migrate=False)
+    try:
+        # Due since a few minutes (the server was down): "once" catches it up with one job.
+        schedule_id = make_schedule(
+            app, ECHO, cron="* * * * *", now=utcnow() - timedelta(minutes=5), catch_up="once"
+        )
+        with TestClient(app):
+            wait_for(
+                lambda: _scheduled_states(app, schedule_id) == ["succeeded"], "the schedule's job to run"
+            )
+    finally:
+        kiln_state(app).db.dispose()
+
+
+def _scheduled_states(app: FastAPI, schedule_id: str) -> list[str]:
+    with database(app).unit_of_work() as session:
+        return list(session.scalars(select(Job.state).where(Job.schedule_id == schedule_id)))

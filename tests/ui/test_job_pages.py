@@ -1,15 +1,19 @@
-"""The job pages: the queue by state, one job with its attempts and traceback, cancel and retry."""
+"""The job pages: the queue by state, one job with its attempts and traceback, cancel and retry;
+the schedules section with next fire times."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kiln.jobs.scheduler import fire_due_schedules
 from kiln.jobs.worker import Worker
 from tests.builders.auth import default_project_id
 from tests.builders.core import database
-from tests.builders.jobs import make_job
+from tests.builders.jobs import make_job, make_schedule
 from tests.jobs.handlers import ECHO, FLAKY
 from tests.ui.html_tree import Element, get_page
 from tests.ui.sessions import submit
@@ -60,3 +64,32 @@ class TestJobPages:
 
     def test_an_unknown_job_is_the_404_page(self, client: TestClient) -> None:
         get_page(client, "/jobs/01234567-89ab-7cde-8f01-234567890abc", status=404)
+
+
+class TestSchedulesSection:
+    def test_the_jobs_page_lists_schedules_with_their_next_fire(
+        self, app: FastAPI, client: TestClient
+    ) -> None:
+        made = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+        nightly = make_schedule(app, ECHO, name="nightly", time_zone="Europe/Paris", now=made)
+        paused = make_schedule(app, ECHO, name="paused", enabled=False, now=made)
+        table = get_page(client, "/jobs").find("table", id="schedules-table")
+        rows = {
+            row.attrs["data-schedule"]: row.text() for row in table.iter() if "data-schedule" in row.attrs
+        }
+        assert set(rows) == {nightly, paused}
+        # 02:00 in Paris, and the same moment in UTC.
+        assert "2026-12-05 02:00 Europe/Paris" in rows[nightly]
+        assert "2026-12-05 01:00:00 UTC" in rows[nightly]
+        assert "disabled" in rows[paused]
+
+    def test_with_no_schedules_it_says_how_to_make_one(self, client: TestClient) -> None:
+        section = get_page(client, "/jobs").find("section", id="schedules")
+        assert "kiln jobs schedule create" in section.text()
+
+    def test_a_scheduled_job_shows_the_fire_it_stands_for(self, app: FastAPI, client: TestClient) -> None:
+        make_schedule(app, ECHO, now=datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
+        fire_due_schedules(database(app), now=datetime(2026, 12, 5, 2, 0, tzinfo=UTC))
+        [job] = client.get("/api/v1/jobs").json()["items"]
+        shown = get_page(client, f"/jobs/{job['id']}").find("dd", id="job-scheduled-for")
+        assert "2026-12-05 02:00:00" in shown.text()

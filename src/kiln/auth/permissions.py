@@ -47,6 +47,7 @@ _VIEWER = {
     P.datasets_read,
     P.pipelines_read,
     P.jobs_read,
+    P.schedules_read,
     P.monitors_read,
     P.alerts_read,
     P.hpo_read,
@@ -68,10 +69,11 @@ _DATA_SCIENTIST = _VIEWER | {
     P.jobs_write,
     P.hpo_write,
 }
-# Runs production: defines pipelines, deploys, asks for and approves production (never their own
-# request: four-eyes), watches and alerts, and may cancel or retry anyone's jobs in their projects.
+# Runs production: defines pipelines and schedules, deploys, asks for and approves production (never
+# their own request: four-eyes), watches and alerts, and may cancel or retry anyone's jobs in their projects.
 _ML_ENGINEER = _DATA_SCIENTIST | {
     P.pipelines_write,
+    P.schedules_write,
     P.deployments_write,
     P.models_promote_production,
     P.models_approve,

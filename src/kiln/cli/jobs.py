@@ -1,4 +1,5 @@
-"""``kiln jobs list|show|cancel|retry``: the job queue, over the SDK (``kiln worker`` runs the jobs)."""
+"""``kiln jobs list|show|cancel|retry``: the job queue, over the SDK (``kiln worker`` runs the jobs);
+``kiln jobs schedule ...``: the cron schedules that enqueue jobs (``kiln.cli.job_schedules``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import typer
 from rich.markup import escape
 
 from kiln.cli import remote
+from kiln.cli.job_schedules import schedule_app
 from kiln.cli.output import console, format_time, handle_errors, new_table, styled_status
 from kiln.jobs.schemas import JobDetail, JobState
 
 jobs_app = typer.Typer(
-    help="The job queue: list jobs, inspect one, cancel or retry it.", no_args_is_help=True
+    help="The job queue: list jobs, inspect one, cancel or retry it; cron schedules.", no_args_is_help=True
 )
+
+jobs_app.add_typer(schedule_app, name="schedule")
 
 JobId = Annotated[str, typer.Argument(help="Job id.")]
 

@@ -32,6 +32,7 @@ from kiln.client.resources import (
     ProjectsResource,
     Resource,
     RunsResource,
+    SchedulesResource,
 )
 from kiln.client.transport import Transport
 
@@ -75,6 +76,7 @@ class Client:
         self.predictions = PredictionsResource(self.transport)
         self.deployments = DeploymentsResource(self.transport)
         self.jobs = JobsResource(self.transport)
+        self.schedules = SchedulesResource(self.transport)
         self.monitoring = MonitoringResource(self.transport)
         self.alerts = AlertsResource(self.transport)
         self.datasets = DatasetsResource(self.transport)

@@ -56,6 +56,9 @@ class Permission(StrEnum):
     jobs_read = "jobs:read"
     jobs_write = "jobs:write"
     jobs_admin = "jobs:admin"
+    # cron schedules that enqueue jobs (pipelines' and others'), per project
+    schedules_read = "schedules:read"
+    schedules_write = "schedules:write"
     # monitoring (coming)
     monitors_read = "monitors:read"
     monitors_write = "monitors:write"

@@ -70,9 +70,13 @@ def enqueue(
     run_after: datetime | None = None,
     priority: int = 0,
     max_attempts: int | None = None,
+    enqueued_by: str | None = None,
+    schedule_id: str | None = None,
+    scheduled_for: datetime | None = None,
 ) -> str:
     """Queue a job in the caller's transaction and return its id: it exists (and runs) only if that
-    transaction commits. ``UnknownJobKind`` for a kind no domain registered."""
+    transaction commits. ``UnknownJobKind`` for a kind no domain registered. A schedule's jobs name
+    it and the fire time they stand for, and the user who made it (``enqueued_by``)."""
     registered = job_kind(kind)
     payload = payload or {}
     try:
@@ -93,7 +97,9 @@ def enqueue(
             max_attempts=max_attempts or registered.max_attempts,
             run_after=run_after or now,
             created_at=now,
-            enqueued_by=actor.user_id if actor is not None else None,
+            enqueued_by=actor.user_id if actor is not None else enqueued_by,
+            schedule_id=schedule_id,
+            scheduled_for=scheduled_for,
         )
     )
     after_commit(session, _announce)

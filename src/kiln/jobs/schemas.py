@@ -80,6 +80,8 @@ class JobRead(ReadSchema):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     enqueued_by: str | None = Field(default=None, description="the user who asked for it")
+    schedule_id: str | None = Field(default=None, description="the schedule that enqueued it")
+    scheduled_for: datetime | None = Field(default=None, description="the schedule's fire time it stands for")
 
 
 class JobDetail(JobRead):

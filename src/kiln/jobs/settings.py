@@ -22,3 +22,7 @@ class WorkerSettings(BaseSettings):
     lease_seconds: float = Field(default=30.0, ge=1, le=86400)
     # On stop, running jobs get this long to finish before they are given back to the queue.
     grace_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # Whether this worker fires cron schedules, and how often it looks for due ones. Every worker
+    # may: the database gives each fire to one of them.
+    schedules: bool = True
+    schedule_seconds: float = Field(default=5.0, gt=0, le=3600)

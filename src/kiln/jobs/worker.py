@@ -6,6 +6,10 @@ worker costs one claim query per poll and never spins. One heartbeat thread exte
 every running job in one statement per beat, and tells handlers to stop when someone asked to
 cancel their job, when the lease was lost or when the kind's timeout passed.
 
+The claim loop also ticks the scheduler (``kiln.jobs.scheduler``) every ``schedule_seconds``: every
+worker fires due schedules, and the database lets only one of them take each fire, so schedules
+need no process of their own and keep firing while any worker runs.
+
 ``stop()`` is graceful: the worker claims nothing more, lets running handlers finish for
 ``grace_seconds``, then gives back (releases) the jobs still running, so another worker starts
 them without waiting for a lease to expire. Python cannot kill a thread: a handler that ignores
@@ -17,6 +21,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
@@ -28,7 +33,7 @@ import structlog
 
 from kiln.core.db import Database
 from kiln.core.ids import utcnow
-from kiln.jobs import outcomes, queue
+from kiln.jobs import outcomes, queue, scheduler
 from kiln.jobs.context import JobCancelled, JobContext, PermanentFailure
 from kiln.jobs.kinds import JobKind, find_job_kind, registered_kinds
 from kiln.jobs.queue import ClaimedJob
@@ -67,6 +72,7 @@ class Worker:
         grace_seconds: float = 10.0,
         worker_id: str | None = None,
         clock: Clock = utcnow,
+        schedule_seconds: float | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("a worker runs at least one job at a time")
@@ -80,6 +86,9 @@ class Worker:
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 3
         self.grace_seconds = grace_seconds
         self.clock = clock
+        # None: this worker fires no schedules (others do, or tests tick by hand).
+        self.schedule_seconds = schedule_seconds
+        self._last_tick: float | None = None
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -144,8 +153,26 @@ class Worker:
     def _claim_loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
+            self._tick_schedules_when_due()
             self._claim_and_launch()
             self._wake.wait(self.poll_seconds)
+
+    def _tick_schedules_when_due(self) -> None:
+        if self.schedule_seconds is None:
+            return
+        started = time.monotonic()
+        if self._last_tick is not None and started - self._last_tick < self.schedule_seconds:
+            return
+        self._last_tick = started
+        self.tick_schedules()
+
+    def tick_schedules(self) -> scheduler.Fired:
+        """Fire the schedules due by this worker's clock (the loop calls it; tests may too)."""
+        try:
+            return scheduler.fire_due_schedules(self.db, now=self.clock())
+        except Exception:  # the database is away: say so, and tick again next time
+            log.exception("jobs.schedule_tick_failed", worker=self.worker_id)
+            return scheduler.Fired()
 
     def _claim_and_launch(self) -> None:
         with self._lock:
@@ -340,4 +367,5 @@ def worker_from_settings(db: Database, settings: WorkerSettings) -> Worker:
         poll_seconds=settings.poll_seconds,
         lease_seconds=settings.lease_seconds,
         grace_seconds=settings.grace_seconds,
+        schedule_seconds=settings.schedule_seconds if settings.schedules else None,
     )

@@ -20,6 +20,7 @@ from kiln.client.resources.notifications import NotificationsResource
 from kiln.client.resources.pipelines import PipelinesResource
 from kiln.client.resources.predictions import PredictionsResource
 from kiln.client.resources.runs import RunsResource
+from kiln.client.resources.schedules import SchedulesResource
 
 __all__ = [
     "AlertsResource",
@@ -40,4 +41,5 @@ __all__ = [
     "ProjectsResource",
     "Resource",
     "RunsResource",
+    "SchedulesResource",
 ]

@@ -1,17 +1,21 @@
-"""The job queue: jobs of the caller's projects, newest first, by state and kind."""
+"""The job queue: jobs of the caller's projects, newest first, by state and kind; above them, the
+schedules that enqueue jobs, each with its next fire time (in UTC and in its own zone)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse
 
 from kiln.core.actor import Actor
 from kiln.core.deps import get_db, get_project_visibility
 from kiln.core.pagination import MAX_CURSOR_LENGTH, PageParams
 from kiln.core.permissions import Permission
-from kiln.jobs import service
+from kiln.jobs import schedules, service
+from kiln.jobs.schedule_schemas import ScheduleFilter, ScheduleRead
 from kiln.jobs.schemas import KIND_LENGTH, JobFilter, JobRead, JobState
 from kiln.ui.page_access import page_require
 from kiln.ui.page_route import PageRoute
@@ -21,6 +25,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 JobsPage = Annotated[Actor, Depends(page_require(Permission.jobs_read))]
 PER_PAGE = 50
+# Schedules shown above the jobs (by name); the API and `kiln jobs schedule list` page through all.
+SCHEDULES_SHOWN = 50
 
 
 @router.get("/jobs", response_class=HTMLResponse)
@@ -38,6 +44,7 @@ def jobs_list(
             session, filters, PageParams(limit=PER_PAGE, cursor=cursor or None), visible=visible
         )
         jobs = [JobRead.model_validate(job) for job in page.items]
+        shown = _schedules(session, actor, visible)
     chosen = {"state": state.value if state else None, "kind": kind or None}
     return render(
         request,
@@ -45,6 +52,7 @@ def jobs_list(
         {
             "section": "jobs",
             "jobs": jobs,
+            "schedules": shown,
             "states": list(JobState),
             "state": state.value if state else "",
             "kind": kind,
@@ -52,3 +60,20 @@ def jobs_list(
             "next_href": url_with("/jobs", **chosen, cursor=page.next_cursor) if page.next_cursor else None,
         },
     )
+
+
+def _schedules(session: Session, actor: Actor, visible: frozenset[str] | None) -> list[dict[str, Any]] | None:
+    """The first schedules with their next fire in their own zone; ``None`` for a caller who may not
+    read schedules (the section is left out)."""
+    if not actor.may(Permission.schedules_read):
+        return None
+    found = schedules.list_schedules(
+        session, ScheduleFilter(), PageParams(limit=SCHEDULES_SHOWN), visible=visible
+    )
+    rows = []
+    for schedule in (ScheduleRead.model_validate(row) for row in found.items):
+        local = (
+            schedule.next_fire_at.astimezone(ZoneInfo(schedule.time_zone)) if schedule.next_fire_at else None
+        )
+        rows.append({"schedule": schedule, "local_fire": f"{local:%Y-%m-%d %H:%M}" if local else None})
+    return rows
