@@ -15,6 +15,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from kiln.data.quality_baseline import psi
+from kiln.monitoring.drift_histogram import feature_histogram
 from kiln.monitoring.drift_schemas import (
     CATEGORICAL_METHODS,
     NUMERIC_METHODS,
@@ -56,6 +57,7 @@ def feature_drift(
         "reference_null_rate": _null_rate(reference),
         "current_null_rate": _null_rate(current),
         **measures,
+        "histogram": feature_histogram(reference, current),
     }
     if current.count == 0 or reference.count == 0:
         side = "window" if current.count == 0 else "reference"
