@@ -18,8 +18,8 @@ from tests.builders.alerts import add_windows, run_deliveries
 from tests.builders.auth import default_project_id
 from tests.builders.core import database
 from tests.builders.deployments import deploy
-from tests.builders.registry_lifecycle import build_model
 from tests.builders.drift import like_training, log_served, serve
+from tests.builders.registry_lifecycle import build_model
 from tests.monitoring.test_served_drift import HOUR
 
 RULES = f"{API}/alerts/rules"
