@@ -10,7 +10,6 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from kiln.data.quality_baseline import binned
 from kiln.monitoring.drift_schemas import CategoricalState, FeatureState, NumericState
 
 # Values kept per numeric feature: KS and Wasserstein on a uniform sample of this size are exact
@@ -49,16 +48,21 @@ def update(state: FeatureState, values: Iterable[object], *, seed: int) -> Featu
 
 
 def update_numeric(state: NumericState, present: np.ndarray, *, seed: int, nulls: int = 0) -> NumericState:
-    ordered = np.sort(present)
-    counts = np.asarray(state.counts, dtype="int64") + binned(
-        ordered, np.asarray(state.edges, dtype="float64")
+    edges = np.asarray(state.edges, dtype="float64")
+    # Bin i holds (e[i-1], e[i]]: the number of edges strictly below a value is its bin. No sort
+    # (O(n log bins)): a 1k-row batch of 20 features folds in well under a millisecond a feature.
+    counts = np.asarray(state.counts, dtype="int64") + np.bincount(
+        np.searchsorted(edges, present, side="left"), minlength=len(edges) + 1
     )
     priorities = np.random.default_rng(seed).random(len(present))
     sample, kept = _smallest(
         np.concatenate([np.asarray(state.sample, dtype="float64"), present]),
         np.concatenate([np.asarray(state.priorities, dtype="float64"), priorities]),
     )
-    return NumericState(
+    # Built without validation: every field is ours and already of its type (validating 10k
+    # floats per feature per batch was most of a fold's time).
+    return NumericState.model_construct(
+        kind="numeric",
         count=state.count + len(present),
         nulls=state.nulls + nulls,
         edges=state.edges,
@@ -69,18 +73,38 @@ def update_numeric(state: NumericState, present: np.ndarray, *, seed: int, nulls
 
 
 def update_categorical(state: CategoricalState, values: Iterable[object]) -> CategoricalState:
-    counts = dict(state.counts)
-    count, nulls = state.count, state.nulls
-    for value in values:
-        if _is_null(value):
-            nulls += 1
-            continue
-        name = str(value)
-        if name not in counts and len(counts) >= MAX_CATEGORIES:
-            name = OTHER
-        counts[name] = counts.get(name, 0) + 1
-        count += 1
-    return CategoricalState(count=count, nulls=nulls, counts=counts)
+    names, counts, nulls = _category_counts(values)
+    merged = dict(state.counts)
+    for name, count in zip(names, counts, strict=True):
+        key = name if name in merged or len(merged) < MAX_CATEGORIES else OTHER
+        merged[key] = merged.get(key, 0) + count
+    return CategoricalState.model_construct(
+        kind="categorical", count=state.count + sum(counts), nulls=state.nulls + nulls, counts=merged
+    )
+
+
+def _category_counts(values: Iterable[object]) -> tuple[list[str], list[int], int]:
+    """Distinct values as text with their counts (numpy's unique, not a Python loop), and the nulls.
+
+    Counted in order of first appearance, so which names take the last free places before the
+    ``(other)`` bucket does not depend on how values sort."""
+    array = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
+    array = array.ravel()
+    if array.dtype.kind == "O":
+        present = np.fromiter((not _is_null(value) for value in array), dtype=bool, count=len(array))
+        text = array[present].astype(str)
+    elif array.dtype.kind == "f":
+        present = ~np.isnan(array)
+        text = array[present].astype(object).astype(str)  # str(1.0) == "1.0", like a logged value
+    else:
+        present = np.ones(len(array), dtype=bool)
+        text = array.astype(str) if array.dtype.kind != "b" else array.astype(object).astype(str)
+    nulls = int(len(array) - present.sum())
+    if not len(text):
+        return [], [], nulls
+    names, first, counts = np.unique(text, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    return names[order].tolist(), counts[order].tolist(), nulls
 
 
 def merge(first: FeatureState, second: FeatureState) -> FeatureState:
