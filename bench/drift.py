@@ -35,7 +35,7 @@ from bench.drift_data import CATEGORICAL, INJECTED, NULL_ROWS, NUMERIC, build
 from bench.report import Report
 from kiln.monitoring.drift import drift_report, feature_drift
 from kiln.monitoring.drift_schemas import DriftReport, DriftThresholds, FeatureState, FeatureThresholds
-from kiln.monitoring.drift_state import categorical_reference, empty_like, numeric_reference, update
+from kiln.monitoring.drift_state import categorical_reference, empty_like, fold, numeric_reference, update
 
 ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = DriftThresholds(
@@ -83,7 +83,7 @@ def best_of(runs: int, action: Callable[[], Any]) -> tuple[float, Any]:
 def fold_time(data: Any) -> float:
     """Median seconds to fold one 1k-row batch of all 20 features into a window's state."""
     refs = references(data)
-    states = {name: empty_like(state) for name, state in refs.items()}
+    windows = {name: fold(empty_like(state)) for name, state in refs.items()}
     numeric, categorical = data["same_numeric"], data["same_categorical"]
     rows = len(numeric)
     times = []
@@ -91,30 +91,28 @@ def fold_time(data: Any) -> float:
         start = (batch * 1_000) % (rows - 1_000)
         began = time.perf_counter()
         for index, name in enumerate(NUMERIC):
-            states[name] = update(states[name], numeric[start : start + 1_000, index], seed=batch)
+            windows[name].add(numeric[start : start + 1_000, index], seed=batch)
         for index, name in enumerate(CATEGORICAL):
-            states[name] = update(states[name], categorical[start : start + 1_000, index], seed=batch)
+            windows[name].add(categorical[start : start + 1_000, index], seed=batch)
         times.append(time.perf_counter() - began)
     return float(np.median(times))
 
 
 def kiln_null_rates(data: Any) -> dict[str, float]:
-    limits, windows = FeatureThresholds(), len(data["null_windows"])
-    category = categorical_reference(data["null_reference"])
-    number = numeric_reference(data["null_numeric_reference"])
-    chi = sum(
-        feature_drift(
-            "c", category, update(empty_like(category), w, seed=i), limits, small_window=NULL_ROWS
-        ).drifted
-        for i, w in enumerate(data["null_windows"])
-    )
-    ks = sum(
-        feature_drift(
-            "x", number, update(empty_like(number), w, seed=i), limits, small_window=NULL_ROWS
-        ).drifted
-        for i, w in enumerate(data["null_numeric_windows"])
-    )
-    return {"chi2": chi / windows, "ks": ks / len(data["null_numeric_windows"])}
+    """Each window against a reference of its own, both drawn from the same law."""
+    limits = FeatureThresholds()
+    chi = ks = 0
+    pairs = zip(data["null_references"], data["null_windows"], strict=True)
+    for index, (reference, current) in enumerate(pairs):
+        category = categorical_reference(reference)
+        judged = update(empty_like(category), current, seed=index)
+        chi += feature_drift("c", category, judged, limits, small_window=NULL_ROWS).drifted
+    pairs = zip(data["null_numeric_references"], data["null_numeric_windows"], strict=True)
+    for index, (reference, current) in enumerate(pairs):
+        number = numeric_reference(reference)
+        judged = update(empty_like(number), current, seed=index)
+        ks += feature_drift("x", number, judged, limits, small_window=NULL_ROWS).drifted
+    return {"chi2": chi / len(data["null_windows"]), "ks": ks / len(data["null_numeric_windows"])}
 
 
 def evidently(path: Path) -> dict[str, Any]:

@@ -77,7 +77,7 @@ def _categorical(rng: np.random.Generator, rows: int, drifted: bool) -> np.ndarr
 def build(folder: Path, rows: int, seed: int = 2026) -> Path:
     """Write every array the benchmark compares to ``folder/drift-data.npz``; its path."""
     rng = np.random.default_rng(seed)
-    # The false-alarm simulation: a 1k-row reference of a stable category and windows drawn like it.
+    # The false-alarm simulation: 1k-row windows of a stable category, each with a 1k-row reference.
     names = np.array(_CATEGORIES[2])
     shares = _shares(len(names))
     arrays = {
@@ -87,9 +87,11 @@ def build(folder: Path, rows: int, seed: int = 2026) -> Path:
         "drifted_categorical": _categorical(rng, rows, drifted=True),
         "same_numeric": _numeric(rng, rows, drifted=False),
         "same_categorical": _categorical(rng, rows, drifted=False),
-        "null_reference": rng.choice(names, p=shares, size=NULL_ROWS).astype("<U8"),
+        # Each window has a reference of its own: a rate over one fixed reference is that sample's
+        # luck (conditional on it), not the test's false-alarm rate.
+        "null_references": rng.choice(names, p=shares, size=(NULL_WINDOWS, NULL_ROWS)).astype("<U8"),
         "null_windows": rng.choice(names, p=shares, size=(NULL_WINDOWS, NULL_ROWS)).astype("<U8"),
-        "null_numeric_reference": rng.normal(size=NULL_ROWS),
+        "null_numeric_references": rng.normal(size=(NULL_WINDOWS, NULL_ROWS)),
         "null_numeric_windows": rng.normal(size=(NULL_WINDOWS, NULL_ROWS)),
     }
     path = folder / "drift-data.npz"

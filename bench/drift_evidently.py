@@ -57,23 +57,24 @@ def verdicts(reference: pd.DataFrame, current: pd.DataFrame) -> tuple[float, dic
 
 
 def null_rates(data: np.lib.npyio.NpzFile) -> dict[str, float]:
-    reference = pd.Series(data["null_reference"])
-    windows = data["null_windows"]
-    chi = sum(_chi_stat_test(reference, pd.Series(w), ColumnType.Categorical, 0.05)[1] for w in windows)
-    numeric_reference = pd.Series(data["null_numeric_reference"])
-    ks = sum(
-        _ks_stat_test(numeric_reference, pd.Series(w), ColumnType.Numerical, 0.05)[1]
-        for w in data["null_numeric_windows"]
+    """Each window against a reference of its own, both drawn from the same law."""
+    categorical = zip(data["null_references"], data["null_windows"], strict=True)
+    chi = sum(
+        _chi_stat_test(pd.Series(r), pd.Series(w), ColumnType.Categorical, 0.05)[1] for r, w in categorical
     )
-    return {"chi2": chi / len(windows), "ks": ks / len(data["null_numeric_windows"])}
+    numeric = zip(data["null_numeric_references"], data["null_numeric_windows"], strict=True)
+    ks = sum(_ks_stat_test(pd.Series(r), pd.Series(w), ColumnType.Numerical, 0.05)[1] for r, w in numeric)
+    return {"chi2": chi / len(data["null_windows"]), "ks": ks / len(data["null_numeric_windows"])}
 
 
 def main() -> None:
     data = np.load(sys.argv[1])
     reference = frame(data["reference_numeric"], data["reference_categorical"])
-    drifted_seconds, drifted = verdicts(
-        reference, frame(data["drifted_numeric"], data["drifted_categorical"])
-    )
+    drifted_frame = frame(data["drifted_numeric"], data["drifted_categorical"])
+    # Best of two, as Kiln's is a best of three: the machine is shared, and a run can be unlucky.
+    first, drifted = verdicts(reference, drifted_frame)
+    second, _ = verdicts(reference, drifted_frame)
+    drifted_seconds = min(first, second)
     same_seconds, same = verdicts(reference, frame(data["same_numeric"], data["same_categorical"]))
     result = {
         "version": __import__("evidently").__version__,

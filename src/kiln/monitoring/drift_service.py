@@ -21,7 +21,7 @@ from kiln.core.errors import Invalid
 from kiln.core.permissions import Permission
 from kiln.monitoring.drift import drift_report
 from kiln.monitoring.drift_schemas import DriftReport, DriftThresholds, FeatureState
-from kiln.monitoring.drift_state import categorical_reference, empty_like, numeric_reference, update
+from kiln.monitoring.drift_state import categorical_reference, empty_like, fold, numeric_reference
 from kiln.monitoring.served_inputs import logged_predictions, logged_rows
 from kiln.registry.files import read_version_file, version_descriptor
 from kiln.registry.model_format import FieldType, ModelDescriptor
@@ -110,7 +110,7 @@ def served_drift(
     """Drift of what ``version_id`` was served (and answered) on ``deployment`` in ``[start, end)``.
 
     Seeded by the deployment and the window's start: the same log gives the same numbers."""
-    windows = {feature: empty_like(state) for feature, state in references.items()}
+    windows = {feature: fold(empty_like(state)) for feature, state in references.items()}
     seed = zlib.crc32(f"{deployment}:{start.isoformat()}".encode())
     inputs_watched = [feature for feature in references if feature != PREDICTION]
     for batch, (inputs, outputs) in enumerate(
@@ -125,9 +125,10 @@ def served_drift(
             if PREDICTION in references:
                 columns[PREDICTION].extend(logged_predictions(output_rows)[: len(rows)])
         for feature, values in columns.items():
-            windows[feature] = update(windows[feature], values, seed=seed + batch)
+            windows[feature].add(values, seed=seed + batch)
+    states = {feature: window.state() for feature, window in windows.items()}
     prediction = PREDICTION if PREDICTION in references else None
-    return drift_report(references, windows, thresholds or DriftThresholds(), prediction_feature=prediction)
+    return drift_report(references, states, thresholds or DriftThresholds(), prediction_feature=prediction)
 
 
 def _served(
