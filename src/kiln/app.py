@@ -43,6 +43,7 @@ from kiln.data import tasks as data_tasks
 from kiln.jobs.settings import WorkerSettings
 from kiln.jobs.worker import Worker, worker_from_settings
 from kiln.monitoring import tasks as monitoring_tasks
+from kiln.monitoring.alert_tasks import bind_store as bind_job_store
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.settings import SmtpSettings
@@ -191,6 +192,8 @@ def create_app(
     rekey_legacy_records(db)
     store = artifact_store(settings)
     register_job_kinds(store, settings)
+    # Monitoring's jobs (drift reports, drift alert rules) read reference samples from this store.
+    bind_job_store(db, store)
     secret_key = resolve_secret_key(settings.secret_key, settings.home, embedded=db.is_sqlite)
     config = AuthConfig.from_settings(settings.auth, secret_key=secret_key)
     rate_limits = RateLimits(
@@ -250,6 +253,8 @@ def create_app(
         uploads=() if serving_only else UPLOAD_ROUTES,
     )
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry), limits=limits)
+    if not serving_only:
+        _expose_drift_scores(db, registry)
     # Added last, so outermost: its headers are on every response, 500s and 413s included.
     app.add_middleware(SecurityHeadersMiddleware)
     if not serving_only:
@@ -265,6 +270,16 @@ def create_app(
         pid=os.getpid(),
     )
     return app
+
+
+def _expose_drift_scores(db: Database, registry: CollectorRegistry) -> None:
+    """The latest drift report's scores per deployment at /metrics, primed from the stored reports."""
+    from kiln.monitoring.drift_metrics import drift_scores
+    from kiln.monitoring.drift_reports import prime_drift_scores
+
+    registry.register(drift_scores)
+    with db.unit_of_work() as session:
+        prime_drift_scores(session)
 
 
 def artifact_store(settings: KilnSettings) -> ArtifactStore:
