@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from examples.pipelines import training
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -28,6 +29,8 @@ from kiln.monitoring.alert_rules import create_rule
 from kiln.monitoring.alert_schemas import AlertRuleCreate
 from kiln.monitoring.tasks import TICK
 from kiln.monitoring.windows import window_start
+from kiln.pipelines.schemas import PipelineRegister
+from kiln.pipelines.service import register_pipeline
 from kiln.serving import deployments
 from kiln.serving.deployment_schemas import DeploymentSpec
 from tests.auth.test_authorization_matrix import _route_contexts
@@ -36,7 +39,8 @@ from tests.builders.alerts import add_windows
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
 from tests.builders.datasets import create_telemetry
-from tests.builders.jobs import make_job
+from tests.builders.drift import stored_drift_report
+from tests.builders.jobs import make_job, make_schedule
 from tests.builders.notify import send
 from tests.builders.registry_lifecycle import build_lifecycle_trail
 from tests.builders.serving import log_predictions, prediction
@@ -105,6 +109,18 @@ class ProjectA:
             rule = AlertRuleCreate(deployment=self.deployment, metric="errors", comparison=">", threshold=1)
             create_rule(session, SYSTEM, rule)
             assert evaluate_alerts(session, minute + timedelta(minutes=1)).fired
+        # A stored drift report of the deployment (the list of them is project-scoped too).
+        with database(app).unit_of_work() as session:
+            report = stored_drift_report(self.project_id, self.deployment, minute)
+            session.add(report)
+            session.flush()
+            self.drift_report = report.id
+        # A registered pipeline and a cron schedule of the project.
+        with database(app).unit_of_work() as session:
+            data = PipelineRegister(spec=training.spec(), project=self.project_id)
+            register_pipeline(session, SYSTEM, data, allowed_modules=["examples"])
+        self.schedule = unique("secret-schedule")
+        make_schedule(app, TICK, project_id=self.project_id, name=self.schedule)
         # A queued job of the project (any registered kind: no worker runs in tests).
         self.job_id = make_job(database(app), TICK, project_id=self.project_id)
         self.dataset = create_telemetry(self.client, unique("secret-dataset"), project=self.project_id)[
@@ -116,6 +132,7 @@ class ProjectA:
             "run_id": self.run["id"],
             "user_id": member.id,
             "name": self.model.model,
+            "deployment": self.deployment,
         }
         self.markers = [
             self.project_id,
@@ -130,6 +147,8 @@ class ProjectA:
             self.deployment,
             self.job_id,
             self.dataset,
+            self.schedule,
+            self.drift_report,
         ]
 
     def concrete(self, path: str) -> str:

@@ -9,6 +9,8 @@ import pandas as pd
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kiln.core.ids import utcnow
+from kiln.monitoring.drift_models import StoredDriftReport
 from tests.builders.auth import default_project_id
 from tests.builders.core import database
 from tests.builders.deployments import deploy
@@ -58,4 +60,25 @@ def log_served(
             )
             for i in range(0, len(records), per_request)
         ],
+    )
+
+
+def stored_drift_report(project_id: str, deployment: str, start: datetime) -> StoredDriftReport:
+    """A stored hourly report that found no drift (for lists and scoping, not for the maths)."""
+    return StoredDriftReport(
+        project_id=project_id,
+        deployment=deployment,
+        window_seconds=3600,
+        start=start,
+        end=start + timedelta(hours=1),
+        rows=0,
+        dataset_drift=False,
+        prediction_drift=None,
+        drifted_share=0.0,
+        retrain_recommended=False,
+        drifted_features=[],
+        summary="no served rows",
+        features=[],
+        thresholds={},
+        computed_at=utcnow(),
     )

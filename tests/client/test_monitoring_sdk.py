@@ -42,7 +42,7 @@ def test_windows_series_and_drift_of_a_served_deployment(app: FastAPI, sdk: kiln
     assert series.points[0].samples == 6
 
     report = sdk.monitoring.drift("fraud-watch")
-    assert [feature.current_count for feature in report.features] == [6, 6]
+    assert [feature.current_count for feature in report.features] == [6, 6, 6]  # amount, age, the prediction
 
     with pytest.raises(ValueError, match="`from` must be before `to`"):  # checked before sending
         sdk.monitoring.metrics(

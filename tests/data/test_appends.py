@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from kiln.app import KilnSettings, bind_data_runtime
+from kiln.app import KilnSettings, artifact_store, register_job_kinds
 from kiln.core import events
 from kiln.core.ids import utcnow
 from kiln.data.events import DatasetVersionCreated
@@ -278,7 +278,7 @@ def test_a_worker_process_commits_with_its_own_store_and_mailer(
     """``kiln worker`` builds no app: it binds the data jobs' store and mailer from the settings."""
     create_telemetry(client, ingestion={"every_minutes": 5})
     append_frame(client, clean(8, 1))
-    bind_data_runtime(settings)  # what `kiln worker` does before it starts
+    register_job_kinds(artifact_store(settings), settings)  # what `kiln worker` does before it starts
     db = database(app)
     with db.unit_of_work() as session:
         earlier = utcnow() - timedelta(minutes=6)

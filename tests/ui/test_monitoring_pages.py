@@ -166,11 +166,12 @@ class TestDeploymentPage:
         assert {row.attrs["data-feature"] for row in drift.find_all("tr") if "data-feature" in row.attrs} == {
             "amount",
             "age",
+            "prediction",  # the model's own answers drift too
         }
         exported = client.get(f"{PAGE}/drift.csv")
         assert exported.status_code == 200
         table = {row["feature"]: row for row in csv.DictReader(io.StringIO(exported.text))}
-        assert set(table) == {"amount", "age"}
+        assert set(table) == {"amount", "age", "prediction"}
         assert (table["amount"]["kind"], table["amount"]["drifted"]) == ("numeric", "false")
         rows_cell = drift.find("tr", data_feature="amount").find_all("td")[6].text()
         assert (

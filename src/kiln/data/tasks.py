@@ -21,7 +21,6 @@ import structlog
 
 from kiln.core.actor import SYSTEM
 from kiln.core.ids import utcnow
-from kiln.data import ingestion
 from kiln.data.ingestion_timer import COMMIT_PENDING, schedule_commit
 from kiln.data.models import Dataset
 from kiln.data.service import ingestion_policy
@@ -58,6 +57,9 @@ def bind_runtime(store: ArtifactStore, mailer: Mailer | None) -> None:
 
 
 def run_commit_pending(context: JobContext) -> dict[str, Any]:
+    # pandas comes with ingestion: imported when the job runs, not by every process that registers it.
+    from kiln.data import ingestion
+
     if _runtime is None:
         raise PermanentFailure("data.commit_pending needs the artifact store: call bind_runtime first")
     dataset_id = str(context.payload.get("dataset_id", ""))

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
 from kiln.core.errors import NotFound
-from kiln.data import versions as dataset_versions
 from kiln.data.refs import LATEST, DatasetRef, is_dataset_ref, parse_ref, parse_version
 from kiln.lineage import service as lineage
 from kiln.lineage.describers import NodeInfo, register_describer
@@ -78,6 +77,9 @@ def resolve_input(session: Session, project_id: str, item: RunInputCreate) -> Re
     if named is None:
         return ResolvedInput(item)
     ref, explicit = named
+    # Imported here: data's versions bring pandas, which a tracking or serving start does not need.
+    from kiln.data import versions as dataset_versions
+
     found = dataset_versions.find_in_project(session, project_id, ref.name, ref.number)
     if found is None:
         if explicit:
