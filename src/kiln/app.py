@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import Field
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from kiln import __version__
 from kiln.audit import service as audit_service
@@ -278,8 +279,11 @@ def _expose_drift_scores(db: Database, registry: CollectorRegistry) -> None:
     from kiln.monitoring.drift_reports import prime_drift_scores
 
     registry.register(drift_scores)
-    with db.unit_of_work() as session:
-        prime_drift_scores(session)
+    try:
+        with db.unit_of_work() as session:
+            prime_drift_scores(session)
+    except SQLAlchemyError:  # a database not migrated yet (create_app(migrate=False)): nothing to load
+        log.warning("monitoring.drift_gauges_not_primed", exc_info=True)
 
 
 def artifact_store(settings: KilnSettings) -> ArtifactStore:

@@ -42,7 +42,10 @@ def test_windows_series_and_drift_of_a_served_deployment(app: FastAPI, sdk: kiln
     assert series.points[0].samples == 6
 
     report = sdk.monitoring.drift("fraud-watch")
-    assert [feature.current_count for feature in report.features] == [6, 6, 6]  # amount, age, the prediction
+    # The inputs, and the model's real answers against its answers to its training rows.
+    counts = [(feature.feature, feature.current_count) for feature in report.features]
+    assert counts == [("amount", 6), ("age", 6), ("prediction", 6)]
+    assert report.prediction_drift is not None
 
     with pytest.raises(ValueError, match="`from` must be before `to`"):  # checked before sending
         sdk.monitoring.metrics(

@@ -82,6 +82,16 @@ def test_descriptor_records_checksums_example_and_versions(tmp_path: Path) -> No
     assert descriptor["signature"]["input_kind"] == "tensor"
 
 
+def test_the_reference_sample_holds_the_models_answers_to_its_rows(tmp_path: Path) -> None:
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    model = LogisticRegression().fit(X, y)
+    kiln.save_model(model, tmp_path / "m", X=X)
+    sample = json.loads((tmp_path / "m" / "reference-sample.json").read_text())
+    assert sample["rows"] == 60
+    # The reference of prediction drift: what the model answered to the very rows sampled.
+    assert sample["predictions"] == model.predict(X).tolist()
+
+
 def test_onnx_round_trip_predicts_like_the_estimator(tmp_path: Path) -> None:
     skl2onnx = pytest.importorskip("skl2onnx")
     X, y = make_classification(n_samples=120, n_features=4, random_state=0)
