@@ -232,8 +232,11 @@ def kiln_command(port: int) -> list[str]:
 
 
 @contextmanager
-def kiln_server(home: Path, *, health_timeout: float = 60.0) -> Iterator[tuple[Server, float]]:
-    """A Kiln server on SQLite in ``home``; yields it with its seconds-to-healthy."""
+def kiln_server(home: Path, *, health_timeout: float = 60.0, **extra: str) -> Iterator[tuple[Server, float]]:
+    """A Kiln server on SQLite in ``home``; yields it with its seconds-to-healthy.
+
+    ``extra`` adds environment variables (``KILN_PIPELINE_EXECUTOR=tcp://...``, ``PYTHONPATH``).
+    """
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server = Server(
@@ -248,6 +251,7 @@ def kiln_server(home: Path, *, health_timeout: float = 60.0) -> Iterator[tuple[S
     env = bench_env(KILN_HOME=str(home), KILN_RATE_LIMIT="1000000/minute")
     env.pop("KILN_DATABASE_URL", None)
     env.pop("KILN_ARTIFACT_ROOT", None)
+    env.update(extra)
     try:
         server.start(env, home)
         yield server, server.wait_healthy(health_timeout)
