@@ -76,32 +76,38 @@ def _linear(report: Report, prefix: str, chain20: float, chain100: float) -> tup
     return per_step, fixed
 
 
-def kiln_sequential(report: Report, tmp: Path, repeats: int, figures: Figures) -> None:
-    with _kiln(tmp / "kiln") as (kiln, healthy, _server):
-        report.figure("kiln.healthy_after_start_s", healthy, "s")
+def kiln_sequential(
+    report: Report, tmp: Path, repeats: int, figures: Figures, *, module: bool = False
+) -> None:
+    """The chains and the fan-out; ``module``: the diagnostic variant under ``python -m uvicorn``,
+    whose figures (``kiln_module.*``) are printed but judge no target."""
+    prefix = "kiln_module" if module else "kiln"
+    with _kiln(tmp / prefix, module=module) as (kiln, healthy, _server):
+        report.figure(f"{prefix}.healthy_after_start_s", healthy, "s")
         for name, count in SHAPES.items():
             kiln.register(chain(count) if name.startswith("chain") else fan_out(count))
         first = kiln.run("chain_20", 20)
-        report.figure("kiln.first_run.chain_20_s", first.wall_s, "s")
-        figures.kiln_first_s = first.wall_s
+        report.figure(f"{prefix}.first_run.chain_20_s", first.wall_s, "s")
         figures.kiln_records.append((first.steps, first.expected))
         times: dict[str, list[RunTimes]] = {name: [] for name in SHAPES}
         for _ in range(repeats):
             for name, count in SHAPES.items():
                 times[name].append(kiln.run(name, count))
         for name, runs in times.items():
-            report.figure(f"kiln.{name}.run_s", _median([r.wall_s for r in runs]), "s")
-            report.figure(f"kiln.{name}.server_s", _median([r.server_s for r in runs]), "s")
+            report.figure(f"{prefix}.{name}.run_s", _median([r.wall_s for r in runs]), "s")
+            report.figure(f"{prefix}.{name}.server_s", _median([r.server_s for r in runs]), "s")
             figures.kiln_records.extend((r.steps, r.expected) for r in runs)
-        figures.kiln_per_step_s, figures.kiln_fixed_s = _linear(
+        per_step, fixed = _linear(
             report,
-            "kiln",
+            prefix,
             _median([r.wall_s for r in times["chain_20"]]),
             _median([r.wall_s for r in times["chain_100"]]),
         )
-        report.figure(
-            "kiln.fan_out_20.per_step_ms", _median([r.wall_s for r in times["fan_out_20"]]) / 20 * 1000, "ms"
-        )
+        fan_out_ms = _median([r.wall_s for r in times["fan_out_20"]]) / 20 * 1000
+        report.figure(f"{prefix}.fan_out_20.per_step_ms", fan_out_ms, "ms")
+    if not module:
+        figures.kiln_first_s = first.wall_s
+        figures.kiln_per_step_s, figures.kiln_fixed_s = per_step, fixed
 
 
 def kiln_dask(report: Report, tmp: Path, repeats: int, width: int, figures: Figures) -> None:
@@ -206,6 +212,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--skip-prefect", action="store_true")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument(
+        "--skip-module-variant",
+        action="store_true",
+        help="skip the diagnostic run of Kiln under python -m uvicorn (no pool re-imports its main script)",
+    )
     args = parser.parse_args(argv)
     report = Report("pipelines")
     figures = Figures()
@@ -213,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
         tmp = Path(folder)
         kiln_sequential(report, tmp, args.repeats, figures)
         kiln_fresh_first_runs(report, tmp, args.first_runs, figures)
+        if not args.skip_module_variant:
+            kiln_sequential(report, tmp, args.repeats, figures, module=True)
         if not args.skip_dask:
             kiln_dask(report, tmp, args.repeats, args.width, figures)
         if not args.skip_prefect:
