@@ -19,6 +19,14 @@
 #   bash bench/run.sh data                       # uploads, appends, quality checks vs pandera (bench/data.py)
 #   bash bench/run.sh drift                      # drift vs Evidently's DataDriftPreset (bench/drift.py), ~3 min
 #
+#   bash bench/run.sh pipelines                  # pipelines vs Prefect 3.8.8 and raw Dask (bench/pipelines.py), ~6 min
+#   bash bench/run.sh pipelines --repeats 2 --first-runs 0   # a quick run
+#
+# The pipelines part adds kiln[dask] to .bench-venv (raw Dask and Kiln's dask executor share one
+# LocalCluster) and gives Prefect 3.8.8 a venv of its own, .bench-venv-prefect, with prefect-dask and
+# fastapi<0.155 (Prefect 3.8.8 crashes on newer FastAPI); bench/pipelines.py runs it as a subprocess
+# that answers JSON.
+#
 # The drift part gives Evidently 0.7.23 a venv of its own, .bench-venv-evidently, with pandas<3 (which
 # it needs); bench/drift.py runs it as a subprocess that answers JSON verdicts and timings.
 set -euo pipefail
@@ -38,6 +46,9 @@ LIMIT_DATA="${BENCH_LIMIT_DATA:-1200}"
 LIMIT_DRIFT="${BENCH_LIMIT_DRIFT:-1800}"
 EVIDENTLY_VENV="${BENCH_EVIDENTLY_VENV:-.bench-venv-evidently}"
 EVIDENTLY_VERSION="0.7.23"
+LIMIT_PIPELINES="${BENCH_LIMIT_PIPELINES:-1800}"
+PREFECT_VENV="${BENCH_PREFECT_VENV:-.bench-venv-prefect}"
+PREFECT_VERSION="3.8.8"
 BENTOML_VENV="${BENCH_BENTOML_VENV:-.bench-venv-bentoml}"
 BENTOML_VERSION="1.4.39"
 MLSERVER_VENV="${BENCH_MLSERVER_VENV:-.bench-venv-mlserver}"
@@ -95,11 +106,23 @@ setup_evidently() {
   export BENCH_EVIDENTLY_VENV="$ROOT/$EVIDENTLY_VENV"
 }
 
+setup_pipelines() {
+  "$PY" -m uv pip install -q --python "$PY" -e '.[dask]' "mlflow==$MLFLOW_VERSION" psutil py-spy
+  "$PY" -m uv pip check --python "$PY" >/dev/null
+  [[ -x "$PREFECT_VENV/bin/python" ]] || "$PY" -m uv venv -q --python python3 "$PREFECT_VENV"
+  "$PY" -m uv pip install -q --python "$PREFECT_VENV/bin/python" "prefect==$PREFECT_VERSION" prefect-dask 'fastapi<0.155'
+  "$PY" -m uv pip check --python "$PREFECT_VENV/bin/python" >/dev/null
+  "$PREFECT_VENV/bin/python" -c 'import prefect; assert prefect.__version__ == "'"$PREFECT_VERSION"'"'
+  "$PY" -m compileall -q -j 0 "$PREFECT_VENV/lib" >/dev/null || true
+  export BENCH_PREFECT_VENV="$ROOT/$PREFECT_VENV"
+}
+
 case "$part" in
   tracking) setup_fasttrackml ;;
   serving) setup_serving ;;
   drift) setup_evidently ;;
-  all) setup_fasttrackml; setup_serving; setup_evidently ;;
+  pipelines) setup_pipelines ;;
+  all) setup_fasttrackml; setup_serving; setup_evidently; setup_pipelines ;;
 esac
 
 # Start-up is measured as a user would see it on an installed system: with bytecode on disk, for
@@ -118,6 +141,7 @@ case "$part" in
   serving) timeout -k 30 --signal=INT "$LIMIT_SERVING" "$PY" -m bench.serving "$@" || status=$? ;;
   data) timeout -k 30 --signal=INT "$LIMIT_DATA" "$PY" -m bench.data "$@" || status=$? ;;
   drift) timeout -k 30 --signal=INT "$LIMIT_DRIFT" "$PY" -m bench.drift "$@" || status=$? ;;
+  pipelines) timeout -k 30 --signal=INT "$LIMIT_PIPELINES" "$PY" -m bench.pipelines "$@" || status=$? ;;
   all)
     echo "== tracking: Kiln vs MLflow $MLFLOW_VERSION and FastTrackML $FTML_VERSION"
     timeout -k 60 --signal=INT "$LIMIT_TRACKING" "$PY" -m bench.tracking || status=$?
@@ -129,7 +153,9 @@ case "$part" in
     timeout -k 30 --signal=INT "$LIMIT_DATA" "$PY" -m bench.data || status=$((status ? status : $?))
     echo "== drift: Kiln vs Evidently $EVIDENTLY_VERSION DataDriftPreset"
     timeout -k 30 --signal=INT "$LIMIT_DRIFT" "$PY" -m bench.drift || status=$((status ? status : $?))
+    echo "== pipelines: Kiln vs Prefect $PREFECT_VERSION and raw Dask"
+    timeout -k 30 --signal=INT "$LIMIT_PIPELINES" "$PY" -m bench.pipelines || status=$((status ? status : $?))
     ;;
-  *) echo "usage: bench/run.sh [all|tracking|scale|serving|data|drift] [args...]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [all|tracking|scale|serving|data|drift|pipelines] [args...]" >&2; exit 2 ;;
 esac
 exit "$status"

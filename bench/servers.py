@@ -218,6 +218,11 @@ def kiln_command(port: int) -> list[str]:
         )
         if probe.returncode == 0:
             return [str(cli), "server", "--host", "127.0.0.1", "--port", str(port)]
+    return uvicorn_command(port)
+
+
+def uvicorn_command(port: int) -> list[str]:
+    """Kiln's app factory under ``python -m uvicorn`` (the same app and in-process worker)."""
     return [
         sys.executable,
         "-m",
@@ -232,13 +237,19 @@ def kiln_command(port: int) -> list[str]:
 
 
 @contextmanager
-def kiln_server(home: Path, *, health_timeout: float = 60.0) -> Iterator[tuple[Server, float]]:
-    """A Kiln server on SQLite in ``home``; yields it with its seconds-to-healthy."""
+def kiln_server(
+    home: Path, *, health_timeout: float = 60.0, module: bool = False, **extra: str
+) -> Iterator[tuple[Server, float]]:
+    """A Kiln server on SQLite in ``home``; yields it with its seconds-to-healthy.
+
+    ``extra`` adds environment variables (``KILN_PIPELINE_EXECUTOR=tcp://...``, ``PYTHONPATH``).
+    ``module``: the app factory under ``python -m uvicorn`` rather than the ``kiln`` script.
+    """
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server = Server(
         name="kiln",
-        command=kiln_command(port),
+        command=uvicorn_command(port) if module else kiln_command(port),
         url=f"http://127.0.0.1:{port}",
         health_path="/healthz",
         log_path=home / "server.log",
@@ -248,6 +259,7 @@ def kiln_server(home: Path, *, health_timeout: float = 60.0) -> Iterator[tuple[S
     env = bench_env(KILN_HOME=str(home), KILN_RATE_LIMIT="1000000/minute")
     env.pop("KILN_DATABASE_URL", None)
     env.pop("KILN_ARTIFACT_ROOT", None)
+    env.update(extra)
     try:
         server.start(env, home)
         yield server, server.wait_healthy(health_timeout)
