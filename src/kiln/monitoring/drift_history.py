@@ -7,15 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
-from kiln.core.errors import Invalid
 from kiln.core.permissions import Permission
 from kiln.monitoring.drift_models import DriftFeatureScore, StoredDriftReport
-from kiln.monitoring.drift_reports import MAX_POINTS
-from kiln.monitoring.drift_schemas import DRIFT_WINDOW_SECONDS, DriftWindow, FeatureScorePoint
+from kiln.monitoring.drift_reports import check_score_range, latest_drift_reports, scores_in_range
+from kiln.monitoring.drift_schemas import DriftWindow, FeatureScorePoint
 from kiln.serving.deployments import get_deployment
 
 
@@ -25,21 +23,11 @@ def deployment_scores_over_time(
     """Each feature's (and ``prediction``'s) score per stored report in ``[start, end)``, oldest
     first; NotFound for a non-member."""
     found = get_deployment(session, actor, deployment, Permission.monitors_read)
-    seconds = DRIFT_WINDOW_SECONDS[window]
-    if start >= end:
-        raise Invalid("`from` must be before `to`")
-    if (end - start).total_seconds() / seconds > MAX_POINTS:
-        raise Invalid(f"that range holds more than {MAX_POINTS} windows of {window.value}; narrow it")
+    check_score_range(window, start, end)
     rows = session.scalars(
-        select(DriftFeatureScore)
-        .where(
-            DriftFeatureScore.project_id == found.project_id,
-            DriftFeatureScore.deployment == found.name,
-            DriftFeatureScore.window_seconds == seconds,
-            DriftFeatureScore.start >= start,
-            DriftFeatureScore.start < end,
+        scores_in_range(found.project_id, found.name, window, start, end).order_by(
+            DriftFeatureScore.start, DriftFeatureScore.feature
         )
-        .order_by(DriftFeatureScore.start, DriftFeatureScore.feature)
     )
     series: dict[str, list[FeatureScorePoint]] = {}
     for row in rows:
@@ -50,30 +38,12 @@ def deployment_scores_over_time(
 def newest_reports(
     session: Session, deployments: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], StoredDriftReport]:
-    """The newest stored report (latest end; the shorter window on a tie) of each
-    ``(project_id, deployment)`` given: callers pass deployments the actor may already read."""
+    """The newest stored report of each ``(project_id, deployment)`` given (the hour's when an hour
+    and a day start together: the fresher verdict); callers pass deployments the actor may read."""
     if not deployments:
         return {}
-    keys = list(dict.fromkeys(deployments))
-    newest = (
-        select(
-            StoredDriftReport.project_id,
-            StoredDriftReport.deployment,
-            func.max(StoredDriftReport.end).label("end"),
-        )
-        .where(tuple_(StoredDriftReport.project_id, StoredDriftReport.deployment).in_(keys))
-        .group_by(StoredDriftReport.project_id, StoredDriftReport.deployment)
-        .subquery()
-    )
-    rows = session.scalars(
-        select(StoredDriftReport)
-        .join(
-            newest,
-            (StoredDriftReport.project_id == newest.c.project_id)
-            & (StoredDriftReport.deployment == newest.c.deployment)
-            & (StoredDriftReport.end == newest.c.end),
-        )
-        .order_by(StoredDriftReport.window_seconds.desc())
-    )
-    # Ordered longest window first, so the shorter one (the fresher verdict) is kept on a tie.
-    return {(row.project_id, row.deployment): row for row in rows}
+    found: dict[tuple[str, str], StoredDriftReport] = {}
+    # Ordered by window size within a deployment: setdefault keeps the shorter window.
+    for row in latest_drift_reports(session, limit=len(deployments), deployments=deployments):
+        found.setdefault((row.project_id, row.deployment), row)
+    return found
