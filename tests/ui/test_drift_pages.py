@@ -169,6 +169,18 @@ class TestDeploymentPageFromStoredReports:
         exported = csv_rows(client, report.find("a", id="csv-features").attrs["href"])
         assert {row["feature"]: row["drifted"] for row in exported}["amount"] == "true"
 
+    def test_the_daily_view_without_daily_reports_falls_back_and_still_lists_the_hourly_ones(
+        self, client: TestClient, reports: dict[str, str]
+    ) -> None:
+        page = get_page(client, f"{PAGE}?window=1d")
+        assert "No 1d drift report is stored yet" in page.find(id="no-stored-drift").text()
+        listed = page.find("section", id="drift-report-list").find_all("tr")
+        assert [row.attrs["data-report"] for row in listed if "data-report" in row.attrs] == [
+            reports["shifted"],
+            reports["stable"],
+        ]
+        assert client.get(f"{PAGE}/drift-scores.csv?window=1d").status_code == 404
+
     def test_unknown_reports_and_features_are_404s(self, client: TestClient, reports: dict[str, str]) -> None:
         assert client.get(f"{PAGE}/drift/0190f1de-0000-7000-8000-000000000000").status_code == 404
         missing = client.get(f"{PAGE}/drift/{reports['shifted']}/histogram.csv", params={"feature": "colour"})
