@@ -74,3 +74,4 @@ def test_stored_drift_is_charted_on_the_deployment_and_report_pages(
     page.locator("#histogram-1").scroll_into_view_if_needed()
     expect(page.locator("#chart-histogram-1 .main-svg").first).to_be_visible(timeout=CHART_TIMEOUT_MS)
     assert violations(page) == []
+    page.screenshot(path=str(screenshots / "monitoring-drift-report.png"), full_page=True)
