@@ -315,6 +315,7 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/monitoring/deployments/{name}/charts/{chart}.csv"): P.monitors_read,
     ("GET", "/monitoring/deployments/{name}/drift.csv"): P.monitors_read,
     ("GET", "/monitoring/deployments/{name}/drift-scores.csv"): P.monitors_read,
+    ("GET", "/monitoring/deployments/{name}/drift"): P.monitors_read,
     ("GET", "/monitoring/deployments/{name}/drift/{report_id}"): P.monitors_read,
     ("GET", "/monitoring/deployments/{name}/drift/{report_id}/histogram.csv"): P.monitors_read,
     ("GET", "/monitoring/deployments/{name}/drift/{report_id}/features.csv"): P.monitors_read,

@@ -198,6 +198,24 @@ class TestDeploymentPageFromStoredReports:
         assert client.get(f"{PAGE}/drift-scores.csv").status_code == 404
 
 
+def listed(page: Element) -> list[str]:
+    rows = page.find_all("tr")
+    return [row.attrs["data-report"] for row in rows if "data-report" in row.attrs]
+
+
+class TestReportsList:
+    def test_every_report_newest_first_filtered_by_window_and_retraining(
+        self, client: TestClient, reports: dict[str, str]
+    ) -> None:
+        link = get_page(client, PAGE).find("a", id="all-drift-reports").attrs["href"]
+        assert listed(get_page(client, link)) == [reports["shifted"], reports["stable"]]
+        assert listed(get_page(client, f"{link}?retrain=yes")) == [reports["shifted"]]
+        daily = get_page(client, f"{link}?window=1d")
+        assert listed(daily) == []
+        assert "No stored drift report matches" in daily.find(id="no-reports").text()
+        assert client.get(f"{link}?window=1m").status_code == 400
+
+
 class TestOverviewDriftColumn:
     def test_the_drift_column_reads_the_latest_stored_report(
         self, client: TestClient, reports: dict[str, str]
@@ -219,6 +237,7 @@ class TestScoping:
         report = f"{PAGE}/drift/{reports['shifted']}"
         as_outsider(app, client)
         for path in (
+            f"{PAGE}/drift",
             f"{PAGE}/drift-scores.csv",
             report,
             f"{report}/histogram.csv?feature=amount",

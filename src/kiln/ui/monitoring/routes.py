@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from kiln.ui.monitoring import (
     deployment_page,
+    drift_list_page,
     drift_report_page,
     incidents_page,
     overview_page,
@@ -16,6 +17,7 @@ from kiln.ui.monitoring import (
 router = APIRouter()
 router.include_router(overview_page.router)
 router.include_router(deployment_page.router)
+router.include_router(drift_list_page.router)
 router.include_router(drift_report_page.router)
 router.include_router(rules_page.router)
 router.include_router(incidents_page.router)
