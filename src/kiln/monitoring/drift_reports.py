@@ -10,10 +10,11 @@ After commit, the latest scores go to Prometheus and, when the report newly reco
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from kiln.core import events
@@ -52,6 +53,14 @@ def check_drift_window(seconds: int, start: datetime) -> None:
         sizes = ", ".join(f"{window.value} ({value} s)" for window, value in DRIFT_WINDOW_SECONDS.items())
         raise Invalid(f"drift reports are kept for windows of {sizes}, not {seconds} s")
     check_window(start, seconds)  # on its grid
+
+
+def check_score_range(window: DriftWindow, start: datetime, end: datetime) -> None:
+    """A chart's range: forwards, and at most ``MAX_POINTS`` windows."""
+    if start >= end:
+        raise Invalid("`from` must be before `to`")
+    if (end - start).total_seconds() / DRIFT_WINDOW_SECONDS[window] > MAX_POINTS:
+        raise Invalid(f"that range holds more than {MAX_POINTS} windows of {window.value}; narrow it")
 
 
 def compute_drift_report(
@@ -169,37 +178,46 @@ def feature_scores_over_time(
     seconds = DRIFT_WINDOW_SECONDS[window]
     end = end or utcnow()
     start = start or end - timedelta(seconds=seconds * MAX_POINTS)
-    if start >= end:
-        raise Invalid("`from` must be before `to`")
-    if (end - start).total_seconds() / seconds > MAX_POINTS:
-        raise Invalid(f"that range holds more than {MAX_POINTS} windows of {window.value}; narrow it")
+    check_score_range(window, start, end)
     rows = session.scalars(
-        select(DriftFeatureScore)
-        .where(
-            DriftFeatureScore.project_id == found.project_id,
-            DriftFeatureScore.deployment == found.name,
-            DriftFeatureScore.feature == feature,
-            DriftFeatureScore.window_seconds == seconds,
-            DriftFeatureScore.start >= window_start(start, seconds),
-            DriftFeatureScore.start < end,
-        )
+        scores_in_range(found.project_id, found.name, window, start, end)
+        .where(DriftFeatureScore.feature == feature)
         .order_by(DriftFeatureScore.start)
     )
     points = [FeatureScorePoint.model_validate(row) for row in rows]
     return FeatureScoreSeries(deployment=found.name, feature=feature, window=window, points=points)
 
 
-def latest_drift_reports(session: Session, *, limit: int = 500) -> list[StoredDriftReport]:
-    """The newest stored report of each deployment (of any window size), for priming gauges."""
+def scores_in_range(
+    project_id: str, deployment: str, window: DriftWindow, start: datetime, end: datetime
+) -> Select[Any]:
+    """The per-feature score rows of a deployment's reports starting in the range (``start``
+    snapped to its window's grid)."""
+    seconds = DRIFT_WINDOW_SECONDS[window]
+    return select(DriftFeatureScore).where(
+        DriftFeatureScore.project_id == project_id,
+        DriftFeatureScore.deployment == deployment,
+        DriftFeatureScore.window_seconds == seconds,
+        DriftFeatureScore.start >= window_start(start, seconds),
+        DriftFeatureScore.start < end,
+    )
+
+
+def latest_drift_reports(
+    session: Session, *, limit: int = 500, deployments: Sequence[tuple[str, str]] | None = None
+) -> list[StoredDriftReport]:
+    """The newest stored report of each deployment (of any window size; both when an hour and a day
+    start together), for priming gauges; ``deployments`` (``(project_id, name)``) narrows it."""
+    grouped = select(
+        StoredDriftReport.project_id,
+        StoredDriftReport.deployment,
+        func.max(StoredDriftReport.start).label("start"),
+    )
+    if deployments is not None:
+        keys = list(dict.fromkeys(deployments))
+        grouped = grouped.where(tuple_(StoredDriftReport.project_id, StoredDriftReport.deployment).in_(keys))
     newest = (
-        select(
-            StoredDriftReport.project_id,
-            StoredDriftReport.deployment,
-            func.max(StoredDriftReport.start).label("start"),
-        )
-        .group_by(StoredDriftReport.project_id, StoredDriftReport.deployment)
-        .limit(limit)
-        .subquery()
+        grouped.group_by(StoredDriftReport.project_id, StoredDriftReport.deployment).limit(limit).subquery()
     )
     rows = session.scalars(
         select(StoredDriftReport)

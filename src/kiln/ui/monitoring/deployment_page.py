@@ -25,7 +25,8 @@ from kiln.storage.deps import get_store
 from kiln.ui.monitoring.deployment_view import DeploymentView, load_view
 from kiln.ui.monitoring.drift_view import drift_csv
 from kiln.ui.monitoring.metric_view import BY_SLUG, QUALITY, chart_table, shown, table_csv
-from kiln.ui.monitoring.page_params import MonitorsPage, Window
+from kiln.ui.monitoring.page_params import Feature, MonitorsPage, Window
+from kiln.ui.monitoring.stored_drift_view import advice, load_stored_drift
 from kiln.ui.monitoring.windows import WINDOWS, WindowChoice, window_choice
 from kiln.ui.page_route import PageRoute
 from kiln.ui.templating import render
@@ -79,12 +80,18 @@ def _drift(
 
 
 @router.get("/monitoring/deployments/{name}", response_class=HTMLResponse)
-def deployment_page(request: Request, actor: MonitorsPage, name: str, window: Window = "") -> HTMLResponse:
+def deployment_page(
+    request: Request, actor: MonitorsPage, name: str, window: Window = "", feature: Feature = ""
+) -> HTMLResponse:
     chosen = window_choice(window)
     with get_db(request).unit_of_work() as session:
         view = load_view(session, actor, name, chosen, utcnow())
-    drift, drift_error = _drift(request, actor, name, chosen)
+        stored = load_stored_drift(session, actor, name, chosen, feature or None)
+    # Drift computed on request only while no report is stored: it reads the log, a report does not.
+    drift, drift_error = (None, None) if stored.latest else _drift(request, actor, name, chosen)
     href = monitoring_href(name)
+    charts = [table.payload() for table in view.tables]
+    charts += [table.payload() for table in (stored.scores, stored.histogram) if table is not None]
     return render(
         request,
         "monitoring/deployment.html",
@@ -95,8 +102,10 @@ def deployment_page(request: Request, actor: MonitorsPage, name: str, window: Wi
             "href": href,
             "window": chosen,
             "windows": WINDOWS,
-            "charts": [table.payload() for table in view.tables],
+            "charts": charts,
             "tables": view.tables,
+            "stored": stored,
+            "advice": advice(stored.latest) if stored.latest else [],
             "values": live_values(view),
             # Classifiers show accuracy, precision, ...; regressors MAE, RMSE, R²; accuracy before any.
             "quality_shown": [metric for metric in QUALITY if metric in view.latest] or ["accuracy"],
@@ -144,7 +153,7 @@ def drift_table_csv(request: Request, actor: MonitorsPage, name: str, window: Wi
     chosen = window_choice(window)
     report = _drift_report(request, actor, name, chosen)
     return Response(
-        drift_csv(report),
+        drift_csv(report.features),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}-drift-{chosen.key}.csv"'},
     )

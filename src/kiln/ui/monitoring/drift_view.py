@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from kiln.monitoring.drift_schemas import DriftReport
+from kiln.monitoring.drift_schemas import FeatureDrift
 
 MEASURES = (
     "score",
@@ -22,11 +22,11 @@ MEASURES = (
 )
 
 
-def drift_csv(report: DriftReport) -> str:
+def drift_csv(features: list[FeatureDrift]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["feature", "kind", "method", "drifted", "reference_count", "current_count", *MEASURES])
-    for feature in report.features:
+    for feature in features:
         measures = [getattr(feature, name) for name in MEASURES]
         writer.writerow(
             [

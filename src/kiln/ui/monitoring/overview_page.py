@@ -1,8 +1,9 @@
 """The monitoring overview: one row per active deployment of the caller's projects, with the newest
 window's volume, latency, error rate and accuracy, its drift status and its open alerts.
 
-Drift status is what the deployment's built-in drift rule last judged (the share of features that
-drifted, checked by the scheduler), so the page never recomputes drift for every deployment.
+Drift status is the deployment's newest stored drift report (its drifted share, and whether it
+recommends retraining) when one exists, else what its built-in drift rule last judged; the page
+never recomputes drift for every deployment.
 ``overview.json`` carries the same numbers for the page's refresh.
 """
 
@@ -21,8 +22,9 @@ from kiln.core.deps import get_db
 from kiln.core.ids import utcnow
 from kiln.core.pagination import MAX_LIMIT, PageParams
 from kiln.core.permissions import Permission
-from kiln.monitoring import alert_incidents, alert_rules
+from kiln.monitoring import alert_incidents, alert_rules, drift_history
 from kiln.monitoring.alert_schemas import IncidentState, RuleFilter
+from kiln.monitoring.drift_schemas import DriftReportSummary
 from kiln.monitoring.latest import latest_points
 from kiln.monitoring.schemas import MetricPoint
 from kiln.serving import deployments
@@ -91,6 +93,21 @@ def _drift_statuses(session: Session, actor: Actor) -> dict[str, DriftStatus]:
     return statuses
 
 
+def stored_status(report: DriftReportSummary) -> DriftStatus:
+    """A stored report's verdict, as the drift column reads."""
+    size = "1d" if report.window_seconds == 86_400 else "1h"
+    text = f"{report.drifted_share:.0%} of features drifted"
+    if report.retrain_recommended:
+        text += " · retraining recommended"
+    detail = f"stored {size} report of {report.start:%Y-%m-%d %H:%M} UTC"
+    return DriftStatus(text, report.retrain_recommended, detail)
+
+
+def _stored_statuses(session: Session, reads: list[DeploymentRead]) -> dict[str, DriftStatus]:
+    newest = drift_history.newest_reports(session, [(read.project_id, read.name) for read in reads])
+    return {name: stored_status(DriftReportSummary.model_validate(row)) for (_, name), row in newest.items()}
+
+
 def overview_rows(session: Session, actor: Actor, window: WindowChoice) -> list[OverviewRow]:
     active = deployments.list_deployments(
         session, actor, DeploymentFilter(status=DeploymentStatus.active), PageParams(limit=MAX_LIMIT)
@@ -105,6 +122,7 @@ def overview_rows(session: Session, actor: Actor, window: WindowChoice) -> list[
             session, actor, PageParams(limit=MAX_LIMIT), state=IncidentState.firing
         ).items
         alerts.update(incident.deployment for incident in firing)
+    drift |= _stored_statuses(session, reads)
     unknown = DriftStatus("not watched", False)
     return [
         OverviewRow(read, latest[read.name], drift.get(read.name, unknown), alerts[read.name])

@@ -14,10 +14,26 @@
 
   function tracesFor(chart) {
     var traces = [];
+    // Some series stand out (drift: the features that drifted now); the others step back.
+    var emphasised = chart.series.some(function (series) { return series.emphasis; });
     chart.series.forEach(function (series, index) {
       var color = PALETTE[index % PALETTE.length];
       // Plotly reads a subset of HTML in names (links, bold): a run's name is text, so escape it.
       var name = escapeHtml(series.name);
+      if (chart.type === "bar") {
+        traces.push({ x: series.x, y: series.y, type: "bar", name: name, marker: { color: color },
+          hovertemplate: "%{y:.3g}<extra>" + name + "</extra>" });
+        return;
+      }
+      if (series.dash) {
+        // A threshold: a flat dashed line, no markers.
+        traces.push({ x: series.x, y: series.y, type: "scatter", mode: "lines", name: name,
+          line: { width: 1.5, color: "#4d4d4d", dash: "dash" }, hovertemplate: "%{y:.3g}<extra>" + name + "</extra>" });
+        return;
+      }
+      var width = emphasised ? (series.emphasis ? 3.5 : 1.25) : null;
+      // Marked points (drift: the windows where the feature drifted) are drawn larger.
+      var sizes = series.marked ? series.marked.map(function (flag) { return flag ? 11 : 5; }) : 5;
       var few = series.x.length <= 60;
       if (series.lo && series.hi) {
         // The downsampled band: an invisible upper edge, then the lower edge filled up to it.
@@ -29,7 +45,8 @@
       }
       traces.push({
         x: series.x, y: series.y, type: "scatter", mode: few ? "lines+markers" : "lines", name: name,
-        line: { width: series.x.length > 300 ? 1.25 : 2, color: color }, marker: { size: 5, color: color }, connectgaps: false,
+        line: { width: width || (series.x.length > 300 ? 1.25 : 2), color: color }, marker: { size: sizes, color: color },
+        opacity: emphasised && !series.emphasis ? 0.6 : 1, connectgaps: false,
         hovertemplate: "%{y:.6g}<extra>" + name + "</extra>"
       });
     });
@@ -53,8 +70,10 @@
       hovermode: "x unified",
       showlegend: several,
       legend: { orientation: "h", x: 0, y: -0.28, yanchor: "top" },
-      xaxis: { title: { text: chart.x_title, standoff: 6 }, gridcolor: "#eef0f3", zeroline: false, automargin: true },
-      yaxis: { gridcolor: "#eef0f3", zeroline: false, automargin: true, exponentformat: "e" }
+      barmode: "group",
+      xaxis: { title: { text: chart.x_title, standoff: 6 }, gridcolor: "#eef0f3", zeroline: false, automargin: true,
+        type: chart.type === "bar" ? "category" : "-" },
+      yaxis: { title: { text: chart.y_title || "" }, gridcolor: "#eef0f3", zeroline: false, automargin: true, exponentformat: "e" }
     };
   }
 
