@@ -263,9 +263,12 @@ class TestParallelAppenders:
             assert latest["rows"] == total
             assert latest["quarantine"]["rows"] == 0
             assert pending(check)["pending_rows"] == 0
-            stored = pd.read_parquet(
-                io.BytesIO(check.get(f"{API}/datasets/telemetry/versions/latest/download").content)
-            )
+            # Which rows meet in which version depends on the threads' timing, so a version may fail
+            # the distribution check against the one before: that is the quality gate's business,
+            # not this test's; the rows are read anyway.
+            download = check.get(f"{API}/datasets/telemetry/versions/latest/download?allow_failed=true")
+            assert download.status_code == 200, download.text
+            stored = pd.read_parquet(io.BytesIO(download.content))
         sent = {(row["link_id"], row["ts"]) for part in parts for row in part}
         kept = {(link, ts.isoformat()) for link, ts in zip(stored["link_id"], stored["ts"], strict=True)}
         assert len(stored) == total
