@@ -36,7 +36,7 @@ from tests.builders.alerts import add_windows
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database
 from tests.builders.datasets import create_telemetry
-from tests.builders.jobs import make_job
+from tests.builders.jobs import make_job, make_schedule
 from tests.builders.notify import send
 from tests.builders.registry_lifecycle import build_lifecycle_trail
 from tests.builders.serving import log_predictions, prediction
@@ -107,6 +107,7 @@ class ProjectA:
             assert evaluate_alerts(session, minute + timedelta(minutes=1)).fired
         # A queued job of the project (any registered kind: no worker runs in tests).
         self.job_id = make_job(database(app), TICK, project_id=self.project_id)
+        self.schedule_id = make_schedule(app, TICK, project_id=self.project_id)
         self.dataset = create_telemetry(self.client, unique("secret-dataset"), project=self.project_id)[
             "name"
         ]
@@ -116,6 +117,7 @@ class ProjectA:
             "run_id": self.run["id"],
             "user_id": member.id,
             "name": self.model.model,
+            "schedule_id": self.schedule_id,
         }
         self.markers = [
             self.project_id,
@@ -129,6 +131,7 @@ class ProjectA:
             self.model.model_id,
             self.deployment,
             self.job_id,
+            self.schedule_id,
             self.dataset,
         ]
 
