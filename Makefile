@@ -43,4 +43,4 @@ bench:
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) .bench-venv .bench-venv-fasttrackml .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .bench-venv .bench-venv-fasttrackml .bench-venv-evidently .pytest_cache .mypy_cache .ruff_cache

@@ -147,7 +147,7 @@ def appends(report: Report, server: Server, key: str, batches: int, appenders: i
     chunks = [records[i : i + 1_000] for i in range(0, len(records), 1_000)]
     name = f"{DATASET}_appended"
     with _client(server.url, key) as client:
-        _create(client, name, ingestion={"policy": "on_request"})
+        _create(client, name, ingestion={})  # neither every_rows nor every_minutes: on request
 
     def send(chunk: list[dict[str, Any]]) -> None:
         with _client(server.url, key) as one:

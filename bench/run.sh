@@ -17,6 +17,10 @@
 #   bash bench/run.sh scale
 #   bash bench/run.sh serving                    # about 6-9 minutes; --seconds 5 for a quick run
 #   bash bench/run.sh data                       # uploads, appends, quality checks vs pandera (bench/data.py)
+#   bash bench/run.sh drift                      # drift vs Evidently's DataDriftPreset (bench/drift.py), ~3 min
+#
+# The drift part gives Evidently 0.7.23 a venv of its own, .bench-venv-evidently, with pandas<3 (which
+# it needs); bench/drift.py runs it as a subprocess that answers JSON verdicts and timings.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +35,9 @@ LIMIT_TRACKING="${BENCH_LIMIT_TRACKING:-3600}"
 LIMIT_SCALE="${BENCH_LIMIT_SCALE:-1800}"
 LIMIT_SERVING="${BENCH_LIMIT_SERVING:-720}"
 LIMIT_DATA="${BENCH_LIMIT_DATA:-1200}"
+LIMIT_DRIFT="${BENCH_LIMIT_DRIFT:-1800}"
+EVIDENTLY_VENV="${BENCH_EVIDENTLY_VENV:-.bench-venv-evidently}"
+EVIDENTLY_VERSION="0.7.23"
 BENTOML_VENV="${BENCH_BENTOML_VENV:-.bench-venv-bentoml}"
 BENTOML_VERSION="1.4.39"
 MLSERVER_VENV="${BENCH_MLSERVER_VENV:-.bench-venv-mlserver}"
@@ -80,10 +87,19 @@ setup_serving() {
   fi
 }
 
+setup_evidently() {
+  [[ -x "$EVIDENTLY_VENV/bin/python" ]] || "$PY" -m uv venv -q --python python3 "$EVIDENTLY_VENV"
+  "$PY" -m uv pip install -q --python "$EVIDENTLY_VENV/bin/python" "evidently==$EVIDENTLY_VERSION" 'pandas<3'
+  "$PY" -m uv pip check --python "$EVIDENTLY_VENV/bin/python" >/dev/null
+  "$EVIDENTLY_VENV/bin/python" -c 'import evidently; assert evidently.__version__ == "'"$EVIDENTLY_VERSION"'"'
+  export BENCH_EVIDENTLY_VENV="$ROOT/$EVIDENTLY_VENV"
+}
+
 case "$part" in
   tracking) setup_fasttrackml ;;
   serving) setup_serving ;;
-  all) setup_fasttrackml; setup_serving ;;
+  drift) setup_evidently ;;
+  all) setup_fasttrackml; setup_serving; setup_evidently ;;
 esac
 
 # Start-up is measured as a user would see it on an installed system: with bytecode on disk, for
@@ -101,6 +117,7 @@ case "$part" in
   scale) timeout -k 60 --signal=INT "$LIMIT_SCALE" "$PY" -m bench.scale "$@" || status=$? ;;
   serving) timeout -k 30 --signal=INT "$LIMIT_SERVING" "$PY" -m bench.serving "$@" || status=$? ;;
   data) timeout -k 30 --signal=INT "$LIMIT_DATA" "$PY" -m bench.data "$@" || status=$? ;;
+  drift) timeout -k 30 --signal=INT "$LIMIT_DRIFT" "$PY" -m bench.drift "$@" || status=$? ;;
   all)
     echo "== tracking: Kiln vs MLflow $MLFLOW_VERSION and FastTrackML $FTML_VERSION"
     timeout -k 60 --signal=INT "$LIMIT_TRACKING" "$PY" -m bench.tracking || status=$?
@@ -110,7 +127,9 @@ case "$part" in
     timeout -k 30 --signal=INT "$LIMIT_SERVING" "$PY" -m bench.serving || status=$((status ? status : $?))
     echo "== data: uploads, appends and quality checks against pandera alone"
     timeout -k 30 --signal=INT "$LIMIT_DATA" "$PY" -m bench.data || status=$((status ? status : $?))
+    echo "== drift: Kiln vs Evidently $EVIDENTLY_VERSION DataDriftPreset"
+    timeout -k 30 --signal=INT "$LIMIT_DRIFT" "$PY" -m bench.drift || status=$((status ? status : $?))
     ;;
-  *) echo "usage: bench/run.sh [all|tracking|scale|serving|data] [args...]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [all|tracking|scale|serving|data|drift] [args...]" >&2; exit 2 ;;
 esac
 exit "$status"

@@ -31,7 +31,9 @@ def main() -> None:
     )
     print(f"registered {MODEL} v{version.number} from run {best.name}")
 
-    client.model_lifecycle.set_gates(MODEL, {"metrics": [{"metric": "val_accuracy", "op": ">=", "value": 0.9}]})
+    client.model_lifecycle.set_gates(
+        MODEL, {"metrics": [{"metric": "val_accuracy", "op": ">=", "value": 0.9}]}
+    )
     staged = client.model_lifecycle.set_stage(MODEL, version.number, "staging", reason="demo: passed review")
     passed = ", ".join(result.gate for result in staged.gate_results if result.passed)
     print(f"v{version.number} is in {staged.stage}; gates passed: {passed}")

@@ -38,20 +38,33 @@ def load_data() -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray, str
     )
     # Scaled, but kept as named columns: the saved model's signature names every feature.
     scaler = StandardScaler().fit(x_train)
+
     def scaled(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(scaler.transform(frame), columns=frame.columns)
+
     return scaled(x_train), scaled(x_val), y_train, y_val, digest
 
 
 def train_sgd(alpha: float, learning_rate: float, data: tuple, digest: str) -> str:
     x_train, x_val, y_train, y_val = data
     inputs = [{"name": "sklearn/breast_cancer", "version": "1", "digest": digest, "uri": "sklearn.datasets"}]
-    with kiln.start_run(experiment=EXPERIMENT, name=f"sgd-alpha{alpha}-lr{learning_rate}", inputs=inputs) as run:
-        run.log_params({"model": "SGDClassifier", "loss": "log_loss", "alpha": alpha, "eta0": learning_rate,
-                        "epochs": EPOCHS, "test_size": 0.25})
+    with kiln.start_run(
+        experiment=EXPERIMENT, name=f"sgd-alpha{alpha}-lr{learning_rate}", inputs=inputs
+    ) as run:
+        run.log_params(
+            {
+                "model": "SGDClassifier",
+                "loss": "log_loss",
+                "alpha": alpha,
+                "eta0": learning_rate,
+                "epochs": EPOCHS,
+                "test_size": 0.25,
+            }
+        )
         run.set_tags({"stage": "demo", "dataset": "breast_cancer"})
-        model = SGDClassifier(loss="log_loss", alpha=alpha, learning_rate="constant", eta0=learning_rate,
-                              random_state=0)
+        model = SGDClassifier(
+            loss="log_loss", alpha=alpha, learning_rate="constant", eta0=learning_rate, random_state=0
+        )
         classes = np.unique(y_train)
         for epoch in range(EPOCHS):
             model.partial_fit(x_train, y_train, classes=classes)
@@ -67,13 +80,23 @@ def train_sgd(alpha: float, learning_rate: float, data: tuple, digest: str) -> s
         run.log_metric("val_f1", f1_score(y_val, predictions), step=EPOCHS - 1)
         with tempfile.TemporaryDirectory() as folder:
             report = Path(folder) / "confusion_matrix.json"
-            report.write_text(json.dumps({"labels": ["malignant", "benign"],
-                                          "matrix": confusion_matrix(y_val, predictions).tolist()}))
+            report.write_text(
+                json.dumps(
+                    {
+                        "labels": ["malignant", "benign"],
+                        "matrix": confusion_matrix(y_val, predictions).tolist(),
+                    }
+                )
+            )
             run.log_artifact(str(report), artifact_path="evaluation")
             # The model folder (kiln-model.json + model.skops) the registry registers from: runs:/<id>/model
             model_folder = kiln.save_model(
-                model, Path(folder) / "model", X=x_val, metrics={"val_accuracy": accuracy_score(y_val, predictions)},
-                params={"alpha": str(alpha), "eta0": str(learning_rate)}, training_inputs=inputs,
+                model,
+                Path(folder) / "model",
+                X=x_val,
+                metrics={"val_accuracy": accuracy_score(y_val, predictions)},
+                params={"alpha": str(alpha), "eta0": str(learning_rate)},
+                training_inputs=inputs,
             )
             run.log_artifacts(str(model_folder), "model")
         return run.id
@@ -89,7 +112,9 @@ def train_autologged(data: tuple) -> None:
 def main() -> None:
     x_train, x_val, y_train, y_val, digest = load_data()
     data = (x_train, x_val, y_train, y_val)
-    run_ids = [train_sgd(alpha, lr, data, digest) for alpha, lr in [(0.0001, 0.01), (0.001, 0.01), (0.01, 0.05)]]
+    run_ids = [
+        train_sgd(alpha, lr, data, digest) for alpha, lr in [(0.0001, 0.01), (0.001, 0.01), (0.01, 0.05)]
+    ]
     train_autologged(data)
     best = kiln.Client().search_runs(experiment=EXPERIMENT, order_by="metrics.val_accuracy DESC", limit=1)
     print(f"tracked {len(run_ids) + 1} runs in experiment '{EXPERIMENT}'")

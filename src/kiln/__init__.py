@@ -62,7 +62,7 @@ _LAZY: dict[str, str] = {
     "alerts": "kiln.client.alert_shortcuts",
     "DatasetQualityFailed": "kiln.data.errors",
 }
-_SUBMODULES = ("sklearn", "client")
+_SUBMODULES = ("sklearn", "client", "pipelines")
 
 __all__ = ["__version__", *sorted(_LAZY)]
 

@@ -39,12 +39,17 @@ from kiln.core.project_permissions import ProjectPermissions
 from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
+from kiln.data import tasks as data_tasks
 from kiln.jobs.settings import WorkerSettings
 from kiln.jobs.worker import Worker, worker_from_settings
 from kiln.monitoring import tasks as monitoring_tasks
+from kiln.monitoring.alert_tasks import bind_store as bind_job_store
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.settings import SmtpSettings
+from kiln.pipelines import tasks as pipeline_tasks
+from kiln.pipelines.deps import PipelinesState
+from kiln.pipelines.settings import PipelineSettings
 from kiln.registry.deps import RegistryState
 from kiln.registry.settings import ModelRegistrySettings
 from kiln.serving.cache_settings import ModelCacheSettings
@@ -77,6 +82,7 @@ class KilnSettings(Settings):
     prediction_log: PredictionLogSettings = Field(default_factory=PredictionLogSettings)
     serving: ModelCacheSettings = Field(default_factory=ModelCacheSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    pipelines: PipelineSettings = Field(default_factory=PipelineSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,8 @@ class KilnState:
     model_cache: ModelCache
     # Re-resolves deployments that follow a stage or alias when the registry moves it.
     registry_follower: RegistryFollower
+    # A new dataset version starts the pipelines that have a trigger on it (kiln.pipelines.triggers).
+    pipeline_triggers: pipeline_tasks.TriggerSubscription
     metrics_registry: CollectorRegistry
     authenticator: Authenticator
     project_visibility: ProjectVisibility
@@ -114,9 +122,18 @@ class KilnState:
 
 def _state_parts(
     state: KilnState,
-) -> tuple[CoreState, StorageState, AuthState, NotifyState, RegistryState, ServingState, ModelCacheState]:
+) -> tuple[
+    CoreState,
+    StorageState,
+    AuthState,
+    NotifyState,
+    RegistryState,
+    ServingState,
+    ModelCacheState,
+    PipelinesState,
+]:
     """Never called: mypy checks here that ``KilnState`` is everything each domain's deps read."""
-    return state, state, state, state, state, state, state
+    return state, state, state, state, state, state, state, state
 
 
 def kiln_state(app: FastAPI) -> KilnState:
@@ -135,6 +152,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = kiln_state(app)
     state.prediction_logger.start()
     state.registry_follower.subscribe()
+    state.pipeline_triggers.subscribe()
     state.credential_cache.start()
     state.model_cache.start()
     if state.job_worker is not None:
@@ -146,6 +164,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.model_cache.stop()
     state.credential_cache.stop()
     state.registry_follower.unsubscribe()
+    state.pipeline_triggers.unsubscribe()
     # Queued predictions are written before the database closes: a clean shutdown loses none.
     state.prediction_logger.close()
     state.mailer.close()  # queued mail goes out first
@@ -171,8 +190,10 @@ def create_app(
         upgrade_database(db.engine)
     bind_audit_key(db, resolve_audit_key(settings.audit_key, settings.home, embedded=db.is_sqlite))
     rekey_legacy_records(db)
-    register_job_kinds()
-    store = ArtifactStore(settings.storage.root(settings.home), settings.storage.options(settings.home))
+    store = artifact_store(settings)
+    register_job_kinds(store, settings)
+    # Monitoring's jobs (drift reports, drift alert rules) read reference samples from this store.
+    bind_job_store(db, store)
     secret_key = resolve_secret_key(settings.secret_key, settings.home, embedded=db.is_sqlite)
     config = AuthConfig.from_settings(settings.auth, secret_key=secret_key)
     rate_limits = RateLimits(
@@ -212,6 +233,7 @@ def create_app(
         prediction_logger=PredictionLogger(db, settings.prediction_log, registry=registry),
         model_cache=_model_cache(settings, db, store),
         registry_follower=RegistryFollower(db),
+        pipeline_triggers=pipeline_tasks.TriggerSubscription(db),
         metrics_registry=registry,
         authenticator=BearerAuthenticator(credential_cache),
         project_visibility=visible_project_ids,
@@ -231,6 +253,8 @@ def create_app(
         uploads=() if serving_only else UPLOAD_ROUTES,
     )
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry), limits=limits)
+    if not serving_only:
+        _expose_drift_scores(db, registry)
     # Added last, so outermost: its headers are on every response, 500s and 413s included.
     app.add_middleware(SecurityHeadersMiddleware)
     if not serving_only:
@@ -248,10 +272,29 @@ def create_app(
     return app
 
 
-def register_job_kinds() -> None:
+def _expose_drift_scores(db: Database, registry: CollectorRegistry) -> None:
+    """The latest drift report's scores per deployment at /metrics, primed from the stored reports."""
+    from kiln.monitoring.drift_metrics import drift_scores
+    from kiln.monitoring.drift_reports import prime_drift_scores
+
+    registry.register(drift_scores)
+    with db.unit_of_work() as session:
+        prime_drift_scores(session)
+
+
+def artifact_store(settings: KilnSettings) -> ArtifactStore:
+    return ArtifactStore(settings.storage.root(settings.home), settings.storage.options(settings.home))
+
+
+def register_job_kinds(store: ArtifactStore, settings: KilnSettings) -> None:
     """Every domain's job kinds, one line each (``kiln server``'s worker and ``kiln worker`` run
-    them; the queue refuses a kind nobody registered)."""
+    them; the queue refuses a kind nobody registered). Pipeline steps write through ``store``."""
     monitoring_tasks.register_job_kinds()
+    mailer = Mailer(settings.smtp, public_url=settings.auth.public_url)
+    data_tasks.register_job_kinds()
+    # The data jobs (ingestion's timer) write through this store and alert through this mailer.
+    data_tasks.bind_runtime(store, mailer)
+    pipeline_tasks.register_job_kinds(store, settings.pipelines, mailer=mailer)
 
 
 def start_recurring_jobs(db: Database) -> None:
@@ -291,6 +334,7 @@ def _include_control_plane(app: FastAPI) -> None:
     from kiln.auth.admin_router import router as admin_router
     from kiln.auth.router import router as auth_router
     from kiln.data import lineage_nodes as data_lineage_nodes
+    from kiln.data.ingestion_router import router as data_ingestion_router
     from kiln.data.router import router as data_router
     from kiln.jobs.router import router as jobs_router
     from kiln.jobs.schedule_router import router as schedules_router
@@ -298,6 +342,7 @@ def _include_control_plane(app: FastAPI) -> None:
     from kiln.monitoring.alert_router import router as alerts_router
     from kiln.monitoring.router import router as monitoring_router
     from kiln.notify.router import router as notify_router
+    from kiln.pipelines.router import router as pipelines_router
     from kiln.registry import lineage_nodes as registry_lineage_nodes
     from kiln.registry.lifecycle_router import router as registry_lifecycle_router
     from kiln.registry.router import router as registry_router
@@ -317,11 +362,13 @@ def _include_control_plane(app: FastAPI) -> None:
     register_lineage_nodes()
     registry_lineage_nodes.register_lineage_nodes()
     app.include_router(data_router)
+    app.include_router(data_ingestion_router)
     app.include_router(registry_router)
     app.include_router(registry_lifecycle_router)
     app.include_router(deployments_write_router)
     app.include_router(monitoring_router)
     app.include_router(alerts_router)
+    app.include_router(pipelines_router)
     _add_ui(app)
     check_upload_routes(app)
 

@@ -52,3 +52,25 @@ def upload_frame(client: TestClient, frame: pd.DataFrame, name: str = "telemetry
     assert response.status_code in (200, 201), response.text
     uploaded: dict[str, Any] = response.json()
     return uploaded
+
+
+def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as the JSON records an appender posts (timestamps as ISO 8601 text)."""
+    from kiln.data.records import to_records
+
+    return to_records(frame)
+
+
+def append(client: TestClient, records: list[dict[str, Any]], name: str = "telemetry") -> Any:
+    return client.post(f"{API}/datasets/{name}/records", json={"records": records})
+
+
+def append_frame(client: TestClient, frame: pd.DataFrame, name: str = "telemetry") -> dict[str, Any]:
+    response = append(client, records_of(frame), name=name)
+    assert response.status_code == 201, response.text
+    appended: dict[str, Any] = response.json()
+    return appended
+
+
+def commit(client: TestClient, name: str = "telemetry") -> Any:
+    return client.post(f"{API}/datasets/{name}/versions/commit")

@@ -31,6 +31,7 @@ _telemetry = _load()
 BAD_KINDS: tuple[str, ...] = _telemetry.BAD_KINDS
 MEASURES: tuple[str, ...] = _telemetry.MEASURES
 SITES: tuple[str, ...] = _telemetry.SITES
+START = _telemetry.START
 generate_telemetry = _telemetry.generate_telemetry
 injected_rows = _telemetry.injected_rows
 telemetry_rules = _telemetry.telemetry_rules

@@ -75,3 +75,54 @@ def test_errors_are_one_clear_line(runner: CliRunner, tmp_path: Path) -> None:
     runner.invoke(cli, ["data", "create", "telemetry", "--schema", str(schema)])
     gone = runner.invoke(cli, ["data", "show", "telemetry@3"])
     assert "dataset 'telemetry' has no version 3" in gone.output
+
+
+def test_append_commit_and_review_the_quarantine(runner: CliRunner, tmp_path: Path) -> None:
+    schema = tmp_path / "schema.json"
+    schema.write_text(telemetry_schema().model_dump_json())
+    rules = tmp_path / "rules.json"
+    rules.write_text(telemetry_rules().model_dump_json())
+    frame = batch(30, seed=1)
+    frame.loc[4, "site"] = "xx"
+    frame.loc[9, "latency_ms"] = 65_535.0
+    readings = tmp_path / "readings.csv"
+    frame.to_csv(readings, index=False)
+    runner.invoke(cli, ["data", "create", "telemetry", "--schema", str(schema), "--rules", str(rules)])
+
+    appended = runner.invoke(cli, ["data", "append", str(readings), "--dataset", "telemetry"])
+    assert appended.exit_code == 0, appended.output
+    assert "Appended 30 rows to telemetry" in appended.output
+    assert "30 rows pending" in runner.invoke(cli, ["data", "pending", "telemetry"]).output
+    committed = runner.invoke(cli, ["data", "commit", "telemetry"])
+    assert "Created dataset:telemetry@1: 28 rows, 2 quarantined" in committed.output, committed.output
+
+    listed = runner.invoke(cli, ["data", "quarantine", "list", "telemetry"])
+    assert listed.exit_code == 0, listed.output
+    assert "site: 'xx' is not an allowed category" in listed.output
+    assert "2 rows" in listed.output
+    download = tmp_path / "quarantine.csv"
+    runner.invoke(cli, ["data", "quarantine", "download", "telemetry", str(download)])
+    lines = download.read_text().splitlines()
+    assert len(lines) == 3
+    by_site = {line.split(",")[0]: line for line in lines[1:]}
+    site_row = next(row_id for row_id, line in by_site.items() if "category" in line)
+    latency_row = next(row_id for row_id in by_site if row_id != site_row)
+
+    fixes = tmp_path / "fixes.json"
+    fixes.write_text(json.dumps({site_row: {"site": "ams"}}))
+    released = runner.invoke(
+        cli, ["data", "quarantine", "release", "telemetry", site_row, "--fixes", str(fixes), "-n", "typo"]
+    )
+    assert released.exit_code == 0, released.output
+    assert "Released 1 rows" in released.output
+    discarded = runner.invoke(cli, ["data", "quarantine", "discard", "telemetry", latency_row])
+    assert "Discarded 1 rows" in discarded.output
+    second = runner.invoke(cli, ["data", "commit", "telemetry"])
+    assert "Created dataset:telemetry@2: 29 rows, 0 quarantined" in second.output, second.output
+
+    again = runner.invoke(cli, ["data", "quarantine", "discard", "telemetry", latency_row])
+    assert again.exit_code != 0
+    assert "discarded already" in again.output
+    nothing = runner.invoke(cli, ["data", "commit", "telemetry"])
+    assert nothing.exit_code != 0
+    assert "no appended rows pending" in nothing.output

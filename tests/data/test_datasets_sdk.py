@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 
 import kiln
 from tests.builders.datasets import batch
-from tests.builders.telemetry import telemetry_rules, telemetry_schema
+from tests.builders.telemetry import START, telemetry_rules, telemetry_schema
 from tests.live_server import serve
 
 
@@ -60,3 +61,42 @@ def test_a_failed_version_raises_unless_allowed(sdk: kiln.Client) -> None:
         kiln.datasets.load("telemetry")
     with pytest.raises(kiln.NotFound, match="dataset 'flows' not found"):
         kiln.datasets.load("flows@1")
+
+
+def test_append_commit_and_review_the_quarantine(sdk: kiln.Client, tmp_path: Path) -> None:
+    sdk.datasets.create(
+        "telemetry", telemetry_schema(), rules=telemetry_rules(), ingestion={"every_rows": 60}
+    )
+    frame = batch(40, seed=1)
+    frame.loc[3, "latency_ms"] = 65_535.0
+
+    first = kiln.datasets.append(frame, "telemetry")
+    # Records as a program builds them: its timestamps are datetimes (the SDK sends ISO 8601).
+    records = [
+        {**row, "ts": row["ts"].to_pydatetime()}
+        for row in batch(20, seed=2, start=START + timedelta(days=7)).to_dict("records")
+    ]
+    second = sdk.datasets.append("telemetry", records)
+
+    assert (first.rows, first.pending_rows, first.version) == (40, 40, None)
+    assert second.version is not None
+    assert (second.version.number, second.version.rows, second.version.quarantine.rows) == (1, 59, 1)
+    [row] = sdk.datasets.quarantine("telemetry", column="latency_ms")
+    assert row.reasons == ["latency_ms: 65535 is above the maximum 10000"]
+    csv_file = sdk.datasets.download_quarantine("telemetry", tmp_path / "q.csv")
+    assert row.id in csv_file.read_text()
+
+    released = sdk.datasets.release("telemetry", [row.id], fixes={row.id: {"latency_ms": 20.0}}, note="fixed")
+    assert (released.status, released.rows) == ("released", 1)
+    assert sdk.datasets.pending("telemetry").pending_rows == 1
+    version = sdk.datasets.commit("telemetry")
+    assert (version.number, version.rows) == (2, 60)
+    assert list(sdk.datasets.quarantine("telemetry")) == []
+
+    with pytest.raises(kiln.InvalidState, match="no appended rows pending"):
+        sdk.datasets.commit("telemetry")
+    bad = [{**records[0], "temperature": 3}]
+    with pytest.raises(kiln.Invalid, match="temperature"):
+        kiln.datasets.append(bad, "telemetry")
+    with pytest.raises(kiln.NotFound):
+        sdk.datasets.discard("telemetry", ["no-such-row"])

@@ -18,8 +18,9 @@ from tests.builders.alerts import add_windows, run_deliveries
 from tests.builders.auth import default_project_id
 from tests.builders.core import database
 from tests.builders.deployments import deploy
+from tests.builders.drift import like_training, log_served, serve
 from tests.builders.registry_lifecycle import build_model
-from tests.monitoring.test_served_drift import HOUR, like_training, log_served, serve
+from tests.monitoring.test_served_drift import HOUR
 
 RULES = f"{API}/alerts/rules"
 
@@ -106,7 +107,7 @@ def test_rule_changes_are_audited(client: TestClient, fraud: str) -> None:
 def test_the_builtin_drift_rule_fires_on_a_drifted_hour_once(app: FastAPI, client: TestClient) -> None:
     served = like_training(300, seed=1)
     served["amount"] = served["amount"] * 3  # one of two features moved: half of them
-    log_served(app, serve(app, client), served)
+    log_served(app, serve(app, client), served, start=HOUR)
     scorer = drift_scorer(kiln_state(app).store)
     after_the_hour = HOUR + timedelta(hours=1, seconds=30)
     for _ in range(2):  # the same closed hour twice: judged once

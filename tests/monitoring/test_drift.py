@@ -7,7 +7,13 @@ import pytest
 from scipy import stats
 
 from kiln.monitoring.drift import drift_report, feature_drift
-from kiln.monitoring.drift_schemas import DriftMethod, DriftThresholds, FeatureThresholds, NumericState
+from kiln.monitoring.drift_schemas import (
+    DriftMethod,
+    DriftThresholds,
+    FeatureState,
+    FeatureThresholds,
+    NumericState,
+)
 from kiln.monitoring.drift_state import (
     SAMPLE_SIZE,
     categorical_reference,
@@ -222,3 +228,64 @@ class TestReport:
         reference = {"x": numeric_reference([1.0, 2.0])}
         with pytest.raises(ValueError, match="no state for feature 'x'"):
             drift_report(reference, {}, DriftThresholds())
+
+
+class TestAtOneThousandRowWindows:
+    """The window size the tick sees on a quiet hour: tests decide (auto), at the nominal 5%."""
+
+    WINDOWS = 200
+    ROWS = 1_000
+
+    def references(self, rng: np.random.Generator) -> dict[str, FeatureState]:
+        return {
+            "amount": numeric_reference(rng.lognormal(3, 1, size=5_000)),
+            "age": numeric_reference(rng.normal(40, 12, size=5_000)),
+            "country": categorical_reference(rng.choice(COUNTRIES, p=SHARES, size=5_000)),
+        }
+
+    def windows(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        # Every window drawn at once: WINDOWS x ROWS values per feature, from the reference's law.
+        shape = (self.WINDOWS, self.ROWS)
+        return {
+            "amount": rng.lognormal(3, 1, size=shape),
+            "age": rng.normal(40, 12, size=shape),
+            "country": rng.choice(COUNTRIES, p=SHARES, size=shape),
+        }
+
+    def test_false_alarms_per_feature_stay_at_the_nominal_five_percent(self) -> None:
+        rng = np.random.default_rng(2026)
+        references, windows = self.references(rng), self.windows(rng)
+        alarms = dict.fromkeys(references, 0)
+        for index in range(self.WINDOWS):
+            current = {
+                name: update(empty_like(reference), windows[name][index], seed=index)
+                for name, reference in references.items()
+            }
+            report = drift_report(references, current, DriftThresholds())
+            for name in report.drifted_features:
+                alarms[name] += 1
+        rates = {name: count / self.WINDOWS for name, count in alarms.items()}
+        # 5% nominal; 200 windows put a binomial's 95% upper bound near 8%.
+        assert all(rate <= 0.08 for rate in rates.values()), rates
+
+    def test_a_shift_in_one_feature_is_found_and_the_others_are_left_alone(self) -> None:
+        rng = np.random.default_rng(11)
+        references = self.references(rng)
+        window = {name: values[0] for name, values in self.windows(rng).items()}
+        window["age"] = window["age"] + 6  # half a standard deviation older
+        current = {
+            name: update(empty_like(reference), window[name], seed=1)
+            for name, reference in references.items()
+        }
+        report = drift_report(references, current, DriftThresholds())
+        assert report.drifted_features == ["age"]
+        age = next(feature for feature in report.features if feature.feature == "age")
+        assert age.method == DriftMethod.ks
+        assert age.ks_p_value is not None
+        assert age.ks_p_value < 1e-6
+        assert report.summary.startswith("1 of 3 features drifted (age)")
+        assert not report.retrain_recommended  # a third of the inputs: below the 50% share
+
+
+COUNTRIES = ["FR", "DE", "NL", "ES", "IT"]
+SHARES = [0.4, 0.25, 0.15, 0.12, 0.08]

@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 
 from kiln.auth.permissions import Role
 from tests.builders.auth import Account, access_token, api, make_account, open_session
-from tests.builders.datasets import batch, create_telemetry, upload_frame
-from tests.ui.html_tree import chart_data, get_page, parse_html
+from tests.builders.datasets import append, batch, commit, create_telemetry, records_of, upload_frame
+from tests.ui.html_tree import Element, chart_data, get_page, parse_html
+from tests.ui.sessions import submit
 
 pytestmark = pytest.mark.usefixtures("logged_in")
 
@@ -113,3 +114,100 @@ class TestDataPages:
         assert get_page(client, "/datasets").find_all("tr", data_dataset="telemetry") == []
         for path in ("", "/versions/1", "/diff", "/quality.csv"):
             assert client.get(href(telemetry[0], path)).status_code == 404, path
+
+
+class TestQuarantinePage:
+    @pytest.fixture
+    def quarantined(self, app: FastAPI, logged_in: Account) -> dict[str, object]:
+        """``telemetry`` with appended readings of which three were refused, committed."""
+        records = records_of(batch(30, seed=1))
+        records[2]["latency_ms"] = 65_535.0
+        records[5]["site"] = "xx"
+        records[8]["site"] = "yy"
+        with api(app, access_token(app, logged_in)) as rest:
+            create_telemetry(rest)
+            assert append(rest, records).status_code == 201
+            version: dict[str, object] = commit(rest).json()
+        return version
+
+    def rows(self, page: Element) -> dict[str, Element]:
+        table = page.find("table", id="quarantine-table")
+        return {row.attrs["data-row"]: row for row in table.find_all("tr") if "data-row" in row.attrs}
+
+    def test_the_dataset_page_links_to_the_quarantine(
+        self, client: TestClient, quarantined: dict[str, object]
+    ) -> None:
+        page = get_page(client, href(quarantined))
+        assert page.find("dd", data_fact="ingestion").text().startswith("on request")
+        assert page.find("dd", data_fact="pending").text() == "0"
+        link = page.find("a", id="quarantine-link").attrs["href"]
+        assert link == href(quarantined, "/quarantine")
+        review = get_page(client, link)
+        reasons = sorted(cell.text() for cell in review.find_all("td", data_reasons=""))
+        assert reasons == [
+            "latency_ms: 65535 is above the maximum 10000",
+            "site: 'xx' is not an allowed category",
+            "site: 'yy' is not an allowed category",
+        ]
+
+    def test_filters_and_the_csv_of_what_is_shown(
+        self, client: TestClient, quarantined: dict[str, object]
+    ) -> None:
+        page = get_page(client, href(quarantined, "/quarantine") + "&column=site")
+        assert len(self.rows(page)) == 2
+        download = client.get(page.find("a", id="download-quarantine").attrs["href"])
+        assert download.status_code == 200
+        assert len(list(csv.DictReader(io.StringIO(download.text)))) == 2
+        bad = client.get(href(quarantined, "/quarantine") + "&status=maybe")
+        assert bad.status_code in (400, 422)
+
+    def test_release_and_discard_the_rows_ticked(
+        self, client: TestClient, quarantined: dict[str, object]
+    ) -> None:
+        url = href(quarantined, "/quarantine")
+        rows = self.rows(get_page(client, url + "&column=site"))
+        first, second = sorted(rows)
+
+        released = submit(
+            client,
+            url,
+            f"/datasets/telemetry/quarantine/release?project={quarantined['project_id']}",
+            {"ids": [first], "note": "checked"},
+        )
+        assert released.status_code == 303, released.text
+        assert "notice=quarantine_released" in released.headers["location"]
+        discarded = submit(
+            client,
+            url,
+            f"/datasets/telemetry/quarantine/discard?project={quarantined['project_id']}",
+            {"ids": [second]},
+        )
+        assert discarded.status_code == 303, discarded.text
+
+        assert set(self.rows(get_page(client, url + "&status=released"))) == {first}
+        assert set(self.rows(get_page(client, url + "&status=discarded"))) == {second}
+        assert len(self.rows(get_page(client, url))) == 1
+        again = submit(
+            client,
+            url,
+            f"/datasets/telemetry/quarantine/discard?project={quarantined['project_id']}",
+            {"ids": [second]},
+        )
+        assert again.status_code == 409
+        assert "discarded already" in parse_html(again.text).find("div", id="form-error").text()
+        nothing = submit(
+            client, url, f"/datasets/telemetry/quarantine/discard?project={quarantined['project_id']}", {}
+        )
+        assert nothing.status_code == 400
+
+    def test_viewers_see_the_rows_but_no_decision_buttons(
+        self, app: FastAPI, client: TestClient, quarantined: dict[str, object]
+    ) -> None:
+        viewer = make_account(app, role=Role.viewer, project_role=Role.viewer)
+        client.cookies.set("kiln_access", open_session(app, viewer).access_token)
+        page = get_page(client, href(quarantined, "/quarantine"))
+        assert len(self.rows(page)) == 3
+        assert page.find_all("button", id="release-button") == []
+        outsider = make_account(app, role=Role.data_scientist)
+        client.cookies.set("kiln_access", open_session(app, outsider).access_token)
+        assert client.get(href(quarantined, "/quarantine")).status_code == 404

@@ -12,10 +12,13 @@ from kiln.auth.cli import admin_app
 from kiln.cli.account import keys_app, login, logout, projects_app
 from kiln.cli.alerts import alerts_app
 from kiln.cli.artifacts import artifacts_app
+from kiln.cli.data_ingestion import add_ingestion_commands
 from kiln.cli.datasets import data_app
 from kiln.cli.deployments import deploy, deployments_app, undeploy
 from kiln.cli.jobs import jobs_app
 from kiln.cli.model_lifecycle import add_lifecycle_commands
+from kiln.cli.monitor import monitor_app
+from kiln.cli.pipelines import pipelines_app
 from kiln.cli.predict import predict
 from kiln.cli.registry import models_app
 from kiln.cli.remote import Remote
@@ -65,6 +68,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
 app.add_typer(artifacts_app, name="artifacts")
+# Appends, commits and the quarantine review join the data group.
+add_ingestion_commands(data_app)
 app.add_typer(data_app, name="data")
 # The lifecycle commands (promote, approve, reject, approvals, rollback, history) join the registry group.
 add_lifecycle_commands(models_app)
@@ -78,7 +83,9 @@ app.command("logout")(logout)
 app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(monitor_app, name="monitor")
 app.add_typer(audit_app, name="audit")
 app.add_typer(admin_app, name="admin")
 

@@ -24,7 +24,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run queued jobs (pipeline runs and more) until stopped. Run as many as the work needs."""
-    from kiln.app import KilnSettings, register_job_kinds, start_recurring_jobs
+    from kiln.app import KilnSettings, artifact_store, register_job_kinds, start_recurring_jobs
     from kiln.core.db import Database
     from kiln.core.logging import configure_logging
     from kiln.jobs.worker import worker_from_settings
@@ -32,7 +32,7 @@ def worker(
     settings = KilnSettings()
     settings.ensure_home()
     configure_logging(settings.log_level, json=None if settings.log_json == "auto" else settings.log_json)
-    register_job_kinds()
+    register_job_kinds(artifact_store(settings), settings)
     worker_settings = settings.worker
     if concurrency is not None:
         worker_settings = worker_settings.model_copy(update={"concurrency": concurrency})

@@ -27,6 +27,7 @@ from kiln.client.resources import (
     ModelsResource,
     MonitoringResource,
     NotificationsResource,
+    PipelinesResource,
     PredictionsResource,
     ProjectsResource,
     Resource,
@@ -79,6 +80,7 @@ class Client:
         self.monitoring = MonitoringResource(self.transport)
         self.alerts = AlertsResource(self.transport)
         self.datasets = DatasetsResource(self.transport)
+        self.pipelines = PipelinesResource(self.transport)
 
     def close(self) -> None:
         self.transport.close()

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from kiln.client.artifacts import CHUNK_SIZE, Progress
-from kiln.client.transport import ServerUnreachable, Transport
+from kiln.client.transport import RETRY_STATUSES, ServerUnreachable, Transport
 from kiln.core.errors import ChecksumMismatch, Invalid
 from kiln.registry.model_format import DESCRIPTOR_FILE, FILE_NAME
 from kiln.registry.schemas import ModelVersionRead
@@ -41,6 +41,7 @@ def multipart_upload(
     *,
     params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    retry_statuses: frozenset[int] = RETRY_STATUSES,
 ) -> Any:
     """POST ``file`` and ``fields`` as multipart/form-data, streamed from disk (retries restart it)."""
     boundary = uuid.uuid4().hex
@@ -74,6 +75,7 @@ def multipart_upload(
             "Content-Type": f"multipart/form-data; boundary={boundary}",
             "Content-Length": str(len(head) + size + len(tail)),
         },
+        retry_statuses=retry_statuses,
     )
 
 

@@ -31,6 +31,7 @@ UPLOAD_ROUTES: tuple[UploadRoute, ...] = (
     UploadRoute("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"),
     UploadRoute("POST", "/api/v1/models/{name}/versions/upload"),
     UploadRoute("POST", "/api/v1/datasets/{name}/versions"),
+    UploadRoute("POST", "/api/v1/datasets/{name}/records/file"),
     UploadRoute("POST", "/models/upload"),  # the UI's registration form (multipart)
 )
 

@@ -117,8 +117,11 @@ def _numeric(source: pd.Series, *, integer: bool) -> tuple[pd.Series, _Problems]
     if integer:
         with np.errstate(invalid="ignore"):
             fractional = np.isfinite(values) & (np.mod(values, 1) != 0)
+        # Beyond 64 bits an integer would wrap around (1e30 would read as a negative number).
+        outside = np.isfinite(values) & (np.abs(values) >= 2.0**63)
         problems = _found(
-            (np.logical_or.reduce([fractional, *(m for m, _ in problems)]), "is not an integer")
+            (np.logical_or.reduce([fractional, *(m for m, _ in problems)]), "is not an integer"),
+            (outside, "is beyond the 64-bit integer range"),
         )
     if problems:
         values = np.where(np.logical_or.reduce([mask for mask, _ in problems]), np.nan, values)

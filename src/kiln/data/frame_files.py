@@ -7,14 +7,20 @@ read as text: the rules convert them to the declared types and name every cell t
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
+import shutil
+import tempfile
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kiln.data.errors import UnreadableDataFile, UnsupportedDataFile
+from kiln.storage.store import CHUNK_SIZE
 
 PARQUET_MAGIC = b"PAR1"
 _KINDS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -31,6 +37,19 @@ def file_kind(filename: str) -> str:
             details={"file": filename},
         )
     return kind
+
+
+def read_spooled(stream: BinaryIO, filename: str) -> pd.DataFrame:
+    """An uploaded file's rows: spooled to a temporary file in chunks (never whole in memory), read,
+    and the temporary file removed whatever happens."""
+    handle, spooled = tempfile.mkstemp(prefix="kiln-dataset-upload-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            shutil.copyfileobj(stream, out, CHUNK_SIZE)
+        return read_upload(Path(spooled), filename)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(spooled)
 
 
 def read_upload(path: Path, filename: str) -> pd.DataFrame:

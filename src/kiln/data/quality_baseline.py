@@ -8,10 +8,12 @@ counts. A baseline is a few kilobytes per column whatever the batch size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import stats
+
+if TYPE_CHECKING:  # pandas and scipy cost seconds at import: serving and drift import this module too
+    import pandas as pd
 
 from kiln.data.quality_schemas import NumericSummary, QualityBaseline
 from kiln.data.spec import NUMERIC_TYPES, ColumnType, DatasetSchema
@@ -108,6 +110,8 @@ def numeric_shift(before: NumericSummary, after: NumericSummary) -> Shift | None
     edges = np.asarray(before.edges, dtype="float64")
     sketch = np.asarray(after.sketch, dtype="float64")
     stability = psi(np.asarray(before.counts, dtype="float64"), binned(sketch, edges).astype("float64"))
+    from scipy import stats
+
     test = stats.ks_2samp(np.asarray(before.sketch), sketch, method="asymp")
     return Shift(psi=stability, p_value=float(test.pvalue), statistic=float(test.statistic))
 
@@ -117,6 +121,8 @@ def category_shift(before: dict[str, int], after: dict[str, int]) -> Shift | Non
     if not before or not after or len(names) < 2:
         return None
     table = np.array([[before.get(name, 0) for name in names], [after.get(name, 0) for name in names]])
+    from scipy import stats
+
     test = stats.chi2_contingency(table)
     return Shift(
         psi=psi(table[0].astype("float64"), table[1].astype("float64")),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from kiln.core.pagination import Page
-from kiln.data.models import Dataset, DatasetVersion
+from kiln.data.ingestion import Staged
+from kiln.data.ingestion_schemas import AppendResult, QuarantineDecided, QuarantinedRowRead, QuarantineStatus
+from kiln.data.models import Dataset, DatasetVersion, QuarantinedRow
 from kiln.data.quality_schemas import QualityReport
+from kiln.data.quarantine import Decided
 from kiln.data.refs import DatasetRef
 from kiln.data.schemas import (
     ChangeSummary,
@@ -16,7 +19,7 @@ from kiln.data.schemas import (
     QuarantineSummary,
     VersionSource,
 )
-from kiln.data.service import declared_rules, declared_schema
+from kiln.data.service import declared_rules, declared_schema, ingestion_policy
 from kiln.data.spec import DatasetSchema
 
 
@@ -29,6 +32,8 @@ def dataset_read(dataset: Dataset) -> DatasetRead:
         data_schema=declared_schema(dataset),
         rules=declared_rules(dataset),
         latest_version=dataset.last_version or None,
+        ingestion=ingestion_policy(dataset),
+        pending_rows=dataset.pending_rows or 0,
         created_by=dataset.created_by,
         created_at=dataset.created_at,
         updated_at=dataset.updated_at,
@@ -74,3 +79,37 @@ def version_page(dataset: Dataset, page: Page[DatasetVersion]) -> Page[DatasetVe
 def uploaded_read(dataset: Dataset, version: DatasetVersion, *, created: bool) -> DatasetVersionUploaded:
     read = version_read(dataset, version)
     return DatasetVersionUploaded(**dict(read), created=created)
+
+
+def appended_read(dataset: Dataset, staged: Staged) -> AppendResult:
+    made = staged.made
+    return AppendResult(
+        batch_id=staged.batch.id,
+        rows=staged.batch.row_count,
+        pending_rows=staged.pending_rows,
+        version=version_read(dataset, made.version) if made is not None and made.created else None,
+    )
+
+
+def quarantined_read(dataset: Dataset, row: QuarantinedRow) -> QuarantinedRowRead:
+    return QuarantinedRowRead.model_validate(
+        {
+            **{key: getattr(row, key) for key in QuarantinedRowRead.model_fields if key != "dataset"},
+            "dataset": dataset.name,
+        }
+    )
+
+
+def quarantined_page(dataset: Dataset, page: Page[QuarantinedRow]) -> Page[QuarantinedRowRead]:
+    return page.with_items([quarantined_read(dataset, row) for row in page.items])
+
+
+def decided_read(dataset: Dataset, decided: Decided, status: QuarantineStatus) -> QuarantineDecided:
+    staged = decided.staged
+    return QuarantineDecided(
+        status=status,
+        rows=len(decided.rows),
+        ids=[row.id for row in decided.rows],
+        batch_id=staged.batch.id if staged is not None else None,
+        version=appended_read(dataset, staged).version if staged is not None else None,
+    )

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
@@ -19,7 +14,7 @@ from kiln.core.page_query import PageQuery
 from kiln.core.permissions import Permission
 from kiln.core.schemas import Page
 from kiln.data import access, reading, reads, service, versions
-from kiln.data.frame_files import read_upload
+from kiln.data.frame_files import read_spooled
 from kiln.data.refs import parse_version
 from kiln.data.schemas import (
     ChangeSummary,
@@ -30,8 +25,8 @@ from kiln.data.schemas import (
     DatasetVersionUploaded,
     VersionSource,
 )
+from kiln.notify.deps import MailerDep
 from kiln.storage.deps import StoreDep
-from kiln.storage.store import CHUNK_SIZE
 
 router = APIRouter(
     prefix="/api/v1",
@@ -82,22 +77,23 @@ def upload_version(
     session: SessionDep,
     actor: DatasetsWrite,
     store: StoreDep,
+    mailer: MailerDep,
     source: Annotated[Literal["upload", "sdk"], Form(description="how the data came")] = "upload",
     project: Annotated[str | None, Form()] = None,
 ) -> DatasetVersionUploaded:
     """A new version from the file's rows (201); identical data answers the version holding it (200)."""
     dataset = access.get_dataset(session, actor, name, project=project, permission=Permission.datasets_write)
     filename = file.filename or "data"
-    handle, spooled = tempfile.mkstemp(prefix="kiln-dataset-upload-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            shutil.copyfileobj(file.file, out, CHUNK_SIZE)
-        frame = read_upload(Path(spooled), filename)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(spooled)
+    frame = read_spooled(file.file, filename)
     made = versions.create_version(
-        session, actor, dataset, frame, source=VersionSource(source), store=store, source_file=filename
+        session,
+        actor,
+        dataset,
+        frame,
+        source=VersionSource(source),
+        store=store,
+        source_file=filename,
+        mailer=mailer,
     )
     if not made.created:
         response.status_code = status.HTTP_200_OK

@@ -32,6 +32,18 @@ class VersionSource(StrEnum):
     ingestion = "ingestion"  # appended records made into a version
 
 
+class IngestionPolicy(InputSchema):
+    """When appended rows become a version: after ``every_rows`` rows, ``every_minutes`` after the
+    first pending row, whichever comes first; with neither, only on request (``versions/commit``)."""
+
+    every_rows: Annotated[int | None, Field(ge=1, le=10_000_000)] = None
+    every_minutes: Annotated[int | None, Field(ge=1, le=7 * 24 * 60)] = None
+
+    @property
+    def on_request(self) -> bool:
+        return self.every_rows is None and self.every_minutes is None
+
+
 class DatasetCreate(InputSchema):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
@@ -40,6 +52,7 @@ class DatasetCreate(InputSchema):
     description: Description = ""
     data_schema: DatasetSchema = Field(alias="schema")
     rules: DatasetRules = Field(default_factory=DatasetRules)
+    ingestion: IngestionPolicy = Field(default_factory=IngestionPolicy)
 
 
 class DatasetUpdate(InputSchema):
@@ -50,6 +63,7 @@ class DatasetUpdate(InputSchema):
     description: Description | None = None
     data_schema: DatasetSchema | None = Field(None, alias="schema")
     rules: DatasetRules | None = None
+    ingestion: IngestionPolicy | None = None
 
 
 class DatasetRead(ReadSchema):
@@ -62,6 +76,8 @@ class DatasetRead(ReadSchema):
     data_schema: DatasetSchema = Field(alias="schema")
     rules: DatasetRules
     latest_version: int | None = Field(None, description="the newest version's number; None before one")
+    ingestion: IngestionPolicy = Field(default_factory=IngestionPolicy)
+    pending_rows: int = Field(0, description="appended rows not yet in a version")
     created_by: str
     created_at: datetime
     updated_at: datetime

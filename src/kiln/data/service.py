@@ -17,9 +17,10 @@ from kiln.core.errors import Conflict
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
 from kiln.data.access import get_dataset, visible_datasets
+from kiln.data.ingestion_timer import schedule_commit
 from kiln.data.models import Dataset
 from kiln.data.rules_spec import DatasetRules
-from kiln.data.schemas import DatasetCreate, DatasetUpdate
+from kiln.data.schemas import DatasetCreate, DatasetUpdate, IngestionPolicy
 from kiln.data.spec import DatasetSchema
 
 LABEL_LENGTH = 256  # created_by columns
@@ -31,6 +32,10 @@ def declared_schema(dataset: Dataset) -> DatasetSchema:
 
 def declared_rules(dataset: Dataset) -> DatasetRules:
     return DatasetRules.model_validate(dataset.rules or {})
+
+
+def ingestion_policy(dataset: Dataset) -> IngestionPolicy:
+    return IngestionPolicy.model_validate(dataset.ingestion or {})
 
 
 def create_dataset(session: Session, actor: Actor, data: DatasetCreate) -> Dataset:
@@ -50,7 +55,9 @@ def create_dataset(session: Session, actor: Actor, data: DatasetCreate) -> Datas
         description=data.description,
         declared_schema=data.data_schema.model_dump(mode="json"),
         rules=data.rules.model_dump(mode="json"),
+        ingestion=data.ingestion.model_dump(mode="json", exclude_none=True),
         last_version=0,
+        pending_rows=0,
         created_by=actor.label_within(LABEL_LENGTH),
         created_by_user_id=actor.user_id,
     )
@@ -84,7 +91,14 @@ def update_dataset(
         dataset.declared_schema = data.data_schema.model_dump(mode="json")
     if data.rules is not None:
         dataset.rules = data.rules.model_dump(mode="json")
+    if data.ingestion is not None:
+        dataset.ingestion = data.ingestion.model_dump(mode="json", exclude_none=True)
     session.flush()
+    if data.ingestion is not None:
+        # Rows already pending wait for the new timer (a timer that fires early re-queues itself).
+        minutes = ingestion_policy(dataset).every_minutes
+        if minutes is not None and dataset.pending_rows:
+            schedule_commit(session, dataset, minutes=minutes)
     audit.record(
         session,
         actor,

@@ -3,14 +3,16 @@
 ``create_version`` runs the same steps for every source (upload, SDK, ingestion), cheapest refusals
 first, so a refused batch stores nothing:
 1. the rules judge every row (``rules.split_rows``): a whole-batch problem is a 422 naming the
-   column; refused rows are counted with their reasons on the version (quarantine tables come later);
+   column; refused rows go to the quarantine (``quarantine_store``), counted on the version too;
+   an append's version is the parent's rows plus the accepted new ones;
 2. the accepted rows get their canonical Parquet form; its sha256 already held by a version of this
    dataset answers that version (``created=False``), and nothing is written;
 3. the quality checks run against the parent's baseline; statistics and the change summary against
    the parent are computed;
 4. the bytes are stored under a key made of ids (``after_rollback`` deletes them if the transaction
    fails), the number is taken with one atomic increment, and the version is recorded with an
-   audit record, a lineage edge from its source, and a ``DatasetVersionCreated`` event.
+   audit record, a lineage edge from its source, and a ``DatasetVersionCreated`` event; a failed
+   quality gate alerts the dataset's owners (``alerts``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from kiln.core.errors import Conflict, NotFound
 from kiln.core.ids import new_id
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
-from kiln.data import lineage_nodes
+from kiln.data import alerts, lineage_nodes
 from kiln.data.canonical import canonical_bytes, read_frame
 from kiln.data.changes import VersionSide, columns_to_read, summarize_changes
 from kiln.data.events import DatasetVersionCreated
@@ -43,11 +45,14 @@ from kiln.data.models import Dataset, DatasetVersion
 from kiln.data.profile import profile
 from kiln.data.quality import check_quality
 from kiln.data.quality_schemas import QualityReport, QualityThresholds
+from kiln.data.quarantine_store import RowOrigins, store_quarantined
 from kiln.data.reading import version_bytes
+from kiln.data.repeats import quarantine_repeats
 from kiln.data.rules import RuleOutcome, split_rows
 from kiln.data.schemas import ChangeSummary, ColumnStatistics, QuarantineSummary, ReasonCount, VersionSource
 from kiln.data.service import LABEL_LENGTH, declared_rules, declared_schema
 from kiln.data.spec import DatasetSchema
+from kiln.notify.email import Mailer
 from kiln.storage.store import ArtifactStore
 from kiln.storage.uploads import discard
 
@@ -106,14 +111,29 @@ def create_version(
     store: ArtifactStore,
     source_file: str = "",
     thresholds: QualityThresholds | None = None,
+    base: pd.DataFrame | None = None,
+    origins: RowOrigins | None = None,
+    mailer: Mailer | None = None,
 ) -> NewVersion:
-    """The version holding ``frame``'s accepted rows: new, or the existing one with the same content."""
+    """The version holding ``frame``'s accepted rows: new, or the existing one with the same content.
+
+    With ``base`` (appends: the latest version's rows), the version holds ``base`` followed by the
+    accepted rows, and a row repeating a key of ``base`` is quarantined too. Refused rows are kept
+    in the quarantine (``origins`` says which append each came from); a version that fails its
+    quality gate alerts the dataset's owners through ``mailer``.
+    """
     require_in_project(
         session, actor, dataset.project_id, Permission.datasets_write, hide_as=f"dataset {dataset.name!r}"
     )
     schema = declared_schema(dataset)
     outcome = split_rows(frame, schema, declared_rules(dataset))
-    data = canonical_bytes(outcome.accepted, schema)
+    parent = find_by_number(session, dataset, None)
+    if base is not None and parent is not None:
+        outcome = quarantine_repeats(outcome, frame, base, schema, parent.number)
+        rows = pd.concat([base, outcome.accepted], ignore_index=True)
+    else:
+        rows = outcome.accepted
+    data = canonical_bytes(rows, schema)
     digest = hashlib.sha256(data).hexdigest()
     existing = session.scalar(
         select(DatasetVersion).where(
@@ -121,21 +141,20 @@ def create_version(
         )
     )
     if existing is not None:
+        if base is not None:  # appended rows all refused: they are new, and kept for review
+            store_quarantined(session, dataset, existing, outcome, source=source.value, origins=origins)
         return NewVersion(existing, created=False)
-    parent = find_by_number(session, dataset, None)
     previous = QualityReport.model_validate(parent.quality).baseline if parent else None
     report = check_quality(
         frame, schema, outcome, previous=previous, thresholds=thresholds or QualityThresholds()
     )
-    statistics = profile(outcome.accepted, schema)
+    statistics = profile(rows, schema)
     version_id = new_id()
     key = f"datasets/{dataset.id}/versions/{version_id}.parquet"
     number = _take_number(session, dataset)
     changes = None
     if parent is not None:
-        changes = _changes_from_parent(
-            store, dataset, parent, outcome.accepted, schema, statistics, report, number
-        )
+        changes = _changes_from_parent(store, dataset, parent, rows, schema, statistics, report, number)
     store.put_bytes(key, data)
     after_rollback(session, lambda: discard(store, key))
     version = DatasetVersion(
@@ -145,7 +164,7 @@ def create_version(
         parent_id=parent.id if parent else None,
         content_hash=digest,
         size_bytes=len(data),
-        row_count=len(outcome.accepted),
+        row_count=len(rows),
         stored_schema=schema.model_dump(mode="json"),
         statistics=_json(list(statistics)),
         changes=_json(changes) if changes else None,
@@ -167,7 +186,10 @@ def create_version(
             "upload again to get that version",
             details={"dataset": dataset.name, "sha256": digest},
         ) from exc
-    _record(session, actor, dataset, version, len(outcome.quarantined))
+    quarantined = store_quarantined(session, dataset, version, outcome, source=source.value, origins=origins)
+    _record(session, actor, dataset, version, quarantined)
+    if not report.passed and mailer is not None:
+        alerts.quality_failed(session, dataset, version, report, quarantined=quarantined, mailer=mailer)
     return NewVersion(version, created=True)
 
 

@@ -3,6 +3,7 @@ and ``alerts.deliver`` (one per message to a channel, retried with backoff)."""
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import SYSTEM
+from kiln.core.db import Database
 from kiln.core.ids import ensure_utc, utcnow
 from kiln.core.settings import Settings
 from kiln.jobs.context import JobContext, PermanentFailure
@@ -38,7 +40,7 @@ def register_job_kinds() -> None:
 def run_evaluation(context: JobContext) -> dict[str, Any]:
     at = _moment(context.payload)
     with context.db.unit_of_work() as session:
-        result = evaluate_alerts(session, at, drift=drift_scorer(_store()))
+        result = evaluate_alerts(session, at, drift=drift_scorer(job_store(context.db)))
     return {"rules": result.rules, "fired": len(result.fired), "resolved": len(result.resolved)}
 
 
@@ -71,8 +73,22 @@ def drift_scorer(store: ArtifactStore) -> DriftScore:
     return score
 
 
+# The store of each app's database in this process (``kiln server`` binds its own at start), so a
+# job run by that app's worker reads the artifacts that app writes.
+_STORES: weakref.WeakKeyDictionary[Database, ArtifactStore] = weakref.WeakKeyDictionary()
+
+
+def bind_store(db: Database, store: ArtifactStore) -> None:
+    _STORES[db] = store
+
+
+def job_store(db: Database) -> ArtifactStore:
+    """The store jobs on ``db`` read: the one its app bound, else the one the settings name."""
+    return _STORES.get(db) or _settings_store()
+
+
 @cache
-def _store() -> ArtifactStore:
+def _settings_store() -> ArtifactStore:
     # A worker reads the same KILN_* settings as the server, so it finds the same store.
     settings, storage = Settings(), StorageSettings()
     return ArtifactStore(storage.root(settings.home), storage.options(settings.home))

@@ -8,10 +8,11 @@ sample of their union); for categories, counts. The reference (training inputs) 
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from kiln.core.schemas import InputSchema, ReadSchema
 
@@ -75,6 +76,17 @@ class CategoricalState(ReadSchema):
 FeatureState = Annotated[NumericState | CategoricalState, Field(discriminator="kind")]
 
 
+class FeatureHistogram(ReadSchema):
+    """Reference against current over the same bins, for a chart: a numeric feature's reference
+    decile bins (``edges``: their inner boundaries), a categorical feature's most frequent categories
+    (the rest summed as ``(other)``)."""
+
+    bins: list[str]
+    edges: list[float] | None = None
+    reference: list[int]
+    current: list[int]
+
+
 class FeatureDrift(ReadSchema):
     feature: str
     kind: Literal["numeric", "categorical"]
@@ -95,6 +107,7 @@ class FeatureDrift(ReadSchema):
     jensen_shannon: float | None = None
     psi: float | None = None
     message: str
+    histogram: FeatureHistogram | None = None
 
 
 class DriftReport(ReadSchema):
@@ -107,3 +120,71 @@ class DriftReport(ReadSchema):
     )
     retrain_recommended: bool
     summary: str
+
+
+class DriftWindow(StrEnum):
+    """The windows drift reports are stored for: an hour for alerts, a day for trends (a minute
+    holds too few rows for a test to see anything)."""
+
+    hour = "1h"
+    day = "1d"
+
+
+DRIFT_WINDOW_SECONDS = {DriftWindow.hour: 3_600, DriftWindow.day: 86_400}
+
+
+class DriftReportSummary(ReadSchema):
+    """A stored report without its per-feature detail: what a list shows."""
+
+    id: str
+    deployment: str
+    model_version_id: str | None
+    model_version_number: int | None
+    window_seconds: int
+    start: datetime
+    end: datetime
+    rows: int = Field(description="served rows the window held")
+    dataset_drift: bool
+    prediction_drift: bool | None
+    drifted_share: float
+    retrain_recommended: bool
+    drifted_features: list[str]
+    summary: str
+    computed_at: datetime
+
+
+class DriftReportRead(DriftReportSummary):
+    """A stored report with every feature's measures and reference-vs-current histogram."""
+
+    features: list[FeatureDrift]
+    thresholds: DriftThresholds
+
+
+class DriftReportFilter(InputSchema):
+    """``GET /api/v1/monitoring/deployments/{name}/drift-reports``: newest first."""
+
+    # It shares the query string with paging (limit, cursor).
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    window: DriftWindow | None = Field(None, description="1h or 1d; default: both")
+    start: datetime | None = Field(None, alias="from", description="reports starting at or after this")
+    end: datetime | None = Field(None, alias="to", description="reports starting before this")
+    retrain_recommended: bool | None = None
+
+
+class FeatureScorePoint(ReadSchema):
+    report_id: str
+    start: datetime
+    method: DriftMethod | None
+    score: float | None = Field(description="the deciding method's value (a p-value for tests)")
+    threshold: float | None
+    drifted: bool
+    psi: float | None
+    current_count: int
+
+
+class FeatureScoreSeries(ReadSchema):
+    deployment: str
+    feature: str
+    window: DriftWindow
+    points: list[FeatureScorePoint] = Field(description="stored reports in the range, oldest first")

@@ -5,16 +5,33 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from kiln.core.actor import Actor
 from kiln.core.deps import SessionDep, require
 from kiln.core.http import error_responses
 from kiln.core.ids import utcnow
+from kiln.core.page_query import PageQuery
 from kiln.core.permissions import Permission
-from kiln.monitoring import drift_service, service
-from kiln.monitoring.drift_schemas import DriftReport
-from kiln.monitoring.schemas import DriftQuery, MetricQuery, MetricSeriesList, WindowsCompute, WindowsComputed
+from kiln.core.schemas import Page
+from kiln.monitoring import drift_reports, drift_service, service
+from kiln.monitoring.drift_schemas import (
+    DriftReport,
+    DriftReportFilter,
+    DriftReportRead,
+    DriftReportSummary,
+    DriftWindow,
+    FeatureScoreSeries,
+)
+from kiln.monitoring.schemas import (
+    DriftQuery,
+    DriftReportCompute,
+    FeatureScoreQuery,
+    MetricQuery,
+    MetricSeriesList,
+    WindowsCompute,
+    WindowsComputed,
+)
 from kiln.storage.deps import StoreDep
 
 router = APIRouter(
@@ -23,6 +40,9 @@ router = APIRouter(
 
 MonitorsRead = Annotated[Actor, Depends(require(Permission.monitors_read))]
 MonitorsWrite = Annotated[Actor, Depends(require(Permission.monitors_write))]
+Deployment = Annotated[str, Path(min_length=1, max_length=256)]
+ReportId = Annotated[str, Path(max_length=36)]
+Feature = Annotated[str, Path(min_length=1, max_length=256)]
 
 
 @router.get("/metrics", response_model=MetricSeriesList)
@@ -47,3 +67,62 @@ def get_drift(
     end = query.end or utcnow()
     start = query.start or end - timedelta(hours=1)
     return drift_service.deployment_drift(session, actor, store, query.deployment, start=start, end=end)
+
+
+# -- stored drift reports (one per deployment and hour or day, computed by the monitoring tick) -----
+
+
+@router.get("/deployments/{deployment}/drift-reports", response_model=Page[DriftReportSummary])
+def list_drift_reports(
+    actor: MonitorsRead,
+    session: SessionDep,
+    deployment: Deployment,
+    filters: Annotated[DriftReportFilter, Query()],
+    page: PageQuery,
+) -> Page[DriftReportSummary]:
+    """The deployment's stored drift reports, newest window first: `?window=1h&retrain_recommended=true`."""
+    found = drift_reports.list_drift_reports(session, actor, deployment, filters, page)
+    return found.with_items([DriftReportSummary.model_validate(report) for report in found.items])
+
+
+@router.post("/deployments/{deployment}/drift-reports", response_model=DriftReportRead | None)
+def compute_drift_report(
+    actor: MonitorsWrite,
+    session: SessionDep,
+    store: StoreDep,
+    deployment: Deployment,
+    data: DriftReportCompute,
+) -> DriftReportRead | None:
+    """Compute (or recompute) one window's report now; null when the window had no answered traffic."""
+    report = drift_reports.compute_window_report(session, actor, store, deployment, data)
+    return None if report is None else DriftReportRead.model_validate(report)
+
+
+@router.get("/deployments/{deployment}/drift-reports/{report_id}", response_model=DriftReportRead)
+def get_drift_report(
+    actor: MonitorsRead, session: SessionDep, deployment: Deployment, report_id: ReportId
+) -> DriftReportRead:
+    """One stored report: every feature's measures, verdict and reference-vs-current histogram."""
+    return DriftReportRead.model_validate(
+        drift_reports.get_drift_report(session, actor, deployment, report_id)
+    )
+
+
+@router.get("/deployments/{deployment}/drift-features/{feature}", response_model=FeatureScoreSeries)
+def get_feature_scores(
+    actor: MonitorsRead,
+    session: SessionDep,
+    deployment: Deployment,
+    feature: Feature,
+    query: Annotated[FeatureScoreQuery, Query()],
+) -> FeatureScoreSeries:
+    """One feature's (or `prediction`'s) drift score per stored report, oldest first, for a chart."""
+    return drift_reports.feature_scores_over_time(
+        session,
+        actor,
+        deployment,
+        feature,
+        window=DriftWindow(query.window),
+        start=query.start,
+        end=query.end,
+    )

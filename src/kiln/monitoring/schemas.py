@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -117,3 +117,26 @@ class DriftQuery(InputSchema):
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise ValueError("`from` must be before `to`")
         return self
+
+
+class DriftReportCompute(InputSchema):
+    """Compute (or recompute) one window's stored drift report now; idempotent."""
+
+    window: Literal["1h", "1d"] = "1h"
+    start: datetime = Field(description="the window's start, on its grid (a whole hour or day, UTC)")
+
+    @model_validator(mode="after")
+    def _aware(self) -> DriftReportCompute:
+        if self.start.tzinfo is None:
+            raise ValueError("give times with a UTC offset (2026-12-01T10:00:00Z), not naive ones")
+        return self
+
+
+class FeatureScoreQuery(InputSchema):
+    """``GET .../drift-features/{feature}``: one feature's score per stored report."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    window: Literal["1h", "1d"] = "1h"
+    start: datetime | None = Field(None, alias="from", description="ISO 8601")
+    end: datetime | None = Field(None, alias="to", description="ISO 8601; default: now")

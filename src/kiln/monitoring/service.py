@@ -20,7 +20,7 @@ from kiln.monitoring.schemas import (
     WindowsCompute,
     WindowsComputed,
 )
-from kiln.monitoring.windows import WINDOW_SIZES, compute_window, window_start
+from kiln.monitoring.windows import WINDOW_SIZES, check_window, compute_window, window_start
 from kiln.serving.deployments import get_deployment
 
 # Points a series answers at most; windows one request recomputes at most.
@@ -88,3 +88,41 @@ def recompute_windows(session: Session, actor: Actor, data: WindowsCompute) -> W
         windows += 1
         moment += timedelta(seconds=seconds)
     return WindowsComputed(deployment=deployment.name, window=data.window, windows=windows, rows=rows)
+
+
+def deployment_windows(
+    session: Session,
+    actor: Actor,
+    name: str,
+    *,
+    seconds: int,
+    start: datetime,
+    end: datetime,
+    metrics: list[str] | None = None,
+    version: int | None = None,
+) -> dict[str, list[MetricPoint]]:
+    """Every metric's windows of one deployment in a range (one query): what a dashboard charts.
+
+    ``{metric: points, oldest first}``; ``version`` for one model version's windows, else the
+    deployment as a whole. NotFound for a deployment the actor may not read.
+    """
+    deployment = get_deployment(session, actor, name, Permission.monitors_read)
+    check_window(window_start(start, seconds), seconds)
+    if (end - start).total_seconds() / seconds > MAX_POINTS:
+        raise Invalid(f"that range holds more than {MAX_POINTS} windows of {seconds} s; narrow it")
+    statement = select(MetricWindow).where(
+        MetricWindow.project_id == deployment.project_id,
+        MetricWindow.deployment == deployment.name,
+        MetricWindow.window_seconds == seconds,
+        MetricWindow.start >= window_start(start, seconds),
+        MetricWindow.start < end,
+        MetricWindow.model_version_number == version
+        if version is not None
+        else MetricWindow.model_version_id.is_(None),
+    )
+    if metrics is not None:
+        statement = statement.where(MetricWindow.metric.in_(metrics))
+    found: dict[str, list[MetricPoint]] = {}
+    for row in session.scalars(statement.order_by(MetricWindow.start)):
+        found.setdefault(row.metric, []).append(MetricPoint.model_validate(row))
+    return found

@@ -8,6 +8,7 @@ tick delivered twice changes nothing. Monitoring failing never touches serving: 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,9 @@ from kiln.jobs.kinds import Backoff, register_job_kind
 from kiln.jobs.queue import enqueue, waiting_jobs
 from kiln.monitoring.alert_tasks import EVALUATE
 from kiln.monitoring.alert_tasks import register_job_kinds as register_alert_job_kinds
+from kiln.monitoring.drift_schemas import DRIFT_WINDOW_SECONDS
+from kiln.monitoring.drift_tasks import queue_drift_report
+from kiln.monitoring.drift_tasks import register_job_kinds as register_drift_job_kinds
 from kiln.monitoring.windows import WINDOW_SIZES, compute_window, window_start
 from kiln.serving.models import Prediction, PredictionFeedback
 
@@ -38,6 +42,7 @@ SETTLE = timedelta(seconds=5)
 def register_job_kinds() -> None:
     register_job_kind(TICK, run_tick, max_attempts=5, backoff=Backoff(initial_seconds=5, max_seconds=120))
     register_alert_job_kinds()
+    register_drift_job_kinds()
 
 
 def ensure_ticking(db: Database) -> None:
@@ -57,12 +62,18 @@ def run_tick(context: JobContext) -> dict[str, Any]:
             compute_window(
                 session, project_id=project_id, deployment=deployment, seconds=seconds, start=start
             )
+        # Drift of each hour and day that closed, one job per window: heavier than metrics, and retried alone.
+        drift = closed_windows(session, since, now, DRIFT_WINDOW_SECONDS.values())
+        for project_id, deployment, seconds, start in sorted(drift):
+            queue_drift_report(
+                session, project_id=project_id, deployment=deployment, seconds=seconds, start=start
+            )
         # Rules judge the windows just computed, in a job of their own: a failing rule never stops ticks.
         enqueue(session, EVALUATE, {"at": now.isoformat()})
         following = window_start(now, TICK_SECONDS) + timedelta(seconds=TICK_SECONDS) + SETTLE
         enqueue(session, TICK, {"since": now.isoformat()}, run_after=following)
-    log.info("monitoring.tick", windows=len(windows), since=since.isoformat())
-    return {"windows": len(windows)}
+    log.info("monitoring.tick", windows=len(windows), drift_reports=len(drift), since=since.isoformat())
+    return {"windows": len(windows), "drift_reports": len(drift)}
 
 
 def due_windows(
@@ -71,18 +82,7 @@ def due_windows(
     """(project, deployment, size, start) of every window that closed in ``(since, now]`` and had
     traffic, and of every window holding a prediction whose feedback arrived in ``(feedback_after,
     feedback_until]``."""
-    due: set[tuple[str, str, int, datetime]] = set()
-    for seconds in WINDOW_SIZES.values():
-        # The windows that closed in (since, now]: a contiguous run, one window in a normal tick.
-        first = window_start(since, seconds)
-        stop = window_start(now, seconds)
-        if first >= stop:
-            continue
-        for project_id, deployment in _with_traffic(session, first, stop):
-            moment = first
-            while moment < stop:
-                due.add((project_id, deployment, seconds, moment))
-                moment += timedelta(seconds=seconds)
+    due = closed_windows(session, since, now, WINDOW_SIZES.values())
     late = session.execute(
         select(Prediction.project_id, Prediction.deployment, Prediction.created_at)
         .join(PredictionFeedback, PredictionFeedback.request_id == Prediction.request_id)
@@ -93,6 +93,26 @@ def due_windows(
     for project_id, deployment, created_at in late:
         for seconds in WINDOW_SIZES.values():
             due.add((project_id, deployment, seconds, window_start(ensure_utc(created_at), seconds)))
+    return due
+
+
+def closed_windows(
+    session: Session, since: datetime, now: datetime, sizes: Iterable[int]
+) -> set[tuple[str, str, int, datetime]]:
+    """(project, deployment, size, start) of every window of ``sizes`` that closed in ``(since, now]``
+    while its deployment had traffic."""
+    due: set[tuple[str, str, int, datetime]] = set()
+    for seconds in sizes:
+        # The windows that closed in (since, now]: a contiguous run, one window in a normal tick.
+        first = window_start(since, seconds)
+        stop = window_start(now, seconds)
+        if first >= stop:
+            continue
+        for project_id, deployment in _with_traffic(session, first, stop):
+            moment = first
+            while moment < stop:
+                due.add((project_id, deployment, seconds, moment))
+                moment += timedelta(seconds=seconds)
     return due
 
 

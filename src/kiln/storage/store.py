@@ -36,6 +36,8 @@ class StoredObject:
 class ArtifactStore:
     def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
         self.root_url = root
+        # Kept so work elsewhere (a pipeline step in another process) opens the same store.
+        self.options = dict(storage_options or {})
         self.fs, self.root = url_to_fs(root, **(storage_options or {}))
         self.is_local = isinstance(self.fs, fsspec.implementations.local.LocalFileSystem)
         if self.is_local:

@@ -249,6 +249,12 @@ def _finish(session: Session, run_id: str, status: RunStatus, end_time: datetime
     return bool(session.connection().execute(_FINISH, values).rowcount)
 
 
+def end_run(session: Session, run_id: str, status: RunStatus) -> bool:
+    """End a running run for a job that owns it (a pipeline run's tracking run): no actor, no audit
+    (the job is bookkeeping; the request that started the run was audited). False: it had ended."""
+    return _finish(session, run_id, status, None)
+
+
 def update_run(session: Session, actor: Actor, run_id: str, data: RunUpdate) -> None:
     """Rename, or end a run. Ending is one conditional write, so of racing requests exactly one wins;
     repeating the transition the run already made (an SDK retry) succeeds without a second record."""

@@ -47,6 +47,15 @@ NOTICES = {
     "undeployed": "The deployment is stopped: serving processes stop answering for it within seconds.",
     "job_cancelled": "Cancelled: a queued job will not run; a running one stops at its next heartbeat.",
     "job_retried": "The job is queued again, with a fresh budget of attempts.",
+    "alert_rule_created": "The alert rule is created: the scheduler judges it from the next minute.",
+    "alert_rule_enabled": "The alert rule is enabled.",
+    "alert_rule_disabled": "The alert rule is disabled: it opens no incident until enabled again.",
+    "incident_acknowledged": "The incident is acknowledged; it stays open until its metric recovers.",
+    "channel_created": "The channel is created.",
+    "channel_enabled": "The channel is enabled.",
+    "channel_disabled": "The channel is disabled: nothing is sent to it until enabled again.",
+    "quarantine_released": "Released: the rows join the next version, where the rules judge them again.",
+    "quarantine_discarded": "Discarded: the rows stay listed as discarded, with your note.",
 }
 
 

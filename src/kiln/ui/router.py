@@ -12,9 +12,11 @@ from kiln.ui.auth import routes as auth_pages
 from kiln.ui.data import routes as data_pages
 from kiln.ui.jobs import routes as jobs_pages
 from kiln.ui.lineage import routes as lineage_pages
+from kiln.ui.monitoring import routes as monitoring_pages
 from kiln.ui.navigation import ACCOUNT_ITEMS, NAV_ITEMS
 from kiln.ui.notify import bell
 from kiln.ui.notify import routes as notify_pages
+from kiln.ui.pipelines import routes as pipeline_pages
 from kiln.ui.registry import routes as registry_pages
 from kiln.ui.serving import routes as serving_pages
 from kiln.ui.templating import STATIC_DIR, install_header_parts, install_navigation
@@ -43,3 +45,5 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(serving_pages.router)
     app.include_router(data_pages.router)
     app.include_router(jobs_pages.router)
+    app.include_router(monitoring_pages.router)
+    app.include_router(pipeline_pages.router)

@@ -17,6 +17,7 @@ from kiln.client.resources.model_lifecycle import ModelLifecycleResource
 from kiln.client.resources.models import ModelsResource
 from kiln.client.resources.monitoring import MonitoringResource
 from kiln.client.resources.notifications import NotificationsResource
+from kiln.client.resources.pipelines import PipelinesResource
 from kiln.client.resources.predictions import PredictionsResource
 from kiln.client.resources.runs import RunsResource
 from kiln.client.resources.schedules import SchedulesResource
@@ -35,6 +36,7 @@ __all__ = [
     "ModelsResource",
     "MonitoringResource",
     "NotificationsResource",
+    "PipelinesResource",
     "PredictionsResource",
     "ProjectsResource",
     "Resource",

@@ -1,4 +1,5 @@
-"""``client.datasets``: datasets and their versions (create, upload, list, load, diff).
+"""``client.datasets``: datasets and their versions (create, upload, list, load, diff); appends,
+pending rows and the quarantine review are ``dataset_ingestion``.
 
 ``load`` reads a version by reference (``dataset:telemetry@7``, ``telemetry@latest``) into a pandas
 DataFrame after checking the downloaded bytes against the version's sha256; a version that failed
@@ -20,7 +21,8 @@ import httpx
 from kiln.client.artifacts import CHUNK_SIZE, Progress
 from kiln.client.model_transfer import multipart_upload
 from kiln.client.pages import ResultPage, fetch_page
-from kiln.client.resources.base import Resource, segment
+from kiln.client.resources.base import segment
+from kiln.client.resources.dataset_ingestion import DatasetIngestion
 from kiln.client.transport import ServerUnreachable
 from kiln.core.errors import ChecksumMismatch, Invalid
 
@@ -29,7 +31,13 @@ from kiln.core.errors import ChecksumMismatch, Invalid
 from kiln.data.errors import DatasetQualityFailed
 from kiln.data.refs import LATEST, DatasetRef, parse_ref
 from kiln.data.rules_spec import DatasetRules
-from kiln.data.schemas import ChangeSummary, DatasetRead, DatasetVersionRead, DatasetVersionUploaded
+from kiln.data.schemas import (
+    ChangeSummary,
+    DatasetRead,
+    DatasetVersionRead,
+    DatasetVersionUploaded,
+    IngestionPolicy,
+)
 from kiln.data.spec import DatasetSchema
 
 if TYPE_CHECKING:
@@ -44,7 +52,9 @@ def _version(number: int | None) -> str:
     return LATEST if number is None else str(number)
 
 
-class DatasetsResource(Resource):
+class DatasetsResource(DatasetIngestion):
+    """Datasets and versions; appends and the quarantine review come from ``DatasetIngestion``."""
+
     def create(
         self,
         name: str,
@@ -52,14 +62,17 @@ class DatasetsResource(Resource):
         *,
         rules: DatasetRules | Mapping[str, Any] | None = None,
         description: str = "",
+        ingestion: IngestionPolicy | Mapping[str, Any] | None = None,
         project: str | None = None,
     ) -> DatasetRead:
-        """A new dataset with its declared schema (columns, types, ranges, categories, key) and rules."""
+        """A new dataset with its declared schema (columns, types, ranges, categories, key), rules and
+        ingestion policy (when appended rows become a version; default: on request)."""
         body: dict[str, Any] = {
             "name": name,
             "description": description,
             "schema": DatasetSchema.model_validate(schema).model_dump(mode="json"),
             "rules": DatasetRules.model_validate(rules or {}).model_dump(mode="json"),
+            "ingestion": IngestionPolicy.model_validate(ingestion or {}).model_dump(mode="json"),
             **_project(project),
         }
         return DatasetRead.model_validate(self.transport.request("POST", "/datasets", json_body=body))
@@ -81,9 +94,13 @@ class DatasetsResource(Resource):
         description: str | None = None,
         schema: DatasetSchema | Mapping[str, Any] | None = None,
         rules: DatasetRules | Mapping[str, Any] | None = None,
+        ingestion: IngestionPolicy | Mapping[str, Any] | None = None,
         project: str | None = None,
     ) -> DatasetRead:
+        """Change the description, schema, rules or ingestion policy (``every_rows``, ``every_minutes``)."""
         body: dict[str, Any] = {}
+        if ingestion is not None:
+            body["ingestion"] = IngestionPolicy.model_validate(ingestion).model_dump(mode="json")
         if description is not None:
             body["description"] = description
         if schema is not None:

@@ -1,4 +1,9 @@
-"""``client.monitoring``: a deployment's metrics per window, recomputing windows, and drift."""
+"""``client.monitoring``: a deployment's metrics per window, recomputing windows, and drift.
+
+report = client.monitoring.drift("fraud")                    # computed now, over the last hour
+for stored in client.monitoring.drift_reports("fraud", retrain_recommended=True): ...
+series = client.monitoring.feature_scores("fraud", "amount")  # one feature over time, for a chart
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from kiln.client.resources.base import Resource
-from kiln.monitoring.drift_schemas import DriftReport
-from kiln.monitoring.schemas import MetricQuery, MetricSeriesList, WindowsCompute, WindowsComputed
+from kiln.client.pages import ResultPage, fetch_page
+from kiln.client.resources.base import Resource, segment
+from kiln.monitoring.drift_schemas import DriftReport, DriftReportRead, DriftReportSummary, FeatureScoreSeries
+from kiln.monitoring.schemas import (
+    DriftReportCompute,
+    MetricQuery,
+    MetricSeriesList,
+    WindowsCompute,
+    WindowsComputed,
+)
 
 
 def _range(from_: datetime | str | None, to: datetime | str | None) -> dict[str, Any]:
@@ -58,3 +70,54 @@ class MonitoringResource(Resource):
         """The deployment's served inputs of a range (default: the last hour) against its training sample."""
         params = {"deployment": deployment, **_range(from_, to)}
         return DriftReport.model_validate(self.transport.request("GET", "/monitoring/drift", params=params))
+
+    def drift_reports(
+        self,
+        deployment: str,
+        *,
+        window: str | None = None,
+        retrain_recommended: bool | None = None,
+        from_: datetime | str | None = None,
+        to: datetime | str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ResultPage[DriftReportSummary]:
+        """The deployment's stored drift reports (one per hour and day with traffic), newest first."""
+        params = {
+            "window": window,
+            "retrain_recommended": retrain_recommended,
+            "limit": limit,
+            "cursor": cursor,
+            **_range(from_, to),
+        }
+        path = f"/monitoring/deployments/{segment(deployment)}/drift-reports"
+        return fetch_page(self.transport, path, DriftReportSummary, params)
+
+    def drift_report(self, deployment: str, report_id: str) -> DriftReportRead:
+        """One stored report with every feature's measures and reference-vs-current histogram."""
+        path = f"/monitoring/deployments/{segment(deployment)}/drift-reports/{segment(report_id)}"
+        return DriftReportRead.model_validate(self.transport.request("GET", path))
+
+    def compute_drift_report(
+        self, deployment: str, start: datetime | str, *, window: str = "1h"
+    ) -> DriftReportRead | None:
+        """Compute (or recompute) the stored report of the window starting at ``start`` now; None
+        when that window had no answered traffic."""
+        body = DriftReportCompute.model_validate({"window": window, "start": start})
+        path = f"/monitoring/deployments/{segment(deployment)}/drift-reports"
+        answer = self.transport.request("POST", path, json_body=body.model_dump(mode="json"))
+        return None if answer is None else DriftReportRead.model_validate(answer)
+
+    def feature_scores(
+        self,
+        deployment: str,
+        feature: str,
+        *,
+        window: str = "1h",
+        from_: datetime | str | None = None,
+        to: datetime | str | None = None,
+    ) -> FeatureScoreSeries:
+        """One feature's (or ``"prediction"``'s) drift score per stored report, oldest first."""
+        path = f"/monitoring/deployments/{segment(deployment)}/drift-features/{segment(feature)}"
+        params = {"window": window, **_range(from_, to)}
+        return FeatureScoreSeries.model_validate(self.transport.request("GET", path, params=params))

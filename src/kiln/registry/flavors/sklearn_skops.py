@@ -71,7 +71,11 @@ def save_sklearn_model(
         signature = (
             infer_signature(X, estimator) if X is not None else Signature(outputs=infer_outputs(estimator))
         )
-    reference = write_reference_sample(folder, X, signature) if X is not None and signature.inputs else None
+    reference = (
+        write_reference_sample(folder, X, signature, predict=getattr(estimator, "predict", None))
+        if X is not None and signature.inputs
+        else None
+    )
     return write_descriptor(
         folder,
         flavor=Flavor.sklearn,

@@ -1,5 +1,5 @@
 /* Kiln's web UI behaviour: metric charts (Plotly), run selection for comparison, the params diff toggle,
-   the account menu and copy buttons.
+   the account menu, copy buttons and the monitoring pages' live refresh.
    Hand-written, no dependencies besides Plotly (served by Kiln from the installed plotly package). */
 (function () {
   "use strict";
@@ -58,9 +58,13 @@
     };
   }
 
+  // The newest payload of each chart by element id: the live refresh replaces it before drawing.
+  var latestCharts = {};
+
   function draw(element, chart) {
     if (element.dataset.drawn) { return; }
     element.dataset.drawn = "1";
+    chart = latestCharts[element.id] || chart;
     window.Plotly.newPlot(element, tracesFor(chart), layoutFor(chart), {
       responsive: true, displaylogo: false,
       modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"]
@@ -97,6 +101,59 @@
       });
     }, { rootMargin: "300px 0px" });
     pending.forEach(function (item) { observer.observe(item[0]); });
+  }
+
+  function redraw(chart) {
+    latestCharts[chart.element] = chart;
+    var element = document.getElementById(chart.element);
+    // A chart not drawn yet (scrolled out of view) picks the new payload up when it is drawn.
+    if (!element || !element.dataset.drawn || !window.Plotly) { return; }
+    window.Plotly.react(element, tracesFor(chart), layoutFor(chart));
+  }
+
+  function initLiveRefresh() {
+    var status = document.querySelector("[data-live-url]");
+    if (!status || !window.fetch) { return; }
+    var url = status.getAttribute("data-live-url");
+    var seconds = Math.max(1, parseInt(status.getAttribute("data-live-seconds"), 10) || 5);
+    var updated = status.querySelector("[data-live-updated]");
+
+    function stop(message) {
+      status.textContent = message;
+      status.classList.add("alert", "alert--error");
+    }
+
+    function apply(body) {
+      Object.keys(body.values || {}).forEach(function (key) {
+        document.querySelectorAll('[data-live-key="' + key.replace(/["\\]/g, "\\$&") + '"]').forEach(function (cell) {
+          if (cell.textContent !== body.values[key]) { cell.textContent = body.values[key]; }
+        });
+      });
+      (body.charts || []).forEach(redraw);
+      if (updated) { updated.textContent = "; last updated " + new Date().toLocaleTimeString(); }
+    }
+
+    function tick() {
+      if (document.hidden) { window.setTimeout(tick, seconds * 1000); return; }
+      window.fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } })
+        .then(function (response) {
+          var type = response.headers.get("content-type") || "";
+          // A lapsed session answers with the login page, a removed deployment with a 404 page.
+          if (!response.ok || type.indexOf("application/json") !== 0) { throw new Error(String(response.status)); }
+          return response.json();
+        })
+        .then(function (body) { apply(body); window.setTimeout(tick, seconds * 1000); })
+        .catch(function (error) {
+          // fetch rejects with a TypeError when the server cannot be reached (a restart): try again later.
+          if (error instanceof TypeError) {
+            if (updated) { updated.textContent = "; the server is not answering, trying again"; }
+            window.setTimeout(tick, seconds * 4000);
+            return;
+          }
+          stop("Live updates stopped: reload the page.");
+        });
+    }
+    window.setTimeout(tick, seconds * 1000);
   }
 
   function initRunSelection() {
@@ -173,6 +230,7 @@
     initRunSelection();
     initDiffToggle();
     initCharts();
+    initLiveRefresh();
   }
 
   if (document.readyState === "loading") {

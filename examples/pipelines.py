@@ -1,0 +1,167 @@
+"""Example pipelines (tests and the demo register them; the server allows ``examples`` by default).
+
+``training``: make a telemetry-like table, check it, train two candidates at once, keep the best.
+
+    kiln pipelines register examples.pipelines:training
+    kiln pipelines run training -p rows=400 -p alpha=0.5
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kiln.pipelines import param, pipeline, step
+
+log = logging.getLogger("examples.pipelines")
+
+
+@step
+def make_data(rows: int, seed: int = 0) -> pd.DataFrame:
+    """A seeded table of latency telemetry with a label (slow or not)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"latency_ms": rng.gamma(2.0, 40.0, rows), "payload_kb": rng.uniform(1, 512, rows)})
+    frame["slow"] = (frame["latency_ms"] + 0.1 * frame["payload_kb"] > 120).astype(int)
+    print(f"made {rows} rows")
+    return frame
+
+
+@step(retries=1, retry_delay=0.1)
+def validate(data: pd.DataFrame) -> pd.DataFrame:
+    if data.isna().any().any():
+        raise ValueError("the data has missing values")
+    log.info("validated %d rows", len(data))
+    return data
+
+
+@step
+def train(data: pd.DataFrame, alpha: float, feature: str) -> dict[str, Any]:
+    """A one-feature threshold model: the cut that best separates slow from fast, shrunk by alpha."""
+    values = data[feature].to_numpy()
+    labels = data["slow"].to_numpy()
+    cuts = np.quantile(values, np.linspace(0.05, 0.95, 19))
+    scores = [float(((values > cut) == labels).mean()) for cut in cuts]
+    best = int(np.argmax(scores))
+    print(f"{feature}: accuracy {scores[best]:.3f}")
+    return {"feature": feature, "cut": float(cuts[best]) * (1 - 0.01 * alpha), "accuracy": scores[best]}
+
+
+@step
+def pick_best(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    best = max([first, second], key=lambda candidate: candidate["accuracy"])
+    log.info("best candidate: %s", best["feature"])
+    return best
+
+
+@pipeline
+def training(
+    rows: int = param(400, minimum=10, maximum=1_000_000), alpha: float = param(0.5, minimum=0, maximum=1)
+) -> None:
+    """Make data, validate it, train two candidates in parallel, keep the better one."""
+    data = validate(make_data(rows))
+    pick_best(train(data, alpha, "latency_ms"), train(data, alpha, "payload_kb"))
+
+
+# -- small pipelines the tests run (behaviour a user would notice: order, overlap, failure) -------
+
+
+@step
+def wait_a_moment(seconds: float, tag: str) -> dict[str, Any]:
+    """Sleep, then say when it ran (independent calls of it overlap when run in parallel)."""
+    started = time.time()
+    time.sleep(seconds)
+    return {"tag": tag, "started": started, "finished": time.time(), "pid": os.getpid()}
+
+
+@step
+def gather(first: dict[str, Any], second: dict[str, Any]) -> list[dict[str, Any]]:
+    return [first, second]
+
+
+@pipeline
+def fan_out(seconds: float = param(1.0, minimum=0, maximum=60)) -> None:
+    gather(wait_a_moment(seconds, "a"), wait_a_moment(seconds, "b"))
+
+
+@step
+def fail(message: str) -> None:
+    raise RuntimeError(message)
+
+
+@step
+def after_failure(value: Any) -> str:
+    return "should never run"
+
+
+@pipeline
+def failing(message: str = "the step broke") -> None:
+    after_failure(fail(message))
+    wait_a_moment(0.0, "independent")
+
+
+@step(retries=2, retry_delay=0.05)
+def flaky(marker: str, failures: int) -> int:
+    """Fails its first ``failures`` calls, counted in the file ``marker``."""
+    path = Path(marker)
+    calls = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(calls))
+    if calls <= failures:
+        raise RuntimeError(f"call {calls} fails on purpose")
+    return calls
+
+
+@pipeline
+def retrying(marker: str = "", failures: int = param(1, minimum=0)) -> None:
+    flaky(marker, failures)
+
+
+@step
+def count_call(marker: str) -> int:
+    """Appends a line to ``marker`` each time it runs (a resumed run must not run it again)."""
+    with open(marker, "a") as handle:
+        handle.write("ran\n")
+    return sum(1 for _ in open(marker))
+
+
+@step
+def wait_for_file(path: str, after: int, deadline_seconds: float = 60.0) -> str:
+    """Waits until ``path`` exists (the test's signal), at most ``deadline_seconds``."""
+    end = time.monotonic() + deadline_seconds
+    while not os.path.exists(path) and time.monotonic() < end:
+        time.sleep(0.05)
+    return "released" if os.path.exists(path) else "gave up"
+
+
+@pipeline
+def resumable(marker: str = "", release: str = "") -> None:
+    wait_for_file(release, count_call(marker))
+
+
+@step(timeout=1.0)
+def stuck(seconds: float) -> str:
+    """Hangs far longer than its timeout (a deadlock, a call that never answers)."""
+    time.sleep(seconds)
+    return "woke up"
+
+
+@pipeline
+def hanging(seconds: float = 120.0) -> None:
+    after_failure(stuck(seconds))
+
+
+@step
+def count_rows(dataset_version: int) -> dict[str, Any]:
+    """Says which dataset version it was started for (a trigger passes it)."""
+    log.info("new data: version %d", dataset_version)
+    return {"dataset_version": dataset_version}
+
+
+@pipeline
+def on_new_data(dataset_version: int = param(1, minimum=1)) -> None:
+    count_rows(dataset_version)

@@ -1,0 +1,340 @@
+"""Executing one pipeline run: its steps in dependency order, independent ones at once.
+
+Loaded from the run's rows (their durable states, ``step_records``), so a run whose worker died
+resumes where it stopped: steps that succeeded are read back and not run again, steps that were
+running run again. A step that fails is retried after its ``retry_delay`` (doubling each time)
+while it has attempts left; when it fails for good no further step starts, those running finish,
+every step not run is marked skipped and the run fails with the step's error and traceback, and
+the pipeline's owners are told. A step marked ``cache`` reuses the output of an earlier successful
+run of the same function on the same inputs in the project.
+
+An attempt that outlives its timeout (the step's own, else ``KILN_PIPELINE_STEP_TIMEOUT``) is
+stopped and counts as failed: its processes are killed with the pool, which is replaced, and the
+steps that were running beside it are put back to run again without spending an attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, cast
+
+import structlog
+from sqlalchemy import Table, select, update
+
+from kiln.core.db import Database
+from kiln.core.ids import utcnow
+from kiln.jobs.context import JobCancelled, JobContext, PermanentFailure
+from kiln.jobs.models import Job
+from kiln.notify.email import Mailer
+from kiln.pipelines import failure_notice, step_records
+from kiln.pipelines.executors import Executor, executor_for
+from kiln.pipelines.models import Pipeline, PipelineRun, PipelineStepRun, PipelineVersion
+from kiln.pipelines.schemas import FINISHED_RUN_STATES, RunState, StepState
+from kiln.pipelines.settings import PipelineSettings
+from kiln.pipelines.spec import PipelineSpec, StepSpec
+from kiln.pipelines.step_process import StepOutcome, StepTask
+from kiln.pipelines.tracking_link import end_tracking_run
+from kiln.storage.store import ArtifactStore
+
+log = structlog.get_logger(__name__)
+
+_runs = cast(Table, PipelineRun.__table__)
+# How often the loop looks at timeouts, retries and cancellation while steps run.
+_TICK_SECONDS = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineRuntime:
+    store: ArtifactStore
+    settings: PipelineSettings
+    mailer: Mailer
+
+
+@dataclass
+class Execution:
+    context: JobContext
+    runtime: PipelineRuntime
+    run_id: str
+    project_id: str
+    spec: PipelineSpec
+    order: list[str]
+    parameters: dict[str, Any]
+    state: dict[str, StepState]
+    outputs: dict[str, dict[str, Any]]
+    attempts: dict[str, int]
+    max_attempts: dict[str, int]
+    retry_at: dict[str, float] = field(default_factory=dict)
+    running: dict[Future[StepOutcome], tuple[str, float]] = field(default_factory=dict)
+    failed_step: str | None = None
+    failure: tuple[str, str | None] | None = None
+
+    @property
+    def db(self) -> Database:
+        return self.context.db
+
+    @classmethod
+    def load(cls, context: JobContext, runtime: PipelineRuntime) -> Execution | None:
+        """The run to execute, or ``None`` when it has finished already (a job delivered twice)."""
+        run_id = str(context.payload["run_id"])
+        with context.db.unit_of_work() as session:
+            run = session.get(PipelineRun, run_id)
+            if run is None:
+                raise PermanentFailure(f"pipeline run {run_id} does not exist")
+            if RunState(run.state) in FINISHED_RUN_STATES:
+                return None
+            version = session.get(PipelineVersion, run.version_id)
+            if version is None:
+                raise PermanentFailure(f"pipeline run {run_id}: its version is gone")
+            spec = PipelineSpec.model_validate(version.spec)
+            session.execute(
+                update(PipelineRun)
+                .where(PipelineRun.id == run_id, PipelineRun.state.in_([RunState.queued, RunState.running]))
+                .values(state=RunState.running.value, started_at=run.started_at or utcnow())
+            )
+            # Resuming after a worker died: what was running when it did runs again.
+            session.execute(
+                update(PipelineStepRun)
+                .where(PipelineStepRun.run_id == run_id, PipelineStepRun.state == StepState.running.value)
+                .values(state=StepState.pending.value)
+            )
+            rows = session.scalars(select(PipelineStepRun).where(PipelineStepRun.run_id == run_id)).all()
+            execution = cls(
+                context=context,
+                runtime=runtime,
+                run_id=run_id,
+                project_id=run.project_id,
+                spec=spec,
+                order=spec.check_graph(),
+                parameters=dict(run.parameters or {}),
+                state={row.name: StepState(row.state) for row in rows},
+                outputs={row.name: row.output for row in rows if row.output is not None},
+                attempts={row.name: row.attempts for row in rows},
+                max_attempts={row.name: row.max_attempts for row in rows},
+            )
+            resumed = [row.name for row in rows if row.state == StepState.succeeded.value]
+        log.info("pipelines.run_started", run_id=run_id, attempt=context.attempt, resumed_steps=resumed)
+        return execution
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        executor = executor_for(
+            self.runtime.settings, max(1, min(self.runtime.settings.processes, len(self.order)))
+        )
+        try:
+            while True:
+                if self.context.cancel_requested:
+                    self._stop()
+                if self.failure is None:
+                    self._start_ready(executor)
+                if not self.running:
+                    waiting = [
+                        at for name, at in self.retry_at.items() if self.state[name] is StepState.pending
+                    ]
+                    if not waiting or self.failure is not None:
+                        break
+                    self.context.stop.wait(max(0.0, min(waiting) - time.monotonic()))
+                    continue
+                done, _ = wait(list(self.running), timeout=_TICK_SECONDS, return_when=FIRST_COMPLETED)
+                for future in done:
+                    name, _started = self.running.pop(future)
+                    self._finished(name, _outcome(future))
+                self._check_timeouts(executor)
+        finally:
+            executor.close(kill=self.context.cancel_requested)
+        return self._conclude()
+
+    def _ready(self, name: str) -> bool:
+        if self.state[name] is not StepState.pending or time.monotonic() < self.retry_at.get(name, 0.0):
+            return False
+        return all(self.state[needed] is StepState.succeeded for needed in self.spec.step(name).upstream())
+
+    def _start_ready(self, executor: Executor) -> None:
+        running = {name for name, _ in self.running.values()}
+        for name in self.order:
+            if len(self.running) >= executor.capacity:
+                return
+            if name in running or not self._ready(name):
+                continue
+            step = self.spec.step(name)
+            task = self._task(step)
+            cache_key = _cache_key(step, task)
+            if not step_records.mark_running(self.db, self.run_id, name, cache_key):
+                continue
+            self.state[name] = StepState.running
+            self.attempts[name] += 1
+            if step.cache and self._reuse_cached(name, cache_key):
+                continue
+            self.running[executor.submit(task)] = (name, time.monotonic())
+
+    def _task(self, step: StepSpec) -> StepTask:
+        arguments: dict[str, dict[str, Any]] = {}
+        for argument, source in step.inputs.items():
+            if source.source == "step":
+                arguments[argument] = {"artifact": self.outputs[str(source.step)]}
+            elif source.source == "param":
+                arguments[argument] = {"value": self.parameters.get(str(source.param))}
+            else:
+                arguments[argument] = {"value": source.value}
+        attempt = self.attempts[step.name] + 1
+        return StepTask(
+            run_id=self.run_id,
+            step=step.name,
+            function=step.function,
+            arguments=arguments,
+            store_root=self.runtime.store.root_url,
+            store_options=dict(self.runtime.store.options),
+            allowed_modules=tuple(self.runtime.settings.modules),
+            output_key=f"pipelines/runs/{self.run_id}/{step.name}/attempt-{attempt}",
+        )
+
+    def _timeout(self, name: str) -> float:
+        return self.spec.step(name).timeout or self.runtime.settings.step_timeout
+
+    def _check_timeouts(self, executor: Executor) -> None:
+        now = time.monotonic()
+        late = [
+            (future, name, started)
+            for future, (name, started) in self.running.items()
+            if now - started > self._timeout(name)
+        ]
+        if not late:
+            return
+        late_futures = {future for future, _, _ in late}
+        bystanders = [name for future, (name, _) in self.running.items() if future not in late_futures]
+        self.running.clear()
+        executor.restart()
+        for name in bystanders:
+            step_records.put_back(
+                self.db, self.run_id, name, "stopped because another step outlived its timeout"
+            )
+            self.state[name] = StepState.pending
+            self.attempts[name] -= 1
+        for _, name, started in late:
+            seconds = self._timeout(name)
+            outcome = step_records.failed_outcome(
+                f"TimeoutError: step {name} ran longer than its timeout of {seconds:g} s",
+                started_at=utcnow() - timedelta(seconds=now - started),
+                wall_seconds=now - started,
+            )
+            self._finished(name, outcome)
+
+    def _stop(self) -> None:
+        """Cancel asked: end the run cancelled. A worker that is only stopping leaves it to resume."""
+        with self.db.unit_of_work() as session:
+            asked = session.scalar(select(Job.cancel_requested_at).where(Job.id == self.context.job_id))
+        if asked is not None:
+            now = utcnow()
+            step_records.skip_unfinished(
+                self.db, self.run_id, states=(StepState.pending, StepState.running), now=now
+            )
+            with self.db.unit_of_work() as session:
+                run = session.get(PipelineRun, self.run_id)
+                session.execute(
+                    update(PipelineRun)
+                    .where(PipelineRun.id == self.run_id)
+                    .values(state=RunState.cancelled.value, finished_at=now, error="cancelled")
+                )
+                end_tracking_run(session, run.tracking_run_id if run else None, succeeded=False)
+        self.context.raise_if_cancelled()
+        raise JobCancelled(f"pipeline run {self.run_id} was asked to stop")  # pragma: no cover
+
+    # -- recording -------------------------------------------------------------------------------
+
+    def _reuse_cached(self, name: str, cache_key: str) -> bool:
+        found = step_records.cached_output(
+            self.db, run_id=self.run_id, project_id=self.project_id, cache_key=cache_key
+        )
+        if found is None:
+            return False
+        source_run, output = found
+        step_records.record_cached(self.db, self.run_id, name, source_run=source_run, output=output)
+        self.state[name] = StepState.succeeded
+        self.outputs[name] = output
+        return True
+
+    def _finished(self, name: str, outcome: StepOutcome) -> None:
+        attempt = self.attempts[name]
+        retry = not outcome.ok and attempt < self.max_attempts[name]
+        state = StepState.succeeded if outcome.ok else StepState.pending if retry else StepState.failed
+        lines = list(outcome.log)
+        if outcome.error and not outcome.log:
+            lines.append(f"{step_records.stamp()} ERROR {outcome.error}")
+        if retry:
+            delay = self.spec.step(name).retry_delay * 2 ** (attempt - 1)
+            self.retry_at[name] = time.monotonic() + delay
+            lines.append(f"{step_records.stamp()} WARNING attempt {attempt} failed; retrying in {delay:g} s")
+        text = "".join(f"[attempt {attempt}] {line}\n" for line in lines)
+        step_records.record_outcome(self.db, self.run_id, name, state, outcome, log_text=text)
+        self.state[name] = state
+        if outcome.output is not None:
+            self.outputs[name] = outcome.output
+        log.info("pipelines.step_finished", run_id=self.run_id, step=name, state=state.value, attempt=attempt)
+        if state is StepState.failed and self.failure is None:
+            self.failed_step = name
+            self.failure = (outcome.error or "failed", outcome.traceback)
+
+    def _conclude(self) -> dict[str, Any]:
+        now = utcnow()
+        failed = self.failure is not None
+        error = f"step {self.failed_step} failed: {self.failure[0]}" if self.failure is not None else None
+        skipped = step_records.skip_unfinished(self.db, self.run_id, states=(StepState.pending,), now=now)
+        final = RunState.failed if failed else RunState.succeeded
+        with self.db.unit_of_work() as session:
+            moved = (
+                session.connection()
+                .execute(
+                    update(_runs)
+                    .where(_runs.c.id == self.run_id, _runs.c.state == RunState.running.value)
+                    .values(
+                        state=final.value,
+                        finished_at=now,
+                        error=error,
+                        traceback=self.failure[1] if self.failure else None,
+                    )
+                )
+                .rowcount
+            )
+            run = session.get(PipelineRun, self.run_id)
+            if moved and run is not None:
+                end_tracking_run(session, run.tracking_run_id, succeeded=not failed)
+                if failed:
+                    self._tell_owners(session, run, error or "failed")
+        log.info("pipelines.run_finished", run_id=self.run_id, state=final.value, skipped=skipped)
+        return {"run_id": self.run_id, "state": final.value, "failed_step": self.failed_step}
+
+    def _tell_owners(self, session: Any, run: PipelineRun, error: str) -> None:
+        pipeline = session.get(Pipeline, run.pipeline_id)
+        failure_notice.run_failed(
+            session,
+            project_id=run.project_id,
+            pipeline=pipeline.name if pipeline else "?",
+            run_id=run.id,
+            error=error,
+            registered_by=pipeline.created_by_user_id if pipeline else None,
+            requested_by=run.created_by_user_id,
+            mailer=self.runtime.mailer,
+        )
+
+
+def _outcome(future: Future[StepOutcome]) -> StepOutcome:
+    try:
+        return future.result()
+    except BaseException as exc:  # the step's process died (BrokenProcessPool) or could not start
+        return step_records.failed_outcome(
+            f"{type(exc).__name__}: the step's process ended without an outcome ({exc})"
+        )
+
+
+def _cache_key(step: StepSpec, task: StepTask) -> str:
+    inputs = {
+        name: source["artifact"]["sha256"] if "artifact" in source else source.get("value")
+        for name, source in task.arguments.items()
+    }
+    canonical = json.dumps({"function": step.function, "inputs": inputs}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

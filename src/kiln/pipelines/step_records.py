@@ -1,0 +1,165 @@
+"""A pipeline run's durable step states: each change one short transaction, a conditional update.
+
+These rows are what lets a run resume on another worker: a step is marked running (from pending)
+before it is handed to an executor, and its outcome (output, timings, resources, log) is written
+the moment it comes back. Nothing here is audited: it is job bookkeeping (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, select, update
+
+from kiln.core.db import Database
+from kiln.core.ids import utcnow
+from kiln.pipelines.models import PipelineRun, PipelineStepRun
+from kiln.pipelines.schemas import StepState
+from kiln.pipelines.step_process import StepOutcome
+
+_steps = cast(Table, PipelineStepRun.__table__)
+_runs = cast(Table, PipelineRun.__table__)
+MAX_LOG_CHARS = 200_000
+
+
+def stamp() -> str:
+    return utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def mark_running(db: Database, run_id: str, name: str, cache_key: str) -> bool:
+    """Pending -> running, one attempt more; False when another worker took it first."""
+    with db.engine.begin() as connection:
+        taken = connection.execute(
+            update(_steps)
+            .where(
+                _steps.c.run_id == run_id, _steps.c.name == name, _steps.c.state == StepState.pending.value
+            )
+            .values(
+                state=StepState.running.value,
+                attempts=_steps.c.attempts + 1,
+                started_at=utcnow(),
+                finished_at=None,
+                cache_key=cache_key,
+            )
+        )
+    return bool(taken.rowcount == 1)
+
+
+def put_back(db: Database, run_id: str, name: str, reason: str) -> None:
+    """Running -> pending without spending the attempt: the step was stopped for another's sake."""
+    append_log(db, run_id, name, f"{stamp()} WARNING {reason}; it runs again")
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(_steps)
+            .where(
+                _steps.c.run_id == run_id, _steps.c.name == name, _steps.c.state == StepState.running.value
+            )
+            .values(state=StepState.pending.value, attempts=_steps.c.attempts - 1)
+        )
+
+
+def append_log(db: Database, run_id: str, name: str, *lines: str) -> None:
+    with db.engine.begin() as connection:
+        current = connection.execute(
+            select(_steps.c.log).where(_steps.c.run_id == run_id, _steps.c.name == name)
+        ).scalar_one()
+        text = "".join(f"{line}\n" for line in lines)
+        connection.execute(
+            update(_steps)
+            .where(_steps.c.run_id == run_id, _steps.c.name == name)
+            .values(log=(current + text)[-MAX_LOG_CHARS:])
+        )
+
+
+def cached_output(
+    db: Database, *, run_id: str, project_id: str, cache_key: str
+) -> tuple[str, dict[str, Any]] | None:
+    """An earlier run's output of the same function on the same inputs in the project."""
+    with db.unit_of_work() as session:
+        earlier = session.execute(
+            select(PipelineStepRun.run_id, PipelineStepRun.output)
+            .join(PipelineRun, PipelineRun.id == PipelineStepRun.run_id)
+            .where(
+                PipelineStepRun.cache_key == cache_key,
+                PipelineStepRun.state == StepState.succeeded.value,
+                PipelineStepRun.run_id != run_id,
+                PipelineRun.project_id == project_id,
+            )
+            .order_by(PipelineStepRun.finished_at.desc())
+            .limit(1)
+        ).first()
+    if earlier is None or earlier.output is None:
+        return None
+    return str(earlier.run_id), dict(earlier.output)
+
+
+def record_cached(db: Database, run_id: str, name: str, *, source_run: str, output: dict[str, Any]) -> None:
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(_steps)
+            .where(_steps.c.run_id == run_id, _steps.c.name == name)
+            .values(
+                state=StepState.succeeded.value,
+                finished_at=utcnow(),
+                wall_seconds=0.0,
+                output=output,
+                cached=True,
+                log=f"{stamp()} INFO output reused from run {source_run} (cache)\n",
+            )
+        )
+
+
+def record_outcome(
+    db: Database, run_id: str, name: str, state: StepState, outcome: StepOutcome, *, log_text: str
+) -> None:
+    """The attempt's outcome, only onto a step still running (a cancelled run stays cancelled)."""
+    with db.engine.begin() as connection:
+        current = connection.execute(
+            select(_steps.c.log).where(_steps.c.run_id == run_id, _steps.c.name == name)
+        ).scalar_one()
+        connection.execute(
+            update(_steps)
+            .where(
+                _steps.c.run_id == run_id, _steps.c.name == name, _steps.c.state == StepState.running.value
+            )
+            .values(
+                state=state.value,
+                started_at=outcome.started_at,
+                finished_at=outcome.finished_at,
+                wall_seconds=outcome.wall_seconds,
+                cpu_seconds=outcome.cpu_seconds,
+                peak_memory_bytes=outcome.peak_memory_bytes,
+                output=outcome.output,
+                error=outcome.error,
+                traceback=outcome.traceback,
+                log=(current + log_text)[-MAX_LOG_CHARS:],
+            )
+        )
+
+
+def skip_unfinished(db: Database, run_id: str, *, states: tuple[StepState, ...], now: datetime) -> int:
+    with db.engine.begin() as connection:
+        return int(
+            connection.execute(
+                update(_steps)
+                .where(_steps.c.run_id == run_id, _steps.c.state.in_([state.value for state in states]))
+                .values(state=StepState.skipped.value, finished_at=now)
+            ).rowcount
+        )
+
+
+def failed_outcome(
+    error: str, *, started_at: datetime | None = None, wall_seconds: float = 0.0
+) -> StepOutcome:
+    """An outcome for an attempt that produced none itself (it timed out, its process died)."""
+    now = utcnow()
+    return StepOutcome(
+        ok=False,
+        started_at=started_at or now,
+        finished_at=now,
+        wall_seconds=wall_seconds,
+        cpu_seconds=0.0,
+        peak_memory_bytes=None,
+        error=error,
+    )

@@ -1,0 +1,1 @@
+"""Pages of monitoring: dashboards per deployment and over all of them, alerts, notification settings."""
