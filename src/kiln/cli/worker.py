@@ -47,8 +47,12 @@ def worker(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     running.start()
+    schedules = (
+        f" and fires cron schedules every {running.schedule_seconds:g} s" if running.schedule_seconds else ""
+    )
     console.print(
-        f"Worker [bold]{running.worker_id}[/] runs {', '.join(running.kinds) or 'no job kinds yet'}."
+        f"Worker [bold]{running.worker_id}[/] runs {', '.join(running.kinds) or 'no job kinds yet'}"
+        f"{schedules}."
     )
     try:
         stop.wait()
