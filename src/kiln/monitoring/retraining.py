@@ -72,9 +72,9 @@ def create_retraining_trigger(
         created_by_user_id=actor.user_id,
         runs_started=0,
     )
-    session.add(trigger)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # the savepoint first: adding before would flush outside it
+            session.add(trigger)
             session.flush()
     except IntegrityError:
         raise Conflict(
