@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from kiln.core.schemas import InputSchema, ReadSchema
 from kiln.monitoring.alert_schemas import NAME_LENGTH, parse_duration
@@ -77,4 +77,7 @@ class RetrainingTriggerRead(ReadSchema):
 
 
 class RetrainingTriggerFilter(InputSchema):
+    # It shares the query string with paging (limit, cursor).
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
     deployment: Annotated[str | None, Field(max_length=128)] = None
