@@ -1,42 +1,27 @@
 """``kiln monitor retrain-on|retrain-triggers|retrain-off`` and ``client.monitoring.retraining`` against a
-live server."""
+live server (tests/cli/conftest.py: ``client`` is the SDK there)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 from examples import pipelines as examples
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import kiln
-from kiln.cli import output
 from kiln.cli.main import app as cli
+from tests.builders.auth import api
 from tests.builders.drift import serve as deploy_fraud
 from tests.builders.pipelines import register
-from tests.live_server import serve
 
 
 @pytest.fixture
-def sdk(
-    app: FastAPI, client: TestClient, admin_token: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[kiln.Client]:
-    deploy_fraud(app, client)
-    assert register(client, examples.retrain).status_code == 201
-    with serve(app) as url:
-        monkeypatch.setenv("KILN_URL", url)
-        monkeypatch.setenv("KILN_TOKEN", admin_token)
-        with kiln.Client(url) as sdk_client:
-            yield sdk_client
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setattr(output.console, "width", 250)
-    monkeypatch.setattr(output.errors, "width", 250)
-    return CliRunner()
+def sdk(app: FastAPI, admin_token: str, client: kiln.Client) -> kiln.Client:
+    """The SDK on a live server, with deployment ``fraud`` and pipeline ``retrain`` in its project."""
+    http = api(app, admin_token)  # not entered: the live server runs the app's lifespan
+    deploy_fraud(app, http)
+    assert register(http, examples.retrain).status_code == 201
+    return client
 
 
 def test_the_sdk_makes_lists_and_deletes_a_trigger(sdk: kiln.Client) -> None:
