@@ -19,6 +19,7 @@ from kiln.core.ids import utcnow
 from kiln.jobs.queue import enqueue
 from kiln.jobs.worker import Worker
 from kiln.monitoring.alert_evaluation import evaluate_alerts
+from kiln.monitoring.drift_tasks import DRIFT_REPORT
 from kiln.monitoring.retraining_fire import RETRAIN_JOB
 from kiln.monitoring.windows import window_start
 from tests.api import API, error_of
@@ -122,6 +123,19 @@ class TestDriftFiresTheTrigger:
         assert notice["kind"] == "retraining.triggered"
         assert notice["title"] == "fraud: retraining started (retrain)"
         assert notice["link"] == f"/pipelines/retrain/runs/{run['id']}"
+
+    def test_the_queued_report_job_of_a_drifted_hour_ends_in_a_finished_run(
+        self, app: FastAPI, client: TestClient, version_id: str
+    ) -> None:
+        retrain_on(client)
+        log_served(app, version_id, shifted(400, seed=5), start=HOUR)
+        payload = {"deployment": "fraud", "window_seconds": 3_600, "start": HOUR.isoformat()}
+        with database(app).unit_of_work() as session:
+            enqueue(session, DRIFT_REPORT, payload, project_id=default_project_id(app))
+        run_jobs(app)  # the report, the retrain job its DriftDetected queued, then the run
+        [run] = runs(client)
+        assert run["triggered_by"] == "drift:fraud"
+        assert read_run(client, "retrain", run["id"])["state"] == "succeeded"
 
     def test_a_report_without_drift_fires_nothing(
         self, app: FastAPI, client: TestClient, version_id: str
