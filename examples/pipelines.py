@@ -165,3 +165,18 @@ def count_rows(dataset_version: int) -> dict[str, Any]:
 @pipeline
 def on_new_data(dataset_version: int = param(1, minimum=1)) -> None:
     count_rows(dataset_version)
+
+
+@step
+def note_retraining(deployment: str, retrain_reason: str, rows: int) -> dict[str, Any]:
+    """Says which deployment it retrains and why (a retraining trigger passes both)."""
+    log.info("retraining %s: %s", deployment, retrain_reason)
+    return {"deployment": deployment, "reason": retrain_reason, "rows": rows}
+
+
+@pipeline
+def retrain(
+    deployment: str = "", retrain_reason: str = "manual", rows: int = param(100, minimum=10, maximum=10_000)
+) -> None:
+    """What a retraining trigger starts when a deployment drifts or its alert fires."""
+    note_retraining(deployment, retrain_reason, rows)

@@ -45,6 +45,7 @@ from kiln.jobs.settings import WorkerSettings
 from kiln.jobs.worker import Worker, worker_from_settings
 from kiln.monitoring import tasks as monitoring_tasks
 from kiln.monitoring.alert_tasks import bind_store as bind_job_store
+from kiln.monitoring.retraining_tasks import RetrainingSubscription
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.settings import SmtpSettings
@@ -109,6 +110,8 @@ class KilnState:
     registry_follower: RegistryFollower
     # A new dataset version starts the pipelines that have a trigger on it (kiln.pipelines.triggers).
     pipeline_triggers: pipeline_tasks.TriggerSubscription
+    # Drift or an alert firing starts a deployment's retraining run (kiln.monitoring.retraining_fire).
+    retraining_triggers: RetrainingSubscription
     metrics_registry: CollectorRegistry
     authenticator: Authenticator
     project_visibility: ProjectVisibility
@@ -154,6 +157,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.prediction_logger.start()
     state.registry_follower.subscribe()
     state.pipeline_triggers.subscribe()
+    state.retraining_triggers.subscribe()
     state.credential_cache.start()
     state.model_cache.start()
     if state.job_worker is not None:
@@ -166,6 +170,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.credential_cache.stop()
     state.registry_follower.unsubscribe()
     state.pipeline_triggers.unsubscribe()
+    state.retraining_triggers.unsubscribe()
     # Queued predictions are written before the database closes: a clean shutdown loses none.
     state.prediction_logger.close()
     state.mailer.close()  # queued mail goes out first
@@ -235,6 +240,7 @@ def create_app(
         model_cache=_model_cache(settings, db, store),
         registry_follower=RegistryFollower(db),
         pipeline_triggers=pipeline_tasks.TriggerSubscription(db),
+        retraining_triggers=RetrainingSubscription(db),
         metrics_registry=registry,
         authenticator=BearerAuthenticator(credential_cache),
         project_visibility=visible_project_ids,
@@ -344,6 +350,7 @@ def _include_control_plane(app: FastAPI) -> None:
     from kiln.jobs.schedule_router import router as schedules_router
     from kiln.lineage.router import router as lineage_router
     from kiln.monitoring.alert_router import router as alerts_router
+    from kiln.monitoring.retraining_router import router as retraining_router
     from kiln.monitoring.router import router as monitoring_router
     from kiln.notify.router import router as notify_router
     from kiln.pipelines.router import router as pipelines_router
@@ -372,6 +379,7 @@ def _include_control_plane(app: FastAPI) -> None:
     app.include_router(deployments_write_router)
     app.include_router(monitoring_router)
     app.include_router(alerts_router)
+    app.include_router(retraining_router)
     app.include_router(pipelines_router)
     _add_ui(app)
     check_upload_routes(app)

@@ -27,6 +27,8 @@ from kiln.core.schemas import Page
 from kiln.monitoring.alert_evaluation import evaluate_alerts
 from kiln.monitoring.alert_rules import create_rule
 from kiln.monitoring.alert_schemas import AlertRuleCreate
+from kiln.monitoring.retraining import create_retraining_trigger
+from kiln.monitoring.retraining_schemas import RetrainingTriggerCreate
 from kiln.monitoring.tasks import TICK
 from kiln.monitoring.windows import window_start
 from kiln.pipelines.schemas import PipelineRegister
@@ -119,6 +121,8 @@ class ProjectA:
         with database(app).unit_of_work() as session:
             data = PipelineRegister(spec=training.spec(), project=self.project_id)
             register_pipeline(session, SYSTEM, data, allowed_modules=["examples"])
+            retrain = RetrainingTriggerCreate(deployment=self.deployment, pipeline="training")
+            create_retraining_trigger(session, SYSTEM, retrain)
         self.schedule = unique("secret-schedule")
         make_schedule(app, TICK, project_id=self.project_id, name=self.schedule)
         # A queued job of the project (any registered kind: no worker runs in tests).

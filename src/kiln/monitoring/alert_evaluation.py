@@ -23,11 +23,13 @@ import structlog
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from kiln.core import events
 from kiln.core.errors import KilnError
 from kiln.monitoring.alert_delivery import queue_deliveries
 from kiln.monitoring.alert_models import AlertIncident, AlertRule
 from kiln.monitoring.alert_rules import ensure_builtin_rules
 from kiln.monitoring.alert_schemas import Comparison, DeliveryEvent, DriftMetric, IncidentState, RuleState
+from kiln.monitoring.events import AlertFired
 from kiln.monitoring.models import MetricWindow
 from kiln.monitoring.windows import window_start
 
@@ -196,6 +198,7 @@ def _fire(session: Session, rule: AlertRule, reading: Reading, now: datetime) ->
     session.add(incident)
     session.flush()
     queue_deliveries(session, rule, incident, DeliveryEvent.firing)
+    events.publish(session, fired_event(incident))
     log.warning("alerts.fired", rule=rule.name, deployment=rule.deployment, value=reading.value)
 
 
@@ -214,3 +217,15 @@ def _resolve(session: Session, rule: AlertRule, reading: Reading, now: datetime)
         session.flush()
         queue_deliveries(session, rule, incident, DeliveryEvent.resolved)
     log.info("alerts.resolved", rule=rule.name, deployment=rule.deployment, value=reading.value)
+
+
+def fired_event(incident: AlertIncident) -> AlertFired:
+    return AlertFired(
+        project_id=incident.project_id,
+        deployment=incident.deployment,
+        rule_id=incident.rule_id,
+        rule_name=incident.rule_name,
+        incident_id=incident.id,
+        metric=incident.metric,
+        value=incident.value,
+    )

@@ -30,3 +30,17 @@ class DriftDetected(Event):
     drifted_share: float
     prediction_drift: bool | None
     summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFired(Event):
+    """An alert rule went firing (its breach held for the whole duration) and opened an incident.
+    Announced once per incident, after the evaluation that opened it commits."""
+
+    project_id: str
+    deployment: str
+    rule_id: str
+    rule_name: str
+    incident_id: str
+    metric: str
+    value: float | None

@@ -26,6 +26,7 @@ from kiln.monitoring.alert_tasks import register_job_kinds as register_alert_job
 from kiln.monitoring.drift_schemas import DRIFT_WINDOW_SECONDS
 from kiln.monitoring.drift_tasks import queue_drift_report
 from kiln.monitoring.drift_tasks import register_job_kinds as register_drift_job_kinds
+from kiln.monitoring.retraining_tasks import register_job_kinds as register_retraining_job_kinds
 from kiln.monitoring.windows import WINDOW_SIZES, compute_window, window_start
 from kiln.serving.models import Prediction, PredictionFeedback
 
@@ -43,6 +44,7 @@ def register_job_kinds() -> None:
     register_job_kind(TICK, run_tick, max_attempts=5, backoff=Backoff(initial_seconds=5, max_seconds=120))
     register_alert_job_kinds()
     register_drift_job_kinds()
+    register_retraining_job_kinds()
 
 
 def ensure_ticking(db: Database) -> None:

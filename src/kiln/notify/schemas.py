@@ -28,6 +28,7 @@ class NotificationKind(StrEnum):
     alert_firing = "alert.firing"
     alert_resolved = "alert.resolved"
     deployment_rolled_back = "deployment.rolled_back"
+    retraining_triggered = "retraining.triggered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ KINDS: dict[NotificationKind, KindSpec] = {
     NotificationKind.alert_firing: KindSpec("A monitoring alert fires", True, True),
     NotificationKind.alert_resolved: KindSpec("A monitoring alert is resolved", True, False),
     NotificationKind.deployment_rolled_back: KindSpec("A deployment is rolled back", True, True),
+    NotificationKind.retraining_triggered: KindSpec("Drift or an alert starts a retraining run", True, False),
 }
 if set(KINDS) != set(NotificationKind):  # pragma: no cover - a kind without a spec fails at import
     raise RuntimeError(f"kinds without a KindSpec: {sorted(set(NotificationKind) - set(KINDS))}")

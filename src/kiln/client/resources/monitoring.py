@@ -3,6 +3,7 @@
 report = client.monitoring.drift("fraud")                    # computed now, over the last hour
 for stored in client.monitoring.drift_reports("fraud", retrain_recommended=True): ...
 series = client.monitoring.feature_scores("fraud", "amount")  # one feature over time, for a chart
+client.monitoring.retraining.create("fraud", "train_fraud")  # drift or an alert runs the pipeline
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from kiln.client.pages import ResultPage, fetch_page
 from kiln.client.resources.base import Resource, segment
+from kiln.client.resources.retraining import RetrainingResource
+from kiln.client.transport import Transport
 from kiln.monitoring.drift_schemas import DriftReport, DriftReportRead, DriftReportSummary, FeatureScoreSeries
 from kiln.monitoring.schemas import (
     DriftReportCompute,
@@ -28,6 +31,10 @@ def _range(from_: datetime | str | None, to: datetime | str | None) -> dict[str,
 
 
 class MonitoringResource(Resource):
+    def __init__(self, transport: Transport) -> None:
+        super().__init__(transport)
+        self.retraining = RetrainingResource(transport)
+
     def metrics(
         self,
         deployments: str | Sequence[str],
