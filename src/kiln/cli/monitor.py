@@ -1,4 +1,5 @@
-"""``kiln monitor drift``: a deployment's drift, from its stored reports or computed now, over the SDK."""
+"""``kiln monitor show|drift``: a deployment's metrics (``monitor_show``) and its drift, from its stored
+reports or computed now, over the SDK."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import typer
 from rich.markup import escape
 
 from kiln.cli import remote
+from kiln.cli.monitor_show import show
 from kiln.cli.output import console, format_time, handle_errors, new_table, styled_status
 from kiln.monitoring.drift_schemas import DriftReport, DriftReportRead, DriftReportSummary, FeatureDrift
 
-monitor_app = typer.Typer(help="Monitoring: drift of what deployments are served.", no_args_is_help=True)
+monitor_app = typer.Typer(
+    help="Monitoring: metrics and drift of what deployments serve.", no_args_is_help=True
+)
+monitor_app.command("show")(handle_errors(show))
 
 
 @monitor_app.command("drift")
