@@ -12,9 +12,11 @@ version on request. Refused rows are kept in the quarantine with their reasons, 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+from telemetry import START, generate_telemetry, telemetry_rules, telemetry_schema
 
 import kiln
-from telemetry import START, generate_telemetry, telemetry_rules, telemetry_schema
 
 DATASET = "telemetry"
 DAYS = 4
@@ -36,15 +38,19 @@ def created(client: kiln.Client) -> None:
         print(f"dataset {DATASET}: exists already (a second demo run appends to it)")
 
 
-def describe(version: kiln.DatasetVersionRead, how: str) -> None:
+def describe(version: Any, how: str) -> None:
+    """A version's rows kept and quarantined, the refusals counted by rule (with their columns)."""
+    by_rule: dict[str, tuple[int, set[str]]] = {}
+    for reason in version.quarantine.by_reason:
+        rows, columns = by_rule.get(reason.rule or reason.check, (0, set()))
+        by_rule[reason.rule or reason.check] = (rows + reason.rows, columns | {reason.column} - {""})
     reasons = ", ".join(
-        f"{reason.rows} {reason.rule or reason.check}({reason.column})" if reason.column else
-        f"{reason.rows} {reason.rule or reason.check}"
-        for reason in version.quarantine.by_reason
+        f"{rows} {rule}{' (' + ', '.join(sorted(columns)) + ')' if len(columns) == 1 else ''}"
+        for rule, (rows, columns) in by_rule.items()
     )
     print(
         f"  {version.ref} ({how}): {version.rows} rows kept, {version.quarantine.rows} quarantined"
-        f"{': ' + reasons if reasons else ''}; quality {'passed' if version.quality.passed else 'FAILED'}"
+        f"{' - ' + reasons if reasons else ''}; quality {'passed' if version.quality.passed else 'FAILED'}"
     )
 
 
