@@ -78,7 +78,8 @@ def train(data: pd.DataFrame, kind: str, c: float) -> dict[str, Any]:
     model = _estimator(kind, c).fit(x_train, y_train)
     predicted = model.predict(x_test)
     scores = {"accuracy": float(accuracy_score(y_test, predicted)), "f1": float(f1_score(y_test, predicted))}
-    print(f"{kind} C={c}: accuracy {scores['accuracy']:.3f}, f1 {scores['f1']:.3f}")
+    label = f"{kind} C={c}" if kind == "logistic_regression" else kind
+    print(f"{label}: accuracy {scores['accuracy']:.3f}, f1 {scores['f1']:.3f} on the held-out quarter")
     return {"kind": kind, "c": c, **scores}
 
 

@@ -11,6 +11,7 @@ every night at 02:00 Paris time (a ``pipelines.scheduled`` job per fire) and say
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from examples.congestion_pipeline import congestion_training
@@ -20,6 +21,7 @@ import kiln
 PIPELINE = "congestion_training"
 SCHEDULE = "nightly-congestion-training"
 ZONE = "Europe/Paris"
+_STAMP = re.compile(r"^.*?\d{2}:\d{2}:\d{2}(\.\d+)?Z \S+ ")  # a log line's UTC time and level
 
 
 def main() -> None:
@@ -41,7 +43,8 @@ def main() -> None:
     for log in client.pipelines.logs(PIPELINE, run.id):
         if log.step.startswith(("train", "register")):
             for line in log.lines:
-                print(f"  {log.step}: {line.split(' ', 2)[-1]}")
+                if "HTTP Request:" not in line:  # the SDK's own request lines
+                    print(f"  {log.step}: {_STAMP.sub('', line)}")
 
     schedule = next(
         (s for s in client.schedules.iter(kind="pipelines.scheduled") if s.name == SCHEDULE), None
