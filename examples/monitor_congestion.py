@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from congestion_pipeline import FEATURES, LABEL, MODEL
+from deploy_and_predict import logged
 from telemetry import START, generate_telemetry
 
 import kiln
@@ -44,19 +45,6 @@ def send(readings: pd.DataFrame) -> list[tuple[str, list[int]]]:
         answer = kiln.predict(DEPLOYMENT, chunk[FEATURES])
         sent.append((answer.request_id, [int(value) for value in chunk[LABEL]]))
     return sent
-
-
-def logged(client: kiln.Client, request_id: str) -> None:
-    """Predictions are logged in the background (batched every 200 ms): wait for the last one."""
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.predictions.get(request_id)
-            return
-        except kiln.NotFound:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def readings(rows: int, *, seed: int, drift: float, day: int) -> pd.DataFrame:
