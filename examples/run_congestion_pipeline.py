@@ -6,7 +6,9 @@ waits: load -> validate -> three candidates at once -> evaluate -> register the 
 ``congestion_classifier``. Prints each step's timings, then makes a cron schedule that retrains it
 every night at 02:00 Paris time (a ``pipelines.scheduled`` job per fire) and says when it fires next.
 
-    KILN_URL=... KILN_TOKEN=<key> python examples/run_congestion_pipeline.py
+    PYTHONPATH=. KILN_URL=... KILN_TOKEN=<key> python examples/run_congestion_pipeline.py
+
+(from the repository root; the server, started the same way, imports the steps from there).
 """
 
 from __future__ import annotations
