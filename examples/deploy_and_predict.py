@@ -15,8 +15,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-import kiln
 from train_breast_cancer import load_data
+
+import kiln
 
 MODEL = DEPLOYMENT = "breast_cancer_classifier"
 LABELS = {0: "malignant", 1: "benign"}  # scikit-learn's breast-cancer target

@@ -15,6 +15,23 @@ KILN_HOME=${KILN_HOME:-$HOME/.kiln}
 export KILN_HOME
 mkdir -p "$KILN_HOME"
 LOG="$KILN_HOME/server.log"
+# An admin account and a "demo" project (made on the database directly, before the server starts);
+# the examples authenticate with a fresh API key for it. The server inherits KILN_URL and KILN_TOKEN,
+# and so do the pipeline steps its worker runs: a step reads datasets and registers models through
+# the SDK like any other program.
+# The admin password is KILN_ADMIN_PASSWORD, or generated and printed once on the first run.
+# The database is migrated first; log lines go to the server log (only `export ...` is evaluated).
+KILN_LOG_JSON=true "$VENV/bin/kiln" db upgrade >>"$LOG" 2>&1
+eval "$("$VENV/bin/kiln" admin bootstrap --email "${KILN_ADMIN_EMAIL:-admin@example.com}" --project demo --print-env | grep '^export ')"
+export KILN_TOKEN
+# A second person (an ml_engineer of the demo project) approves what the admin asks to put in
+# production: four eyes. Its password is KILN_USER_PASSWORD, or generated and printed once.
+eval "$("$VENV/bin/kiln" admin add-user "${KILN_REVIEWER_EMAIL:-reviewer@example.com}" --project demo \
+  --key-name demo-reviewer --print-env KILN_REVIEWER_TOKEN | grep '^export ')"
+export KILN_REVIEWER_TOKEN
+
+# Step functions are imported from the repository's examples package (KILN_PIPELINE_MODULES).
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 # The server's structured JSON log goes to a file; the terminal keeps only what a newcomer needs.
 echo "Starting Kiln at $KILN_URL (log: $LOG)"
 KILN_LOG_JSON=true "$VENV/bin/kiln" server --host "$HOST" --port "$PORT" >>"$LOG" 2>&1 &
@@ -33,22 +50,18 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 
-# An admin account and a "demo" project; the example authenticates with a fresh API key for it.
-# The admin password is KILN_ADMIN_PASSWORD, or generated and printed once on the first run.
-eval "$("$VENV/bin/kiln" admin bootstrap --email "${KILN_ADMIN_EMAIL:-admin@example.com}" --project demo --print-env)"
-export KILN_TOKEN
-# A second person (an ml_engineer of the demo project) approves what the admin asks to put in
-# production: four eyes. Its password is KILN_USER_PASSWORD, or generated and printed once.
-eval "$("$VENV/bin/kiln" admin add-user "${KILN_REVIEWER_EMAIL:-reviewer@example.com}" --project demo \
-  --key-name demo-reviewer --print-env KILN_REVIEWER_TOKEN)"
-export KILN_REVIEWER_TOKEN
-
 "$VENV/bin/python" examples/train_breast_cancer.py
 "$VENV/bin/python" examples/register_and_approve.py
 # The production version behind a URL (the deployment follows the stage), ~200 predictions, feedback.
 "$VENV/bin/kiln" deploy breast_cancer_classifier --stage production
 "$VENV/bin/python" examples/deploy_and_predict.py
 "$VENV/bin/kiln" deployments logs breast_cancer_classifier --limit 5
+
+# A network team's telemetry: ingestion with quarantine, a training pipeline on a cron schedule,
+# the model deployed and watched for drift.
+"$VENV/bin/python" examples/ingest_telemetry.py
+"$VENV/bin/python" examples/run_congestion_pipeline.py
+"$VENV/bin/python" examples/monitor_congestion.py
 
 echo
 echo "== Kiln is running at $KILN_URL"
@@ -59,6 +72,11 @@ echo "    models:       $KILN_URL/models        (breast_cancer_classifier: stage
 echo "    approvals:    $KILN_URL/approvals"
 echo "    predictions:  POST $KILN_URL/api/v1/deployments/breast_cancer_classifier/predict"
 echo "                  (kiln predict breast_cancer_classifier --file PATIENTS.csv; kiln deployments logs ...)"
+echo "    datasets:     $KILN_URL/datasets      (telemetry: versions, quality trend; its quarantine, with reasons)"
+echo "    pipelines:    $KILN_URL/pipelines     (congestion_training: the run's steps, timings and logs)"
+echo "    jobs:         $KILN_URL/jobs          (the queue, and the nightly schedule with its next fire)"
+echo "    monitoring:   $KILN_URL/monitoring    (congestion: requests, latency, accuracy, drift per feature)"
+echo "    alerts:       $KILN_URL/alerts/incidents   (and /alerts/rules; channels under Notification settings)"
 echo "    audit trail:  $KILN_URL/audit"
 echo "    API docs:     $KILN_URL/docs"
 echo "    metrics:      $KILN_URL/metrics"

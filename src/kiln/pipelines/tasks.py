@@ -17,6 +17,7 @@ from kiln.jobs.kinds import Backoff, register_job_kind
 from kiln.notify.email import Mailer
 from kiln.pipelines.execution import Execution, PipelineRuntime
 from kiln.pipelines.runs import RUN_JOB
+from kiln.pipelines.scheduled import SCHEDULED_JOB, start_scheduled_run
 from kiln.pipelines.settings import PipelineSettings
 from kiln.pipelines.triggers import TRIGGER_JOB, DatasetTriggers, fire
 from kiln.storage.store import ArtifactStore
@@ -34,6 +35,7 @@ def register_job_kinds(store: ArtifactStore, settings: PipelineSettings, *, mail
         RUN_JOB, run_pipeline, max_attempts=5, backoff=Backoff(initial_seconds=2, max_seconds=60)
     )
     register_job_kind(TRIGGER_JOB, fire_triggers, max_attempts=3)
+    register_job_kind(SCHEDULED_JOB, start_schedule, max_attempts=3)
 
 
 def _bound() -> PipelineRuntime:
@@ -47,6 +49,10 @@ def run_pipeline(context: JobContext) -> dict[str, Any]:
     if execution is None:
         return {"run_id": context.payload.get("run_id"), "state": "finished already"}
     return execution.run()
+
+
+def start_schedule(context: JobContext) -> dict[str, Any]:
+    return start_scheduled_run(context, artifact_root_url=_bound().store.root_url)
 
 
 def fire_triggers(context: JobContext) -> dict[str, Any]:
