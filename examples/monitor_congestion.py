@@ -6,7 +6,9 @@ upstream (``drift=0.8``: latency up ~50%, throughput down ~25%), 20 readings a r
 observed congestion as feedback; computes this hour's stored drift report (the monitoring tick does it
 for every closed hour) and prints its summary. An alert rule ``drift_share >= 0.3`` judged on 1-minute
 windows fires once the tick has judged a minute of the degraded readings: the script keeps the readings
-coming and waits for it (about a minute or two).
+coming and waits for it (about a minute or two). A retraining trigger on that rule then runs the
+training pipeline again: the script waits for that run (at most ``KILN_DEMO_RETRAIN_WAIT`` seconds) and
+prints the model version it registered.
 
     KILN_URL=... KILN_TOKEN=<key> python examples/monitor_congestion.py
 """
@@ -27,6 +29,8 @@ import kiln
 DEPLOYMENT = "congestion"
 PER_REQUEST = 20
 ALERT_WAIT_SECONDS = float(os.environ.get("KILN_DEMO_ALERT_WAIT", "150"))
+RETRAIN_WAIT_SECONDS = float(os.environ.get("KILN_DEMO_RETRAIN_WAIT", "300"))
+PIPELINE = "congestion_training"
 
 
 def deployed(client: kiln.Client) -> int:
@@ -68,6 +72,17 @@ def main() -> None:
         name="congestion: inputs drifted",
     )
     print(f"alert rule '{rule.name}': drift_share >= 0.3 for 1m, to channel {channel.name}")
+    # Flag for retraining: when that rule fires, the training pipeline runs again (once per cooldown).
+    retraining = client.monitoring.retraining
+    if not list(retraining.list(deployment=DEPLOYMENT)):
+        retraining.create(
+            DEPLOYMENT,
+            PIPELINE,
+            parameters={"dataset": "telemetry@latest"},
+            on=("alert",),
+            alert_rules=[rule.name],
+        )
+    print(f"retraining trigger: when '{rule.name}' fires, {PIPELINE} runs again")
 
     normal = send(readings(300, seed=50, drift=0.0, day=10))
     drifted = send(readings(300, seed=60, drift=0.8, day=11))
@@ -108,12 +123,38 @@ def main() -> None:
             f"{incident.metric} = {incident.value:.2f} (>= {incident.threshold}) since "
             f"{incident.breaching_since:%H:%M} UTC; incident {incident.id[:8]}"
         )
+    if firing:
+        retrained(client)
     if not firing:
         state = client.alerts.rules(deployment=DEPLOYMENT)
         mine = next((r for r in state if r.id == rule.id), rule)
         print(
             f"the alert has not fired yet (rule state {mine.state.value}); it shows under /alerts/incidents"
         )
+
+
+def retrained(client: kiln.Client) -> None:
+    """Wait for the run the alert started (the worker picks the trigger's job up) and say what it made."""
+    deadline = time.monotonic() + RETRAIN_WAIT_SECONDS
+    run = None
+    while run is None and time.monotonic() < deadline:
+        run = next((r for r in client.pipelines.runs(PIPELINE) if r.triggered_by.startswith("alert:")), None)
+        if run is None:
+            time.sleep(1)
+    if run is None:
+        print(f"no retraining run yet; it shows under /pipelines/{PIPELINE} once the worker starts it")
+        return
+    print(f"retraining run {run.id[:8]} started by {run.triggered_by}; waiting for it to finish")
+    try:
+        finished = client.pipelines.wait(PIPELINE, run.id, timeout=max(deadline - time.monotonic(), 1.0))
+    except TimeoutError:
+        print(f"  still running; follow it with: kiln pipelines logs {PIPELINE} {run.id} --follow")
+        return
+    newest = max(version.number for version in client.models.all_versions(MODEL))
+    print(
+        f"  {finished.state.value}: {MODEL} is now at v{newest} "
+        f"(to serve it: kiln deploy {MODEL} --version {newest} --name {DEPLOYMENT})"
+    )
 
 
 if __name__ == "__main__":
