@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
@@ -92,6 +92,18 @@ def recompute_windows(session: Session, actor: Actor, data: WindowsCompute) -> W
     return WindowsComputed(deployment=deployment.name, window=data.window, windows=windows, rows=rows)
 
 
+def _in_range(seconds: int, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    """The conditions on windows of ``seconds`` that start in the range (at most MAX_POINTS of them)."""
+    check_window(window_start(start, seconds), seconds)
+    if (end - start).total_seconds() / seconds > MAX_POINTS:
+        raise Invalid(f"that range holds more than {MAX_POINTS} windows of {seconds} s; narrow it")
+    return [
+        MetricWindow.window_seconds == seconds,
+        MetricWindow.start >= window_start(start, seconds),
+        MetricWindow.start < end,
+    ]
+
+
 def deployment_windows(
     session: Session,
     actor: Actor,
@@ -109,15 +121,10 @@ def deployment_windows(
     deployment as a whole. NotFound for a deployment the actor may not read.
     """
     deployment = get_deployment(session, actor, name, Permission.monitors_read)
-    check_window(window_start(start, seconds), seconds)
-    if (end - start).total_seconds() / seconds > MAX_POINTS:
-        raise Invalid(f"that range holds more than {MAX_POINTS} windows of {seconds} s; narrow it")
     statement = select(MetricWindow).where(
         MetricWindow.project_id == deployment.project_id,
         MetricWindow.deployment == deployment.name,
-        MetricWindow.window_seconds == seconds,
-        MetricWindow.start >= window_start(start, seconds),
-        MetricWindow.start < end,
+        *_in_range(seconds, start, end),
         MetricWindow.model_version_number == version
         if version is not None
         else MetricWindow.model_version_id.is_(None),
@@ -144,18 +151,14 @@ def windows_by_deployment(
     ``{deployment: {metric: points, oldest first}}`` for the deployments as a whole. The caller
     passes deployments it read through ``serving.deployments``, which scoped them to its projects.
     """
-    check_window(window_start(start, seconds), seconds)
-    if (end - start).total_seconds() / seconds > MAX_POINTS:
-        raise Invalid(f"that range holds more than {MAX_POINTS} windows of {seconds} s; narrow it")
+    in_range = _in_range(seconds, start, end)
     found: dict[str, dict[str, list[MetricPoint]]] = {deployment.name: {} for deployment in deployments}
     if not deployments:
         return found
     keys = [(deployment.project_id, deployment.name) for deployment in deployments]
     statement = select(MetricWindow).where(
         tuple_(MetricWindow.project_id, MetricWindow.deployment).in_(keys),
-        MetricWindow.window_seconds == seconds,
-        MetricWindow.start >= window_start(start, seconds),
-        MetricWindow.start < end,
+        *in_range,
         MetricWindow.model_version_id.is_(None),
         MetricWindow.metric.in_(metrics),
     )
@@ -180,13 +183,10 @@ def version_windows(
     not read.
     """
     deployment = get_deployment(session, actor, name, Permission.monitors_read)
-    check_window(window_start(start, seconds), seconds)
     statement = select(MetricWindow).where(
         MetricWindow.project_id == deployment.project_id,
         MetricWindow.deployment == deployment.name,
-        MetricWindow.window_seconds == seconds,
-        MetricWindow.start >= window_start(start, seconds),
-        MetricWindow.start < end,
+        *_in_range(seconds, start, end),
         MetricWindow.model_version_number.is_not(None),
         MetricWindow.metric.in_(metrics),
     )

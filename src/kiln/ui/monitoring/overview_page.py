@@ -140,13 +140,20 @@ def overview_rows(
     ]
 
 
+def _overview(
+    session: Session, actor: Actor, window: WindowChoice
+) -> tuple[list[OverviewRow], list[ChartTable]]:
+    """The table's rows and the comparison charts with something to draw, in page order."""
+    active = active_deployments(session, actor)
+    tables = compare_tables(session, active, window, utcnow()).values()
+    return overview_rows(session, actor, window, active), [t for t in tables if t.starts and t.columns]
+
+
 @router.get("/monitoring", response_class=HTMLResponse)
 def overview(request: Request, actor: MonitorsPage, window: Window = "") -> HTMLResponse:
     chosen = window_choice(window)
     with get_db(request).unit_of_work() as session:
-        active = active_deployments(session, actor)
-        rows = overview_rows(session, actor, chosen, active)
-        tables = drawn(compare_tables(session, active, chosen, utcnow()))
+        rows, tables = _overview(session, actor, chosen)
     return render(
         request,
         "monitoring/overview.html",
@@ -168,9 +175,7 @@ def overview(request: Request, actor: MonitorsPage, window: Window = "") -> HTML
 def overview_json(request: Request, actor: MonitorsPage, window: Window = "") -> Response:
     chosen = window_choice(window)
     with get_db(request).unit_of_work() as session:
-        active = active_deployments(session, actor)
-        rows = overview_rows(session, actor, chosen, active)
-        tables = drawn(compare_tables(session, active, chosen, utcnow()))
+        rows, tables = _overview(session, actor, chosen)
     values: dict[str, str] = {}
     for row in rows:
         values |= row.values()
@@ -189,8 +194,3 @@ def compare_csv(request: Request, actor: MonitorsPage, chart: CompareSlug, windo
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="deployments-{chart.value}-{chosen.key}.csv"'},
     )
-
-
-def drawn(tables: dict[CompareSlug, ChartTable]) -> list[ChartTable]:
-    """The comparison charts with something to draw, in page order."""
-    return [table for table in tables.values() if table.starts and table.columns]
