@@ -33,7 +33,7 @@ from tests.builders.auth import (
     make_project,
     open_session,
 )
-from tests.builders.core import database
+from tests.builders.core import counted_statements, database
 from tests.builders.deployments import deploy
 from tests.builders.registry_lifecycle import build_model
 from tests.builders.serving import classified, log_predictions, prediction
@@ -312,6 +312,10 @@ class TestComparisonCharts:
                 drawn_y = [None if y is None else pytest.approx(y, rel=1e-6) for y in series["y"]]
                 assert columns[series["name"]] == drawn_y, (slug, series["name"])
         assert client.get("/monitoring/charts/vibes.csv").status_code == 400
+        # Every deployment's windows come in one query, however many deployments are compared.
+        with counted_statements(app) as sent:
+            assert client.get("/monitoring/charts/requests.csv").status_code == 200
+        assert sum("metric_windows" in statement for statement in sent) == 1
 
         refreshed = client.get("/monitoring/overview.json").json()["charts"]
         assert {chart["element"]: chart for chart in refreshed} == charts
