@@ -313,6 +313,7 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/deployments/{name}/undeploy"): P.deployments_write,
     ("GET", "/monitoring"): P.monitors_read,
     ("GET", "/monitoring/overview.json"): P.monitors_read,
+    ("GET", "/monitoring/charts/{chart}.csv"): P.monitors_read,
     ("GET", "/monitoring/deployments/{name}"): P.monitors_read,
     ("GET", "/monitoring/deployments/{name}/live.json"): P.monitors_read,
     ("GET", "/monitoring/deployments/{name}/charts/{chart}.csv"): P.monitors_read,

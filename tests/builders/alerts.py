@@ -81,21 +81,24 @@ def add_windows(
     values: dict[datetime, float | None],
     *,
     seconds: int = 60,
+    version: int | None = None,
+    samples: int = 100,
 ) -> None:
-    """Metric windows of the deployment as a whole, as the tick would have computed them."""
+    """Metric windows of the deployment as a whole (or of model ``version`` of it), as the tick
+    would have computed them."""
     with db.unit_of_work() as session:
         session.add_all(
             MetricWindow(
                 project_id=project_id,
                 deployment=deployment,
-                model_version_id=None,
-                model_version_number=None,
+                model_version_id=None if version is None else f"0190a000-0000-7000-8000-{version:012d}",
+                model_version_number=version,
                 window_seconds=seconds,
                 start=start,
                 end=start + timedelta(seconds=seconds),
                 metric=metric,
                 value=value,
-                samples=100,
+                samples=samples,
                 computed_at=utcnow(),
             )
             for start, value in values.items()

@@ -1,6 +1,6 @@
 """In Chromium: a deployment's monitoring page draws its charts, then takes in a newly computed
 window through its live refresh without a reload, within the content security policy; the
-overview fits a phone."""
+overview, with its side-by-side charts, fits a phone."""
 
 from __future__ import annotations
 
@@ -68,6 +68,9 @@ def test_the_monitoring_page_draws_charts_and_updates_live(
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/monitoring?window=1m")
     expect(page.locator('[data-live-key="fraud-api:requests"]')).to_have_text("77")
+    # The side-by-side charts draw one line per deployment, within the phone's width too.
+    expect(page.locator("#chart-compare-requests .main-svg").first).to_be_visible(timeout=CHART_TIMEOUT_MS)
+    page.wait_for_function("document.getElementById('chart-compare-requests').data[0].name === 'fraud-api'")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width}px wide on a phone: {page.evaluate(OVERFLOWING)}"
     page.screenshot(path=str(screenshots / "phone-monitoring.png"), full_page=True)

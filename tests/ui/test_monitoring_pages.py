@@ -23,8 +23,17 @@ from kiln.monitoring.windows import window_start
 from kiln.notify import service as notifications
 from tests.api import API
 from tests.builders.alerts import add_windows
-from tests.builders.auth import Account, access_token, api, default_project_id, make_account, open_session
-from tests.builders.core import database
+from tests.builders.auth import (
+    Account,
+    access_token,
+    api,
+    default_project_id,
+    make_account,
+    make_member,
+    make_project,
+    open_session,
+)
+from tests.builders.core import counted_statements, database
 from tests.builders.deployments import deploy
 from tests.builders.registry_lifecycle import build_model
 from tests.builders.serving import classified, log_predictions, prediction
@@ -224,6 +233,175 @@ class TestDeploymentPage:
         token = form_token(client, "/settings/notifications")
         refused = client.post(f"/alerts/incidents/{incident}/ack", data={"csrf_token": token, "note": "mine"})
         assert refused.status_code == 404
+
+
+COMPARED = {
+    "requests": "chart-compare-requests",
+    "latency-p99": "chart-compare-latency-p99",
+    "error-rate": "chart-compare-error-rate",
+    "accuracy": "chart-compare-accuracy",
+}
+
+
+def csv_columns(text: str) -> tuple[list[str], dict[str, list[float | None]]]:
+    reader = csv.DictReader(io.StringIO(text))
+    names = list(reader.fieldnames or [])[2:]
+    rows = list(reader)
+    columns = {name: [float(row[name]) if row[name] else None for row in rows] for name in names}
+    return [row["window_start"] for row in rows], columns
+
+
+@pytest.fixture
+def quiet(app: FastAPI, logged_in: Account) -> str:
+    """``quiet`` in the same project: requests and p99 in two hours (the earlier one before fraud's)."""
+    [version] = build_model(app)
+    db, project = database(app), default_project_id(app)
+    earlier = HOUR - timedelta(hours=1)
+    add_windows(db, project, "quiet", "requests", {earlier: 3.0, HOUR: 5.0}, seconds=3_600)
+    add_windows(db, project, "quiet", "latency_p99", {earlier: 20.0, HOUR: 30.0}, seconds=3_600)
+    with api(app, access_token(app, logged_in)) as rest:
+        deploy(rest, "quiet", version.model, version=1)
+    return "quiet"
+
+
+@pytest.fixture
+def theirs(app: FastAPI) -> Account:
+    """An outsider's project with its own deployment ``theirs`` and its windows in fraud's hour."""
+    outsider = make_account(app, role=Role.ml_engineer)
+    with database(app).unit_of_work() as session:
+        project = make_project(session, members={outsider.id: Role.ml_engineer.value}).id
+    [version] = build_model(app, project_id=project)
+    for metric, value in (("requests", 77.0), ("latency_p99", 99.0), ("error_rate", 0.5), ("accuracy", 0.1)):
+        add_windows(database(app), project, "theirs", metric, {HOUR: value}, seconds=3_600)
+    with api(app, access_token(app, outsider)) as rest:
+        deploy(rest, "theirs", version.model, version=1)
+    return outsider
+
+
+class TestComparisonCharts:
+    def test_one_series_per_deployment_and_each_csv_holds_the_charted_numbers(
+        self, app: FastAPI, client: TestClient, fraud: str, quiet: str, theirs: Account
+    ) -> None:
+        # A member of the default project (the administrator would see every project's).
+        member = make_member(app, Role.ml_engineer)
+        client.cookies.set("kiln_access", open_session(app, member).access_token)
+        page = get_page(client, "/monitoring")
+        charts = {chart["element"]: chart for chart in chart_data(page)}
+        assert set(charts) == set(COMPARED.values())
+        requests = {series["name"]: series["y"] for series in charts["chart-compare-requests"]["series"]}
+        assert requests == {"fraud": [None, 9.0], "quiet": [3.0, 5.0]}  # theirs never shows
+        p99 = {series["name"]: series["y"] for series in charts["chart-compare-latency-p99"]["series"]}
+        assert p99 == {"fraud": [None, 8.0], "quiet": [20.0, 30.0]}
+        # quiet has no error rate nor ground truth: only fraud is drawn there.
+        accuracy = charts["chart-compare-accuracy"]["series"]
+        assert [(series["name"], series["y"]) for series in accuracy] == [("fraud", [0.75])]
+
+        for slug, element in COMPARED.items():
+            assert (
+                page.find("a", id=f"csv-compare-{slug}").attrs["href"]
+                == f"/monitoring/charts/{slug}.csv?window=1h"
+            )
+            answer = client.get(f"/monitoring/charts/{slug}.csv")
+            assert answer.status_code == 200, slug
+            assert answer.headers["content-type"].startswith("text/csv")
+            starts, columns = csv_columns(answer.text)
+            drawn = charts[element]["series"]
+            assert list(columns) == [series["name"] for series in drawn], slug
+            assert [start[:19].replace("T", " ") for start in starts] == drawn[0]["x"], slug
+            for series in drawn:
+                drawn_y = [None if y is None else pytest.approx(y, rel=1e-6) for y in series["y"]]
+                assert columns[series["name"]] == drawn_y, (slug, series["name"])
+        assert client.get("/monitoring/charts/vibes.csv").status_code == 400
+        # Every deployment's windows come in one query, however many deployments are compared.
+        with counted_statements(app) as sent:
+            assert client.get("/monitoring/charts/requests.csv").status_code == 200
+        assert sum("metric_windows" in statement for statement in sent) == 1
+
+        refreshed = client.get("/monitoring/overview.json").json()["charts"]
+        assert {chart["element"]: chart for chart in refreshed} == charts
+
+    def test_a_non_member_sees_only_their_own_deployments(
+        self, app: FastAPI, client: TestClient, fraud: str, quiet: str, theirs: Account
+    ) -> None:
+        client.cookies.set("kiln_access", open_session(app, theirs).access_token)
+        page = get_page(client, "/monitoring")
+        assert page.find_all("tr", data_deployment="fraud") == []
+        for chart in chart_data(page):
+            assert [series["name"] for series in chart["series"]] == ["theirs"], chart["element"]
+        for slug in COMPARED:
+            _, columns = csv_columns(client.get(f"/monitoring/charts/{slug}.csv").text)
+            assert list(columns) == ["theirs"], slug
+        refreshed = client.get("/monitoring/overview.json").json()
+        assert {series["name"] for chart in refreshed["charts"] for series in chart["series"]} == {"theirs"}
+
+    def test_no_window_in_range_draws_no_chart_and_the_csv_is_its_header(
+        self, client: TestClient, fraud: str
+    ) -> None:
+        page = get_page(client, "/monitoring?window=1m")  # fraud has hourly windows only
+        assert page.find(id="no-comparison")
+        assert page.find_all("script", id="kiln-charts") == []
+        answer = client.get("/monitoring/charts/requests.csv?window=1m")
+        assert answer.text == "window_start,window_end\n"
+
+
+class TestVersionTable:
+    def test_each_served_version_its_training_metric_beside_this_weeks(
+        self, app: FastAPI, client: TestClient, logged_in: Account
+    ) -> None:
+        built = build_model(app, versions=2, metrics=[{"training_accuracy": 0.93}, {"val_accuracy": 0.95}])
+        db, project = database(app), default_project_id(app)
+        with api(app, access_token(app, logged_in)) as rest:
+            deploy(rest, "twover", built[0].model, version=2)
+        earlier = HOUR - timedelta(hours=5)
+        long_ago = window_start(utcnow() - timedelta(days=10), 3_600)
+        add_windows(
+            db, project, "twover", "accuracy", {earlier: 0.8, HOUR: 0.7}, seconds=3_600, version=1, samples=10
+        )
+        add_windows(
+            db, project, "twover", "accuracy", {long_ago: 0.1}, seconds=3_600, version=1, samples=1000
+        )
+        add_windows(db, project, "twover", "requests", {earlier: 30.0, HOUR: 20.0}, seconds=3_600, version=1)
+        add_windows(db, project, "twover", "accuracy", {HOUR: 0.9}, seconds=3_600, version=2, samples=40)
+        add_windows(db, project, "twover", "requests", {HOUR: 70.0}, seconds=3_600, version=2)
+
+        table = get_page(client, "/monitoring/deployments/twover").find("table", id="versions-table")
+        rows = [row for row in table.find_all("tr") if "data-version" in row.attrs]
+        assert [(row.attrs["data-version"], row.attrs["data-metric"]) for row in rows] == [
+            ("2", "accuracy"),
+            ("1", "accuracy"),
+        ]
+        newest, oldest = rows
+        assert "serving" in newest.find_all("td")[0].text()
+        assert newest.find(data_cell="training").text() == "0.950"
+        assert newest.find(data_cell="training").attrs["title"] == "recorded as val_accuracy"
+        assert newest.find(data_cell="live").text() == "0.900"
+        assert newest.find(data_cell="requests").text() == "70"
+        assert "serving" not in oldest.find_all("td")[0].text()
+        assert oldest.find(data_cell="training").text() == "0.930"
+        # Weighted by rows with ground truth over the week only (the 10-day-old window is left out).
+        assert oldest.find(data_cell="live").text() == "0.750"
+        assert oldest.find(data_cell="requests").text() == "50"
+
+    def test_the_served_version_measured_from_the_log(self, client: TestClient, fraud: str) -> None:
+        table = get_page(client, PAGE).find("table", id="versions-table")
+        rows = {
+            (row.attrs["data-version"], row.attrs["data-metric"]): row
+            for row in table.find_all("tr")
+            if "data-version" in row.attrs
+        }
+        # Every quality metric ground truth measured; training recorded accuracy only.
+        assert {"accuracy", "precision", "recall", "f1"} <= {metric for _, metric in rows}
+        # The fixture's one failure was logged as v3, which the registry does not hold: shown as served.
+        assert {version for version, _ in rows} == {"1", "3"}
+        failed = rows[("3", "accuracy")]
+        assert failed.find(data_cell="training").text() == "not recorded"
+        assert failed.find(data_cell="live").text() == "no ground truth this week"
+        assert failed.find(data_cell="requests").text() == "1"
+        accuracy = rows[("1", "accuracy")]
+        assert accuracy.find(data_cell="training").text() == "0.930"
+        assert accuracy.find(data_cell="live").text() == "0.750"
+        assert accuracy.find(data_cell="requests").text() == "8"
+        assert rows[("1", "precision")].find(data_cell="training").text() == "not recorded"
 
 
 class TestAlertPages:

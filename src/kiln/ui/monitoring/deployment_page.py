@@ -1,6 +1,7 @@
-"""One deployment's monitoring page: charts over time, training vs live, drift per feature, open
-incidents; each chart's data as CSV; and ``live.json``, which ``kiln.js`` fetches every few seconds
-to update the numbers and redraw the charts without reloading the page.
+"""One deployment's monitoring page: charts over time, training vs live (for the served version
+and, in a table, every version that served), drift per feature, open incidents; each chart's
+data as CSV; and ``live.json``, which ``kiln.js`` fetches every few seconds to update the numbers
+and redraw the charts without reloading the page.
 
 Live updates are a fetch-based refresh rather than server-sent events: each refresh is one short,
 authenticated request like any page (the session cookie, 404 to non-members), so no worker thread
@@ -27,6 +28,7 @@ from kiln.ui.monitoring.drift_view import drift_csv
 from kiln.ui.monitoring.metric_view import BY_SLUG, QUALITY, chart_table, shown, table_csv
 from kiln.ui.monitoring.page_params import Feature, MonitorsPage, Window
 from kiln.ui.monitoring.stored_drift_view import advice, load_stored_drift
+from kiln.ui.monitoring.version_view import version_rows
 from kiln.ui.monitoring.windows import WINDOWS, WindowChoice, window_choice
 from kiln.ui.page_route import PageRoute
 from kiln.ui.templating import render
@@ -87,6 +89,7 @@ def deployment_page(
     with get_db(request).unit_of_work() as session:
         view = load_view(session, actor, name, chosen, utcnow())
         stored = load_stored_drift(session, actor, name, chosen, feature or None)
+        versions = version_rows(session, actor, view.deployment, utcnow())
     # Drift computed on request only while no report is stored: it reads the log, a report does not.
     drift, drift_error = (None, None) if stored.latest else _drift(request, actor, name, chosen)
     href = monitoring_href(name)
@@ -98,6 +101,7 @@ def deployment_page(
         {
             "section": "monitoring",
             "view": view,
+            "versions": versions,
             "deployment": view.deployment,
             "href": href,
             "window": chosen,

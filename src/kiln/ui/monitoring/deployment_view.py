@@ -74,18 +74,23 @@ def training_metrics(recorded: dict[str, float | None]) -> dict[str, tuple[str, 
 
 
 def _version_metrics(session: Session, actor: Actor, read: DeploymentRead) -> dict[str, tuple[str, float]]:
+    return version_training(session, actor, read, read.model.version)
+
+
+def version_training(
+    session: Session, actor: Actor, read: DeploymentRead, number: int
+) -> dict[str, tuple[str, float]]:
+    """The quality metrics version ``number`` of the deployment's model recorded (registry/tracking)."""
     if not actor.may(Permission.models_read):
         return {}
     try:
-        found = registry.get_version(
-            session, actor, read.model.name, str(read.model.version), project=read.project_id
-        )
+        found = registry.get_version(session, actor, read.model.name, str(number), project=read.project_id)
     except KilnError:  # the version was deleted since, or the caller is not in the model's project
         return {}
     return training_metrics(reads.version_read(session, found).metrics)
 
 
-def _weighted(points: list[MetricPoint]) -> tuple[float | None, int]:
+def weighted(points: list[MetricPoint]) -> tuple[float | None, int]:
     rows = sum(point.samples for point in points if point.value is not None)
     if not rows:
         return None, 0
@@ -113,7 +118,7 @@ def _comparisons(
     )
     compared = []
     for metric, (name, value) in training.items():
-        live, rows = _weighted(week.get(metric, []))
+        live, rows = weighted(week.get(metric, []))
         compared.append(TrainingComparison(metric, value, name, live, rows))
     return compared
 

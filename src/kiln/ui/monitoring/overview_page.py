@@ -4,7 +4,9 @@ window's volume, latency, error rate and accuracy, its drift status and its open
 Drift status is the deployment's newest stored drift report (its drifted share, and whether it
 recommends retraining) when one exists, else what its built-in drift rule last judged; the page
 never recomputes drift for every deployment.
-``overview.json`` carries the same numbers for the page's refresh.
+Below the table, comparison charts over the window size's range (requests, latency p99, error
+rate, accuracy) draw one series per active deployment, each with its CSV.
+``overview.json`` carries the same numbers and charts for the page's refresh.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from kiln.monitoring.drift_schemas import DriftReportSummary
 from kiln.monitoring.latest import latest_points
 from kiln.monitoring.schemas import MetricPoint
 from kiln.serving import deployments
+from kiln.serving.deployment_models import Deployment
 from kiln.serving.deployment_schemas import DeploymentFilter, DeploymentRead, DeploymentStatus
-from kiln.ui.monitoring.metric_view import shown
+from kiln.ui.monitoring.comparison_charts import CompareSlug, compare_tables
+from kiln.ui.monitoring.metric_view import ChartTable, shown, table_csv
 from kiln.ui.monitoring.page_params import MonitorsPage, Window
 from kiln.ui.monitoring.windows import WINDOWS, WindowChoice, window_choice
 from kiln.ui.page_route import PageRoute
@@ -108,10 +112,16 @@ def _stored_statuses(session: Session, reads: list[DeploymentRead]) -> dict[str,
     return {name: stored_status(DriftReportSummary.model_validate(row)) for (_, name), row in newest.items()}
 
 
-def overview_rows(session: Session, actor: Actor, window: WindowChoice) -> list[OverviewRow]:
-    active = deployments.list_deployments(
+def active_deployments(session: Session, actor: Actor) -> list[Deployment]:
+    """The active deployments of the caller's projects (the service scopes them)."""
+    return deployments.list_deployments(
         session, actor, DeploymentFilter(status=DeploymentStatus.active), PageParams(limit=MAX_LIMIT)
     ).items
+
+
+def overview_rows(
+    session: Session, actor: Actor, window: WindowChoice, active: list[Deployment]
+) -> list[OverviewRow]:
     reads = deployments.describe(session, active)
     latest = latest_points(session, active, seconds=window.seconds, now=utcnow())
     drift: dict[str, DriftStatus] = {}
@@ -130,17 +140,28 @@ def overview_rows(session: Session, actor: Actor, window: WindowChoice) -> list[
     ]
 
 
+def _overview(
+    session: Session, actor: Actor, window: WindowChoice
+) -> tuple[list[OverviewRow], list[ChartTable]]:
+    """The table's rows and the comparison charts with something to draw, in page order."""
+    active = active_deployments(session, actor)
+    tables = compare_tables(session, active, window, utcnow()).values()
+    return overview_rows(session, actor, window, active), [t for t in tables if t.starts and t.columns]
+
+
 @router.get("/monitoring", response_class=HTMLResponse)
 def overview(request: Request, actor: MonitorsPage, window: Window = "") -> HTMLResponse:
     chosen = window_choice(window)
     with get_db(request).unit_of_work() as session:
-        rows = overview_rows(session, actor, chosen)
+        rows, tables = _overview(session, actor, chosen)
     return render(
         request,
         "monitoring/overview.html",
         {
             "section": "monitoring",
             "rows": rows,
+            "compare": tables,
+            "charts": [table.payload() for table in tables],
             "window": chosen,
             "windows": WINDOWS,
             "live_url": f"/monitoring/overview.json?window={chosen.key}",
@@ -152,9 +173,24 @@ def overview(request: Request, actor: MonitorsPage, window: Window = "") -> HTML
 
 @router.get("/monitoring/overview.json")
 def overview_json(request: Request, actor: MonitorsPage, window: Window = "") -> Response:
+    chosen = window_choice(window)
     with get_db(request).unit_of_work() as session:
-        rows = overview_rows(session, actor, window_choice(window))
+        rows, tables = _overview(session, actor, chosen)
     values: dict[str, str] = {}
     for row in rows:
         values |= row.values()
-    return JSONResponse({"values": values, "charts": []}, headers={"cache-control": "no-store"})
+    charts = [table.payload() for table in tables]
+    return JSONResponse({"values": values, "charts": charts}, headers={"cache-control": "no-store"})
+
+
+@router.get("/monitoring/charts/{chart}.csv")
+def compare_csv(request: Request, actor: MonitorsPage, chart: CompareSlug, window: Window = "") -> Response:
+    """One comparison chart's data, as drawn: a row per window, a column per deployment."""
+    chosen = window_choice(window)
+    with get_db(request).unit_of_work() as session:
+        table = compare_tables(session, active_deployments(session, actor), chosen, utcnow())[chart]
+    return Response(
+        table_csv(table),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="deployments-{chart.value}-{chosen.key}.csv"'},
+    )
