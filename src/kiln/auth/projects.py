@@ -134,6 +134,40 @@ def get_in_project(
     return row
 
 
+def find_named_in_projects(
+    session: Session,
+    actor: Actor,
+    entity: Any,
+    name: str,
+    permission: Permission,
+    *,
+    project: str | None,
+    noun: str,
+) -> Any:
+    """The row of ``entity`` (a table with ``project_id`` and ``name``, unique per project) named
+    ``name``: in ``project`` (id or name) when given or the caller is a project key, else in the one of
+    the caller's projects that has it; checked for ``permission`` there. None when there is none the
+    caller may see (a non-member is told it is not found, as for one that does not exist)."""
+    if project is not None or actor.project_scoped:
+        project_row = resolve_project(session, actor, project or actor.project_id, permission)
+        found = session.scalar(select(entity).where(entity.project_id == project_row.id, entity.name == name))
+        candidates = [found] if found is not None else []
+    else:
+        statement = scoped(session, actor, select(entity).where(entity.name == name), entity.project_id)
+        candidates = list(session.scalars(statement))
+    if len(candidates) > 1:
+        raise Invalid(
+            f"a {noun} named {name!r} exists in {len(candidates)} of your projects; "
+            "say which with ?project=<name or id> (CLI: --project)",
+            details={"name": name, "project_ids": sorted(row.project_id for row in candidates)},
+        )
+    if not candidates:
+        return None
+    row = candidates[0]
+    require_in_project(session, actor, row.project_id, permission, hide_as=f"{noun} {name!r}")
+    return row
+
+
 def scoped(
     session: Session,
     actor: Actor,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from kiln.auth.projects import require_in_project, resolve_project, scoped
+from kiln.auth.projects import find_named_in_projects, scoped
 from kiln.core.actor import Actor
-from kiln.core.errors import Invalid, NotFound
+from kiln.core.errors import NotFound
 from kiln.core.permissions import Permission
 from kiln.data.models import Dataset
 
@@ -30,27 +30,10 @@ def find_dataset(
 ) -> Dataset | None:
     """The dataset ``name`` in ``project`` (or in the one readable project that has it), checked for
     ``permission`` there; None when there is none the actor may see."""
-    if project is not None or actor.project_scoped:
-        project_row = resolve_project(session, actor, project or actor.project_id, permission)
-        found = session.scalar(
-            select(Dataset).where(Dataset.project_id == project_row.id, Dataset.name == name)
-        )
-        candidates = [found] if found is not None else []
-    else:
-        candidates = list(
-            session.scalars(visible_datasets(session, actor, select(Dataset).where(Dataset.name == name)))
-        )
-    if len(candidates) > 1:
-        raise Invalid(
-            f"a dataset named {name!r} exists in {len(candidates)} of your projects; "
-            "say which with ?project=<name or id> (CLI: --project)",
-            details={"name": name, "project_ids": sorted(row.project_id for row in candidates)},
-        )
-    if not candidates:
-        return None
-    dataset = candidates[0]
-    require_in_project(session, actor, dataset.project_id, permission, hide_as=f"dataset {name!r}")
-    return dataset
+    found: Dataset | None = find_named_in_projects(
+        session, actor, Dataset, name, permission, project=project, noun="dataset"
+    )
+    return found
 
 
 def get_dataset(

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from kiln.auth.projects import require_in_project, resolve_project, scoped
+from kiln.auth.projects import find_named_in_projects, scoped
 from kiln.core.actor import Actor
-from kiln.core.errors import Invalid, NotFound
+from kiln.core.errors import NotFound
 from kiln.core.permissions import Permission
 from kiln.pipelines.models import Pipeline
 
@@ -27,27 +27,10 @@ def visible_pipelines(session: Session, actor: Actor, query: Select[Any]) -> Sel
 def find_pipeline(
     session: Session, actor: Actor, name: str, permission: Permission, *, project: str | None = None
 ) -> Pipeline | None:
-    if project is not None or actor.project_scoped:
-        project_row = resolve_project(session, actor, project or actor.project_id, permission)
-        found = session.scalar(
-            select(Pipeline).where(Pipeline.project_id == project_row.id, Pipeline.name == name)
-        )
-        candidates = [found] if found is not None else []
-    else:
-        candidates = list(
-            session.scalars(visible_pipelines(session, actor, select(Pipeline).where(Pipeline.name == name)))
-        )
-    if len(candidates) > 1:
-        raise Invalid(
-            f"a pipeline named {name!r} exists in {len(candidates)} of your projects; "
-            "say which with ?project=<name or id> (CLI: --project)",
-            details={"name": name, "project_ids": sorted(row.project_id for row in candidates)},
-        )
-    if not candidates:
-        return None
-    pipeline = candidates[0]
-    require_in_project(session, actor, pipeline.project_id, permission, hide_as=f"pipeline {name!r}")
-    return pipeline
+    found: Pipeline | None = find_named_in_projects(
+        session, actor, Pipeline, name, permission, project=project, noun="pipeline"
+    )
+    return found
 
 
 def get_pipeline(
