@@ -11,11 +11,15 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip uv
 
+# Bytecode is compiled at install (as pip does; uv does not by default), the editable source too: a
+# shell with PYTHONDONTWRITEBYTECODE set would otherwise recompile every module on every start.
 install: $(PY)
-	$(UV) pip install -q --python $(PY) -e '.[sklearn,data]'
+	$(UV) pip install -q --compile-bytecode --python $(PY) -e '.[sklearn,data]'
+	$(PY) -m compileall -q src
 
 install-dev: $(PY)
-	$(UV) pip install -q --python $(PY) -e '.[dev]'
+	$(UV) pip install -q --compile-bytecode --python $(PY) -e '.[dev]'
+	$(PY) -m compileall -q src
 
 ## The demo: server on embedded SQLite + local artifacts, an example trains and tracks a model.
 demo: install

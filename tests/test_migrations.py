@@ -10,6 +10,7 @@ import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, MetaData, create_engine, inspect, text
 
 from kiln.core.db import make_engine
 from kiln.core.migrate import MIGRATIONS_DIR, alembic_config, database_at_head, scripts_head, upgrade_database
@@ -53,11 +54,9 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def postgres_engine() -> Iterator[Engine]:
+@contextmanager
+def postgres_schema_engine() -> Iterator[Engine]:
     """A throwaway schema on the test PostgreSQL database (first on the search path), dropped afterwards."""
-    if not POSTGRES_URL.startswith("postgresql"):
-        pytest.skip("KILN_TEST_DATABASE_URL does not point at PostgreSQL")
     schema = f"kiln_migrations_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -70,6 +69,14 @@ def postgres_engine() -> Iterator[Engine]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[Engine]:
+    if not POSTGRES_URL.startswith("postgresql"):
+        pytest.skip("KILN_TEST_DATABASE_URL does not point at PostgreSQL")
+    with postgres_schema_engine() as engine:
+        yield engine
 
 
 def assert_upgrade_matches_models(engine: Engine) -> None:
@@ -113,20 +120,111 @@ class TestStartAtHead:
     def test_a_serving_process_on_a_migrated_database_never_imports_alembic(self, tmp_path: Path) -> None:
         # Nor pandas or scipy (seconds of start-up and ~130 MB of a serving process's memory): only
         # the data and drift code needs them, and it imports them when it runs.
-        probe = (
-            "import sys; from kiln.app import create_serving_app; create_serving_app(); "
-            "print(sorted({'alembic', 'zxcvbn', 'pandas', 'scipy'} & set(sys.modules)))"
-        )
-        env = {**os.environ, "KILN_HOME": str(tmp_path)}
-        env.pop("KILN_DATABASE_URL", None)
-        first = subprocess.run(
-            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
-        )
-        again = subprocess.run(
-            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
-        )
-        assert first.stdout.strip() == "['alembic']"  # a new database: Alembic migrates it
-        assert again.stdout.strip() == "[]"
+        watched = {"alembic", "zxcvbn", "pandas", "scipy"}
+        first = modules_a_start_imports("create_serving_app", watched, home=tmp_path)
+        again = modules_a_start_imports("create_serving_app", watched, home=tmp_path)
+        assert first == []  # a new database: created from the models and stamped without Alembic
+        assert again == []
+
+    def test_the_full_server_never_imports_pandas_or_pandera(self, tmp_path: Path) -> None:
+        # About a second of CPU on every start: the data routers' services bind them lazily, and
+        # only running data code (an upload, a quality check) imports them.
+        watched = {"pandas", "pandera", "pyarrow"}
+        assert modules_a_start_imports("create_app", watched, home=tmp_path) == []
+
+
+def modules_a_start_imports(factory: str, watched: set[str], *, home: Path) -> list[str]:
+    """Which of ``watched`` a fresh process has imported once ``kiln.app.<factory>()`` returns."""
+    probe = (
+        f"import json, sys; from kiln.app import {factory}; {factory}(); "
+        f"print(json.dumps(sorted(set({sorted(watched)!r}) & set(sys.modules))))"
+    )
+    env = {**os.environ, "KILN_HOME": str(home)}
+    env.pop("KILN_DATABASE_URL", None)
+    started = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    return list(json.loads(started.stdout.strip().replace("'", '"')))
+
+
+def reflected_schema(engine: Engine) -> dict[str, dict[str, object]]:
+    """Every table's columns, keys, indexes and constraints as the database reports them, in an
+    order-free form (SQLite's batch migrations recreate tables, so column order may differ)."""
+    found = inspect(engine)
+
+    def named(items: list[dict[str, object]]) -> list[str]:
+        return sorted(json.dumps(item, sort_keys=True, default=str) for item in items)
+
+    schema: dict[str, dict[str, object]] = {}
+    for table in found.get_table_names():
+        columns = {
+            column["name"]: (str(column["type"]), column["nullable"], str(column.get("default")))
+            for column in found.get_columns(table)
+        }
+        schema[table] = {
+            "columns": columns,
+            "primary_key": sorted(found.get_pk_constraint(table)["constrained_columns"]),
+            "foreign_keys": named([dict(key) for key in found.get_foreign_keys(table)]),
+            "indexes": named([dict(index) for index in found.get_indexes(table)]),
+            "unique": named([dict(unique) for unique in found.get_unique_constraints(table)]),
+            "checks": named([dict(check) for check in found.get_check_constraints(table)]),
+        }
+    return schema
+
+
+def assert_built_from_models_equals_migrated(fresh: Engine, migrated: Engine) -> None:
+    upgrade_database(migrated)
+
+    upgrade_database(fresh, models=lambda: metadata)
+
+    with fresh.connect() as connection:
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == head_revision(fresh)
+    assert schema_differences(fresh) == []
+    built, replayed = reflected_schema(fresh), reflected_schema(migrated)
+    assert sorted(built) == sorted(replayed)
+    assert {name: table for name, table in built.items() if table != replayed[name]} == {}
+
+
+class TestEmptyDatabaseFromModels:
+    """A brand-new database is created from the models and stamped at head, not migrated."""
+
+    def test_sqlite_equals_the_migrated_schema(self, tmp_path: Path) -> None:
+        fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+        migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+        try:
+            assert_built_from_models_equals_migrated(fresh, migrated)
+        finally:
+            fresh.dispose()
+            migrated.dispose()
+
+    def test_postgresql_equals_the_migrated_schema(self, postgres_engine: Engine) -> None:
+        with postgres_schema_engine() as migrated:
+            assert_built_from_models_equals_migrated(postgres_engine, migrated)
+
+    def test_a_stamped_database_is_at_head_and_upgrades_as_a_no_op(self, sqlite_engine: Engine) -> None:
+        upgrade_database(sqlite_engine, models=lambda: metadata)
+
+        assert database_at_head(sqlite_engine)
+        with sqlite_engine.connect() as connection:  # Alembic reads the stamp as its own
+            assert MigrationContext.configure(connection).get_current_revision() == head_revision(
+                sqlite_engine
+            )
+        upgrade_database(sqlite_engine)
+        assert schema_differences(sqlite_engine) == []
+
+    def test_a_database_with_tables_is_migrated_not_rebuilt(self, sqlite_engine: Engine) -> None:
+        upgrade_database(sqlite_engine, scripts_head_parent())
+        called: list[bool] = []
+
+        def models() -> MetaData:
+            called.append(True)
+            return metadata
+
+        upgrade_database(sqlite_engine, models=models)
+
+        assert called == []
+        assert database_at_head(sqlite_engine)
+        assert schema_differences(sqlite_engine) == []
 
 
 def scripts_head_parent() -> str:

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import Field
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiln import __version__
@@ -177,6 +177,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.db.dispose()
 
 
+def all_models() -> MetaData:
+    """Every domain's tables, for creating an empty database from them (imported only then)."""
+    from kiln.models_registry import metadata
+
+    return metadata
+
+
 def create_app(
     settings: KilnSettings | None = None, *, migrate: bool = True, role: AppRole = "all"
 ) -> FastAPI:
@@ -193,7 +200,7 @@ def create_app(
     configure_logging(settings.log_level, json=None if settings.log_json == "auto" else settings.log_json)
     db = Database(settings.resolved_database_url)
     if migrate:
-        upgrade_database(db.engine)
+        upgrade_database(db.engine, models=all_models)
     bind_audit_key(db, resolve_audit_key(settings.audit_key, settings.home, embedded=db.is_sqlite))
     rekey_legacy_records(db)
     store = artifact_store(settings)

@@ -84,13 +84,14 @@ def upgrade(
     from kiln.core.db import Database
     from kiln.core.migrate import upgrade_database
     from kiln.core.settings import Settings
+    from kiln.models_registry import metadata
 
     settings = Settings()
     settings.ensure_home()
     db = Database(settings.resolved_database_url)
     try:
         with console.status("Migrating the database..."):
-            upgrade_database(db.engine, revision)
+            upgrade_database(db.engine, revision, models=lambda: metadata)
         with db.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
         where = db.engine.url.render_as_string(hide_password=True)

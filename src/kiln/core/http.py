@@ -46,8 +46,33 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         if not codes:
             raise ValueError(f"no Kiln error class answers HTTP {status}")
         reason = HTTPStatus(status).phrase
-        declared[status] = {"model": ErrorBody, "description": f"{reason} (error code: {' | '.join(codes)})"}
+        declared[status] = {
+            "description": f"{reason} (error code: {' | '.join(codes)})",
+            # A reference, not ``"model": ErrorBody``: FastAPI builds a pydantic field per route and
+            # status for a model (about 2,800 of them, a third of the server's start-up), all the same.
+            "content": {"application/json": {"schema": {"$ref": _ERROR_BODY_REF}}},
+        }
     return declared
+
+
+_ERROR_BODY_REF = "#/components/schemas/ErrorBody"
+
+
+def document_error_body(app: FastAPI) -> None:
+    """Put ``ErrorBody`` (and what it nests) in the OpenAPI components that ``error_responses``
+    refers to."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(body.pop("$defs", {}))
+            schemas["ErrorBody"] = body
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -105,6 +130,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    document_error_body(app)
     # Anything else is answered by RequestContextMiddleware (see there why not by a handler here).
 
 

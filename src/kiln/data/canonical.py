@@ -9,22 +9,36 @@ may hash differently once, and then becomes a new version.
 
 from __future__ import annotations
 
+import functools
 import io
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from kiln.core.lazy_module import lazy_module
 from kiln.data.spec import ColumnType, DatasetSchema
 
-_ARROW_TYPES: dict[ColumnType, pa.DataType] = {
-    ColumnType.integer: pa.int64(),
-    ColumnType.number: pa.float64(),
-    ColumnType.string: pa.string(),
-    ColumnType.category: pa.string(),
-    ColumnType.boolean: pa.bool_(),
-    ColumnType.datetime: pa.timestamp("us", tz="UTC"),
-}
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:
+    pd = lazy_module("pandas")
+    pa = lazy_module("pyarrow")
+    pq = lazy_module("pyarrow.parquet")
+
+
+# Built on first use, not at import: pyarrow loads only when a version is written or read.
+@functools.cache
+def _arrow_types() -> dict[ColumnType, pa.DataType]:
+    return {
+        ColumnType.integer: pa.int64(),
+        ColumnType.number: pa.float64(),
+        ColumnType.string: pa.string(),
+        ColumnType.category: pa.string(),
+        ColumnType.boolean: pa.bool_(),
+        ColumnType.datetime: pa.timestamp("us", tz="UTC"),
+    }
+
+
 # Fixed, so a change of pyarrow's defaults cannot change the bytes of the same data.
 _WRITER_OPTIONS = {
     "compression": "zstd",
@@ -39,7 +53,7 @@ _WRITER_OPTIONS = {
 
 def arrow_schema(schema: DatasetSchema) -> pa.Schema:
     return pa.schema(
-        [pa.field(column.name, _ARROW_TYPES[column.type], nullable=True) for column in schema.columns]
+        [pa.field(column.name, _arrow_types()[column.type], nullable=True) for column in schema.columns]
     )
 
 

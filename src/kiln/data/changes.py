@@ -10,14 +10,20 @@ the quality baselines' quantile sketches (at most 1,000 points a side: cheap wha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from kiln.core.lazy_module import lazy_module
 from kiln.data.quality_baseline import numeric_shift
 from kiln.data.quality_schemas import QualityBaseline
 from kiln.data.schemas import ChangeSummary, ColumnRetyped, ColumnStatistics, DistributionShift
 from kiln.data.spec import NUMERIC_TYPES, DatasetSchema
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 
 @dataclass(frozen=True)

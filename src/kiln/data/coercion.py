@@ -12,13 +12,19 @@ violation; a column in which no value converts refuses the whole batch (``FrameR
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from kiln.core.lazy_module import lazy_module
 from kiln.data.rules_errors import FrameRejected
 from kiln.data.spec import ColumnSpec, ColumnType, DatasetSchema
 from kiln.data.violations import combine, format_value, violations
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 _BOOLEANS = {"true": True, "false": False, "t": True, "f": False, "yes": True, "no": False}
 _BOOLEANS |= {"1": True, "0": False, "1.0": True, "0.0": False}

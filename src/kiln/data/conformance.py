@@ -10,15 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
+from kiln.core.lazy_module import lazy_module
 from kiln.data.rules_spec import CategoryRule, DatasetRules, NotNullRule, RangeRule
 from kiln.data.spec import ColumnSpec, DatasetSchema
 from kiln.data.violations import Check, by_rule, combine, format_value, no_violations, violations
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pandera.errors as pandera_errors
+    import pandera.pandas as pa
+else:
+    pd = lazy_module("pandas")
+    pa = lazy_module("pandera.pandas")
+    pandera_errors = lazy_module("pandera.errors")
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ def check_values(
     pandera_schema = pa.DataFrameSchema({name: checks.column for name, checks in columns.items()})
     try:
         pandera_schema.validate(typed, lazy=True, inplace=True)
-    except SchemaErrors as errors:
+    except pandera_errors.SchemaErrors as errors:
         return _to_violations(errors.failure_cases, columns, unconverted)
     return no_violations()
 

@@ -13,14 +13,20 @@ import os
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from kiln.core.lazy_module import lazy_module
 from kiln.data.errors import UnreadableDataFile, UnsupportedDataFile
 from kiln.storage.store import CHUNK_SIZE
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:
+    pd = lazy_module("pandas")
+    pa = lazy_module("pyarrow")
+    pq = lazy_module("pyarrow.parquet")
 
 PARQUET_MAGIC = b"PAR1"
 _KINDS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}

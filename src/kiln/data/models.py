@@ -32,10 +32,12 @@ class Dataset(IdMixin, TimestampMixin, Base):
     # The last version number handed out; taken with one atomic increment, so numbers never repeat.
     last_version: Mapped[int] = mapped_column(Integer, default=0)
     # When appended rows become a version (kiln.data.schemas.IngestionPolicy as JSON).
-    ingestion: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The server defaults are migration 0020's (it filled existing rows): a database created from
+    # these models must equal a migrated one.
+    ingestion: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     # Rows appended and not yet in a version. Every append and commit changes it with one atomic
     # update first: that update is the dataset's ingestion lock (see kiln.data.ingestion).
-    pending_rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    pending_rows: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(256), default="")
     created_by_user_id: Mapped[str | None] = mapped_column(String(36))
 

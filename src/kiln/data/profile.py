@@ -8,11 +8,16 @@ values. Datetimes: the earliest and latest, as ISO 8601.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from kiln.core.lazy_module import lazy_module
 from kiln.data.schemas import ColumnStatistics, ValueCount
 from kiln.data.spec import NUMERIC_TYPES, ColumnType, DatasetSchema
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 TOP_VALUES = 10
 QUANTILES = {"p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}

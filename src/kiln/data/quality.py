@@ -8,9 +8,11 @@ threshold and a sentence an owner can act on. Pure: the caller keeps the report 
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from kiln.core.lazy_module import lazy_module
 from kiln.data.quality_baseline import Shift, category_shift, numeric_shift, summarize
 from kiln.data.quality_schemas import (
     CheckKind,
@@ -22,6 +24,11 @@ from kiln.data.quality_schemas import (
 from kiln.data.rules import RuleOutcome
 from kiln.data.spec import DatasetSchema
 from kiln.data.violations import format_value
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 _ROBUST_SCALE = 1.4826  # MAD of a normal distribution times this is its standard deviation
 _SHIFTED = {CheckKind.numeric_shift: "distribution shifted", CheckKind.category_shift: "category mix shifted"}

@@ -7,14 +7,20 @@ Altered or damaged bytes are ``ChecksumMismatch``, never silently different data
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kiln.core.errors import ChecksumMismatch
+from kiln.core.lazy_module import lazy_module
 from kiln.data.canonical import read_frame
 from kiln.data.errors import DatasetQualityFailed
 from kiln.data.models import Dataset, DatasetVersion
 from kiln.data.quality_schemas import QualityReport
 from kiln.storage.store import ArtifactStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 _SHOWN_CHECKS = 5
 

@@ -10,13 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from kiln.core.lazy_module import lazy_module
 from kiln.data.rules_errors import FrameRejected
 from kiln.data.spec import DatasetSchema
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 
 def _cell(value: Any) -> Any:

@@ -3,12 +3,19 @@ the batch ("duplicate key (link_id, ts) of version 4"), so an append never makes
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from kiln.core.lazy_module import lazy_module
 from kiln.data.rules import RuleOutcome
 from kiln.data.spec import DatasetSchema
 from kiln.data.violations import combine, violations
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 
 def quarantine_repeats(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from kiln.core.lazy_module import lazy_module
 from kiln.data.row_expression import (
     Arithmetic,
     Column,
@@ -26,6 +26,11 @@ from kiln.data.row_expression import (
     Negate,
     Not,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,

@@ -11,10 +11,11 @@ Pure: no database, no files. Positions count from 0 in the batch; both frames ke
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from kiln.core.lazy_module import lazy_module
 from kiln.data.coercion import check_columns, coerce_frame
 from kiln.data.conformance import check_values
 from kiln.data.row_expression import parse_expression, referenced_columns
@@ -22,6 +23,11 @@ from kiln.data.row_expression_eval import false_rows
 from kiln.data.rules_spec import DatasetRules, ExpressionRule, UniqueRule
 from kiln.data.spec import DatasetSchema
 from kiln.data.violations import by_rule, combine, format_value, violations
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +34,7 @@ from kiln.core.actor import Actor
 from kiln.core.db import after_rollback
 from kiln.core.errors import Conflict, NotFound
 from kiln.core.ids import new_id
+from kiln.core.lazy_module import lazy_module
 from kiln.core.pagination import Page, PageParams, paginate
 from kiln.core.permissions import Permission
 from kiln.data import alerts, lineage_nodes
@@ -55,6 +55,11 @@ from kiln.data.spec import DatasetSchema
 from kiln.notify.email import Mailer
 from kiln.storage.store import ArtifactStore
 from kiln.storage.uploads import discard
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 QUARANTINE_EXAMPLES = 20
 _SOURCE_FILE_LENGTH = 256

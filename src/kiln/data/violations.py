@@ -11,10 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
-import pandas as pd
+
+from kiln.core.lazy_module import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 Check: TypeAlias = Literal["type", "null", "range", "category", "duplicate", "expression"]
 COLUMNS = ("row", "check", "column", "rule", "reason")
