@@ -196,6 +196,8 @@ def _enqueue_fire(session: Session, row: Any, moment: datetime) -> str | None:
                 enqueued_by=row.created_by,
                 schedule_id=row.id,
                 scheduled_for=moment,
+                # Runnable from its fire time, whoever's clock fired it (a test's, a late scheduler's).
+                run_after=moment,
             )
     except IntegrityError:
         log.warning("jobs.schedule_fire_taken", schedule_id=row.id, scheduled_for=moment.isoformat())
