@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
-from kiln.app import kiln_state
 from kiln.core.ids import utcnow
 from kiln.monitoring.alert_evaluation import evaluate_alerts
-from kiln.monitoring.alert_tasks import drift_scorer
 from kiln.monitoring.windows import window_start
+from kiln.serving.models import Prediction
 from tests.api import API, error_of
 from tests.builders.alerts import add_windows, run_deliveries
 from tests.builders.auth import default_project_id
@@ -104,21 +105,61 @@ def test_rule_changes_are_audited(client: TestClient, fraud: str) -> None:
     assert sorted(actions) == ["alert_rule.created", "alert_rule.deleted", "alert_rule.updated"]
 
 
-def test_the_builtin_drift_rule_fires_on_a_drifted_hour_once(app: FastAPI, client: TestClient) -> None:
-    served = like_training(300, seed=1)
-    served["amount"] = served["amount"] * 3  # one of two features moved: half of them
-    log_served(app, serve(app, client), served, start=HOUR)
-    scorer = drift_scorer(kiln_state(app).store)
-    after_the_hour = HOUR + timedelta(hours=1, seconds=30)
-    for _ in range(2):  # the same closed hour twice: judged once
-        with database(app).unit_of_work() as session:
-            evaluate_alerts(session, after_the_hour, drift=scorer)
+def builtin_drift_rule(client: TestClient) -> dict[str, Any]:
     [rule] = [
         r
         for r in client.get(RULES, params={"deployment": "fraud"}).json()["items"]
         if r["builtin"] == "drift"
     ]
-    assert (rule["state"], rule["last_value"]) == ("firing", 0.5)
-    [incident] = client.get(f"{API}/alerts/incidents", params={"state": "firing"}).json()["items"]
-    assert incident["metric"] == "drift_share"
-    assert incident["breaching_since"].startswith("2025-03-01T11:00:00")
+    return rule
+
+
+def evaluate(app: FastAPI, moment: datetime) -> None:
+    with database(app).unit_of_work() as session:
+        evaluate_alerts(session, moment)
+
+
+class TestTheBuiltinDriftRuleReadsStoredReports:
+    def test_it_fires_once_with_the_stored_reports_share_though_the_served_inputs_are_gone(
+        self, app: FastAPI, client: TestClient
+    ) -> None:
+        served = like_training(300, seed=1)
+        served["amount"] = served["amount"] * 3  # one of two features moved: half of them
+        log_served(app, serve(app, client), served, start=HOUR)
+        after_the_hour = HOUR + timedelta(hours=1, seconds=30)
+        evaluate(app, after_the_hour)  # the report's job has not run yet: no data, nothing judged
+        assert (builtin_drift_rule(client)["state"], builtin_drift_rule(client)["last_value"]) == ("ok", None)
+
+        compute = {"window": "1h", "start": "2025-03-01T11:00:00Z"}
+        report = client.post(f"{API}/monitoring/deployments/fraud/drift-reports", json=compute).json()
+        with database(app).unit_of_work() as session:  # the log is gone: only the report can tell
+            session.execute(delete(Prediction))
+        for _ in range(2):  # the same report twice: judged once
+            evaluate(app, after_the_hour + timedelta(minutes=1))
+        rule = builtin_drift_rule(client)
+        assert (rule["state"], rule["last_value"]) == ("firing", report["drifted_share"]) == ("firing", 0.5)
+        [incident] = client.get(f"{API}/alerts/incidents", params={"state": "firing"}).json()["items"]
+        assert (incident["metric"], incident["value"]) == ("drift_share", 0.5)
+        assert incident["breaching_since"].startswith("2025-03-01T11:00:00")
+
+        # The next hour has no report (no traffic): no data, so the incident neither resolves nor repeats.
+        evaluate(app, after_the_hour + timedelta(hours=1))
+        assert builtin_drift_rule(client)["state"] == "firing"
+        assert len(client.get(f"{API}/alerts/incidents").json()["items"]) == 1
+
+    def test_a_stored_report_that_found_no_drift_resolves_it(self, app: FastAPI, client: TestClient) -> None:
+        version_id = serve(app, client)
+        drifted = like_training(300, seed=1)
+        drifted["amount"] = drifted["amount"] * 3
+        log_served(app, version_id, drifted, start=HOUR)
+        log_served(app, version_id, like_training(300, seed=2), start=HOUR + timedelta(hours=1))
+        reports = f"{API}/monitoring/deployments/fraud/drift-reports"
+        for start in ("2025-03-01T11:00:00Z", "2025-03-01T12:00:00Z"):
+            assert client.post(reports, json={"window": "1h", "start": start}).status_code == 200
+        evaluate(app, HOUR + timedelta(hours=1, seconds=30))
+        assert builtin_drift_rule(client)["state"] == "firing"
+        evaluate(app, HOUR + timedelta(hours=2, seconds=30))
+        rule = builtin_drift_rule(client)
+        assert (rule["state"], rule["last_value"]) == ("ok", 0.0)
+        [incident] = client.get(f"{API}/alerts/incidents").json()["items"]
+        assert incident["state"] == "resolved"

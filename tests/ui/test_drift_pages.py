@@ -164,6 +164,7 @@ class TestDeploymentPageFromStoredReports:
         assert table.find("tr", data_feature="amount").attrs["data-drifted"] == "yes"
         assert table.find("tr", data_feature="age").attrs["data-drifted"] == "no"
         assert "Retraining is recommended" in report.find(id="drift-advice").text()
+        assert "Thresholds: defaults" in report.find(id="drift-thresholds").text()  # none stored for it
         drawn = [chart["key"] for chart in chart_data(report)]
         assert {"amount: reference vs current", "age: reference vs current"} <= set(drawn)
         exported = csv_rows(client, report.find("a", id="csv-features").attrs["href"])

@@ -19,6 +19,7 @@ from kiln.cli.jobs import jobs_app
 from kiln.cli.model_lifecycle import add_lifecycle_commands
 from kiln.cli.monitor import monitor_app
 from kiln.cli.monitor_retraining import add_retraining_commands
+from kiln.cli.monitor_thresholds import add_threshold_commands
 from kiln.cli.pipelines import pipelines_app
 from kiln.cli.predict import predict
 from kiln.cli.registry import models_app
@@ -87,6 +88,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(alerts_app, name="alerts")
 add_retraining_commands(monitor_app)
+add_threshold_commands(monitor_app)
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(audit_app, name="audit")
 app.add_typer(admin_app, name="admin")

@@ -8,13 +8,15 @@ function of the windows and ``now``, so evaluating twice at the same moment chan
 every state change is a conditional update (``WHERE state = :seen``): two evaluators racing open
 one incident, never two.
 
-A drift rule judges each closed window of its size once (the share of drifted features of the
-deployment's served inputs in it); it fires once consecutive drifted windows span its duration.
+A drift rule reads the deployment's stored drift reports (``drift_reports``, what the dashboards
+show), never the prediction log: it judges the newest report of its window size not judged yet
+(its drifted share) once, and fires once consecutive drifted windows span its duration. No report
+is no data: the rule stays as it is (neither firing nor resolving) until one is stored, so a report
+job still queued behind the evaluation is judged at the next one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -24,19 +26,21 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from kiln.core import events
-from kiln.core.errors import KilnError
+from kiln.core.ids import ensure_utc
 from kiln.monitoring.alert_delivery import queue_deliveries
 from kiln.monitoring.alert_models import AlertIncident, AlertRule
 from kiln.monitoring.alert_rules import ensure_builtin_rules
 from kiln.monitoring.alert_schemas import Comparison, DeliveryEvent, DriftMetric, IncidentState, RuleState
+from kiln.monitoring.drift_models import StoredDriftReport
 from kiln.monitoring.events import AlertFired
 from kiln.monitoring.models import MetricWindow
 from kiln.monitoring.windows import window_start
 
 log = structlog.get_logger(__name__)
 
-# The drifted share of a deployment's served inputs over [start, end), or None without data.
-DriftScore = Callable[[Session, AlertRule, datetime, datetime], float | None]
+# A drift rule looks this many windows back (or over its duration, if longer) for a report not yet
+# judged: a report job queued behind the evaluation is judged at the next one, a stale one never.
+DRIFT_LOOKBACK_WINDOWS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +61,13 @@ class Evaluation:
     builtin_created: int = 0
 
 
-def evaluate_alerts(session: Session, now: datetime, *, drift: DriftScore | None = None) -> Evaluation:
+def evaluate_alerts(session: Session, now: datetime) -> Evaluation:
     """Evaluate every enabled rule at ``now``; returns what fired and resolved."""
     result = Evaluation(builtin_created=ensure_builtin_rules(session))
     rules = list(session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True)).order_by(AlertRule.id)))
     for rule in rules:
         result.rules += 1
-        reading = _read(session, rule, now, drift)
+        reading = _read(session, rule, now)
         if reading is None:
             continue
         outcome = _apply(session, rule, reading, now)
@@ -78,9 +82,9 @@ def evaluate_alerts(session: Session, now: datetime, *, drift: DriftScore | None
     return result
 
 
-def _read(session: Session, rule: AlertRule, now: datetime, drift: DriftScore | None) -> Reading | None:
+def _read(session: Session, rule: AlertRule, now: datetime) -> Reading | None:
     if rule.metric == DriftMetric.drift_share.value:
-        return _read_drift(session, rule, now, drift)
+        return _read_drift(session, rule, now)
     return _read_windows(session, rule, now)
 
 
@@ -124,25 +128,42 @@ def _read_windows(session: Session, rule: AlertRule, now: datetime) -> Reading:
     )
 
 
-def _read_drift(session: Session, rule: AlertRule, now: datetime, drift: DriftScore | None) -> Reading | None:
-    width = timedelta(seconds=rule.window_seconds)
-    end = window_start(now, rule.window_seconds)
-    if drift is None or rule.last_window_end == end:
-        return None  # each closed window is judged once
-    try:
-        value = drift(session, rule, end - width, end)
-    except KilnError as exc:  # no reference sample, a deployment gone: said on the rule
-        return Reading(False, False, None, None, end, error=exc.message)
-    except Exception as exc:  # the store unreachable: this rule waits, the others are judged
-        log.exception("alerts.drift_failed", rule=rule.name, deployment=rule.deployment)
-        return Reading(
-            False, False, None, None, end, error=f"drift not computed: {type(exc).__name__}: {exc}"
+def _read_drift(session: Session, rule: AlertRule, now: datetime) -> Reading | None:
+    """The newest stored drift report of the rule's window size not judged yet, in the lookback;
+    None (no data: the rule stays as it is) when there is none."""
+    seconds = rule.window_seconds
+    width = timedelta(seconds=seconds)
+    end = window_start(now, seconds)
+    span = timedelta(seconds=max(rule.duration_seconds, seconds))
+    judged = None if rule.last_window_end is None else ensure_utc(rule.last_window_end)
+    oldest = end - max(span, DRIFT_LOOKBACK_WINDOWS * width)
+    if judged is not None:
+        oldest = max(oldest, judged)
+    report = session.scalars(
+        select(StoredDriftReport)
+        .where(
+            StoredDriftReport.project_id == rule.project_id,
+            StoredDriftReport.deployment == rule.deployment,
+            StoredDriftReport.window_seconds == seconds,
+            StoredDriftReport.end > oldest,
+            StoredDriftReport.end <= end,
+            StoredDriftReport.rows > 0,
         )
-    breaching = value is not None and Comparison(rule.comparison).holds(value, rule.threshold)
-    since = (rule.breaching_since or end - width) if breaching else None
-    span = timedelta(seconds=max(rule.duration_seconds, rule.window_seconds))
-    full = breaching and since is not None and end - since >= span
-    return Reading(breaching, full, value, since, end)
+        .order_by(StoredDriftReport.start.desc())
+        .limit(1)
+    ).first()
+    if report is None:
+        return None
+    start, value = ensure_utc(report.start), report.drifted_share
+    breaching = Comparison(rule.comparison).holds(value, rule.threshold)
+    # A breach continues only from the window just before (a quiet hour between breaks it).
+    previous = rule.breaching_since
+    since = None
+    if breaching:
+        continues = judged == start and previous is not None
+        since = ensure_utc(previous) if continues and previous is not None else start
+    full = since is not None and ensure_utc(report.end) - since >= span
+    return Reading(breaching, full, value, since, ensure_utc(report.end))
 
 
 def _apply(session: Session, rule: AlertRule, reading: Reading, now: datetime) -> str | None:

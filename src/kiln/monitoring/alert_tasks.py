@@ -8,18 +8,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from kiln.core.actor import SYSTEM
 from kiln.core.db import Database
 from kiln.core.ids import ensure_utc, utcnow
 from kiln.core.settings import Settings
 from kiln.jobs.context import JobContext, PermanentFailure
 from kiln.jobs.kinds import Backoff, job_kind, register_job_kind
 from kiln.monitoring.alert_delivery import DELIVER, DeliveryFailed, attempt_delivery
-from kiln.monitoring.alert_evaluation import DriftScore, evaluate_alerts
-from kiln.monitoring.alert_models import AlertRule
-from kiln.monitoring.drift_service import deployment_drift
+from kiln.monitoring.alert_evaluation import evaluate_alerts
 from kiln.storage.settings import StorageSettings
 from kiln.storage.store import ArtifactStore
 
@@ -40,7 +35,7 @@ def register_job_kinds() -> None:
 def run_evaluation(context: JobContext) -> dict[str, Any]:
     at = _moment(context.payload)
     with context.db.unit_of_work() as session:
-        result = evaluate_alerts(session, at, drift=drift_scorer(job_store(context.db)))
+        result = evaluate_alerts(session, at)
     return {"rules": result.rules, "fired": len(result.fired), "resolved": len(result.resolved)}
 
 
@@ -58,19 +53,6 @@ def run_delivery(context: JobContext) -> dict[str, Any]:
             raise PermanentFailure(str(exc)) from exc
         raise
     return {"delivery": outcome}
-
-
-def drift_scorer(store: ArtifactStore) -> DriftScore:
-    """The share of drifted features of a rule's deployment over ``[start, end)`` (None: no traffic),
-    against the reference samples in ``store``."""
-
-    def score(session: Session, rule: AlertRule, start: datetime, end: datetime) -> float | None:
-        report = deployment_drift(session, SYSTEM, store, rule.deployment, start=start, end=end)
-        if not report.features or all(feature.current_count == 0 for feature in report.features):
-            return None
-        return report.drifted_share
-
-    return score
 
 
 # The store of each app's database in this process (``kiln server`` binds its own at start), so a

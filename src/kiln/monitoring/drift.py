@@ -89,6 +89,8 @@ def drift_report(
     """Each referenced feature of the window; ``prediction_feature`` names the model's output."""
     features = []
     for name, reference in references.items():
+        if name in thresholds.ignore:
+            continue
         current = currents.get(name)
         if current is None:
             raise ValueError(f"the window has no state for feature {name!r}")

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kiln.core.db import Base, IdMixin, JSONType
+from kiln.core.db import Base, IdMixin, JSONType, TimestampMixin
 from kiln.serving.models import NAME_LENGTH
 
 FEATURE_LENGTH = 256
+SOURCE_LENGTH = 400
 
 
 class StoredDriftReport(IdMixin, Base):
@@ -42,6 +43,9 @@ class StoredDriftReport(IdMixin, Base):
     # kiln.monitoring.drift_schemas.FeatureDrift per feature, histograms included (JSON mode).
     features: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Whose thresholds those were ("model 'fraud' v2", "model 'fraud'", "defaults"): the settings
+    # may change later, the report stays explainable.
+    thresholds_source: Mapped[str | None] = mapped_column(String(SOURCE_LENGTH))
     computed_at: Mapped[datetime]
 
 
@@ -71,3 +75,21 @@ class DriftFeatureScore(Base):
     drifted: Mapped[bool] = mapped_column(Boolean)
     psi: Mapped[float | None] = mapped_column(Float)
     current_count: Mapped[int] = mapped_column(Integer)
+
+
+class DriftSettings(IdMixin, TimestampMixin, Base):
+    """A registered model's drift thresholds (``version_number`` 0), or one version's, which replace
+    the model's whole for reports of that version. Deleted with the model or the version."""
+
+    __tablename__ = "drift_settings"
+    __table_args__ = (UniqueConstraint("model_id", "version_number"),)
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[str] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"))
+    model_version_id: Mapped[str | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    version_number: Mapped[int] = mapped_column(Integer, default=0)
+    # kiln.monitoring.drift_schemas.DriftThresholds (JSON mode), checked against the signature on write.
+    thresholds: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    updated_by: Mapped[str] = mapped_column(String(256), default="")

@@ -36,6 +36,7 @@ from kiln.monitoring.drift_schemas import (
     FeatureScoreSeries,
 )
 from kiln.monitoring.drift_service import served_drift, version_references
+from kiln.monitoring.drift_settings import effective_thresholds
 from kiln.monitoring.events import DriftDetected
 from kiln.monitoring.schemas import DriftReportCompute
 from kiln.monitoring.windows import check_window, window_start
@@ -84,7 +85,11 @@ def compute_drift_report(
     references = version_references(session, store, version_id)
     if references is None:
         return None
-    thresholds = thresholds or DriftThresholds()
+    # The thresholds stored for the version (or its model) now: a change applies from the next report.
+    if thresholds is None:
+        thresholds, source = effective_thresholds(session, version_id)
+    else:
+        source = "given"
     report = served_drift(
         session,
         references,
@@ -112,6 +117,7 @@ def compute_drift_report(
     else:
         session.execute(delete(DriftFeatureScore).where(DriftFeatureScore.report_id == stored.id))
     _fill(stored, report, thresholds, end=end, version_id=version_id, version_number=version_number)
+    stored.thresholds_source = source
     session.flush()
     session.add_all(_scores(stored, report))
     session.flush()

@@ -49,6 +49,9 @@ class DriftThresholds(InputSchema):
         1_000, description="auto: a window of at most this many values is tested, a larger one measured"
     )
     drifted_share: Share = Field(0.5, description="share of drifted features that is dataset drift")
+    ignore: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        default_factory=list, description="features left out of the report (ids, timestamps, free text)"
+    )
 
     def for_feature(self, name: str) -> FeatureThresholds:
         return self.features.get(name, self.default)
@@ -158,6 +161,9 @@ class DriftReportRead(DriftReportSummary):
 
     features: list[FeatureDrift]
     thresholds: DriftThresholds
+    thresholds_source: str | None = Field(
+        None, description="where they came from: the version's or the model's drift settings, or defaults"
+    )
 
 
 class DriftReportFilter(InputSchema):

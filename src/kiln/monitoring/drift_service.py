@@ -20,6 +20,7 @@ from kiln.core.actor import Actor
 from kiln.core.errors import Invalid
 from kiln.core.permissions import Permission
 from kiln.monitoring.drift_schemas import DriftReport, DriftThresholds, FeatureState
+from kiln.monitoring.drift_settings import effective_thresholds
 from kiln.monitoring.drift_state import categorical_reference, empty_like, fold, numeric_reference
 from kiln.monitoring.served_inputs import logged_predictions, logged_rows
 from kiln.registry.files import read_version_file, version_descriptor
@@ -64,7 +65,7 @@ def deployment_drift(
         version_id=deployment.version_id,
         start=start,
         end=end,
-        thresholds=thresholds,
+        thresholds=thresholds or effective_thresholds(session, deployment.version_id)[0],
     )
 
 

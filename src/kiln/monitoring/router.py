@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from kiln.core.actor import Actor
 from kiln.core.deps import SessionDep, require
@@ -14,15 +14,17 @@ from kiln.core.ids import utcnow
 from kiln.core.page_query import PageQuery
 from kiln.core.permissions import Permission
 from kiln.core.schemas import Page
-from kiln.monitoring import drift_reports, drift_service, service
+from kiln.monitoring import drift_reports, drift_service, drift_settings, service
 from kiln.monitoring.drift_schemas import (
     DriftReport,
     DriftReportFilter,
     DriftReportRead,
     DriftReportSummary,
+    DriftThresholds,
     DriftWindow,
     FeatureScoreSeries,
 )
+from kiln.monitoring.drift_settings_schemas import DriftSettingsRead
 from kiln.monitoring.schemas import (
     DriftQuery,
     DriftReportCompute,
@@ -43,6 +45,9 @@ MonitorsWrite = Annotated[Actor, Depends(require(Permission.monitors_write))]
 Deployment = Annotated[str, Path(min_length=1, max_length=256)]
 ReportId = Annotated[str, Path(max_length=36)]
 Feature = Annotated[str, Path(min_length=1, max_length=256)]
+Model = Annotated[str, Path(min_length=1, max_length=256)]
+Version = Annotated[int, Path(ge=1)]
+ProjectChoice = Annotated[str | None, Query(max_length=128, description="project id or name")]
 
 
 @router.get("/metrics", response_model=MetricSeriesList)
@@ -126,3 +131,63 @@ def get_feature_scores(
         start=query.start,
         end=query.end,
     )
+
+
+# -- drift settings: thresholds per registered model, and per version ------------------------------
+
+
+@router.get("/models/{model}/drift-settings", response_model=DriftSettingsRead)
+def get_model_drift_settings(
+    actor: MonitorsRead, session: SessionDep, model: Model, project: ProjectChoice = None
+) -> DriftSettingsRead:
+    """The drift thresholds the model's reports use (its own, or the defaults)."""
+    return drift_settings.get_drift_settings(session, actor, model, project=project)
+
+
+@router.put("/models/{model}/drift-settings", response_model=DriftSettingsRead)
+def put_model_drift_settings(
+    actor: MonitorsWrite,
+    session: SessionDep,
+    model: Model,
+    data: DriftThresholds,
+    project: ProjectChoice = None,
+) -> DriftSettingsRead:
+    """Replace the model's drift thresholds (every version without its own); reports from now use them."""
+    return drift_settings.put_drift_settings(session, actor, model, data, project=project)
+
+
+@router.delete("/models/{model}/drift-settings", status_code=204)
+def delete_model_drift_settings(
+    actor: MonitorsWrite, session: SessionDep, model: Model, project: ProjectChoice = None
+) -> Response:
+    drift_settings.delete_drift_settings(session, actor, model, project=project)
+    return Response(status_code=204)
+
+
+@router.get("/models/{model}/versions/{version}/drift-settings", response_model=DriftSettingsRead)
+def get_version_drift_settings(
+    actor: MonitorsRead, session: SessionDep, model: Model, version: Version, project: ProjectChoice = None
+) -> DriftSettingsRead:
+    """The thresholds reports of this version use: its own, else the model's, else the defaults."""
+    return drift_settings.get_drift_settings(session, actor, model, version=version, project=project)
+
+
+@router.put("/models/{model}/versions/{version}/drift-settings", response_model=DriftSettingsRead)
+def put_version_drift_settings(
+    actor: MonitorsWrite,
+    session: SessionDep,
+    model: Model,
+    version: Version,
+    data: DriftThresholds,
+    project: ProjectChoice = None,
+) -> DriftSettingsRead:
+    """This version's own thresholds, replacing the model's whole for its reports."""
+    return drift_settings.put_drift_settings(session, actor, model, data, version=version, project=project)
+
+
+@router.delete("/models/{model}/versions/{version}/drift-settings", status_code=204)
+def delete_version_drift_settings(
+    actor: MonitorsWrite, session: SessionDep, model: Model, version: Version, project: ProjectChoice = None
+) -> Response:
+    drift_settings.delete_drift_settings(session, actor, model, version=version, project=project)
+    return Response(status_code=204)

@@ -3,6 +3,7 @@
 report = client.monitoring.drift("fraud")                    # computed now, over the last hour
 for stored in client.monitoring.drift_reports("fraud", retrain_recommended=True): ...
 series = client.monitoring.feature_scores("fraud", "amount")  # one feature over time, for a chart
+client.monitoring.set_drift_settings("fraud", {"features": {"amount": {"psi": 0.3}}})  # per model
 client.monitoring.retraining.create("fraud", "train_fraud")  # drift or an alert runs the pipeline
 """
 
@@ -16,7 +17,14 @@ from kiln.client.pages import ResultPage, fetch_page
 from kiln.client.resources.base import Resource, segment
 from kiln.client.resources.retraining import RetrainingResource
 from kiln.client.transport import Transport
-from kiln.monitoring.drift_schemas import DriftReport, DriftReportRead, DriftReportSummary, FeatureScoreSeries
+from kiln.monitoring.drift_schemas import (
+    DriftReport,
+    DriftReportRead,
+    DriftReportSummary,
+    DriftThresholds,
+    FeatureScoreSeries,
+)
+from kiln.monitoring.drift_settings_schemas import DriftSettingsRead
 from kiln.monitoring.schemas import (
     DriftReportCompute,
     MetricQuery,
@@ -128,3 +136,43 @@ class MonitoringResource(Resource):
         path = f"/monitoring/deployments/{segment(deployment)}/drift-features/{segment(feature)}"
         params = {"window": window, **_range(from_, to)}
         return FeatureScoreSeries.model_validate(self.transport.request("GET", path, params=params))
+
+    def drift_settings(
+        self, model: str, *, version: int | None = None, project: str | None = None
+    ) -> DriftSettingsRead:
+        """The drift thresholds reports of ``model`` (or of one version) use, and whose they are:
+        the version's own, the model's, or the defaults."""
+        answer = self.transport.request("GET", _settings_path(model, version), params=_project(project))
+        return DriftSettingsRead.model_validate(answer)
+
+    def set_drift_settings(
+        self,
+        model: str,
+        thresholds: DriftThresholds | dict[str, Any],
+        *,
+        version: int | None = None,
+        project: str | None = None,
+    ) -> DriftSettingsRead:
+        """Replace the model's (or one version's) drift thresholds: ``default`` (method, p_value,
+        wasserstein, jensen_shannon, psi), per-feature ``features``, ``ignore``, ``small_window``,
+        ``drifted_share``. Checked against the model's signature (``kiln.ValidationFailed`` naming
+        the feature); reports computed from now on use them."""
+        body = DriftThresholds.model_validate(thresholds).model_dump(mode="json")
+        path = _settings_path(model, version)
+        answer = self.transport.request("PUT", path, json_body=body, params=_project(project))
+        return DriftSettingsRead.model_validate(answer)
+
+    def clear_drift_settings(
+        self, model: str, *, version: int | None = None, project: str | None = None
+    ) -> None:
+        """Drop the model's (or a version's) own settings: the model's, or the defaults, apply again."""
+        self.transport.request("DELETE", _settings_path(model, version), params=_project(project))
+
+
+def _settings_path(model: str, version: int | None) -> str:
+    tail = "" if version is None else f"/versions/{version}"
+    return f"/monitoring/models/{segment(model)}{tail}/drift-settings"
+
+
+def _project(project: str | None) -> dict[str, Any]:
+    return {} if project is None else {"project": project}
