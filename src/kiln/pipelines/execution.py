@@ -31,7 +31,7 @@ from kiln.core.ids import utcnow
 from kiln.jobs.context import JobCancelled, JobContext, PermanentFailure
 from kiln.jobs.models import Job
 from kiln.notify.email import Mailer
-from kiln.pipelines import failure_notice, step_records
+from kiln.pipelines import failure_notice, finished_step, step_records
 from kiln.pipelines.executors import Executor, executor_for
 from kiln.pipelines.models import Pipeline, PipelineRun, PipelineStepRun, PipelineVersion
 from kiln.pipelines.schemas import FINISHED_RUN_STATES, RunState, StepState
@@ -256,6 +256,7 @@ class Execution:
         step_records.record_cached(self.db, self.run_id, name, source_run=source_run, output=output)
         self.state[name] = StepState.succeeded
         self.outputs[name] = output
+        self._record_ended(name, None, output, StepState.succeeded, cached_from=source_run)
         return True
 
     def _finished(self, name: str, outcome: StepOutcome) -> None:
@@ -274,10 +275,34 @@ class Execution:
         self.state[name] = state
         if outcome.output is not None:
             self.outputs[name] = outcome.output
+        if state is not StepState.pending:
+            self._record_ended(name, outcome, outcome.output, state)
         log.info("pipelines.step_finished", run_id=self.run_id, step=name, state=state.value, attempt=attempt)
         if state is StepState.failed and self.failure is None:
             self.failed_step = name
             self.failure = (outcome.error or "failed", outcome.traceback)
+
+    def _record_ended(
+        self,
+        name: str,
+        outcome: StepOutcome | None,
+        output: dict[str, Any] | None,
+        state: StepState,
+        cached_from: str | None = None,
+    ) -> None:
+        """Lineage of the step's output and its child tracking run (``finished_step``)."""
+        finished_step.record(
+            self.db,
+            run_id=self.run_id,
+            project_id=self.project_id,
+            step=self.spec.step(name),
+            parameters=self.parameters,
+            outcome=outcome,
+            output=output,
+            state=state,
+            artifact_root_url=self.runtime.store.root_url,
+            cached_from=cached_from,
+        )
 
     def _conclude(self) -> dict[str, Any]:
         now = utcnow()
