@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from examples import pipelines as examples
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kiln.pipelines.spec import PipelineSpec
+from kiln.pipelines.yaml_spec import spec_from_yaml
 from tests.api import API
 from tests.builders.datasets import batch, create_telemetry, upload_frame
 from tests.builders.pipelines import read_run, register, run_jobs, start_run, steps_by_name
@@ -127,3 +131,29 @@ class TestRegisteredFromAStep:
         ids = {node["id"] for node in graph["nodes"]}
         assert f"{done['id']}:register_classifier" in ids
         assert f"{done['id']}:fit_classifier" in ids
+
+
+class TestTrackOption:
+    def test_yaml_and_python_name_tracked_steps_and_unset_ones_keep_their_hash(self) -> None:
+        spec = spec_from_yaml(
+            "name: t\nsteps:\n  a: {function: examples.pipelines:make_data, inputs: {rows: 5}, track: true}\n"
+        )
+        assert spec.step("a").track is True
+        assert examples.classifier.spec().step("score_classifier").track is True
+        untracked = spec_from_yaml(
+            "name: t\nsteps:\n  a: {function: examples.pipelines:make_data, inputs: {rows: 5}}\n"
+        )
+        # A definition written before the option existed hashes as it did (no new version).
+        assert untracked.content_hash() == _hash_without_track(untracked)
+
+    def test_logging_outside_a_pipeline_run_does_nothing(self) -> None:
+        model = examples.fit_classifier(examples.make_data(100), 1.0)
+        assert type(model).__name__ == "LogisticRegression"
+
+
+def _hash_without_track(spec: PipelineSpec) -> str:
+    document = spec.model_dump(mode="json")
+    for step in document["steps"]:
+        del step["track"]
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
