@@ -231,7 +231,8 @@ def register_classifier(model: Any, name: str, url: str, token: str) -> dict[str
 
     with tempfile.TemporaryDirectory(prefix="kiln-example-") as folder:
         saved = kiln.save_model(model, Path(folder) / "model")
-        with kiln.Client(url, token=token) as client:
+        # A generous timeout: the test machine is shared and the upload checks the payload.
+        with kiln.Client(url, token=token, timeout=120.0) as client:
             version = client.models.upload(name, saved, draft=False)
     return {"model": name, "version": version.number}
 

@@ -256,7 +256,6 @@ class Execution:
         step_records.record_cached(self.db, self.run_id, name, source_run=source_run, output=output)
         self.state[name] = StepState.succeeded
         self.outputs[name] = output
-        self._record_ended(name, None, output, StepState.succeeded, cached_from=source_run)
         return True
 
     def _finished(self, name: str, outcome: StepOutcome) -> None:
@@ -276,33 +275,19 @@ class Execution:
         if outcome.output is not None:
             self.outputs[name] = outcome.output
         if state is not StepState.pending:
-            self._record_ended(name, outcome, outcome.output, state)
+            finished_step.record_child_run_of(
+                self.db,
+                run_id=self.run_id,
+                step=self.spec.step(name),
+                parameters=self.parameters,
+                outcome=outcome,
+                state=state,
+                artifact_root_url=self.runtime.store.root_url,
+            )
         log.info("pipelines.step_finished", run_id=self.run_id, step=name, state=state.value, attempt=attempt)
         if state is StepState.failed and self.failure is None:
             self.failed_step = name
             self.failure = (outcome.error or "failed", outcome.traceback)
-
-    def _record_ended(
-        self,
-        name: str,
-        outcome: StepOutcome | None,
-        output: dict[str, Any] | None,
-        state: StepState,
-        cached_from: str | None = None,
-    ) -> None:
-        """Lineage of the step's output and its child tracking run (``finished_step``)."""
-        finished_step.record(
-            self.db,
-            run_id=self.run_id,
-            project_id=self.project_id,
-            step=self.spec.step(name),
-            parameters=self.parameters,
-            outcome=outcome,
-            output=output,
-            state=state,
-            artifact_root_url=self.runtime.store.root_url,
-            cached_from=cached_from,
-        )
 
     def _conclude(self) -> dict[str, Any]:
         now = utcnow()
@@ -330,6 +315,7 @@ class Execution:
                 end_tracking_run(session, run.tracking_run_id, succeeded=not failed)
                 if failed:
                     self._tell_owners(session, run, error or "failed")
+        finished_step.record_lineage(self.db, self.run_id)
         log.info("pipelines.run_finished", run_id=self.run_id, state=final.value, skipped=skipped)
         return {"run_id": self.run_id, "state": final.value, "failed_step": self.failed_step}
 

@@ -1,12 +1,14 @@
-"""What a step that ended leaves beyond its row: its output's lineage edges and its child tracking run.
+"""What a run's steps leave beyond their rows: a training step's child tracking run, the outputs' lineage.
 
-Called by the run's execution once per step that ended for good (succeeded, failed, or reused from
-the cache), after its row was written, in one transaction of its own. This is bookkeeping around a
-result that is already durable: when it fails (a describer's table gone, a param tracking refuses)
-it is logged and the run goes on, as a step's outcome must not be lost to its lineage.
+Called by the run's execution from two places: ``record_child_run_of`` when a step ends for good
+(only a tracked step costs a transaction; an untracked one returns at once, so a chain of small
+steps pays nothing per step), and ``record_lineage`` once when the run ends, for every step that
+succeeded (read from the step rows, so a resumed run links the steps an earlier worker ran too).
 
-Both are recorded as the pipeline run's worker, labelled with who asked for the run (the child
-run is theirs as the pipeline's tracking run is).
+Both are bookkeeping around results already durable: when one fails (a param tracking refuses, a
+describer's table gone) it is logged and the run goes on, as an outcome must not be lost to it.
+They are recorded as the pipeline run's worker, labelled with who asked for the run (the child run
+is theirs as the pipeline's tracking run is).
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 
 from kiln.core.actor import Actor
 from kiln.core.db import Database
 from kiln.core.permissions import Permission
 from kiln.pipelines import lineage_nodes
-from kiln.pipelines.models import PipelineRun
+from kiln.pipelines.models import PipelineRun, PipelineStepRun, PipelineVersion
 from kiln.pipelines.schemas import StepState
-from kiln.pipelines.spec import StepSpec
+from kiln.pipelines.spec import PipelineSpec, StepSpec
 from kiln.pipelines.step_process import StepOutcome
 from kiln.pipelines.tracking_link import record_child_run
 
@@ -52,53 +55,75 @@ def step_arguments(step: StepSpec, parameters: dict[str, Any]) -> dict[str, Any]
     return arguments
 
 
-def record(
+def record_child_run_of(
     db: Database,
     *,
     run_id: str,
-    project_id: str,
     step: StepSpec,
     parameters: dict[str, Any],
-    outcome: StepOutcome | None,
-    output: dict[str, Any] | None,
+    outcome: StepOutcome,
     state: StepState,
     artifact_root_url: str,
-    cached_from: str | None = None,
 ) -> None:
-    """Lineage of a succeeded step's ``output``; the child run of a tracked step that ran (``outcome``)."""
+    """The child tracking run of a tracked step that ran (``StepSpec.tracked``); nothing otherwise."""
+    if not step.tracked(outcome.output.get("format") if outcome.output else None):
+        return
     try:
         with db.unit_of_work() as session:
             run = session.get(PipelineRun, run_id)
-            if run is None:
+            if run is None or not run.tracking_run_id:
                 return
-            actor = worker_actor(run)
-            arguments = step_arguments(step, parameters)
-            if state is StepState.succeeded and output is not None:
-                lineage_nodes.record_output(
-                    session,
-                    actor,
-                    run_id=run_id,
-                    project_id=project_id,
-                    step=step,
-                    output=output,
-                    arguments=arguments,
-                    started_at=outcome.started_at if outcome else None,
-                    cached_from=cached_from,
+            record_child_run(
+                session,
+                worker_actor(run),
+                parent_run_id=run.tracking_run_id,
+                pipeline_run_id=run_id,
+                step=step,
+                arguments=step_arguments(step, parameters),
+                started_at=outcome.started_at,
+                succeeded=state is StepState.succeeded,
+                metrics=outcome.metrics,
+                params=outcome.params,
+                artifact_root_url=artifact_root_url,
+            )
+    except Exception:
+        log.warning("pipelines.child_run_not_recorded", run_id=run_id, step=step.name, exc_info=True)
+
+
+def record_lineage(db: Database, run_id: str) -> None:
+    """The lineage edges of every succeeded step's output of the run (``lineage_nodes``)."""
+    try:
+        with db.unit_of_work() as session:
+            run = session.get(PipelineRun, run_id)
+            version = session.get(PipelineVersion, run.version_id) if run is not None else None
+            if run is None or version is None:
+                return
+            spec = PipelineSpec.model_validate(version.spec)
+            rows = session.execute(
+                select(PipelineStepRun.name, PipelineStepRun.output, PipelineStepRun.cached).where(
+                    PipelineStepRun.run_id == run_id,
+                    PipelineStepRun.state == StepState.succeeded.value,
                 )
-            fmt = output.get("format") if output else None
-            if outcome is not None and run.tracking_run_id and step.tracked(fmt):
-                record_child_run(
+            )
+            parameters = dict(run.parameters or {})
+            succeeded = [
+                lineage_nodes.SucceededStep(
+                    step=spec.step(row.name),
+                    output=dict(row.output),
+                    cached=bool(row.cached),
+                    arguments=step_arguments(spec.step(row.name), parameters),
+                )
+                for row in rows
+                if row.output is not None
+            ]
+            if succeeded:
+                lineage_nodes.record_run_outputs(
                     session,
-                    actor,
-                    parent_run_id=run.tracking_run_id,
-                    pipeline_run_id=run_id,
-                    step=step,
-                    arguments=arguments,
-                    started_at=outcome.started_at,
-                    succeeded=state is StepState.succeeded,
-                    metrics=outcome.metrics,
-                    params=outcome.params,
-                    artifact_root_url=artifact_root_url,
+                    worker_actor(run),
+                    run_id=run_id,
+                    project_id=run.project_id,
+                    started_at=run.started_at,
+                    succeeded=succeeded,
                 )
     except Exception:
-        log.warning("pipelines.step_records_incomplete", run_id=run_id, step=step.name, exc_info=True)
+        log.warning("pipelines.lineage_not_recorded", run_id=run_id, exc_info=True)

@@ -2,10 +2,11 @@
 
 ``register_lineage_nodes`` is called once by ``app.py``; lineage never imports pipelines. A step
 output's node id is ``<pipeline run id>:<step>`` (the output the step's successful attempt stored).
-When a step succeeds, its output gets (in one transaction, ``record_output``):
+When the run ends, every output of a step that succeeded gets (in one transaction for the whole
+run, ``record_run_outputs``, so a step costs no database round trip of its own):
 
 - ``pipeline_run --produced_by--> step_output``: which run and step made it (function, format,
-  sha256; ``cached_from`` when the output was reused from an earlier run);
+  sha256; ``cached`` when the output was reused from an earlier run);
 - ``step_output --derived_from--> step_output`` for every upstream output it read (``argument``);
 - ``dataset_version --derived_from--> step_output`` for every argument naming a dataset version the
   project holds (``telemetry@latest``, ``dataset:telemetry@3``: pinned to the version's number);
@@ -17,6 +18,7 @@ When a step succeeds, its output gets (in one transaction, ``record_output``):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +33,7 @@ from kiln.lineage.describers import NodeInfo, register_describer
 from kiln.lineage.schemas import Node, NodeKind
 from kiln.pipelines.models import Pipeline, PipelineRun
 from kiln.pipelines.spec import StepSpec
-from kiln.registry.lineage_nodes import REGISTERED_FROM, version_node, versions_registered_by_step
+from kiln.registry.lineage_nodes import REGISTERED_FROM, version_node, versions_registered_in_run
 
 PRODUCED_BY = "produced_by"
 DERIVED_FROM = "derived_from"
@@ -91,55 +93,66 @@ def register_lineage_nodes() -> None:
     register_describer(NodeKind.step_output, describe_outputs)
 
 
-def record_output(
+@dataclass(frozen=True, slots=True)
+class SucceededStep:
+    step: StepSpec
+    output: dict[str, Any]
+    cached: bool
+    # Each argument's value as the step got it (parameters and literals; upstream outputs by name).
+    arguments: dict[str, Any]
+
+
+def record_run_outputs(
     session: Session,
     actor: Actor,
     *,
     run_id: str,
     project_id: str,
-    step: StepSpec,
-    output: dict[str, Any],
-    arguments: dict[str, Any],
     started_at: datetime | None,
-    cached_from: str | None = None,
+    succeeded: Sequence[SucceededStep],
 ) -> None:
-    """The edges of a succeeded step's output (``arguments``: what each argument was, as the step got it)."""
-    node = output_node(run_id, step.name)
-
-    def edge(source: Node, target: Node, relation: str, attributes: dict[str, Any]) -> None:
+    """The edges of every succeeded step's output of run ``run_id``."""
+    registered = (
+        versions_registered_in_run(session, project_id, pipeline_run=run_id, since=started_at - _CLOCK_MARGIN)
+        if started_at is not None
+        else {}
+    )
+    edges: list[tuple[Node, Node, str, dict[str, Any]]] = []
+    for done in succeeded:
+        step, output = done.step, done.output
+        node = output_node(run_id, step.name)
+        produced = {
+            "step": step.name,
+            "function": step.function,
+            "format": output.get("format"),
+            "sha256": output.get("sha256"),
+        }
+        if done.cached:
+            produced["cached"] = True
+        edges.append((run_node(run_id), node, PRODUCED_BY, produced))
+        for argument, source in step.inputs.items():
+            if source.source == "step":
+                edges.append(
+                    (output_node(run_id, str(source.step)), node, DERIVED_FROM, {"argument": argument})
+                )
+                continue
+            dataset = _dataset_version(session, project_id, done.arguments.get(argument))
+            if dataset is not None:
+                version_id, ref = dataset
+                source_node = Node(kind=NodeKind.dataset_version, id=version_id)
+                edges.append((source_node, node, DERIVED_FROM, {"argument": argument, "ref": ref}))
+        for version_id in registered.get(step.name, []):
+            edges.append((node, version_node(version_id), REGISTERED_FROM, {"step": step.name}))
+    for start, end, relation, attributes in edges:
         lineage.record_edge(
             session,
-            source=source,
-            target=target,
+            source=start,
+            target=end,
             relation=relation,
             project_id=project_id,
             actor=actor,
             attributes=attributes,
         )
-
-    produced = {"step": step.name, "function": step.function, "format": output.get("format")}
-    produced["sha256"] = output.get("sha256")
-    if cached_from:
-        produced["cached_from"] = cached_from
-    edge(run_node(run_id), node, PRODUCED_BY, produced)
-    for argument, source in step.inputs.items():
-        if source.source == "step":
-            edge(output_node(run_id, str(source.step)), node, DERIVED_FROM, {"argument": argument})
-            continue
-        dataset = _dataset_version(session, project_id, arguments.get(argument))
-        if dataset is not None:
-            version_id, ref = dataset
-            edge(
-                Node(kind=NodeKind.dataset_version, id=version_id),
-                node,
-                DERIVED_FROM,
-                {"argument": argument, "ref": ref},
-            )
-    if started_at is not None:
-        for version_id in versions_registered_by_step(
-            session, project_id, pipeline_run=run_id, step=step.name, since=started_at - _CLOCK_MARGIN
-        ):
-            edge(node, version_node(version_id), REGISTERED_FROM, {"step": step.name})
 
 
 def _dataset_version(session: Session, project_id: str, value: Any) -> tuple[str, str] | None:

@@ -104,19 +104,20 @@ def record_origin(
     )
 
 
-def versions_registered_by_step(
-    session: Session, project_id: str, *, pipeline_run: str, step: str, since: datetime
-) -> list[str]:
-    """Ids of the project's versions registered since ``since`` by pipeline run ``pipeline_run``'s
-    step ``step`` (the SDK tags a version it registers inside a step; pipelines link it in lineage)."""
+def versions_registered_in_run(
+    session: Session, project_id: str, *, pipeline_run: str, since: datetime
+) -> dict[str, list[str]]:
+    """Ids of the project's versions registered since ``since`` by pipeline run ``pipeline_run``, by
+    step (the SDK tags a version it registers inside a step; pipelines link it in lineage)."""
     rows = session.execute(
         select(ModelVersion.id, ModelVersion.tags)
         .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
         .where(RegisteredModel.project_id == project_id, ModelVersion.created_at >= since)
     )
-    return [
-        row.id
-        for row in rows
-        if (row.tags or {}).get(PIPELINE_RUN_TAG) == pipeline_run
-        and (row.tags or {}).get(PIPELINE_STEP_TAG) == step
-    ]
+    by_step: dict[str, list[str]] = {}
+    for row in rows:
+        tags = row.tags or {}
+        step = tags.get(PIPELINE_STEP_TAG)
+        if tags.get(PIPELINE_RUN_TAG) == pipeline_run and isinstance(step, str):
+            by_step.setdefault(step, []).append(row.id)
+    return by_step
