@@ -117,7 +117,7 @@ def record_run_outputs(
         if started_at is not None
         else {}
     )
-    edges: list[tuple[Node, Node, str, dict[str, Any]]] = []
+    edges: list[lineage.EdgeIn] = []
     for done in succeeded:
         step, output = done.step, done.output
         node = output_node(run_id, step.name)
@@ -143,16 +143,7 @@ def record_run_outputs(
                 edges.append((source_node, node, DERIVED_FROM, {"argument": argument, "ref": ref}))
         for version_id in registered.get(step.name, []):
             edges.append((node, version_node(version_id), REGISTERED_FROM, {"step": step.name}))
-    for start, end, relation, attributes in edges:
-        lineage.record_edge(
-            session,
-            source=start,
-            target=end,
-            relation=relation,
-            project_id=project_id,
-            actor=actor,
-            attributes=attributes,
-        )
+    lineage.record_edges(session, edges, project_id=project_id, actor=actor)
 
 
 def _dataset_version(session: Session, project_id: str, value: Any) -> tuple[str, str] | None:
