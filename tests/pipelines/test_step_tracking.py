@@ -55,8 +55,10 @@ class TestModelOutputs:
         assert {item["path"] for item in output["files"]} >= {"model.skops"}
         logs = client.get(f"{API}/pipelines/classifier/runs/{done['id']}/logs").json()
         assert all("Traceback" not in line for step in logs for line in step["lines"])
-        # The downstream step scored the very model (it says so in its own JSON output's lineage too).
-        assert steps["score_classifier"]["output"]["format"] == "json"
+        # The downstream step got the estimator back and scored it (its child run has the score).
+        assert steps["score_classifier"]["state"] == "succeeded"
+        score = _child_runs(client, done["tracking_run_id"])["score_classifier"]
+        assert 0.5 < score["metrics"]["accuracy"] <= 1.0
 
     def test_an_output_of_another_kind_fails_the_step_naming_it(
         self, app: FastAPI, client: TestClient
