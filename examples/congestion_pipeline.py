@@ -3,7 +3,8 @@ trained at once -> the best registered as the model ``congestion_classifier``.
 
 Steps run in the worker's processes and reach Kiln like any SDK program: ``KILN_URL`` and ``KILN_TOKEN``
 from the worker's environment (the demo starts the server with both), to read the dataset version and
-to register the model (step outputs are JSON or Parquet; models go through the registry).
+to register the model (the SDK tags the version with the run and step, so the ``register`` step's
+output links to it in lineage). Each ``train`` step is a child run of the pipeline's tracking run.
 
     kiln pipelines register examples.congestion_pipeline:congestion_training
     kiln pipelines run congestion_training -p dataset=telemetry@latest --wait
@@ -25,7 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import kiln
-from kiln.pipelines import param, pipeline, step
+from kiln.pipelines import log_metrics, log_params, param, pipeline, step
 
 MODEL = "congestion_classifier"
 FEATURES = ["hour", "throughput_mbps", "latency_ms", "jitter_ms", "packet_loss_pct", "utilization_pct"]
@@ -71,13 +72,16 @@ def validate(data: pd.DataFrame, min_rows: int) -> pd.DataFrame:
     return data
 
 
-@step
+@step(track=True)
 def train(data: pd.DataFrame, kind: str, c: float) -> dict[str, Any]:
-    """One candidate, scored on the held-out quarter."""
+    """One candidate, scored on the held-out quarter: a child run of the pipeline's tracking run with
+    the candidate's params and scores (``track=True``: the step returns its scores, not the model)."""
     x_train, x_test, y_train, y_test = _split(data)
     model = _estimator(kind, c).fit(x_train, y_train)
     predicted = model.predict(x_test)
     scores = {"accuracy": float(accuracy_score(y_test, predicted)), "f1": float(f1_score(y_test, predicted))}
+    log_params({"estimator": type(model).__name__, "test_size": 0.25})
+    log_metrics(scores)
     label = f"{kind} C={c}" if kind == "logistic_regression" else kind
     print(f"{label}: accuracy {scores['accuracy']:.3f}, f1 {scores['f1']:.3f} on the held-out quarter")
     return {"kind": kind, "c": c, **scores}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kiln.pipelines import param, pipeline, step
+from kiln.pipelines import log_metric, log_param, param, pipeline, step
 
 log = logging.getLogger("examples.pipelines")
 
@@ -180,3 +181,71 @@ def retrain(
 ) -> None:
     """What a retraining trigger starts when a deployment drifts or its alert fires."""
     note_retraining(deployment, retrain_reason, rows)
+
+
+# -- models as step outputs, child tracking runs, lineage ------------------------------------------
+
+FEATURES = ["latency_ms", "payload_kb"]
+
+
+@step
+def fit_classifier(data: pd.DataFrame, c: float) -> Any:
+    """A fitted scikit-learn model: stored as a model folder (skops), tracked as a child run."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, max_iter=500).fit(data[FEATURES], data["slow"])
+    log_param("solver", model.solver)
+    log_metric("train_accuracy", float(model.score(data[FEATURES], data["slow"])))
+    return model
+
+
+@step(track=True)
+def score_classifier(model: Any, data: pd.DataFrame) -> dict[str, Any]:
+    """Uses the model the upstream step returned (loaded back from the store)."""
+    accuracy = float(model.score(data[FEATURES], data["slow"]))
+    for step_number, rows in enumerate((len(data) // 2, len(data))):
+        log_metric("accuracy", float(model.score(data[FEATURES][:rows], data["slow"][:rows])), step_number)
+    return {"model": type(model).__name__, "accuracy": accuracy}
+
+
+@pipeline
+def classifier(rows: int = param(300, minimum=10), c: float = param(1.0, minimum=0.001)) -> None:
+    data = make_data(rows)
+    score_classifier(fit_classifier(data, c), data)
+
+
+@step
+def return_a_set() -> Any:
+    return {1, 2, 3}
+
+
+@pipeline
+def unstorable() -> None:
+    after_failure(return_a_set())
+
+
+@step
+def register_classifier(model: Any, name: str, url: str, token: str) -> dict[str, Any]:
+    """Registers the upstream model through the SDK (tagged with this run and step on the way)."""
+    import kiln
+
+    with tempfile.TemporaryDirectory(prefix="kiln-example-") as folder:
+        saved = kiln.save_model(model, Path(folder) / "model")
+        # A generous timeout: the test machine is shared and the upload checks the payload.
+        with kiln.Client(url, token=token, timeout=120.0) as client:
+            version = client.models.upload(name, saved, draft=False)
+    return {"model": name, "version": version.number}
+
+
+@pipeline
+def registered_classifier(
+    dataset: str = "", url: str = "", token: str = "", model: str = "from_step"
+) -> None:
+    data = make_data(param_rows(dataset))
+    register_classifier(fit_classifier(data, 1.0), model, url, token)
+
+
+@step
+def param_rows(dataset: str) -> int:
+    """Reads nothing; names a dataset version (lineage links the version to this step's output)."""
+    return 200

@@ -360,6 +360,7 @@ def _include_control_plane(app: FastAPI) -> None:
     from kiln.monitoring.retraining_router import router as retraining_router
     from kiln.monitoring.router import router as monitoring_router
     from kiln.notify.router import router as notify_router
+    from kiln.pipelines import lineage_nodes as pipelines_lineage_nodes
     from kiln.pipelines.router import router as pipelines_router
     from kiln.registry import lineage_nodes as registry_lineage_nodes
     from kiln.registry.lifecycle_router import router as registry_lifecycle_router
@@ -379,6 +380,7 @@ def _include_control_plane(app: FastAPI) -> None:
     data_lineage_nodes.register_lineage_nodes()
     register_lineage_nodes()
     registry_lineage_nodes.register_lineage_nodes()
+    pipelines_lineage_nodes.register_lineage_nodes()
     app.include_router(data_router)
     app.include_router(data_ingestion_router)
     app.include_router(registry_router)

@@ -46,3 +46,26 @@ class TestPipelinePages:
 
     def test_a_pipeline_that_does_not_exist_is_404(self, client: TestClient) -> None:
         assert client.get("/pipelines/nowhere").status_code == 404
+
+
+class TestTrackedRunPages:
+    def test_the_run_links_its_lineage_and_its_tracking_run_lists_the_training_steps(
+        self, app: FastAPI, client: TestClient
+    ) -> None:
+        api = admin_client(app)
+        register(api, examples.classifier)
+        run = start_run(api, "classifier", rows=200, c=1.0)
+        run_jobs(app)
+
+        page = get_page(client, f"/pipelines/classifier/runs/{run['id']}")
+        links = {str(element.attrs.get("href")) for element in page.iter() if element.tag == "a"}
+        assert f"/lineage/pipeline_run/{run['id']}" in links
+        assert f"/lineage/step_output/{run['id']}:fit_classifier" in links
+        tracking_run = api.get(f"/api/v1/pipelines/classifier/runs/{run['id']}").json()["tracking_run_id"]
+        tracked = get_page(client, f"/runs/{tracking_run}")
+        children = tracked.find("section", id="child-runs")
+        assert "fit_classifier" in children.text()
+        assert "score_classifier" in children.text()
+        lineage = client.get(f"/lineage/step_output/{run['id']}:score_classifier")
+        assert lineage.status_code == 200
+        assert "fit_classifier of classifier run" in lineage.text

@@ -58,6 +58,27 @@ def record_edge(
     Recording the same edge again changes nothing (the first recording's attributes stay). Runs in
     the caller's transaction: an edge of something that rolls back is rolled back with it.
     """
+    record_edges(session, [(source, target, relation, attributes)], project_id=project_id, actor=actor)
+
+
+EdgeIn = tuple[Node, Node, str, dict[str, Any] | None]
+
+
+def record_edges(session: Session, edges: Iterable[EdgeIn], *, project_id: str | None, actor: Actor) -> None:
+    """Many edges ``(source, target, relation, attributes)`` of one project in one statement (a
+    pipeline run's outputs), each checked and recorded as ``record_edge`` records one."""
+    created_by = actor.label_within(ACTOR_LABEL_LENGTH)
+    now = utcnow()
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for source, target, relation, attributes in edges:
+        row = _edge_row(source, target, relation, attributes or {})
+        rows.setdefault(tuple(row[key] for key in _EDGE_KEY), row)
+    for row in rows.values():
+        row.update(id=new_id(), project_id=project_id, created_at=now, created_by=created_by)
+    upsert_rows(session, LineageEdge.__table__, list(rows.values()), key=_EDGE_KEY, update=[])
+
+
+def _edge_row(source: Node, target: Node, relation: str, attributes: dict[str, Any]) -> dict[str, Any]:
     if source == target:
         raise Invalid(f"a lineage edge joins two different nodes; both ends are {source}")
     if not _RELATION.match(relation):
@@ -65,26 +86,20 @@ def record_edge(
             f"relation {relation!r} is not a short name: use lowercase letters, digits and '_' "
             "(at most 64), e.g. 'trained_on'"
         )
-    attributes = attributes or {}
     try:
         size = len(json.dumps(attributes, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise Invalid(f"lineage edge attributes must be plain JSON: {exc}") from None
     if size > MAX_ATTRIBUTES_BYTES:
         raise Invalid(f"lineage edge attributes take {size} bytes as JSON; at most {MAX_ATTRIBUTES_BYTES}")
-    row = {
-        "id": new_id(),
-        "project_id": project_id,
+    return {
         "source_kind": source.kind.value,
         "source_id": source.id,
         "target_kind": target.kind.value,
         "target_id": target.id,
         "relation": relation,
         "attributes": attributes,
-        "created_at": utcnow(),
-        "created_by": actor.label_within(ACTOR_LABEL_LENGTH),
     }
-    upsert_rows(session, LineageEdge.__table__, [row], key=_EDGE_KEY, update=[])
 
 
 def delete_edges_for(session: Session, node: Node) -> int:

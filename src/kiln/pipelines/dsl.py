@@ -106,6 +106,7 @@ class Step(Generic[P, R]):
         retry_delay: float = 1.0,
         timeout: float | None = None,
         cache: bool = False,
+        track: bool | None = None,
         name: str | None = None,
     ) -> None:
         self.fn = fn
@@ -113,6 +114,7 @@ class Step(Generic[P, R]):
         self.retry_delay = retry_delay
         self.timeout = timeout
         self.cache = cache
+        self.track = track
         self.name = name
         self.__doc__ = fn.__doc__
         self.__name__ = getattr(fn, "__name__", "step")
@@ -131,6 +133,7 @@ class Step(Generic[P, R]):
             retry_delay=self.retry_delay,
             timeout=self.timeout,
             cache=self.cache,
+            track=self.track,
             name=name,
         )
         named.__module__, named.__qualname__ = self.__module__, self.__qualname__
@@ -163,6 +166,7 @@ class Step(Generic[P, R]):
                 retry_delay=self.retry_delay,
                 timeout=self.timeout,
                 cache=self.cache,
+                track=self.track,
             )
         )
         return StepOutput(name)
@@ -188,7 +192,12 @@ def _source(step: str, argument: str, value: Any) -> InputSpec:
 def step(fn: Callable[P, R], /) -> Step[P, R]: ...
 @overload
 def step(
-    *, retries: int = 0, retry_delay: float = 1.0, timeout: float | None = None, cache: bool = False
+    *,
+    retries: int = 0,
+    retry_delay: float = 1.0,
+    timeout: float | None = None,
+    cache: bool = False,
+    track: bool | None = None,
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 
 
@@ -200,13 +209,17 @@ def step(
     retry_delay: float = 1.0,
     timeout: float | None = None,
     cache: bool = False,
+    track: bool | None = None,
 ) -> Step[P, R] | Callable[[Callable[P, R]], Step[P, R]]:
     """Make a function a pipeline step: ``retries`` more attempts after a failure (the first after
-    ``retry_delay`` seconds, each next one twice as long), ``timeout`` seconds per attempt, and
-    ``cache``: reuse the output of an earlier run of the same function on the same inputs."""
+    ``retry_delay`` seconds, each next one twice as long), ``timeout`` seconds per attempt,
+    ``cache``: reuse the output of an earlier run of the same function on the same inputs, and
+    ``track``: give the step a child tracking run (default: when it returns a model)."""
 
     def wrap(function: Callable[P, R]) -> Step[P, R]:
-        return Step(function, retries=retries, retry_delay=retry_delay, timeout=timeout, cache=cache)
+        return Step(
+            function, retries=retries, retry_delay=retry_delay, timeout=timeout, cache=cache, track=track
+        )
 
     return wrap(fn) if fn is not None else wrap
 

@@ -31,7 +31,7 @@ from kiln.core.ids import utcnow
 from kiln.jobs.context import JobCancelled, JobContext, PermanentFailure
 from kiln.jobs.models import Job
 from kiln.notify.email import Mailer
-from kiln.pipelines import failure_notice, step_records
+from kiln.pipelines import failure_notice, finished_step, step_records
 from kiln.pipelines.executors import Executor, executor_for
 from kiln.pipelines.models import Pipeline, PipelineRun, PipelineStepRun, PipelineVersion
 from kiln.pipelines.schemas import FINISHED_RUN_STATES, RunState, StepState
@@ -274,6 +274,16 @@ class Execution:
         self.state[name] = state
         if outcome.output is not None:
             self.outputs[name] = outcome.output
+        if state is not StepState.pending:
+            finished_step.record_child_run_of(
+                self.db,
+                run_id=self.run_id,
+                step=self.spec.step(name),
+                parameters=self.parameters,
+                outcome=outcome,
+                state=state,
+                artifact_root_url=self.runtime.store.root_url,
+            )
         log.info("pipelines.step_finished", run_id=self.run_id, step=name, state=state.value, attempt=attempt)
         if state is StepState.failed and self.failure is None:
             self.failed_step = name
@@ -305,6 +315,7 @@ class Execution:
                 end_tracking_run(session, run.tracking_run_id, succeeded=not failed)
                 if failed:
                     self._tell_owners(session, run, error or "failed")
+        finished_step.record_lineage(self.db, self.run_id)
         log.info("pipelines.run_finished", run_id=self.run_id, state=final.value, skipped=skipped)
         return {"run_id": self.run_id, "state": final.value, "failed_step": self.failed_step}
 

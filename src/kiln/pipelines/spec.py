@@ -125,6 +125,12 @@ class StepSpec(_Spec):
     retry_delay: float = Field(default=1.0, ge=0, le=3600)
     timeout: float | None = Field(default=None, gt=0, le=7 * 86400)
     cache: bool = False
+    # Whether the step gets a child tracking run: None (the default) tracks the steps that return a
+    # model; True tracks any step, False none.
+    track: bool | None = None
+
+    def tracked(self, output_format: str | None) -> bool:
+        return self.track if self.track is not None else output_format == "model"
 
     @model_validator(mode="after")
     def _reference(self) -> Self:
@@ -167,7 +173,12 @@ class PipelineSpec(_Spec):
 
     def content_hash(self) -> str:
         """sha256 of the canonical JSON (sorted keys): the same definition, the same hash."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        document = self.model_dump(mode="json")
+        for step in document["steps"]:
+            # Left out when unset, so a definition written before the option keeps its hash.
+            if step.get("track") is None:
+                step.pop("track", None)
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def step(self, name: str) -> StepSpec:

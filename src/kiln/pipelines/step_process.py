@@ -2,8 +2,9 @@
 
 Everything crosses as plain data (``StepTask`` in, ``StepOutcome`` out), so a step runs in another
 process or on another machine: its inputs are read from the artifact store, its output is written
-there (a DataFrame as Parquet, any other value as JSON), and only the output's key and checksum come
-back. The database is the worker's business, never the step's.
+there (a DataFrame as Parquet, a scikit-learn model as a model folder, any other value as JSON:
+``step_outputs``), and only the output's key and checksum come back, with the metrics and params the
+step logged (``step_context``). The database is the worker's business, never the step's.
 
 Measured per step: wall time, CPU time of the process (the process runs one step at a time), and
 peak memory: on Linux the resident set's high-water mark, reset before the step
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import resource
 import sys
@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from kiln.pipelines import step_context
 from kiln.pipelines.functions import resolve_function
+from kiln.pipelines.step_outputs import load_output, save_output
 from kiln.storage.store import ArtifactStore
-
-_PARQUET = "parquet"
-_JSON = "json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +57,9 @@ class StepOutcome:
     output: dict[str, Any] | None = None
     error: str | None = None
     traceback: str | None = None
+    # What the step logged for its child tracking run (``step_context``).
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
 
 
 def _stamp() -> str:
@@ -133,12 +135,17 @@ def execute_step(task: StepTask) -> StepOutcome:
     store = ArtifactStore(task.store_root, task.store_options)
     output: dict[str, Any] | None = None
     failure: BaseException | None = None
+    recorded = step_context.StepRecording()
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            step_context.recording(task.run_id, task.step) as recorded,
+        ):
             function = resolve_function(task.function, task.allowed_modules, step=task.step)
-            arguments = {name: _load(store, source) for name, source in task.arguments.items()}
+            arguments = {name: load_output(store, source) for name, source in task.arguments.items()}
             value = function(**arguments)
-            output = _save(store, task, value)
+            output = save_output(store, task.step, task.output_key, value)
     except BaseException as exc:  # the step's failure is its outcome, whatever it raised
         failure = exc
     finally:
@@ -155,40 +162,11 @@ def execute_step(task: StepTask) -> StepOutcome:
         peak_memory_bytes=_peak(reset),
         log=lines,
         output=output,
+        metrics=recorded.metrics,
+        params=recorded.params,
     )
     if failure is not None:
         outcome.error = f"{type(failure).__name__}: {failure}"
         outcome.traceback = "".join(traceback.format_exception(failure))
         lines.append(f"{_stamp()} ERROR step {task.step} failed: {outcome.error}")
     return outcome
-
-
-def _load(store: ArtifactStore, source: dict[str, Any]) -> Any:
-    if "artifact" not in source:
-        return source.get("value")
-    stored = source["artifact"]
-    data = store.read_verified(stored["key"], sha256=stored["sha256"], size=stored["size"])
-    if stored["format"] == _PARQUET:
-        import pandas as pd
-
-        return pd.read_parquet(io.BytesIO(data))
-    return json.loads(data)
-
-
-def _save(store: ArtifactStore, task: StepTask, value: Any) -> dict[str, Any]:
-    if type(value).__name__ == "DataFrame" and hasattr(value, "to_parquet"):
-        buffer = io.BytesIO()
-        value.to_parquet(buffer, index=False)
-        fmt, data = _PARQUET, buffer.getvalue()
-    else:
-        try:
-            data = json.dumps(value, allow_nan=False).encode()
-        except (TypeError, ValueError) as exc:
-            kind = type(value).__name__
-            raise TypeError(
-                f"step {task.step} returned a {kind}: return a DataFrame or a JSON value ({exc})"
-            ) from None
-        fmt = _JSON
-    key = f"{task.output_key}.{fmt}"
-    stored = store.put_bytes(key, data)
-    return {"format": fmt, "key": stored.key, "sha256": stored.sha256, "size": stored.size}

@@ -5,20 +5,39 @@ person who asked (a pipeline run is theirs as a tracking run is), in the experim
 ``pipelines/<pipeline>`` of the pipeline's project (created on first use). Its params are the run's
 parameters; its tags name the pipeline, its version and the pipeline run. The run job ends it
 (finished or failed) when the pipeline run ends.
+
+A training step (``StepSpec.tracked``: ``track=True``, or by default a step that returns a model)
+gets a child run of it when the step ends (``record_child_run``): named for the step, started when
+the step started, its params the step's arguments (a parameter or literal as given, an upstream
+output as ``step:<name>``) and what the step logged (``step_context``), its metrics what the step
+logged, ended finished or failed with the step. Its tags say which pipeline run and step it is,
+and ``mlflow.parentRunId`` names the parent, as MLflow's clients expect of a nested run.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from kiln.core.actor import Actor
+from kiln.pipelines.spec import StepSpec
 from kiln.tracking import service as tracking
 from kiln.tracking.batches import log_batch
-from kiln.tracking.schemas import ExperimentCreate, LogBatch, ParamIn, RunCreate, RunStatus
+from kiln.tracking.schemas import (
+    MAX_BATCH_METRICS,
+    ExperimentCreate,
+    LogBatch,
+    MetricIn,
+    ParamIn,
+    RunCreate,
+    RunStatus,
+)
 
 EXPERIMENT_PREFIX = "pipelines/"
+MAX_PARAM_CHARS = 8000  # tracking's limit for one param's value
 
 
 def experiment_name(pipeline: str) -> str:
@@ -69,3 +88,58 @@ def start_tracking_run(
 def end_tracking_run(session: Session, tracking_run_id: str | None, *, succeeded: bool) -> None:
     if tracking_run_id is not None:
         tracking.end_run(session, tracking_run_id, RunStatus.finished if succeeded else RunStatus.failed)
+
+
+def record_child_run(
+    session: Session,
+    actor: Actor,
+    *,
+    parent_run_id: str,
+    pipeline_run_id: str,
+    step: StepSpec,
+    arguments: dict[str, Any],
+    started_at: datetime,
+    succeeded: bool,
+    metrics: list[dict[str, Any]],
+    params: dict[str, str],
+    artifact_root_url: str,
+) -> str:
+    """The step's child run, created, filled and ended at once; its id."""
+    parent = tracking.get_run(session, actor, parent_run_id)
+    created = tracking.create_run(
+        session,
+        actor,
+        RunCreate(
+            experiment_id=parent.experiment_id,
+            name=step.name,
+            parent_run_id=parent_run_id,
+            source=f"pipeline-step:{step.function}",
+            start_time=started_at,
+            tags={
+                "mlflow.parentRunId": parent_run_id,
+                "kiln.pipeline_run": pipeline_run_id,
+                "kiln.pipeline_step": step.name,
+            },
+        ),
+        artifact_root_url=artifact_root_url,
+    )
+    values = {**_argument_params(step, arguments), **params}
+    batch = LogBatch(
+        params=[ParamIn(key=key, value=value[:MAX_PARAM_CHARS]) for key, value in values.items()],
+        metrics=[MetricIn.model_validate(point) for point in metrics[:MAX_BATCH_METRICS]],
+    )
+    if batch.params or batch.metrics:
+        log_batch(session, actor, created.id, batch)
+    tracking.end_run(session, created.id, RunStatus.finished if succeeded else RunStatus.failed)
+    return created.id
+
+
+def _argument_params(step: StepSpec, arguments: dict[str, Any]) -> dict[str, str]:
+    params = {}
+    for argument, source in step.inputs.items():
+        if source.source == "step":
+            params[argument] = f"step:{source.step}"
+        else:
+            value = arguments.get(argument)
+            params[argument] = value if isinstance(value, str) else json.dumps(value, default=str)
+    return params

@@ -11,6 +11,7 @@ model_version``, the source named by how it came, the file and the payload's dig
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import PurePosixPath
 
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from kiln.lineage import service as lineage
 from kiln.lineage.describers import NodeInfo, register_describer
 from kiln.lineage.schemas import Node, NodeKind
 from kiln.registry.models import ModelVersion, RegisteredModel
+from kiln.registry.schemas import PIPELINE_RUN_TAG, PIPELINE_STEP_TAG
 
 REGISTERED_FROM = "registered_from"
 _FILE_NAME_KEPT = 200  # of an uploaded file's name, in the source node's id
@@ -100,3 +102,22 @@ def record_origin(
         actor=actor,
         attributes=attributes,
     )
+
+
+def versions_registered_in_run(
+    session: Session, project_id: str, *, pipeline_run: str, since: datetime
+) -> dict[str, list[str]]:
+    """Ids of the project's versions registered since ``since`` by pipeline run ``pipeline_run``, by
+    step (the SDK tags a version it registers inside a step; pipelines link it in lineage)."""
+    rows = session.execute(
+        select(ModelVersion.id, ModelVersion.tags)
+        .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
+        .where(RegisteredModel.project_id == project_id, ModelVersion.created_at >= since)
+    )
+    by_step: dict[str, list[str]] = {}
+    for row in rows:
+        tags = row.tags or {}
+        step = tags.get(PIPELINE_STEP_TAG)
+        if tags.get(PIPELINE_RUN_TAG) == pipeline_run and isinstance(step, str):
+            by_step.setdefault(step, []).append(row.id)
+    return by_step

@@ -47,6 +47,11 @@ class RiskLevel(StrEnum):
 # -- I/O schemas (the API and the SDK) ---------------------------------------------------------
 
 # A model name travels in URIs (``models:/fraud_detector/3``) and paths: no slashes, no spaces.
+# Tags the SDK puts on a version registered inside a pipeline step (from the step's environment):
+# the pipeline run and step it came from, which the step's output links to in lineage.
+PIPELINE_RUN_TAG = "kiln.pipeline_run"
+PIPELINE_STEP_TAG = "kiln.pipeline_step"
+
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 # A version label such as ``1.0.0`` or ``2024-06-rc1``.
 VERSION_LABEL = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"

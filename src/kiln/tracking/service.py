@@ -156,6 +156,19 @@ def count_child_runs(session: Session, actor: Actor, run_id: str) -> int:
     return session.scalar(select(func.count()).select_from(Run).where(Run.parent_run_id == run_id)) or 0
 
 
+def child_runs(session: Session, actor: Actor, run_id: str, *, limit: int) -> list[Run]:
+    """The first ``limit`` children of ``run_id``, oldest first (a pipeline run's training steps)."""
+    require_run_access(session, actor, run_id, Permission.runs_read)
+    query = (
+        select(Run)
+        .where(Run.parent_run_id == run_id)
+        .order_by(Run.start_time, Run.id)
+        .limit(limit)
+        .options(*RUN_CHILDREN)
+    )
+    return list(session.scalars(query))
+
+
 # -- runs ------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import os
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -15,11 +16,30 @@ from kiln.client.pages import ResultPage, fetch_page
 from kiln.client.resources.base import Resource, segment
 from kiln.core.errors import Invalid
 from kiln.registry.model_format import FieldSpec, Signature
-from kiln.registry.schemas import ModelRead, ModelVersionRead, VersionComparison
+from kiln.registry.schemas import (
+    PIPELINE_RUN_TAG,
+    PIPELINE_STEP_TAG,
+    ModelRead,
+    ModelVersionRead,
+    VersionComparison,
+)
+
+# Set by the pipeline worker while a step runs (``kiln.pipelines.step_context``), read here as plain
+# names: the SDK depends on no pipeline code.
+_STEP_ENVIRONMENT = {PIPELINE_RUN_TAG: "KILN_PIPELINE_RUN", PIPELINE_STEP_TAG: "KILN_PIPELINE_STEP"}
 
 
 def _project(project: str | None) -> dict[str, Any]:
     return {"project": project} if project is not None else {}
+
+
+def _version_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    """The caller's tags; inside a pipeline step, with the run and step that registered the version
+    (the step's output links to it in lineage). A tag the caller set is kept."""
+    step_tags = {tag: os.environ.get(name, "") for tag, name in _STEP_ENVIRONMENT.items()}
+    if not all(step_tags.values()):
+        return dict(tags or {})
+    return {**step_tags, **(tags or {})}
 
 
 VersionRefs = Sequence[str | int | tuple[str, str | int]]
@@ -106,7 +126,7 @@ class ModelsResource(Resource):
             "source": f"runs:/{run_id}/{folder}",
             "label": label,
             "description": description,
-            "tags": dict(tags or {}),
+            "tags": _version_tags(tags),
         }
         data = self.transport.request(
             "POST", f"/models/{segment(name)}/versions", params=_project(project), json_body=body
@@ -136,8 +156,9 @@ class ModelsResource(Resource):
         fields: dict[str, str] = {"description": description, "draft": "true" if draft else "false"}
         if label is not None:
             fields["label"] = label
-        if tags:
-            fields["tags"] = model_transfer.json_field(dict(tags))
+        version_tags = _version_tags(tags)
+        if version_tags:
+            fields["tags"] = model_transfer.json_field(version_tags)
         if inputs is not None:
             fields["inputs"] = model_transfer.json_field(
                 [FieldSpec.model_validate(item).model_dump(mode="json") for item in inputs]

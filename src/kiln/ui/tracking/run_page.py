@@ -26,6 +26,8 @@ RunsPage = Annotated[Actor, Depends(page_require(Permission.runs_read))]
 CHART_POINTS = 1000
 # Each chart is one history query; a run with hundreds of metric keys charts the first ones only.
 MAX_CHARTS = 50
+# Children listed on the page (an HPO study's hundreds of trials are behind the count's link).
+MAX_CHILDREN_LISTED = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,14 @@ def run_page(request: Request, actor: RunsPage, run_id: str) -> HTMLResponse:
             reads.run_read(service.get_run(session, actor, row.parent_run_id)) if row.parent_run_id else None
         )
         children = service.count_child_runs(session, actor, run_id)
+        listed = (
+            [
+                reads.run_read(child)
+                for child in service.child_runs(session, actor, run_id, limit=MAX_CHILDREN_LISTED)
+            ]
+            if children
+            else []
+        )
         charts: list[Chart] = []
         latest: list[LatestValue] = []
         for index, metric in enumerate(row.latest_metrics):
@@ -73,6 +83,7 @@ def run_page(request: Request, actor: RunsPage, run_id: str) -> HTMLResponse:
             "experiment": experiment,
             "parent": parent,
             "child_count": children,
+            "children": listed,
             "latest": latest,
             "charts": charts,
             "charts_json": charts_json(charts),
