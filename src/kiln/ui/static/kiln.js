@@ -161,7 +161,11 @@
         if (fragments[key] === body.fragments[key]) { return; }
         fragments[key] = body.fragments[key];
         document.querySelectorAll(selector("data-live-fragment", key)).forEach(function (part) {
+          // A box the reader scrolled (a wide DAG) stays where it was.
+          var left = part.scrollLeft, top = part.scrollTop;
           part.innerHTML = body.fragments[key];
+          part.scrollLeft = left;
+          part.scrollTop = top;
         });
       });
       (body.charts || []).forEach(redraw);
