@@ -1,5 +1,5 @@
-"""The pipelines of the caller's projects, and one pipeline: its steps and parameters (latest
-version or ``?version=``), its version history and its latest runs."""
+"""The pipelines of the caller's projects, and one pipeline: its steps, drawn as a DAG and listed,
+and parameters (latest version or ``?version=``), its version history and its latest runs."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from kiln.pipelines.access import get_pipeline
 from kiln.pipelines.schemas import PipelineRead
 from kiln.ui.page_access import page_require
 from kiln.ui.page_route import PageRoute
+from kiln.ui.pipelines.dag_view import function_notes, spec_drawing
 from kiln.ui.templating import render, url_with
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -68,6 +69,8 @@ def pipeline_page(
             "content_hash": shown.content_hash,
             "spec": spec,
             "order": spec.check_graph(),
+            "drawing": spec_drawing(spec),
+            "notes": function_notes(spec),
             "history": [(row.number, row.content_hash, row.created_by, row.created_at) for row in history],
             "runs": run_rows,
         }

@@ -1,5 +1,5 @@
 /* Kiln's web UI behaviour: metric charts (Plotly), run selection for comparison, the params diff toggle,
-   the account menu, copy buttons and the monitoring pages' live refresh.
+   the account menu, copy buttons and the live refresh (monitoring pages, pipeline runs).
    Hand-written, no dependencies besides Plotly (served by Kiln from the installed plotly package). */
 (function () {
   "use strict";
@@ -142,10 +142,30 @@
       status.classList.add("alert", "alert--error");
     }
 
+    function selector(attribute, key) {
+      return "[" + attribute + '="' + key.replace(/["\\]/g, "\\$&") + '"]';
+    }
+
+    // The markup each fragment last received: the browser's own serialisation of innerHTML differs
+    // from the server's, so compare with what was sent, and leave an unchanged part alone.
+    var fragments = {};
+
     function apply(body) {
       Object.keys(body.values || {}).forEach(function (key) {
-        document.querySelectorAll('[data-live-key="' + key.replace(/["\\]/g, "\\$&") + '"]').forEach(function (cell) {
+        document.querySelectorAll(selector("data-live-key", key)).forEach(function (cell) {
           if (cell.textContent !== body.values[key]) { cell.textContent = body.values[key]; }
+        });
+      });
+      // Server-rendered parts (a table's rows, an SVG drawing), escaped by the same templates as the page.
+      Object.keys(body.fragments || {}).forEach(function (key) {
+        if (fragments[key] === body.fragments[key]) { return; }
+        fragments[key] = body.fragments[key];
+        document.querySelectorAll(selector("data-live-fragment", key)).forEach(function (part) {
+          // A box the reader scrolled (a wide DAG) stays where it was.
+          var left = part.scrollLeft, top = part.scrollTop;
+          part.innerHTML = body.fragments[key];
+          part.scrollLeft = left;
+          part.scrollTop = top;
         });
       });
       (body.charts || []).forEach(redraw);
@@ -161,7 +181,12 @@
           if (!response.ok || type.indexOf("application/json") !== 0) { throw new Error(String(response.status)); }
           return response.json();
         })
-        .then(function (body) { apply(body); window.setTimeout(tick, seconds * 1000); })
+        .then(function (body) {
+          apply(body);
+          // Nothing on the page will change any more (a run that ended): stop asking.
+          if (body.final) { status.textContent = body.final; return; }
+          window.setTimeout(tick, seconds * 1000);
+        })
         .catch(function (error) {
           // fetch rejects with a TypeError when the server cannot be reached (a restart): try again later.
           if (error instanceof TypeError) {
