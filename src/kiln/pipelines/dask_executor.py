@@ -53,10 +53,20 @@ class DaskExecutor:
         self._lock = threading.Lock()  # futures settle on the client's event loop thread
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
-        bridged: Future[StepOutcome] = Future()
-        remote = self._client.submit(
-            execute_step, task, pure=False, key=f"kiln-step-{task.step}-{task.output_key}"
+        return self.submit_many([task])[0]
+
+    def submit_many(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
+        """One message to the scheduler for all of them (as ``client.map``), not one per step."""
+        remotes = self._client.map(
+            execute_step,
+            tasks,
+            pure=False,
+            key=[f"kiln-step-{task.step}-{task.output_key}" for task in tasks],
         )
+        return [self._bridge(remote) for remote in remotes]
+
+    def _bridge(self, remote: Any) -> Future[StepOutcome]:
+        bridged: Future[StepOutcome] = Future()
         bridged.set_running_or_notify_cancel()
         with self._lock:
             self._running[bridged] = remote

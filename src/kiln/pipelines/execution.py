@@ -207,14 +207,18 @@ class Execution:
                 self.db, self.run_id, finished, [(name, keys[name]) for name in names]
             )
             finished = []
-            reused = False
+            reused, to_run = False, []
             for name in taken:
                 self.state[name] = StepState.running
                 self.attempts[name] += 1
                 if self.steps[name].cache and self._reuse_cached(name, keys[name]):
                     reused = True
                     continue
-                self.running[executor.submit(tasks[name])] = (name, time.monotonic())
+                to_run.append(name)
+            submitted = executor.submit_many([tasks[name] for name in to_run]) if to_run else []
+            now = time.monotonic()
+            for name, future in zip(to_run, submitted, strict=True):
+                self.running[future] = (name, now)
             if not reused:
                 return
 

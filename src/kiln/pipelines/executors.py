@@ -43,6 +43,9 @@ class Executor(Protocol):
 
     def submit(self, task: StepTask) -> Future[StepOutcome]: ...
 
+    def submit_many(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
+        """``submit`` each, in order (a cluster takes them in one message)."""
+
     def stop(self, futures: set[Future[StepOutcome]]) -> None:
         """Stop these steps (they outlived their timeout): their futures fail or are cancelled."""
 
@@ -88,6 +91,9 @@ class LocalExecutor:
             self._in_flight.add(future)
         future.add_done_callback(self._settled)
         return future
+
+    def submit_many(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
+        return [self.submit(task) for task in tasks]
 
     def _settled(self, future: Future[StepOutcome]) -> None:
         with self._lock:
