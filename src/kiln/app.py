@@ -166,6 +166,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if state.job_worker is not None:
         state.job_worker.stop()  # running jobs finish, or go back to the queue
+    pipeline_tasks.stop_step_processes()
     state.model_cache.stop()
     state.credential_cache.stop()
     state.registry_follower.unsubscribe()

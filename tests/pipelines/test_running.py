@@ -9,10 +9,19 @@ from examples import pipelines as examples
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kiln.app import kiln_state
 from kiln.auth.permissions import Role
+from kiln.jobs.worker import Worker
 from tests.api import API, error_of
 from tests.builders.auth import access_token, api, make_member
-from tests.builders.pipelines import read_run, register, run_jobs, start_run, steps_by_name
+from tests.builders.pipelines import (
+    read_run,
+    register,
+    run_jobs,
+    start_run,
+    steps_by_name,
+    wait_for_run,
+)
 
 
 def _time(value: str) -> datetime:
@@ -123,6 +132,27 @@ class TestFailures:
         steps = steps_by_name(done)
         assert steps["stuck"]["wall_seconds"] >= 1.0
         assert steps["after_failure"]["state"] == "skipped"
+
+    def test_a_step_past_its_timeout_stops_alone_beside_another_runs_steps(
+        self, app: FastAPI, client: TestClient
+    ) -> None:
+        # Runs share the worker's step processes: the late step's process is killed, not the
+        # other run's step running beside it, which finishes on its first attempt.
+        register(client, examples.hanging)
+        register(client, examples.fan_out)
+        hanging = start_run(client, "hanging")
+        fan_out = start_run(client, "fan_out", seconds=2.0)
+        worker = Worker(kiln_state(app).db, concurrency=2, poll_seconds=0.05)
+        worker.start()
+        try:
+            stuck = wait_for_run(client, "hanging", hanging["id"], {"failed", "succeeded"})
+            beside = wait_for_run(client, "fan_out", fan_out["id"], {"failed", "succeeded"})
+        finally:
+            worker.stop()
+        assert stuck["state"] == "failed"
+        assert "ran longer than its timeout of 1 s" in stuck["error"]
+        assert beside["state"] == "succeeded", beside
+        assert all(step["attempts"] == 1 for step in beside["steps"]), beside["steps"]
 
     def test_a_step_is_retried_until_it_succeeds(
         self, app: FastAPI, client: TestClient, tmp_path: Path

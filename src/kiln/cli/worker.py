@@ -29,6 +29,7 @@ def worker(
     from kiln.core.logging import configure_logging
     from kiln.jobs.worker import worker_from_settings
     from kiln.monitoring.retraining_tasks import RetrainingSubscription
+    from kiln.pipelines.tasks import stop_step_processes
 
     settings = KilnSettings()
     settings.ensure_home()
@@ -62,4 +63,5 @@ def worker(
     finally:
         console.print("Stopping: running jobs finish or go back to the queue...")
         running.stop()
+        stop_step_processes()
         db.dispose()

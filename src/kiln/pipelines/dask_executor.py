@@ -6,12 +6,16 @@ or a shared folder). Each Dask future is bridged to a ``concurrent.futures.Futur
 loop waits on both executors alike. ``pure=False``: a retried step is a new task, never Dask's
 memoised result of the failed one.
 
+One client per scheduler address for the worker's life (``close_clients`` when it stops): a
+``Client`` connecting per run cost more than the run's tasks on a local cluster.
+
 A step past its timeout is cancelled on the cluster; Dask cannot interrupt Python code already
 running on a worker, so that task finishes (or not) on its own while the run moves on.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future
 from typing import Any
 
@@ -19,24 +23,57 @@ from distributed import Client
 
 from kiln.pipelines.step_process import StepOutcome, StepTask, execute_step
 
+_clients: dict[str, Client] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(address: str) -> Client:
+    # "dask://host:8786" names the scheduler "tcp://host:8786".
+    target = "tcp://" + address.removeprefix("dask://") if address.startswith("dask://") else address
+    with _clients_lock:
+        client = _clients.get(target)
+        if client is None or client.status not in ("running", "connecting"):
+            client = _clients[target] = Client(target, set_as_default=False, timeout=30)
+        return client
+
+
+def close_clients() -> None:
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        client.close()
+
 
 class DaskExecutor:
     def __init__(self, address: str, capacity: int) -> None:
         self.capacity = capacity
-        # "dask://host:8786" names the scheduler "tcp://host:8786".
-        target = "tcp://" + address.removeprefix("dask://") if address.startswith("dask://") else address
-        self._client = Client(target, set_as_default=False, timeout=30)
-        self._running: set[Any] = set()
+        self._client = _client(address)
+        self._running: dict[Future[StepOutcome], Any] = {}  # bridged -> the Dask future
+        self._lock = threading.Lock()  # futures settle on the client's event loop thread
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
-        bridged: Future[StepOutcome] = Future()
-        remote = self._client.submit(
-            execute_step, task, pure=False, key=f"kiln-step-{task.step}-{task.output_key}"
+        return self.submit_many([task])[0]
+
+    def submit_many(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
+        """One message to the scheduler for all of them (as ``client.map``), not one per step."""
+        remotes = self._client.map(
+            execute_step,
+            tasks,
+            pure=False,
+            key=[f"kiln-step-{task.step}-{task.output_key}" for task in tasks],
         )
-        self._running.add(remote)
+        return [self._bridge(remote) for remote in remotes]
+
+    def _bridge(self, remote: Any) -> Future[StepOutcome]:
+        bridged: Future[StepOutcome] = Future()
+        bridged.set_running_or_notify_cancel()
+        with self._lock:
+            self._running[bridged] = remote
 
         def settle(done: Any) -> None:
-            self._running.discard(done)
+            with self._lock:
+                self._running.pop(bridged, None)
             try:
                 bridged.set_result(done.result())
             except BaseException as exc:  # the worker died, or the task was cancelled
@@ -45,10 +82,14 @@ class DaskExecutor:
         remote.add_done_callback(settle)
         return bridged
 
-    def restart(self) -> None:
-        self._client.cancel(list(self._running), force=True)
+    def stop(self, futures: set[Future[StepOutcome]]) -> None:
+        with self._lock:
+            late = [remote for bridged, remote in self._running.items() if bridged in futures]
+        if late:
+            self._client.cancel(late, force=True)
 
     def close(self, *, kill: bool = False) -> None:
-        if kill and self._running:
-            self._client.cancel(list(self._running), force=True)
-        self._client.close()
+        with self._lock:
+            running = list(self._running.values())
+        if kill and running:
+            self._client.cancel(running, force=True)

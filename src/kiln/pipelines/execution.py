@@ -8,14 +8,19 @@ every step not run is marked skipped and the run fails with the step's error and
 the pipeline's owners are told. A step marked ``cache`` reuses the output of an earlier successful
 run of the same function on the same inputs in the project.
 
-An attempt that outlives its timeout (the step's own, else ``KILN_PIPELINE_STEP_TIMEOUT``) is
-stopped and counts as failed: its processes are killed with the pool, which is replaced, and the
-steps that were running beside it are put back to run again without spending an attempt.
+An attempt that outlives its timeout (the step's own, else ``KILN_PIPELINE_STEP_TIMEOUT``, counted
+from when a process took it) is stopped and counts as failed: its own process is killed (the
+worker's other step processes, and the steps running in them, carry on).
+
+The loop costs O(1) per step, not a walk of the run: each step counts the upstream steps it still
+waits for, and a step whose count reaches zero joins a heap of ready steps (in the spec's order).
+Each pass records the steps that finished and marks the ones it starts in one transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -72,6 +77,26 @@ class Execution:
     running: dict[Future[StepOutcome], tuple[str, float]] = field(default_factory=dict)
     failed_step: str | None = None
     failure: tuple[str, str | None] | None = None
+    # The graph, indexed once: name -> step, -> the steps waiting for it, -> upstream not yet done.
+    steps: dict[str, StepSpec] = field(default_factory=dict)
+    downstream: dict[str, list[str]] = field(default_factory=dict)
+    waiting_on: dict[str, int] = field(default_factory=dict)
+    # Pending steps with nothing left to wait for, as (position in ``order``, name).
+    ready: list[tuple[int, str]] = field(default_factory=list)
+    position: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.steps = {step.name: step for step in self.spec.steps}
+        self.position = {name: index for index, name in enumerate(self.order)}
+        self.downstream = {name: [] for name in self.order}
+        for name in self.order:
+            upstream = self.steps[name].upstream()
+            for needed in upstream:
+                self.downstream[needed].append(name)
+            self.waiting_on[name] = sum(self.state[needed] is not StepState.succeeded for needed in upstream)
+            if self.waiting_on[name] == 0 and self.state[name] is StepState.pending:
+                self.ready.append((self.position[name], name))
+        heapq.heapify(self.ready)
 
     @property
     def db(self) -> Database:
@@ -126,12 +151,15 @@ class Execution:
         executor = executor_for(
             self.runtime.settings, max(1, min(self.runtime.settings.processes, len(self.order)))
         )
+        finished: list[step_records.Finished] = []
         try:
             while True:
                 if self.context.cancel_requested:
+                    step_records.record_and_start(self.db, self.run_id, finished, [])
+                    finished = []
                     self._stop()
-                if self.failure is None:
-                    self._start_ready(executor)
+                self._record_and_start(executor, finished)
+                finished = []
                 if not self.running:
                     waiting = [
                         at for name, at in self.retry_at.items() if self.state[name] is StepState.pending
@@ -143,34 +171,63 @@ class Execution:
                 done, _ = wait(list(self.running), timeout=_TICK_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
                     name, _started = self.running.pop(future)
-                    self._finished(name, _outcome(future))
-                self._check_timeouts(executor)
+                    finished.append(self._finished(name, _outcome(future)))
+                finished.extend(self._check_timeouts(executor))
         finally:
             executor.close(kill=self.context.cancel_requested)
         return self._conclude()
 
-    def _ready(self, name: str) -> bool:
-        if self.state[name] is not StepState.pending or time.monotonic() < self.retry_at.get(name, 0.0):
-            return False
-        return all(self.state[needed] is StepState.succeeded for needed in self.spec.step(name).upstream())
+    def _take_ready(self, room: int) -> list[str]:
+        """Up to ``room`` ready steps, in the spec's order; those waiting out a retry delay stay."""
+        now, seen = time.monotonic(), set()
+        taken: list[tuple[int, str]] = []
+        later: list[tuple[int, str]] = []
+        while self.ready and len(taken) < room:
+            entry = heapq.heappop(self.ready)
+            name = entry[1]
+            if self.state[name] is not StepState.pending or name in seen:
+                continue
+            seen.add(name)
+            (later if now < self.retry_at.get(name, 0.0) else taken).append(entry)
+        for entry in later:
+            heapq.heappush(self.ready, entry)
+        return [name for _, name in taken]
 
-    def _start_ready(self, executor: Executor) -> None:
-        running = {name for name, _ in self.running.values()}
-        for name in self.order:
-            if len(self.running) >= executor.capacity:
+    def _record_and_start(self, executor: Executor, finished: list[step_records.Finished]) -> None:
+        """Record ``finished`` and start what is ready, in one transaction per pass; a step reused
+        from the cache lets its downstream start in the next pass."""
+        while True:
+            room = executor.capacity - len(self.running)
+            names = [] if self.failure is not None else self._take_ready(room)
+            if not names and not finished:
                 return
-            if name in running or not self._ready(name):
-                continue
-            step = self.spec.step(name)
-            task = self._task(step)
-            cache_key = _cache_key(step, task)
-            if not step_records.mark_running(self.db, self.run_id, name, cache_key):
-                continue
-            self.state[name] = StepState.running
-            self.attempts[name] += 1
-            if step.cache and self._reuse_cached(name, cache_key):
-                continue
-            self.running[executor.submit(task)] = (name, time.monotonic())
+            tasks = {name: self._task(self.steps[name]) for name in names}
+            keys = {name: _cache_key(self.steps[name], task) for name, task in tasks.items()}
+            taken = step_records.record_and_start(
+                self.db, self.run_id, finished, [(name, keys[name]) for name in names]
+            )
+            finished = []
+            reused, to_run = False, []
+            for name in taken:
+                self.state[name] = StepState.running
+                self.attempts[name] += 1
+                if self.steps[name].cache and self._reuse_cached(name, keys[name]):
+                    reused = True
+                    continue
+                to_run.append(name)
+            submitted = executor.submit_many([tasks[name] for name in to_run]) if to_run else []
+            now = time.monotonic()
+            for name, future in zip(to_run, submitted, strict=True):
+                self.running[future] = (name, now)
+            if not reused:
+                return
+
+    def _succeeded(self, name: str) -> None:
+        self.state[name] = StepState.succeeded
+        for waiting in self.downstream[name]:
+            self.waiting_on[waiting] -= 1
+            if self.waiting_on[waiting] == 0 and self.state[waiting] is StepState.pending:
+                heapq.heappush(self.ready, (self.position[waiting], waiting))
 
     def _task(self, step: StepSpec) -> StepTask:
         arguments: dict[str, dict[str, Any]] = {}
@@ -194,35 +251,30 @@ class Execution:
         )
 
     def _timeout(self, name: str) -> float:
-        return self.spec.step(name).timeout or self.runtime.settings.step_timeout
+        return self.steps[name].timeout or self.runtime.settings.step_timeout
 
-    def _check_timeouts(self, executor: Executor) -> None:
+    def _check_timeouts(self, executor: Executor) -> list[step_records.Finished]:
         now = time.monotonic()
-        late = [
-            (future, name, started)
-            for future, (name, started) in self.running.items()
-            if now - started > self._timeout(name)
-        ]
+        late: list[tuple[Future[StepOutcome], str, float]] = []
+        for future, (name, started) in list(self.running.items()):
+            if not future.running() and not future.done():
+                self.running[future] = (name, now)  # still queued behind other runs' steps
+            elif now - started > self._timeout(name):
+                late.append((future, name, started))
         if not late:
-            return
-        late_futures = {future for future, _, _ in late}
-        bystanders = [name for future, (name, _) in self.running.items() if future not in late_futures]
-        self.running.clear()
-        executor.restart()
-        for name in bystanders:
-            step_records.put_back(
-                self.db, self.run_id, name, "stopped because another step outlived its timeout"
-            )
-            self.state[name] = StepState.pending
-            self.attempts[name] -= 1
-        for _, name, started in late:
+            return []
+        executor.stop({future for future, _, _ in late})
+        finished = []
+        for future, name, started in late:
+            del self.running[future]
             seconds = self._timeout(name)
             outcome = step_records.failed_outcome(
                 f"TimeoutError: step {name} ran longer than its timeout of {seconds:g} s",
                 started_at=utcnow() - timedelta(seconds=now - started),
                 wall_seconds=now - started,
             )
-            self._finished(name, outcome)
+            finished.append(self._finished(name, outcome))
+        return finished
 
     def _stop(self) -> None:
         """Cancel asked: end the run cancelled. A worker that is only stopping leaves it to resume."""
@@ -254,11 +306,12 @@ class Execution:
             return False
         source_run, output = found
         step_records.record_cached(self.db, self.run_id, name, source_run=source_run, output=output)
-        self.state[name] = StepState.succeeded
         self.outputs[name] = output
+        self._succeeded(name)
         return True
 
-    def _finished(self, name: str, outcome: StepOutcome) -> None:
+    def _finished(self, name: str, outcome: StepOutcome) -> step_records.Finished:
+        """The step's state in memory after ``outcome``; what to record (the caller batches it)."""
         attempt = self.attempts[name]
         retry = not outcome.ok and attempt < self.max_attempts[name]
         state = StepState.succeeded if outcome.ok else StepState.pending if retry else StepState.failed
@@ -266,19 +319,22 @@ class Execution:
         if outcome.error and not outcome.log:
             lines.append(f"{step_records.stamp()} ERROR {outcome.error}")
         if retry:
-            delay = self.spec.step(name).retry_delay * 2 ** (attempt - 1)
+            delay = self.steps[name].retry_delay * 2 ** (attempt - 1)
             self.retry_at[name] = time.monotonic() + delay
+            heapq.heappush(self.ready, (self.position[name], name))
             lines.append(f"{step_records.stamp()} WARNING attempt {attempt} failed; retrying in {delay:g} s")
         text = "".join(f"[attempt {attempt}] {line}\n" for line in lines)
-        step_records.record_outcome(self.db, self.run_id, name, state, outcome, log_text=text)
-        self.state[name] = state
         if outcome.output is not None:
             self.outputs[name] = outcome.output
+        if state is StepState.succeeded:
+            self._succeeded(name)
+        else:
+            self.state[name] = state
         if state is not StepState.pending:
             finished_step.record_child_run_of(
                 self.db,
                 run_id=self.run_id,
-                step=self.spec.step(name),
+                step=self.steps[name],
                 parameters=self.parameters,
                 outcome=outcome,
                 state=state,
@@ -288,6 +344,7 @@ class Execution:
         if state is StepState.failed and self.failure is None:
             self.failed_step = name
             self.failure = (outcome.error or "failed", outcome.traceback)
+        return step_records.Finished(name, state, outcome, text)
 
     def _conclude(self) -> dict[str, Any]:
         now = utcnow()

@@ -11,21 +11,31 @@ pandas and pyarrow, so a DataFrame step does not spend seconds importing them (m
 first Parquet step 5.5 s without, 0.09 s with). They were once blamed for a hang of Parquet runs;
 the cause was a lock taken twice by the step's log capture (``step_process._Capture``).
 
-One pool per pipeline run, sized to the run's parallelism (``KILN_PIPELINE_PROCESSES``), shut
-down when the run ends.
+The processes are the worker's, not a run's (``step_pool``): started by the first step, shared by
+every run, ``KILN_PIPELINE_PROCESSES`` of them, stopped with the worker (``close_shared``). A run
+has at most as many steps in flight as its ``capacity``; steps of runs beside it queue for the
+same processes. Stopping a run's steps (a timeout, a cancel) kills their processes only.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+import sys
+import threading
+from concurrent.futures import Future
+from multiprocessing.context import ForkServerContext
 from typing import Protocol
 
 from kiln.pipelines.settings import PipelineSettings
-from kiln.pipelines.step_process import StepOutcome, StepTask, execute_step
+from kiln.pipelines.step_pool import StepPool
+from kiln.pipelines.step_process import StepOutcome, StepTask
 
-_context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload(["kiln.pipelines.step_process", "pandas", "pyarrow.parquet"])
+_context: ForkServerContext = multiprocessing.get_context("forkserver")
+_context.set_forkserver_preload(
+    ["kiln.pipelines.step_pool", "kiln.pipelines.step_process", "pandas", "pyarrow.parquet"]
+)
+_shared: StepPool | None = None
+_shared_lock = threading.Lock()
 
 
 class Executor(Protocol):
@@ -33,41 +43,76 @@ class Executor(Protocol):
 
     def submit(self, task: StepTask) -> Future[StepOutcome]: ...
 
-    def restart(self) -> None:
-        """Stop every step running now (one outlived its timeout): their futures fail."""
+    def submit_many(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
+        """``submit`` each, in order (a cluster takes them in one message)."""
 
-    def close(self, *, kill: bool = False) -> None: ...
+    def stop(self, futures: set[Future[StepOutcome]]) -> None:
+        """Stop these steps (they outlived their timeout): their futures fail or are cancelled."""
+
+    def close(self, *, kill: bool = False) -> None:
+        """The run is over; ``kill``: stop its steps still in flight (the run was cancelled)."""
+
+
+def shared_pool(size: int) -> StepPool:
+    """The worker's step processes, at least ``size`` of them, started on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared.closed:
+            _shared = StepPool(_context, size)
+        else:
+            _shared.grow(size)
+        return _shared
+
+
+def close_shared() -> None:
+    """Stop the worker's step processes (the worker or the app is stopping); the next run starts new ones."""
+    global _shared
+    with _shared_lock:
+        pool, _shared = _shared, None
+    if pool is not None:
+        pool.close()
+    dask = sys.modules.get("kiln.pipelines.dask_executor")  # only when a run used it (optional extra)
+    if dask is not None:
+        dask.close_clients()
 
 
 class LocalExecutor:
-    def __init__(self, processes: int) -> None:
-        self.capacity = processes
-        self._pool = self._new_pool()
+    """A run's window onto the worker's step processes."""
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.capacity, mp_context=_context)
+    def __init__(self, pool: StepPool, capacity: int) -> None:
+        self.capacity = capacity
+        self._pool = pool
+        self._in_flight: set[Future[StepOutcome]] = set()
+        self._lock = threading.Lock()  # futures settle on the pool's threads
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
-        return self._pool.submit(execute_step, task)
+        future = self._pool.submit(task)
+        with self._lock:
+            self._in_flight.add(future)
+        future.add_done_callback(self._settled)
+        return future
 
-    def restart(self) -> None:
-        # A pool process cannot be stopped alone: the pool goes, and a fresh one takes its place.
-        self.close(kill=True)
-        self._pool = self._new_pool()
+    def submit_many(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
+        return [self.submit(task) for task in tasks]
+
+    def _settled(self, future: Future[StepOutcome]) -> None:
+        with self._lock:
+            self._in_flight.discard(future)
+
+    def stop(self, futures: set[Future[StepOutcome]]) -> None:
+        self._pool.stop(futures)
 
     def close(self, *, kill: bool = False) -> None:
         if kill:
-            # A step past its timeout, or a run cancelled: its processes are stopped, not awaited.
-            # (ProcessPoolExecutor has no public way to do this before Python 3.14.)
-            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
-                process.terminate()
-        self._pool.shutdown(wait=not kill, cancel_futures=True)
+            with self._lock:
+                in_flight = set(self._in_flight)
+            self._pool.stop(in_flight)
 
 
 def executor_for(settings: PipelineSettings, width: int) -> Executor:
     """The executor ``KILN_PIPELINE_EXECUTOR`` names, for a run of ``width`` parallel steps."""
     if settings.executor == "local":
-        return LocalExecutor(width)
+        return LocalExecutor(shared_pool(settings.processes), width)
     from kiln.pipelines.dask_executor import DaskExecutor  # the optional extra, loaded when named
 
     return DaskExecutor(settings.executor, width)

@@ -62,6 +62,18 @@ class StepOutcome:
     params: dict[str, str] = field(default_factory=dict)
 
 
+_stores: dict[tuple[str, str], ArtifactStore] = {}
+
+
+def _store(task: StepTask) -> ArtifactStore:
+    """The task's store, opened once per process (opening resolved the filesystem on every step)."""
+    key = (task.store_root, json.dumps(task.store_options, sort_keys=True, default=str))
+    store = _stores.get(key)
+    if store is None:
+        store = _stores[key] = ArtifactStore(task.store_root, task.store_options)
+    return store
+
+
 def _stamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -132,7 +144,7 @@ def execute_step(task: StepTask) -> StepOutcome:
     level = root.level
     root.addHandler(handler)
     root.setLevel(min(level, logging.INFO) if level else logging.INFO)
-    store = ArtifactStore(task.store_root, task.store_options)
+    store = _store(task)
     output: dict[str, Any] | None = None
     failure: BaseException | None = None
     recorded = step_context.StepRecording()

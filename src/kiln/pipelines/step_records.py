@@ -1,16 +1,20 @@
-"""A pipeline run's durable step states: each change one short transaction, a conditional update.
+"""A pipeline run's durable step states: conditional updates, one short transaction per change.
 
 These rows are what lets a run resume on another worker: a step is marked running (from pending)
 before it is handed to an executor, and its outcome (output, timings, resources, log) is written
-the moment it comes back. Nothing here is audited: it is job bookkeeping (docs/architecture.md).
+the moment it comes back. ``record_and_start`` does both in one transaction: the steps that
+finished and the steps their outcomes let start (a chain's step costs one commit, not two).
+Nothing here is audited: it is job bookkeeping (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 from kiln.core.db import Database
 from kiln.core.ids import utcnow
@@ -27,49 +31,79 @@ def stamp() -> str:
     return utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def mark_running(db: Database, run_id: str, name: str, cache_key: str) -> bool:
-    """Pending -> running, one attempt more; False when another worker took it first."""
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """An attempt's outcome to record, and the state it leaves its step in."""
+
+    name: str
+    state: StepState
+    outcome: StepOutcome
+    log_text: str
+
+
+def record_and_start(
+    db: Database, run_id: str, finished: Sequence[Finished], starting: Sequence[tuple[str, str]]
+) -> list[str]:
+    """In one transaction: ``finished`` outcomes, then ``starting`` (name, cache key) marked
+    running; the names marked (another worker may have taken a step first)."""
     with db.engine.begin() as connection:
-        taken = connection.execute(
-            update(_steps)
-            .where(
-                _steps.c.run_id == run_id, _steps.c.name == name, _steps.c.state == StepState.pending.value
-            )
-            .values(
-                state=StepState.running.value,
-                attempts=_steps.c.attempts + 1,
-                started_at=utcnow(),
-                finished_at=None,
-                cache_key=cache_key,
-            )
-        )
+        for done in finished:
+            _record_outcome(connection, run_id, done)
+        return [name for name, cache_key in starting if _mark_running(connection, run_id, name, cache_key)]
+
+
+def _bound(column: str) -> Any:
+    """A parameter typed as ``column`` (names differ from the columns': SQLAlchemy keeps those)."""
+    return bindparam(f"p_{column}", type_=_steps.c[column].type)
+
+
+def _this_step(state: StepState) -> Any:
+    return (
+        _steps.c.run_id == _bound("run_id"),
+        _steps.c.name == _bound("name"),
+        _steps.c.state == state.value,
+    )
+
+
+# Built once: a statement made per call spent more CPU on SQLAlchemy's cache key than SQLite on it.
+_MARK_RUNNING = (
+    update(_steps)
+    .where(*_this_step(StepState.pending))
+    .values(
+        state=StepState.running.value,
+        attempts=_steps.c.attempts + 1,
+        started_at=_bound("started_at"),
+        finished_at=None,
+        cache_key=_bound("cache_key"),
+    )
+)
+_OUTCOME_COLUMNS = (
+    "state",
+    "started_at",
+    "finished_at",
+    "wall_seconds",
+    "cpu_seconds",
+    "peak_memory_bytes",
+    "output",
+    "error",
+    "traceback",
+)
+_RECORD_OUTCOME = (
+    update(_steps)
+    .where(*_this_step(StepState.running))
+    .values({column: _bound(column) for column in _OUTCOME_COLUMNS})
+)
+_RECORD_OUTCOME_AND_LOG = _RECORD_OUTCOME.values(log=_bound("log"))
+_READ_LOG = select(_steps.c.log).where(_steps.c.run_id == _bound("run_id"), _steps.c.name == _bound("name"))
+
+
+def _mark_running(connection: Connection, run_id: str, name: str, cache_key: str) -> bool:
+    """Pending -> running, one attempt more."""
+    taken = connection.execute(
+        _MARK_RUNNING,
+        {"p_run_id": run_id, "p_name": name, "p_started_at": utcnow(), "p_cache_key": cache_key},
+    )
     return bool(taken.rowcount == 1)
-
-
-def put_back(db: Database, run_id: str, name: str, reason: str) -> None:
-    """Running -> pending without spending the attempt: the step was stopped for another's sake."""
-    append_log(db, run_id, name, f"{stamp()} WARNING {reason}; it runs again")
-    with db.engine.begin() as connection:
-        connection.execute(
-            update(_steps)
-            .where(
-                _steps.c.run_id == run_id, _steps.c.name == name, _steps.c.state == StepState.running.value
-            )
-            .values(state=StepState.pending.value, attempts=_steps.c.attempts - 1)
-        )
-
-
-def append_log(db: Database, run_id: str, name: str, *lines: str) -> None:
-    with db.engine.begin() as connection:
-        current = connection.execute(
-            select(_steps.c.log).where(_steps.c.run_id == run_id, _steps.c.name == name)
-        ).scalar_one()
-        text = "".join(f"{line}\n" for line in lines)
-        connection.execute(
-            update(_steps)
-            .where(_steps.c.run_id == run_id, _steps.c.name == name)
-            .values(log=(current + text)[-MAX_LOG_CHARS:])
-        )
 
 
 def cached_output(
@@ -110,32 +144,21 @@ def record_cached(db: Database, run_id: str, name: str, *, source_run: str, outp
         )
 
 
-def record_outcome(
-    db: Database, run_id: str, name: str, state: StepState, outcome: StepOutcome, *, log_text: str
-) -> None:
+def _record_outcome(connection: Connection, run_id: str, done: Finished) -> None:
     """The attempt's outcome, only onto a step still running (a cancelled run stays cancelled)."""
-    with db.engine.begin() as connection:
-        current = connection.execute(
-            select(_steps.c.log).where(_steps.c.run_id == run_id, _steps.c.name == name)
-        ).scalar_one()
-        connection.execute(
-            update(_steps)
-            .where(
-                _steps.c.run_id == run_id, _steps.c.name == name, _steps.c.state == StepState.running.value
-            )
-            .values(
-                state=state.value,
-                started_at=outcome.started_at,
-                finished_at=outcome.finished_at,
-                wall_seconds=outcome.wall_seconds,
-                cpu_seconds=outcome.cpu_seconds,
-                peak_memory_bytes=outcome.peak_memory_bytes,
-                output=outcome.output,
-                error=outcome.error,
-                traceback=outcome.traceback,
-                log=(current + log_text)[-MAX_LOG_CHARS:],
-            )
-        )
+    outcome = done.outcome
+    values: dict[str, Any] = {
+        "p_run_id": run_id,
+        "p_name": done.name,
+        "p_state": done.state.value,
+        **{f"p_{column}": getattr(outcome, column) for column in _OUTCOME_COLUMNS if column != "state"},
+    }
+    if not done.log_text:  # a quiet step: its log stays as it is, unread
+        connection.execute(_RECORD_OUTCOME, values)
+        return
+    current = connection.execute(_READ_LOG, {"p_run_id": run_id, "p_name": done.name}).scalar_one()
+    values["p_log"] = (current + done.log_text)[-MAX_LOG_CHARS:]
+    connection.execute(_RECORD_OUTCOME_AND_LOG, values)
 
 
 def skip_unfinished(db: Database, run_id: str, *, states: tuple[StepState, ...], now: datetime) -> int:

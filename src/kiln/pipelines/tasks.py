@@ -2,7 +2,9 @@
 
 The run handler needs the artifact store and a mailer, which ``JobContext`` does not carry:
 ``register_job_kinds`` binds the process's (one per ``kiln server`` or ``kiln worker``, built from
-its settings). ``subscribe_triggers`` wires the dataset event to the trigger job for an app's life.
+its settings). ``stop_step_processes`` ends the step processes runs share, with the worker (its app's
+lifespan, or ``kiln worker``). ``TriggerSubscription`` wires the dataset event to the trigger job
+for an app's life.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from kiln.jobs.context import JobContext, PermanentFailure
 from kiln.jobs.kinds import Backoff, register_job_kind
 from kiln.notify.email import Mailer
 from kiln.pipelines.execution import Execution, PipelineRuntime
+from kiln.pipelines.executors import close_shared
 from kiln.pipelines.runs import RUN_JOB
 from kiln.pipelines.scheduled import SCHEDULED_JOB, start_scheduled_run
 from kiln.pipelines.settings import PipelineSettings
@@ -36,6 +39,12 @@ def register_job_kinds(store: ArtifactStore, settings: PipelineSettings, *, mail
     )
     register_job_kind(TRIGGER_JOB, fire_triggers, max_attempts=3)
     register_job_kind(SCHEDULED_JOB, start_schedule, max_attempts=3)
+
+
+def stop_step_processes() -> None:
+    """Stop the step processes (and Dask clients) this process's runs share; called once the
+    worker has stopped, so no run is using them."""
+    close_shared()
 
 
 def _bound() -> PipelineRuntime:

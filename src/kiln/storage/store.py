@@ -11,8 +11,9 @@ import hashlib
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import fsspec
@@ -51,25 +52,31 @@ class ArtifactStore:
 
     def put_file(self, local_path: str, key: str, *, size: int, sha256: str) -> StoredObject:
         """Copy an already-hashed local file into the store under ``key``."""
-        target = self._full(key)
         if self.is_local:
-            # Write beside the target, then rename: readers never see a half-written file.
-            self.fs.makedirs(os.path.dirname(target), exist_ok=True)
-            # Unique per upload: two uploads of one path in one process must not share a partial file.
-            partial = f"{target}.partial-{os.getpid()}-{uuid.uuid4().hex}"
-            try:
-                self.fs.put_file(local_path, partial)
-                os.replace(partial, target)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(partial)
-                raise
+            self._write_local(key, lambda partial: self.fs.put_file(local_path, partial))
         else:
-            self.fs.put_file(local_path, target)
+            self.fs.put_file(local_path, self._full(key))
         return StoredObject(key=key, size=size, sha256=sha256)
+
+    def _write_local(self, key: str, write: Callable[[str], object]) -> None:
+        # Write beside the target, then rename: readers never see a half-written file.
+        target = self._full(key)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # Unique per upload: two uploads of one path in one process must not share a partial file.
+        partial = f"{target}.partial-{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            write(partial)
+            os.replace(partial, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            raise
 
     def put_bytes(self, key: str, data: bytes) -> StoredObject:
         digest = hashlib.sha256(data).hexdigest()
+        if self.is_local:  # straight to the partial file beside the target: no temporary copy
+            self._write_local(key, lambda partial: Path(partial).write_bytes(data))
+            return StoredObject(key=key, size=len(data), sha256=digest)
         with tempfile.NamedTemporaryFile(prefix="kiln-bytes-") as tmp:
             tmp.write(data)
             tmp.flush()
