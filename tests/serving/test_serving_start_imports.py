@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 # Loaded only by the control plane, the worker or the rest of the CLI; never by a serving start.
 NOT_SERVING = (
     "kiln.cli.main",  # every command group
@@ -55,15 +57,21 @@ def test_the_serving_app_loads_no_control_plane_worker_or_data_module(tmp_path: 
     assert loaded(probe, tmp_path) == ["[]"]  # a replica's start, on a migrated database
 
 
-def test_kiln_serve_starts_through_its_own_command_without_the_rest_of_the_cli(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("serve", "--forwarded-allow-ips"), ("server", "--reload"), ("worker", "--concurrency")],
+)
+def test_the_process_commands_start_without_the_rest_of_the_cli(
+    command: str, option: str, tmp_path: Path
+) -> None:
     probe = (
         "import sys, contextlib, io\n"
-        "sys.argv = ['kiln', 'serve', '--help']\n"
+        f"sys.argv = ['kiln', {command!r}, '--help']\n"
         "from kiln.cli.entry import main\n"
         "out = io.StringIO()\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(out):\n"
         "    main()\n"
-        "assert '--forwarded-allow-ips' in out.getvalue(), out.getvalue()"
+        f"assert {option!r} in out.getvalue(), out.getvalue()"
     )
     assert loaded(probe, tmp_path) == ["[]"]
 
