@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import structlog
 from fastapi import FastAPI, Request
@@ -28,7 +28,6 @@ from kiln.auth.deps import AuthState, BearerAuthenticator
 from kiln.auth.projects import permissions_in_project, visible_project_ids
 from kiln.auth.ratelimit import RateLimits
 from kiln.auth.settings import AuthSettings
-from kiln.auth.setup import announce_setup_token
 from kiln.core.audit_trail import AuditTrail
 from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
 from kiln.core.db import Database
@@ -40,16 +39,10 @@ from kiln.core.project_permissions import ProjectPermissions
 from kiln.core.security import resolve_audit_key, resolve_secret_key
 from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
-from kiln.data import tasks as data_tasks
 from kiln.jobs.settings import WorkerSettings
-from kiln.jobs.worker import Worker, worker_from_settings
-from kiln.monitoring import tasks as monitoring_tasks
-from kiln.monitoring.alert_tasks import bind_store as bind_job_store
-from kiln.monitoring.retraining_tasks import RetrainingSubscription
 from kiln.notify.deps import NotifyState
 from kiln.notify.email import Mailer
 from kiln.notify.settings import SmtpSettings
-from kiln.pipelines import tasks as pipeline_tasks
 from kiln.pipelines.deps import PipelinesState
 from kiln.pipelines.settings import PipelineSettings
 from kiln.registry.deps import RegistryState
@@ -67,6 +60,14 @@ from kiln.serving.settings import PredictionLogSettings
 from kiln.storage.deps import StorageState, StoreDep
 from kiln.storage.settings import StorageSettings
 from kiln.storage.store import ArtifactStore
+
+if TYPE_CHECKING:
+    # Only ``kiln server`` and ``kiln worker`` build these: they are imported where they are built,
+    # so a serving process never loads the worker, the job kinds or the data, monitoring and
+    # pipeline tasks behind them (start-up time and idle memory of ``kiln serve``).
+    from kiln.jobs.worker import Worker
+    from kiln.monitoring.retraining_tasks import RetrainingSubscription
+    from kiln.pipelines.tasks import TriggerSubscription
 
 log = structlog.get_logger("kiln.app")
 
@@ -108,10 +109,12 @@ class KilnState:
     model_cache: ModelCache
     # Re-resolves deployments that follow a stage or alias when the registry moves it.
     registry_follower: RegistryFollower
-    # A new dataset version starts the pipelines that have a trigger on it (kiln.pipelines.triggers).
-    pipeline_triggers: pipeline_tasks.TriggerSubscription
-    # Drift or an alert firing starts a deployment's retraining run (kiln.monitoring.retraining_fire).
-    retraining_triggers: RetrainingSubscription
+    # A new dataset version starts the pipelines that have a trigger on it (kiln.pipelines.triggers);
+    # None in a serving process, where no dataset version arrives.
+    pipeline_triggers: TriggerSubscription | None
+    # Drift or an alert firing starts a deployment's retraining run (kiln.monitoring.retraining_fire);
+    # None in a serving process, which evaluates neither.
+    retraining_triggers: RetrainingSubscription | None
     metrics_registry: CollectorRegistry
     authenticator: Authenticator
     project_visibility: ProjectVisibility
@@ -156,8 +159,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = kiln_state(app)
     state.prediction_logger.start()
     state.registry_follower.subscribe()
-    state.pipeline_triggers.subscribe()
-    state.retraining_triggers.subscribe()
+    for subscription in (state.pipeline_triggers, state.retraining_triggers):
+        if subscription is not None:
+            subscription.subscribe()
     state.credential_cache.start()
     state.model_cache.start()
     if state.job_worker is not None:
@@ -170,8 +174,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.model_cache.stop()
     state.credential_cache.stop()
     state.registry_follower.unsubscribe()
-    state.pipeline_triggers.unsubscribe()
-    state.retraining_triggers.unsubscribe()
+    for subscription in (state.pipeline_triggers, state.retraining_triggers):
+        if subscription is not None:
+            subscription.unsubscribe()
     # Queued predictions are written before the database closes: a clean shutdown loses none.
     state.prediction_logger.close()
     state.mailer.close()  # queued mail goes out first
@@ -205,9 +210,9 @@ def create_app(
     bind_audit_key(db, resolve_audit_key(settings.audit_key, settings.home, embedded=db.is_sqlite))
     rekey_legacy_records(db)
     store = artifact_store(settings)
-    register_job_kinds(store, settings)
-    # Monitoring's jobs (drift reports, drift alert rules) read reference samples from this store.
-    bind_job_store(db, store)
+    if not serving_only:  # a serving process enqueues and runs no job
+        register_job_kinds(store, settings)
+        bind_job_store(db, store)
     secret_key = resolve_secret_key(settings.secret_key, settings.home, embedded=db.is_sqlite)
     config = AuthConfig.from_settings(settings.auth, secret_key=secret_key)
     rate_limits = RateLimits(
@@ -247,18 +252,16 @@ def create_app(
         prediction_logger=PredictionLogger(db, settings.prediction_log, registry=registry),
         model_cache=_model_cache(settings, db, store),
         registry_follower=RegistryFollower(db),
-        pipeline_triggers=pipeline_tasks.TriggerSubscription(db),
-        retraining_triggers=RetrainingSubscription(db),
+        pipeline_triggers=None if serving_only else _pipeline_triggers(db),
+        retraining_triggers=None if serving_only else _retraining_triggers(db),
         metrics_registry=registry,
         authenticator=BearerAuthenticator(credential_cache),
         project_visibility=visible_project_ids,
         project_permissions=permissions_in_project,
         audit_trail=audit_service.record,
-        job_worker=None
-        if serving_only or not settings.worker.enabled
-        else worker_from_settings(db, settings.worker),
+        job_worker=None if serving_only or not settings.worker.enabled else _job_worker(db, settings),
         # A serving process offers no sign-up, so it announces no setup token.
-        setup_token=None if serving_only else announce_setup_token(db, config),
+        setup_token=None if serving_only else _announce_setup_token(db, config),
     )
     install_error_handlers(app)
     limits = BodyLimits(
@@ -307,6 +310,10 @@ def artifact_store(settings: KilnSettings) -> ArtifactStore:
 def register_job_kinds(store: ArtifactStore, settings: KilnSettings) -> None:
     """Every domain's job kinds, one line each (``kiln server``'s worker and ``kiln worker`` run
     them; the queue refuses a kind nobody registered). Pipeline steps write through ``store``."""
+    from kiln.data import tasks as data_tasks
+    from kiln.monitoring import tasks as monitoring_tasks
+    from kiln.pipelines import tasks as pipeline_tasks
+
     monitoring_tasks.register_job_kinds()
     mailer = Mailer(settings.smtp, public_url=settings.auth.public_url)
     data_tasks.register_job_kinds()
@@ -315,9 +322,45 @@ def register_job_kinds(store: ArtifactStore, settings: KilnSettings) -> None:
     pipeline_tasks.register_job_kinds(store, settings.pipelines, mailer=mailer)
 
 
+def bind_job_store(db: Database, store: ArtifactStore) -> None:
+    """Monitoring's jobs (drift reports, drift alert rules) read reference samples from ``store``."""
+    from kiln.monitoring.alert_tasks import bind_store
+
+    bind_store(db, store)
+
+
 def start_recurring_jobs(db: Database) -> None:
     """Jobs that reschedule themselves, started once wherever a worker runs (idempotent)."""
+    from kiln.monitoring import tasks as monitoring_tasks
+
     monitoring_tasks.ensure_ticking(db)
+
+
+# What only ``kiln server`` builds, each importing its domain's module where it is built.
+
+
+def _pipeline_triggers(db: Database) -> TriggerSubscription:
+    from kiln.pipelines.tasks import TriggerSubscription
+
+    return TriggerSubscription(db)
+
+
+def _retraining_triggers(db: Database) -> RetrainingSubscription:
+    from kiln.monitoring.retraining_tasks import RetrainingSubscription
+
+    return RetrainingSubscription(db)
+
+
+def _job_worker(db: Database, settings: KilnSettings) -> Worker:
+    from kiln.jobs.worker import worker_from_settings
+
+    return worker_from_settings(db, settings.worker)
+
+
+def _announce_setup_token(db: Database, config: AuthConfig) -> str | None:
+    from kiln.auth.setup import announce_setup_token
+
+    return announce_setup_token(db, config)
 
 
 def create_serving_app() -> FastAPI:
