@@ -7,6 +7,10 @@ checked at once: every record has exactly the signature's fields, every cell is 
 ``float`` (not a bool, not text, not null), the numbers become one float matrix in a C-level pass,
 and each field's bounds (and integrality, for integer fields) are tested on its column.
 
+The same matrix check (``checked``) serves two other shapes of clean input: a dict of numeric numpy
+columns (``columns``: the Open Inference Protocol route's tensors), and the matrix that serving
+decodes straight from an all-number body (``kiln.serving.numeric_body``).
+
 Only the clean request is answered here. Anything else — a missing or unknown field, a null, a
 string, a value out of range — returns None, and the column-by-column check runs as before and
 names every problem. So the answers and the messages are those of ``RecordValidator``.
