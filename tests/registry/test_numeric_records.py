@@ -93,3 +93,36 @@ def outcome(check: Any, data: Any) -> Any:
         return [column.tolist() for column in check(data).columns]
     except ValidationFailed as refused:
         return refused.message, refused.details
+
+
+ARRAYS = {
+    "latency_ms": np.array([12.5, 0.0]),
+    "retries": np.array([2, 0], dtype=np.int64),
+    "load": np.array([-0.25, 3.0], dtype=np.float32),
+}
+
+
+def test_numeric_array_columns_give_the_same_columns(loaded: LoadedModel) -> None:
+    """The OIP route's tensors (a dict of numpy columns): the same columns, dtypes included."""
+    fast, by_fields = loaded.validate(ARRAYS), checked_by_fields(ARRAYS)
+    assert [column.dtype for column in fast.columns] == [column.dtype for column in by_fields.columns]
+    assert outcome(loaded.validate, ARRAYS) == outcome(checked_by_fields, ARRAYS)
+    np.testing.assert_array_equal(fast.matrix(), by_fields.matrix())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"latency_ms": np.array([12.5, 10_001.0])},
+        {"retries": np.array([2.0, 1.5])},
+        {"load": np.array([np.nan, 1.0])},
+        {"load": np.array([np.inf, 1.0])},
+        {"load": np.array(["high", "low"])},
+        {"load": np.array([1.0])},
+        {"lod": np.array([1.0, 2.0])},
+    ],
+    ids=["above maximum", "not whole", "NaN", "infinity", "text", "shorter", "unknown"],
+)
+def test_other_array_columns_get_the_field_by_field_answer(loaded: LoadedModel, change: Any) -> None:
+    data = {**ARRAYS, **change}
+    assert outcome(loaded.validate, data) == outcome(checked_by_fields, data)

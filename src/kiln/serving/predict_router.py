@@ -31,7 +31,8 @@ from kiln.core.permissions import Permission
 from kiln.serving.deps import get_model_cache, get_prediction_logger
 from kiln.serving.errors import NotReady
 from kiln.serving.model_cache import Route
-from kiln.serving.predict_payload import parse_payload
+from kiln.serving.numeric_body import read_numeric
+from kiln.serving.predict_payload import inputs_text, parse_payload
 from kiln.serving.predicting import answer, log_prediction
 from kiln.serving.prediction_log import new_request_id
 
@@ -136,14 +137,25 @@ async def predict(name: str, request: Request) -> Response:
         return _error(NotReady(f"deployment {name!r} is not ready: {route.reason}"), request_id)
     body = await request.body()
     logger = get_prediction_logger(request)
-    try:
-        data, rows, data_text = parse_payload(body)
-    except KilnError as exc:
-        log_prediction(logger, route, actor, request_id, started, "invalid", error=exc.message)
-        return _error(exc, request_id)
+    # A clean all-number body goes straight to the model's matrix; any other takes the general path.
+    checked = read_numeric(route.model, body)
+    data_text = inputs_text(body) if checked is not None else None
+    data: Any = None
+    if checked is not None and data_text is not None:
+        rows = checked.n_rows
+    else:
+        checked = None  # its inputs cannot be sliced out for the log: logged from the parsed body
+        try:
+            data, rows, data_text = parse_payload(body)
+        except KilnError as exc:
+            log_prediction(logger, route, actor, request_id, started, "invalid", error=exc.message)
+            return _error(exc, request_id)
     try:
         document = await run(
-            rows, lambda: answer(logger, route, actor, request_id, started, data, logged_inputs=data_text)
+            rows,
+            lambda: answer(
+                logger, route, actor, request_id, started, data, logged_inputs=data_text, checked=checked
+            ),
         )
     except KilnError as exc:
         return _error(exc, request_id)

@@ -15,6 +15,7 @@ import structlog
 
 from kiln.core.actor import Actor
 from kiln.core.errors import KilnError
+from kiln.registry.signature import ModelInput
 from kiln.serving.errors import ModelFailed, NotReady
 from kiln.serving.model_cache import Route
 from kiln.serving.prediction_log import JsonText, PredictionLogger, PredictionRecord
@@ -64,9 +65,11 @@ def answer(
     data: Any,
     *,
     logged_inputs: JsonText | None = None,
+    checked: ModelInput | None = None,
 ) -> dict[str, Any]:
     """The prediction document for ``data`` (records or columns), logged (as ``logged_inputs``, the
-    request's own JSON text of ``data``, when the caller has it).
+    request's own JSON text of ``data``, when the caller has it). ``checked``: ``data`` already
+    checked against the signature (``numeric_body``), so it is not checked again.
 
     Raises ``NotReady`` (503) when the route has no model, ``ValidationFailed`` (422, naming each bad
     field in ``details.problems``) when ``data`` does not fit the signature, and ``ModelFailed``
@@ -76,7 +79,7 @@ def answer(
     if model is None:
         raise NotReady(f"deployment {route.name!r} is not ready: {route.reason}")
     try:
-        validated = model.validate(data)
+        validated = model.validate(data) if checked is None else checked
     except KilnError as exc:
         log_prediction(logger, route, actor, request_id, started, "invalid", error=exc.message)
         raise
