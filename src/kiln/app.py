@@ -170,7 +170,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if state.job_worker is not None:
         state.job_worker.stop()  # running jobs finish, or go back to the queue
-    pipeline_tasks.stop_step_processes()
+        from kiln.pipelines.tasks import stop_step_processes  # a serving process never loads it
+
+        stop_step_processes()
     state.model_cache.stop()
     state.credential_cache.stop()
     state.registry_follower.unsubscribe()

@@ -19,6 +19,7 @@ from typing import Any
 
 import typer
 
+from kiln.cli.as_module import present_as_module
 from kiln.cli.server import serve, server
 from kiln.cli.worker import worker
 
@@ -42,6 +43,7 @@ def process_command_app(name: str) -> typer.Typer:
 
 
 def main() -> None:
+    present_as_module()  # before any step process starts (kiln.cli.as_module says why)
     name = sys.argv[1] if len(sys.argv) > 1 else ""
     if name in PROCESS_COMMANDS:
         process_command_app(name)()
