@@ -4,9 +4,9 @@ Deploys the newest ``congestion_classifier`` version (the one the pipeline regis
 deployment ``congestion``; sends link readings like the training data, then readings of a degraded
 upstream (``drift=0.8``: latency up ~50%, throughput down ~25%), 20 readings a request; reports the
 observed congestion as feedback; computes this hour's stored drift report (the monitoring tick does it
-for every closed hour) and prints its summary. An alert rule ``drift_share >= 0.3`` judged on 1-minute
-windows fires once the tick has judged a minute of the degraded readings: the script keeps the readings
-coming and waits for it (about a minute or two). A retraining trigger on that rule then runs the
+for every closed hour) and prints its summary. An alert rule ``drift_share >= 0.3`` on 1-hour windows
+(drift is reported per hour and per day) fires once the tick has judged this hour's stored report: the
+script keeps the readings coming and waits for it (about a minute). A retraining trigger on that rule then runs the
 training pipeline again: the script waits for that run (at most ``KILN_DEMO_RETRAIN_WAIT`` seconds) and
 prints the model version it registered.
 
@@ -66,12 +66,12 @@ def main() -> None:
         "drift_share",
         ">=",
         0.3,
-        duration="1m",
-        window="1m",
+        duration="1h",
+        window="1h",
         channels=[channel.name],
         name="congestion: inputs drifted",
     )
-    print(f"alert rule '{rule.name}': drift_share >= 0.3 for 1m, to channel {channel.name}")
+    print(f"alert rule '{rule.name}': drift_share >= 0.3 for 1h, to channel {channel.name}")
     # Flag for retraining: when that rule fires, the training pipeline runs again (once per cooldown).
     retraining = client.monitoring.retraining
     if not list(retraining.list(deployment=DEPLOYMENT)):
@@ -106,10 +106,10 @@ def main() -> None:
         )
         print(f"  {report.summary.split('. ')[0]}")
 
-    # The tick judges the rule on each closed minute: keep degraded readings coming until it fires.
+    # The tick judges the rule each minute on this hour's stored report: keep readings coming until it fires.
     began, seed = time.monotonic(), 100
     deadline = began + ALERT_WAIT_SECONDS
-    print(f"waiting for the alert (the tick judges each closed minute; at most {ALERT_WAIT_SECONDS:.0f} s)")
+    print(f"waiting for the alert (the tick judges the rule each minute; at most {ALERT_WAIT_SECONDS:.0f} s)")
     while True:
         firing = [i for i in client.alerts.list(deployment=DEPLOYMENT) if i.rule_id == rule.id]
         if firing or time.monotonic() > deadline:

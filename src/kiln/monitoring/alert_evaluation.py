@@ -130,7 +130,9 @@ def _read_windows(session: Session, rule: AlertRule, now: datetime) -> Reading:
 
 def _read_drift(session: Session, rule: AlertRule, now: datetime) -> Reading | None:
     """The newest stored drift report of the rule's window size not judged yet, in the lookback;
-    None (no data: the rule stays as it is) when there is none."""
+    None (no data: the rule stays as it is) when there is none. The window still open counts when
+    its report was stored (computed on demand, as the dashboards show it): drift found this hour
+    alerts this hour, not after it closes."""
     seconds = rule.window_seconds
     width = timedelta(seconds=seconds)
     end = window_start(now, seconds)
@@ -146,7 +148,7 @@ def _read_drift(session: Session, rule: AlertRule, now: datetime) -> Reading | N
             StoredDriftReport.deployment == rule.deployment,
             StoredDriftReport.window_seconds == seconds,
             StoredDriftReport.end > oldest,
-            StoredDriftReport.end <= end,
+            StoredDriftReport.end <= end + width,
             StoredDriftReport.rows > 0,
         )
         .order_by(StoredDriftReport.start.desc())

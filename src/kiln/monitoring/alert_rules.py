@@ -87,8 +87,14 @@ def default_window(metric: AlertMetric, duration: int) -> RuleWindow:
     return RuleWindow.minute
 
 
-def _check_timing(duration: int, window: RuleWindow) -> int:
+def _check_timing(duration: int, window: RuleWindow, metric: AlertMetric) -> int:
     seconds = WINDOW_SECONDS[window]
+    if metric is DriftMetric.drift_share and window is RuleWindow.minute:
+        # Drift rules judge stored drift reports, and those are made per hour and per day.
+        raise Invalid(
+            "drift is reported per hour and per day: give a drift rule the window 1h or 1d",
+            details={"field": "window"},
+        )
     if duration % seconds:
         raise Invalid(
             f"a duration of {format_duration(duration)} is not a whole number of {window.value} windows; "
@@ -112,7 +118,7 @@ def create_rule(session: Session, actor: Actor, data: AlertRuleCreate) -> AlertR
             details={"field": "version"},
         )
     window = data.window or default_window(data.metric, data.duration)
-    seconds = _check_timing(data.duration, window)
+    seconds = _check_timing(data.duration, window, data.metric)
     name = data.name or f"{deployment.name} {data.metric.value}"
     rule = AlertRule(
         project_id=deployment.project_id,
@@ -146,7 +152,7 @@ def update_rule(session: Session, actor: Actor, rule_id: str, data: AlertRuleUpd
     if data.duration is not None or data.window is not None:
         duration = rule.duration_seconds if data.duration is None else data.duration
         window = data.window or default_window(alert_metric(rule.metric), duration)
-        rule.window_seconds = _check_timing(duration, window)
+        rule.window_seconds = _check_timing(duration, window, alert_metric(rule.metric))
         rule.duration_seconds = duration
     if data.channels is not None:
         rule.channel_ids = channel_ids(session, actor, rule.project_id, list(data.channels))
