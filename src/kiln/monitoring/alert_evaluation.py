@@ -129,7 +129,7 @@ def _read_windows(session: Session, rule: AlertRule, now: datetime) -> Reading:
 
 
 def _read_drift(session: Session, rule: AlertRule, now: datetime) -> Reading | None:
-    """The newest stored drift report of the rule's window size not judged yet, in the lookback;
+    """The oldest stored drift report of the rule's window size not judged yet, in the lookback;
     None (no data: the rule stays as it is) when there is none. The window still open counts when
     its report was stored (computed on demand, as the dashboards show it): drift found this hour
     alerts this hour, not after it closes."""
@@ -151,7 +151,8 @@ def _read_drift(session: Session, rule: AlertRule, now: datetime) -> Reading | N
             StoredDriftReport.end <= end + width,
             StoredDriftReport.rows > 0,
         )
-        .order_by(StoredDriftReport.start.desc())
+        # The oldest not judged yet: each report once and in order (a closed hour before the open one).
+        .order_by(StoredDriftReport.start)
         .limit(1)
     ).first()
     if report is None:
