@@ -61,6 +61,8 @@ def main() -> None:
     channel = next((c for c in client.alerts.channels() if c.name == "network-oncall"), None)
     channel = channel or client.alerts.create_channel("network-oncall", "in_app")
     rule = next((r for r in client.alerts.rules() if r.name == "congestion: inputs drifted"), None)
+    if rule is not None and rule.window_seconds != 3_600:  # made by an earlier demo on 1m windows
+        rule = client.alerts.update_rule(rule.id, duration=3_600, window="1h")
     rule = rule or client.alerts.create(
         DEPLOYMENT,
         "drift_share",
