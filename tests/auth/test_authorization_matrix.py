@@ -285,6 +285,7 @@ UI_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/pipelines"): P.pipelines_read,
     ("GET", "/pipelines/{name}"): P.pipelines_read,
     ("GET", "/pipelines/{name}/runs/{run_id}"): P.pipelines_read,
+    ("GET", "/pipelines/{name}/runs/{run_id}/live.json"): P.pipelines_read,
     ("GET", "/jobs"): P.jobs_read,
     ("GET", "/jobs/{job_id}"): P.jobs_read,
     ("POST", "/jobs/{job_id}/cancel"): P.jobs_write,
