@@ -12,7 +12,6 @@ from kiln.auth.cli import admin_app
 from kiln.cli.account import keys_app, login, logout, projects_app
 from kiln.cli.alerts import alerts_app
 from kiln.cli.artifacts import artifacts_app
-from kiln.cli.as_module import present_as_module
 from kiln.cli.data_ingestion import add_ingestion_commands
 from kiln.cli.datasets import data_app
 from kiln.cli.deployments import deploy, deployments_app, undeploy
@@ -60,7 +59,6 @@ def main(
     ] = False,
 ) -> None:
     """Kiln: track experiments, register models, run pipelines, serve and monitor."""
-    present_as_module()  # before any step process starts (kiln.cli.as_module says why)
     # Remote commands find the server on the context (cli/remote.py), fresh for every invocation.
     ctx.obj = Remote(url)
 
