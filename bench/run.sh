@@ -18,6 +18,7 @@
 #   bash bench/run.sh serving                    # about 6-9 minutes; --seconds 5 for a quick run
 #   bash bench/run.sh data                       # uploads, appends, quality checks vs pandera (bench/data.py)
 #   bash bench/run.sh drift                      # drift vs Evidently's DataDriftPreset (bench/drift.py), ~3 min
+#   bash bench/run.sh setup                      # only install every benchmark venv, run nothing
 #
 #   bash bench/run.sh pipelines                  # pipelines vs Prefect 3.8.8 and raw Dask (bench/pipelines.py), ~6 min
 #   bash bench/run.sh pipelines --repeats 2 --first-runs 0   # a quick run
@@ -122,8 +123,10 @@ case "$part" in
   serving) setup_serving ;;
   drift) setup_evidently ;;
   pipelines) setup_pipelines ;;
-  all) setup_fasttrackml; setup_serving; setup_evidently; setup_pipelines ;;
+  all | setup) setup_fasttrackml; setup_serving; setup_evidently; setup_pipelines ;;
 esac
+# Only the venvs (before a run on a quiet machine, so installing does not share its time).
+[[ "$part" == setup ]] && exit 0
 
 # Start-up is measured as a user would see it on an installed system: with bytecode on disk, for
 # Kiln's sources and for every package of both servers. (Some shells set PYTHONDONTWRITEBYTECODE,
@@ -156,6 +159,6 @@ case "$part" in
     echo "== pipelines: Kiln vs Prefect $PREFECT_VERSION and raw Dask"
     timeout -k 30 --signal=INT "$LIMIT_PIPELINES" "$PY" -m bench.pipelines || status=$((status ? status : $?))
     ;;
-  *) echo "usage: bench/run.sh [all|tracking|scale|serving|data|drift|pipelines] [args...]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [all|setup|tracking|scale|serving|data|drift|pipelines] [args...]" >&2; exit 2 ;;
 esac
 exit "$status"
