@@ -122,6 +122,16 @@ def delete_drift_settings(
     session.flush()
 
 
+def feature_kinds(
+    session: Session, actor: Actor, model: str, *, version: int | None = None, project: str | None = None
+) -> dict[str, str]:
+    """``numeric`` or ``categorical`` per feature the settings of the model (or a version) may
+    name: what a form offers, and what a write is checked against."""
+    found = get_model(session, actor, model, project=project, permission=Permission.monitors_read)
+    versions = _versions(session, found.id) if version is None else [_version(session, found, version)]
+    return _feature_kinds(versions)
+
+
 def check_thresholds(data: DriftThresholds, kinds: dict[str, str], model: str) -> None:
     """Every feature named is an input of the model (or ``prediction``), and every method chosen
     fits the kind of each feature it would judge."""

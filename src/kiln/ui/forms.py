@@ -47,6 +47,8 @@ NOTICES = {
     "undeployed": "The deployment is stopped: serving processes stop answering for it within seconds.",
     "job_cancelled": "Cancelled: a queued job will not run; a running one stops at its next heartbeat.",
     "job_retried": "The job is queued again, with a fresh budget of attempts.",
+    "drift_settings_saved": "The drift settings are saved: the next drift report uses them.",
+    "drift_settings_deleted": "The drift settings are removed: the model's, or Kiln's defaults, apply again.",
     "alert_rule_created": "The alert rule is created: the scheduler judges it from the next minute.",
     "alert_rule_enabled": "The alert rule is enabled.",
     "alert_rule_disabled": "The alert rule is disabled: it opens no incident until enabled again.",

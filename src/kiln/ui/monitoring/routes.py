@@ -8,6 +8,7 @@ from kiln.ui.monitoring import (
     deployment_page,
     drift_list_page,
     drift_report_page,
+    drift_settings_page,
     incidents_page,
     overview_page,
     rules_page,
@@ -19,6 +20,7 @@ router.include_router(overview_page.router)
 router.include_router(deployment_page.router)
 router.include_router(drift_list_page.router)
 router.include_router(drift_report_page.router)
+router.include_router(drift_settings_page.router)
 router.include_router(rules_page.router)
 router.include_router(incidents_page.router)
 router.include_router(settings_page.router)
