@@ -37,8 +37,8 @@ browser:
 	@test -x /usr/bin/chromium || bash scripts/install-chromium.sh
 
 lint: install-dev
-	$(PY) -m ruff check src tests $(wildcard bench)
-	$(PY) -m ruff format --check src tests $(wildcard bench)
+	$(PY) -m ruff check src tests examples $(wildcard bench)
+	$(PY) -m ruff format --check src tests examples $(wildcard bench)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 

@@ -7,8 +7,8 @@ observed congestion as feedback; computes this hour's stored drift report (the m
 for every closed hour) and prints its summary. An alert rule ``drift_share >= 0.3`` on 1-hour windows
 (drift is reported per hour and per day) fires once the tick has judged this hour's stored report: the
 script keeps the readings coming and waits for it (about a minute). A retraining trigger on that rule
-then runs the training pipeline again: the script waits for that run (at most ``KILN_DEMO_RETRAIN_WAIT`` seconds) and
-prints the model version it registered.
+then runs the training pipeline again: the script waits for that run (at most
+``KILN_DEMO_RETRAIN_WAIT`` seconds) and prints the model version it registered.
 
     KILN_URL=... KILN_TOKEN=<key> python examples/monitor_congestion.py
 """

@@ -6,7 +6,8 @@ succeeds, val_accuracy >= 0.9); then asks for production with a risk assessment.
 the reviewer (``KILN_REVIEWER_TOKEN``), approves it: four eyes. The previous production version, if
 any, is archived; the model page shows the stage history, the approval and the lineage graph.
 
-    KILN_URL=... KILN_TOKEN=<admin key> KILN_REVIEWER_TOKEN=<reviewer key> python examples/register_and_approve.py
+    export KILN_URL=... KILN_TOKEN=<admin key> KILN_REVIEWER_TOKEN=<reviewer key>
+    python examples/register_and_approve.py
 """
 
 from __future__ import annotations
