@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiln.ui.pipelines.dag_layout import NODE_WIDTH, DagLayout, layers, layout
+from kiln.ui.dag_layout import NODE_WIDTH, DagLayout, layers, layout
 
 DIAMOND = {"load": [], "clean": ["load"], "features": ["load"], "train": ["clean", "features"]}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from kiln.pipelines.spec import PipelineSpec
-from kiln.ui.pipelines.dag_layout import DagLayout, layout
+from kiln.ui.dag_layout import DagLayout, layout
 
 Upstream = tuple[tuple[str, tuple[str, ...]], ...]
 

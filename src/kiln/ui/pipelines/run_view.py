@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from kiln.core.actor import Actor
 from kiln.pipelines import runs, service
 from kiln.pipelines.schemas import FINISHED_RUN_STATES, PipelineRunRead
-from kiln.ui.pipelines.dag_layout import DagLayout
+from kiln.ui.dag_layout import DagLayout
 from kiln.ui.pipelines.dag_view import spec_drawing
 
 # The page shows (and each poll sends) the end of each step's log; `kiln pipelines logs` has all of it.

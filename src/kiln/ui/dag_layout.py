@@ -1,4 +1,5 @@
-"""Where each step of a pipeline's DAG is drawn, left to right: a layered layout in pure Python.
+"""Where each node of a DAG is drawn, left to right: a layered layout in pure Python, shared by
+the pipeline pages (steps and their ``needs``) and the lineage graphs (nodes and their sources).
 
 A step's layer is the longest chain of steps it waits for (sources in layer 0), so every edge
 points right. An edge that spans several layers passes through one waypoint per layer it crosses;
@@ -7,8 +8,8 @@ of running through them. Within a layer, a few barycentre sweeps (down, then up)
 and waypoints by the mean row of their neighbours; the order with the fewest crossings between
 adjacent layers wins. Ties keep the definition order, so the same spec draws the same picture.
 
-``ui/lineage/graph_layout.py`` draws lineage graphs, whose levels the lineage service computes;
-this one derives the layers itself from the steps' ``needs``.
+The words are a pipeline's (steps, needs); ``ui/lineage/graph_layout.py`` maps a lineage graph's
+nodes onto them.
 """
 
 from __future__ import annotations
