@@ -66,7 +66,6 @@ if TYPE_CHECKING:
     # so a serving process never loads the worker, the job kinds or the data, monitoring and
     # pipeline tasks behind them (start-up time and idle memory of ``kiln serve``).
     from kiln.jobs.worker import Worker
-    from kiln.monitoring.retraining_tasks import RetrainingSubscription
     from kiln.pipelines.tasks import TriggerSubscription
 
 log = structlog.get_logger("kiln.app")
@@ -112,9 +111,6 @@ class KilnState:
     # A new dataset version starts the pipelines that have a trigger on it (kiln.pipelines.triggers);
     # None in a serving process, where no dataset version arrives.
     pipeline_triggers: TriggerSubscription | None
-    # Drift or an alert firing starts a deployment's retraining run (kiln.monitoring.retraining_fire);
-    # None in a serving process, which evaluates neither.
-    retraining_triggers: RetrainingSubscription | None
     metrics_registry: CollectorRegistry
     authenticator: Authenticator
     project_visibility: ProjectVisibility
@@ -159,9 +155,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = kiln_state(app)
     state.prediction_logger.start()
     state.registry_follower.subscribe()
-    for subscription in (state.pipeline_triggers, state.retraining_triggers):
-        if subscription is not None:
-            subscription.subscribe()
+    if state.pipeline_triggers is not None:
+        state.pipeline_triggers.subscribe()
     state.credential_cache.start()
     state.model_cache.start()
     if state.job_worker is not None:
@@ -176,9 +171,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.model_cache.stop()
     state.credential_cache.stop()
     state.registry_follower.unsubscribe()
-    for subscription in (state.pipeline_triggers, state.retraining_triggers):
-        if subscription is not None:
-            subscription.unsubscribe()
+    if state.pipeline_triggers is not None:
+        state.pipeline_triggers.unsubscribe()
     # Queued predictions are written before the database closes: a clean shutdown loses none.
     state.prediction_logger.close()
     state.mailer.close()  # queued mail goes out first
@@ -255,7 +249,6 @@ def create_app(
         model_cache=_model_cache(settings, db, store),
         registry_follower=RegistryFollower(db),
         pipeline_triggers=None if serving_only else _pipeline_triggers(db),
-        retraining_triggers=None if serving_only else _retraining_triggers(db),
         metrics_registry=registry,
         authenticator=BearerAuthenticator(credential_cache),
         project_visibility=visible_project_ids,
@@ -345,12 +338,6 @@ def _pipeline_triggers(db: Database) -> TriggerSubscription:
     from kiln.pipelines.tasks import TriggerSubscription
 
     return TriggerSubscription(db)
-
-
-def _retraining_triggers(db: Database) -> RetrainingSubscription:
-    from kiln.monitoring.retraining_tasks import RetrainingSubscription
-
-    return RetrainingSubscription(db)
 
 
 def _job_worker(db: Database, settings: KilnSettings) -> Worker:

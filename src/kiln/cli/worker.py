@@ -28,7 +28,6 @@ def worker(
     from kiln.core.db import Database
     from kiln.core.logging import configure_logging
     from kiln.jobs.worker import worker_from_settings
-    from kiln.monitoring.retraining_tasks import RetrainingSubscription
     from kiln.pipelines.tasks import stop_step_processes
 
     settings = KilnSettings()
@@ -40,8 +39,6 @@ def worker(
         worker_settings = worker_settings.model_copy(update={"concurrency": concurrency})
     db = Database(settings.resolved_database_url)
     running = worker_from_settings(db, worker_settings)
-    # Drift reports and alert evaluations run here: their events start retraining from here too.
-    RetrainingSubscription(db).subscribe()
     start_recurring_jobs(db)
     stop = threading.Event()
 

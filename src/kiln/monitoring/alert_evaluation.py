@@ -32,6 +32,7 @@ from kiln.monitoring.alert_models import AlertIncident, AlertRule
 from kiln.monitoring.alert_rules import ensure_builtin_rules
 from kiln.monitoring.alert_schemas import Comparison, DeliveryEvent, DriftMetric, IncidentState, RuleState
 from kiln.monitoring.drift_models import StoredDriftReport
+from kiln.monitoring.retraining_fire import queue_retraining
 from kiln.monitoring.events import AlertFired
 from kiln.monitoring.models import MetricWindow
 from kiln.monitoring.windows import window_start
@@ -222,7 +223,9 @@ def _fire(session: Session, rule: AlertRule, reading: Reading, now: datetime) ->
     session.add(incident)
     session.flush()
     queue_deliveries(session, rule, incident, DeliveryEvent.firing)
-    events.publish(session, fired_event(incident))
+    fired = fired_event(incident)
+    events.publish(session, fired)
+    queue_retraining(session, fired)
     log.warning("alerts.fired", rule=rule.name, deployment=rule.deployment, value=reading.value)
 
 

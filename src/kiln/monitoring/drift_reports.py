@@ -37,6 +37,7 @@ from kiln.monitoring.drift_schemas import (
 )
 from kiln.monitoring.drift_service import served_drift, version_references
 from kiln.monitoring.drift_settings import effective_thresholds
+from kiln.monitoring.retraining_fire import queue_retraining
 from kiln.monitoring.events import DriftDetected
 from kiln.monitoring.schemas import DriftReportCompute
 from kiln.monitoring.windows import check_window, window_start
@@ -343,20 +344,19 @@ def _announce(session: Session, stored: StoredDriftReport, *, newly_drifted: boo
     deployment = stored.deployment
     after_commit(session, lambda: drift_scores.record(deployment, latest))
     if newly_drifted:
-        events.publish(
-            session,
-            DriftDetected(
-                project_id=stored.project_id,
-                deployment=stored.deployment,
-                report_id=stored.id,
-                model_version_id=stored.model_version_id,
-                model_version_number=stored.model_version_number,
-                window_seconds=stored.window_seconds,
-                start=stored.start,
-                end=stored.end,
-                drifted_features=tuple(stored.drifted_features),
-                drifted_share=stored.drifted_share,
-                prediction_drift=stored.prediction_drift,
-                summary=stored.summary,
-            ),
+        drifted = DriftDetected(
+            project_id=stored.project_id,
+            deployment=stored.deployment,
+            report_id=stored.id,
+            model_version_id=stored.model_version_id,
+            model_version_number=stored.model_version_number,
+            window_seconds=stored.window_seconds,
+            start=stored.start,
+            end=stored.end,
+            drifted_features=tuple(stored.drifted_features),
+            drifted_share=stored.drifted_share,
+            prediction_drift=stored.prediction_drift,
+            summary=stored.summary,
         )
+        events.publish(session, drifted)
+        queue_retraining(session, drifted)

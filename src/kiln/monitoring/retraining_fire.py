@@ -1,9 +1,9 @@
 """Firing retraining triggers: drift detected, or an alert firing, becomes a pipeline run.
 
-Monitoring announces ``DriftDetected`` and ``AlertFired`` after their transactions commit; the
-listener (``RetrainingListener``) only enqueues a ``monitoring.retrain`` job when an enabled trigger
-wants that deployment's cause, so a slow or refused pipeline start never touches the report or the
-evaluation that announced it. The job (``fire``) starts the run as the system, unless the trigger's
+The transaction that stores a drifted report or fires an alert also enqueues a ``monitoring.retrain``
+job (``queue_retraining``) when an enabled trigger wants that deployment's cause: durable with the
+cause (a crash after the commit loses nothing; a rollback starts nothing), and a slow or refused
+pipeline start never touches the report or the evaluation, which only enqueue. The job (``fire``) starts the run as the system, unless the trigger's
 last run is still queued or running or its cooldown has not passed. A start is claimed with a
 conditional update of the trigger (``WHERE runs_started = :seen``): a job delivered twice, or two
 workers racing, start one run. Every outcome (started, skipped, refused) is kept on the trigger.
@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from kiln.audit import service as audit
 from kiln.auth.projects import project_recipients
 from kiln.core.actor import SYSTEM
-from kiln.core.db import Database
 from kiln.core.errors import KilnError, NotFound
 from kiln.core.ids import ensure_utc
 from kiln.core.permissions import Permission
@@ -59,41 +58,25 @@ def _wanting(
     )
 
 
-class RetrainingListener:
-    """The subscriber: after drift or an alert commits, one job that may start the retraining run."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def on_drift(self, event: DriftDetected) -> None:
-        self._enqueue(
-            event.project_id,
-            event.deployment,
-            RetrainingCause.drift,
-            {"report_id": event.report_id, "summary": event.summary},
-        )
-
-    def on_alert(self, event: AlertFired) -> None:
-        self._enqueue(
-            event.project_id,
-            event.deployment,
-            RetrainingCause.alert,
-            {
-                "rule": event.rule_name,
-                "incident_id": event.incident_id,
-                "metric": event.metric,
-                "value": event.value,
-            },
-        )
-
-    def _enqueue(
-        self, project_id: str, deployment: str, cause: RetrainingCause, detail: dict[str, Any]
-    ) -> None:
-        with self.db.unit_of_work() as session:
-            if _wanting(session, project_id, deployment, cause) is None:
-                return  # nobody retrains this deployment on this: no job at all
-            payload = {"deployment": deployment, "cause": cause.value, **detail}
-            enqueue(session, RETRAIN_JOB, payload, project_id=project_id)
+def queue_retraining(session: Session, event: DriftDetected | AlertFired) -> str | None:
+    """In the transaction that stores the drift report or fires the alert: the retrain job, when an
+    enabled trigger wants that deployment's cause (its id), else nothing. Enqueued with the cause,
+    so a crash after the commit cannot lose the retraining, and a rollback never starts one."""
+    if isinstance(event, DriftDetected):
+        cause = RetrainingCause.drift
+        detail: dict[str, Any] = {"report_id": event.report_id, "summary": event.summary}
+    else:
+        cause = RetrainingCause.alert
+        detail = {
+            "rule": event.rule_name,
+            "incident_id": event.incident_id,
+            "metric": event.metric,
+            "value": event.value,
+        }
+    if _wanting(session, event.project_id, event.deployment, cause) is None:
+        return None  # nobody retrains this deployment on this: no job at all
+    payload = {"deployment": event.deployment, "cause": cause.value, **detail}
+    return enqueue(session, RETRAIN_JOB, payload, project_id=event.project_id)
 
 
 def fire(
