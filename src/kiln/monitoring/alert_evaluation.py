@@ -32,9 +32,9 @@ from kiln.monitoring.alert_models import AlertIncident, AlertRule
 from kiln.monitoring.alert_rules import ensure_builtin_rules
 from kiln.monitoring.alert_schemas import Comparison, DeliveryEvent, DriftMetric, IncidentState, RuleState
 from kiln.monitoring.drift_models import StoredDriftReport
-from kiln.monitoring.retraining_fire import queue_retraining
 from kiln.monitoring.events import AlertFired
 from kiln.monitoring.models import MetricWindow
+from kiln.monitoring.retraining_fire import queue_retraining
 from kiln.monitoring.windows import window_start
 
 log = structlog.get_logger(__name__)

@@ -37,8 +37,8 @@ from kiln.monitoring.drift_schemas import (
 )
 from kiln.monitoring.drift_service import served_drift, version_references
 from kiln.monitoring.drift_settings import effective_thresholds
-from kiln.monitoring.retraining_fire import queue_retraining
 from kiln.monitoring.events import DriftDetected
+from kiln.monitoring.retraining_fire import queue_retraining
 from kiln.monitoring.schemas import DriftReportCompute
 from kiln.monitoring.windows import check_window, window_start
 from kiln.serving.deployments import get_deployment
