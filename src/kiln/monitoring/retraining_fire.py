@@ -3,8 +3,9 @@
 The transaction that stores a drifted report or fires an alert also enqueues a ``monitoring.retrain``
 job (``queue_retraining``) when an enabled trigger wants that deployment's cause: durable with the
 cause (a crash after the commit loses nothing; a rollback starts nothing), and a slow or refused
-pipeline start never touches the report or the evaluation, which only enqueue. The job (``fire``) starts the run as the system, unless the trigger's
-last run is still queued or running or its cooldown has not passed. A start is claimed with a
+pipeline start never touches the report or the evaluation, which only enqueue. The job (``fire``)
+starts the run as the system, unless the trigger's last run is still queued or running or its
+cooldown has not passed. A start is claimed with a
 conditional update of the trigger (``WHERE runs_started = :seen``): a job delivered twice, or two
 workers racing, start one run. Every outcome (started, skipped, refused) is kept on the trigger.
 """
