@@ -32,12 +32,19 @@ from kiln.core.audit_trail import AuditTrail
 from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
 from kiln.core.db import Database
 from kiln.core.deps import Authenticator, CoreState, DatabaseDep, ProjectVisibility
-from kiln.core.http import HttpMetrics, RequestContextMiddleware, error_response, install_error_handlers
+from kiln.core.direct_routes import DirectRoutes
+from kiln.core.errors import KilnError
+from kiln.core.http import (
+    HttpMetrics,
+    RequestContextMiddleware,
+    error_response,
+    install_error_handlers,
+    kiln_error_answer,
+)
 from kiln.core.logging import configure_logging
 from kiln.core.migrate import upgrade_database
 from kiln.core.project_permissions import ProjectPermissions
 from kiln.core.security import resolve_audit_key, resolve_secret_key
-from kiln.core.security_headers import SecurityHeadersMiddleware
 from kiln.core.settings import Settings
 from kiln.jobs.settings import WorkerSettings
 from kiln.notify.deps import NotifyState
@@ -53,6 +60,7 @@ from kiln.serving.deployments_router import read_router as deployments_read_rout
 from kiln.serving.deps import ModelCacheState, ServingState
 from kiln.serving.inference_router import router as inference_router
 from kiln.serving.model_cache import ModelCache
+from kiln.serving.predict_router import DIRECT_ROUTES
 from kiln.serving.predict_router import router as predict_router
 from kiln.serving.prediction_log import PredictionLogger
 from kiln.serving.router import router as predictions_router
@@ -272,11 +280,11 @@ def create_app(
         max_upload_bytes=settings.http.max_upload_bytes,
         uploads=() if serving_only else UPLOAD_ROUTES,
     )
-    app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry), limits=limits)
+    direct = DirectRoutes(DIRECT_ROUTES, error_types=(KilnError,))
+    app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry), limits=limits, direct=direct)
+    direct.bind(app, kiln_error_answer)
     if not serving_only:
         _expose_drift_scores(db, registry)
-    # Added last, so outermost: its headers are on every response, 500s and 413s included.
-    app.add_middleware(SecurityHeadersMiddleware)
     if not serving_only:
         _include_hot_routes(app)
     _include_serving_routers(app)
