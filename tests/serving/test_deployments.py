@@ -49,6 +49,28 @@ class TestPredict:
         logged = client.get(f"{API}/predictions", params={"deployment": "fraud-api"}).json()["items"]
         assert {item["request_id"] for item in logged} >= {body["request_id"]}
 
+    def test_a_prediction_has_the_security_headers_and_is_counted_under_its_route(
+        self, app: FastAPI, client: TestClient
+    ) -> None:
+        # The predict route is answered from Kiln's ASGI layer (kiln.core.direct_routes), not FastAPI.
+        [v1] = build_model(app, name=unique("fraud"))
+        deploy(client, "headers-api", v1.model, version=1)
+        refresh(app)
+
+        response = predict(client, "headers-api")
+        missing = predict(client, "no-such-api")
+
+        assert response.status_code == 200, response.text
+        for answer in (response, missing):
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            assert answer.headers["x-frame-options"] == "DENY"
+            assert answer.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert error_of(missing)["message"] == "deployment 'no-such-api' not found"
+        assert missing.headers["x-request-id"] == error_of(missing)["details"]["request_id"]
+        metrics = client.get("/metrics").text
+        assert 'route="/api/v1/deployments/{name}/predict",status="200"' in metrics
+        assert 'route="/api/v1/deployments/{name}/predict",status="404"' in metrics
+
     def test_bad_input_is_a_422_naming_the_field(self, app: FastAPI, client: TestClient) -> None:
         [v1] = build_model(app, name=unique("fraud"))
         deploy(client, "fraud-422", v1.model, version=1)
