@@ -56,7 +56,8 @@ def test_a_kiln_error_it_raises_is_answered_in_the_error_shape() -> None:
     with TestClient(app) as client:
         response = client.post("/things/ghost/echo", content=b"{}")
     assert response.status_code == 404
-    assert response.json()["error"] == {"code": "not_found", "message": "thing 'ghost' not found", "details": {}}
+    error = response.json()["error"]
+    assert error == {"code": "not_found", "message": "thing 'ghost' not found", "details": {}}
     assert response.headers["x-request-id"]
     assert response.headers["x-frame-options"] == "DENY"
 
