@@ -17,7 +17,7 @@ from kiln.serving.deployment_schemas import DeploymentSpec
 from tests.api import API, error_of
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database, unique
-from tests.builders.deployments import ROWS, deploy, predict, refresh
+from tests.builders.deployments import ROWS, deploy, predict, refresh, serve_model
 from tests.builders.registry_lifecycle import build_model
 from tests.registry.lifecycle_api import person, to_production
 
@@ -50,14 +50,10 @@ class TestPredict:
         assert {item["request_id"] for item in logged} >= {body["request_id"]}
 
     def test_a_prediction_has_the_security_headers_and_is_counted_under_its_route(
-        self, app: FastAPI, client: TestClient
+        self, app: FastAPI, client: TestClient, admin_token: str
     ) -> None:
         # The predict route is answered from Kiln's ASGI layer (kiln.core.direct_routes), not FastAPI.
-        [v1] = build_model(app, name=unique("fraud"))
-        deploy(client, "headers-api", v1.model, version=1)
-        refresh(app)
-
-        response = predict(client, "headers-api")
+        response = predict(client, serve_model(app, admin_token))
         missing = predict(client, "no-such-api")
 
         assert response.status_code == 200, response.text
