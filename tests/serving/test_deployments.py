@@ -17,7 +17,7 @@ from kiln.serving.deployment_schemas import DeploymentSpec
 from tests.api import API, error_of
 from tests.builders.auth import api, make_account, make_project, open_session
 from tests.builders.core import database, unique
-from tests.builders.deployments import ROWS, deploy, predict, refresh
+from tests.builders.deployments import ROWS, deploy, predict, refresh, serve_model
 from tests.builders.registry_lifecycle import build_model
 from tests.registry.lifecycle_api import person, to_production
 
@@ -48,6 +48,24 @@ class TestPredict:
         logger.flush()
         logged = client.get(f"{API}/predictions", params={"deployment": "fraud-api"}).json()["items"]
         assert {item["request_id"] for item in logged} >= {body["request_id"]}
+
+    def test_a_prediction_has_the_security_headers_and_is_counted_under_its_route(
+        self, app: FastAPI, client: TestClient, admin_token: str
+    ) -> None:
+        # The predict route is answered from Kiln's ASGI layer (kiln.core.direct_routes), not FastAPI.
+        response = predict(client, serve_model(app, admin_token))
+        missing = predict(client, "no-such-api")
+
+        assert response.status_code == 200, response.text
+        for answer in (response, missing):
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            assert answer.headers["x-frame-options"] == "DENY"
+            assert answer.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert error_of(missing)["message"] == "deployment 'no-such-api' not found"
+        assert missing.headers["x-request-id"] == error_of(missing)["details"]["request_id"]
+        metrics = client.get("/metrics").text
+        assert 'route="/api/v1/deployments/{name}/predict",status="200"' in metrics
+        assert 'route="/api/v1/deployments/{name}/predict",status="404"' in metrics
 
     def test_bad_input_is_a_422_naming_the_field(self, app: FastAPI, client: TestClient) -> None:
         [v1] = build_model(app, name=unique("fraud"))

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiln.core.body_limits import BodyLimit, BodyLimits
+from kiln.core.direct_routes import DirectRoutes
 from kiln.core.errors import (
     KilnError,
     PayloadTooLarge,
@@ -27,6 +28,7 @@ from kiln.core.errors import (
     registered_errors,
 )
 from kiln.core.schemas import ErrorBody
+from kiln.core.security_headers import with_security_headers
 
 log = structlog.get_logger("kiln.http")
 
@@ -79,7 +81,8 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-async def _kiln_error(_request: Request, exc: Exception) -> JSONResponse:
+async def kiln_error_answer(_request: Request, exc: Exception) -> JSONResponse:
+    """The answer to a ``KilnError``: its status, code, message and details."""
     assert isinstance(exc, KilnError)
     if exc.status_code >= 500:
         log.error("http.server_error", code=exc.code, message=exc.message)
@@ -126,7 +129,7 @@ async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(KilnError, _kiln_error)
+    app.add_exception_handler(KilnError, kiln_error_answer)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -148,6 +151,20 @@ class HttpMetrics:
             registry=registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        # Each labelled child once: ``labels()`` checks and joins its arguments on every call.
+        self._counted: dict[tuple[str, str, str], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
+
+    def record(self, method: str, template: str, status: int, seconds: float) -> None:
+        key = (method, template, str(status))
+        counter = self._counted.get(key)
+        if counter is None:
+            counter = self._counted[key] = self.requests.labels(*key)
+        counter.inc()
+        timer = self._timed.get(key[:2])
+        if timer is None:
+            timer = self._timed[key[:2]] = self.latency.labels(method, template)
+        timer.observe(seconds)
 
 
 # A client's request id is kept only if it is plainly an id: it goes into every log line and audit
@@ -161,13 +178,19 @@ def request_id_from(headers: dict[bytes, bytes]) -> str:
 
 
 class RequestContextMiddleware:
-    """Binds a request id to every log line, caps request bodies (413), records metrics, and answers
-    an unexpected error with a 500 itself, so the connection stays usable."""
+    """Kiln's one ASGI layer around the app: binds a request id to every log line, caps request bodies
+    (413), puts the security headers (kiln.core.security_headers) on every response, records metrics,
+    writes the access log line, and answers an unexpected error with a 500 itself, so the connection
+    stays usable. One layer rather than several: each costs the hot predict path a coroutine and a
+    wrapped ``send``. ``direct`` routes are answered from here (kiln.core.direct_routes)."""
 
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, limits: BodyLimits) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: HttpMetrics, limits: BodyLimits, direct: DirectRoutes | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.limits = limits
+        self.direct = direct
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -187,15 +210,20 @@ class RequestContextMiddleware:
                 status, response_started = message["status"], True
                 message.setdefault("headers", [])
                 # A route may answer with an id of its own (a prediction's UUIDv7, which it logged).
-                if not any(key.lower() == b"x-request-id" for key, _ in message["headers"]):
-                    message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                headers = message["headers"]
+                if not any(key.lower() == b"x-request-id" for key, _ in headers):
+                    headers = [*headers, (b"x-request-id", request_id.encode())]
+                message["headers"] = with_security_headers(headers)
             await send(message)
 
         limit = self.limits.for_request(scope["method"], scope["path"], headers.get(b"content-type", b""))
         guard = _BodyGuard(limit, receive, send_with_id, scope)
+        routes = self.direct
         try:
             if _declared_length(headers) > limit.max_bytes:
                 await guard.refuse()  # before a byte of the body is read
+            elif routes is not None and (direct := routes.find(scope)) is not None:
+                await routes.answer(direct, scope, guard.receive, guard.send)
             else:
                 await self.app(scope, guard.receive, guard.send)
         except Exception as exc:
@@ -211,8 +239,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], template).observe(elapsed)
+            self.metrics.record(scope["method"], template, status, elapsed)
             log.info(
                 "http.request",
                 method=scope["method"],

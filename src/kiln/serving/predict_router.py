@@ -8,6 +8,9 @@ only a credential seen for the first time (or since an auth change) is read from
 
 Every prediction, refused or failed ones included, is appended to the prediction log (off the
 request path). The answer carries a UUIDv7 request id, also in ``X-Request-ID``.
+
+``predict`` is also a direct route (``DIRECT_ROUTES``): Kiln's ASGI layer calls it without FastAPI's
+routing and dependency resolution, the one-row path's largest cost after the model.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from fastapi import APIRouter, Request, Response
 from kiln.auth.credential_cache import CachedCredential, CredentialCache
 from kiln.auth.deps import get_credential_cache, get_rate_limits, required_credential
 from kiln.core.actor import Actor
+from kiln.core.direct_routes import DirectRoute
 from kiln.core.errors import KilnError, NotFound, RateLimited
 from kiln.core.http import error_response, error_responses
 from kiln.core.permissions import Permission
@@ -125,6 +129,8 @@ def _error(exc: KilnError, request_id: str) -> Response:
 @router.post("/{name}/predict", response_model=None)
 async def predict(name: str, request: Request) -> Response:
     """Predictions for records or columns, validated against the version's signature."""
+    # Answered from Kiln's ASGI layer (``DIRECT_ROUTES``), not through FastAPI: keep it free of
+    # ``Depends`` and of FastAPI-validated parameters other than the path's ``name``.
     request_id = new_request_id()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
@@ -179,3 +185,7 @@ async def deployment_ready(name: str, request: Request) -> Response:
         "model": {"name": route.model_name, "version": route.version_number},
     }
     return _json(document, 200, request_id)
+
+
+# The one-row predict call skips FastAPI's routing and dependency solving (kiln.core.direct_routes).
+DIRECT_ROUTES = [DirectRoute("POST", f"{router.prefix}/{{name}}/predict", predict)]
