@@ -46,6 +46,9 @@ def close_clients() -> None:
 
 
 class DaskExecutor:
+    # A cluster places each task itself: a chain's steps are submitted one by one by the run.
+    chains = False
+
     def __init__(self, address: str, capacity: int) -> None:
         self.capacity = capacity
         self._client = _client(address)
@@ -64,6 +67,14 @@ class DaskExecutor:
             key=[f"kiln-step-{task.step}-{task.output_key}" for task in tasks],
         )
         return [self._bridge(remote) for remote in remotes]
+
+    def submit_chain(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
+        if len(tasks) != 1:
+            raise ValueError("the dask executor runs no chains: submit each step")
+        return self.submit_many(tasks)
+
+    def stop_chains(self, futures: set[Future[StepOutcome]]) -> None:
+        """Nothing to stop: no chains here."""
 
     def _bridge(self, remote: Any) -> Future[StepOutcome]:
         bridged: Future[StepOutcome] = Future()

@@ -2,8 +2,9 @@
 
 These rows are what lets a run resume on another worker: a step is marked running (from pending)
 before it is handed to an executor, and its outcome (output, timings, resources, log) is written
-the moment it comes back. ``record_and_start`` does both in one transaction: the steps that
-finished and the steps their outcomes let start (a chain's step costs one commit, not two).
+the moment it comes back. ``record_and_start`` does both in one transaction per pass of the run's
+loop: the steps of chains a process went on to (marked running), the outcomes that came back (one
+executemany for all of them, not a statement each) and the steps their outcomes let start.
 Nothing here is audited: it is job bookkeeping (docs/architecture.md).
 """
 
@@ -42,13 +43,27 @@ class Finished:
 
 
 def record_and_start(
-    db: Database, run_id: str, finished: Sequence[Finished], starting: Sequence[tuple[str, str]]
+    db: Database,
+    run_id: str,
+    finished: Sequence[Finished],
+    starting: Sequence[tuple[str, str]],
+    continued: Sequence[tuple[str, str]] = (),
 ) -> list[str]:
-    """In one transaction: ``finished`` outcomes, then ``starting`` (name, cache key) marked
-    running; the names marked (another worker may have taken a step first)."""
+    """In one transaction: ``continued`` (name, cache key: chained steps a process has gone on
+    to) marked running, ``finished`` outcomes, then ``starting`` (name, cache key) marked running;
+    the names of ``starting`` marked (another worker may have taken a step first)."""
     with db.engine.begin() as connection:
-        for done in finished:
-            _record_outcome(connection, run_id, done)
+        if continued:
+            now = utcnow()
+            connection.execute(
+                _MARK_RUNNING,
+                [
+                    {"p_run_id": run_id, "p_name": name, "p_started_at": now, "p_cache_key": cache_key}
+                    for name, cache_key in continued
+                ],
+            )
+        if finished:
+            _record_outcomes(connection, run_id, finished)
         return [name for name, cache_key in starting if _mark_running(connection, run_id, name, cache_key)]
 
 
@@ -94,7 +109,9 @@ _RECORD_OUTCOME = (
     .values({column: _bound(column) for column in _OUTCOME_COLUMNS})
 )
 _RECORD_OUTCOME_AND_LOG = _RECORD_OUTCOME.values(log=_bound("log"))
-_READ_LOG = select(_steps.c.log).where(_steps.c.run_id == _bound("run_id"), _steps.c.name == _bound("name"))
+_READ_LOGS = select(_steps.c.name, _steps.c.log).where(
+    _steps.c.run_id == _bound("run_id"), _steps.c.name.in_(bindparam("p_names", expanding=True))
+)
 
 
 def _mark_running(connection: Connection, run_id: str, name: str, cache_key: str) -> bool:
@@ -144,21 +161,31 @@ def record_cached(db: Database, run_id: str, name: str, *, source_run: str, outp
         )
 
 
-def _record_outcome(connection: Connection, run_id: str, done: Finished) -> None:
-    """The attempt's outcome, only onto a step still running (a cancelled run stays cancelled)."""
-    outcome = done.outcome
-    values: dict[str, Any] = {
-        "p_run_id": run_id,
-        "p_name": done.name,
-        "p_state": done.state.value,
-        **{f"p_{column}": getattr(outcome, column) for column in _OUTCOME_COLUMNS if column != "state"},
-    }
-    if not done.log_text:  # a quiet step: its log stays as it is, unread
-        connection.execute(_RECORD_OUTCOME, values)
-        return
-    current = connection.execute(_READ_LOG, {"p_run_id": run_id, "p_name": done.name}).scalar_one()
-    values["p_log"] = (current + done.log_text)[-MAX_LOG_CHARS:]
-    connection.execute(_RECORD_OUTCOME_AND_LOG, values)
+def _record_outcomes(connection: Connection, run_id: str, finished: Sequence[Finished]) -> None:
+    """The attempts' outcomes, only onto steps still running (a cancelled run stays cancelled):
+    one executemany for the quiet steps, one read of the logs and one executemany for the others."""
+    quiet: list[dict[str, Any]] = []
+    logged: list[dict[str, Any]] = []
+    for done in finished:
+        outcome = done.outcome
+        values: dict[str, Any] = {
+            "p_run_id": run_id,
+            "p_name": done.name,
+            "p_state": done.state.value,
+            **{f"p_{column}": getattr(outcome, column) for column in _OUTCOME_COLUMNS if column != "state"},
+        }
+        (logged if done.log_text else quiet).append(values)
+    if quiet:  # their logs stay as they are, unread
+        connection.execute(_RECORD_OUTCOME, quiet)
+    if logged:
+        names = [values["p_name"] for values in logged]
+        rows = connection.execute(_READ_LOGS, {"p_run_id": run_id, "p_names": names})
+        current = {row.name: row.log for row in rows}
+        texts = {done.name: done.log_text for done in finished if done.log_text}
+        for values in logged:
+            name = values["p_name"]
+            values["p_log"] = (current.get(name, "") + texts[name])[-MAX_LOG_CHARS:]
+        connection.execute(_RECORD_OUTCOME_AND_LOG, logged)
 
 
 def skip_unfinished(db: Database, run_id: str, *, states: tuple[StepState, ...], now: datetime) -> int:
