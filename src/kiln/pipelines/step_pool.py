@@ -11,6 +11,13 @@ stopped by killing their own processes only (the slot starts a fresh one for its
 the steps other runs have running beside them. ``concurrent.futures.ProcessPoolExecutor`` can only
 be killed whole, which is why this is not one.
 
+A job is a chain of steps (most often a chain of one): the process runs them back to back, each
+taking the previous one's output (``PREVIOUS_OUTPUT``), and sends each outcome the moment it has
+it, never waiting for the worker, so the next step of a chain starts without a round trip through
+the worker's threads. The chain ends at its last step, at a step that failed, or after the step
+running when the worker sent ``STOP_CHAIN`` (the run failed elsewhere, or other runs' steps wait
+for a process); the futures of the steps it did not run are cancelled.
+
 A process that dies under its step (a segfault, ``os._exit``, killed) fails that step's future with
 ``StepProcessDied``; the slot carries on with a new process. The processes are not daemonic (a step
 may start processes of its own); each exits when its pipe closes: at ``close``, at the worker's exit,
