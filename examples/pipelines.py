@@ -179,6 +179,18 @@ def hanging(seconds: float = 120.0) -> None:
     after_failure(stuck(seconds))
 
 
+@step(timeout=1.0)
+def stuck_after(previous: Any, seconds: float) -> str:
+    """Like ``stuck``, once the step before it has run (a hang in the middle of a chain)."""
+    time.sleep(seconds)
+    return "woke up"
+
+
+@pipeline
+def hanging_in_chain(seconds: float = 120.0) -> None:
+    after_failure(stuck_after(link(None, 0, -1, -1, ""), seconds))
+
+
 @step
 def count_rows(dataset_version: int) -> dict[str, Any]:
     """Says which dataset version it was started for (a trigger passes it)."""

@@ -87,3 +87,21 @@ class TestChains:
         assert any(line.startswith("[attempt 2]") and line.endswith("INFO link 3 got 2") for line in lines)
         for before, after in pairwise(steps[name] for name in LINKS):
             assert _time(before["finished_at"]) <= _time(after["started_at"])
+
+    def test_a_step_past_its_timeout_mid_chain_fails_and_skips_the_rest(
+        self, app: FastAPI, client: TestClient
+    ) -> None:
+        register(client, examples.hanging_in_chain)
+        run = start_run(client, "hanging_in_chain")
+        assert run_jobs(app) == 1
+        done = read_run(client, "hanging_in_chain", run["id"])
+        assert done["state"] == "failed"
+        assert done["error"] == (
+            "step stuck_after failed: TimeoutError: step stuck_after ran longer than its timeout of 1 s"
+        )
+        steps = steps_by_name(done)
+        assert steps["link"]["state"] == "succeeded"
+        assert steps["stuck_after"]["state"] == "failed"
+        assert steps["stuck_after"]["wall_seconds"] >= 1.0
+        assert steps["after_failure"]["state"] == "skipped"
+        assert steps["after_failure"]["attempts"] == 0
