@@ -46,6 +46,7 @@ from kiln.jobs.context import JobCancelled, JobContext, PermanentFailure
 from kiln.jobs.models import Job
 from kiln.notify.email import Mailer
 from kiln.pipelines import failure_notice, finished_step, step_records
+from kiln.pipelines.chains import ChainLinks
 from kiln.pipelines.executors import Executor, executor_for
 from kiln.pipelines.models import Pipeline, PipelineRun, PipelineStepRun, PipelineVersion
 from kiln.pipelines.schemas import FINISHED_RUN_STATES, RunState, StepState
@@ -98,8 +99,7 @@ class Execution:
     ready: list[tuple[int, str]] = field(default_factory=list)
     position: dict[str, int] = field(default_factory=dict)
     upstream: dict[str, list[str]] = field(default_factory=dict)
-    # A chained step -> the step after it in the chain its process runs, and that step's future.
-    chained: dict[str, tuple[str, Future[StepOutcome]]] = field(default_factory=dict)
+    chains: ChainLinks = field(init=False)
     # Chained steps the process went on to, to mark running in the next pass: (name, cache key).
     continued: list[tuple[str, str]] = field(default_factory=list)
     chains_stopped: bool = False
@@ -230,7 +230,7 @@ class Execution:
         """The future of the step after ``name`` in its chain when the process went on to it (that
         step is now running); otherwise the rest of the chain is let go (its steps stay pending and
         start as usual once their upstream step has succeeded)."""
-        link = self.chained.pop(name, None)
+        link = self.chains.follow(name)
         if link is None:
             return None
         following, future = link
@@ -248,44 +248,17 @@ class Execution:
             self.continued.append((following, _cache_key(self.steps[following], task)))
             self.went_on.append(future)
             return future
-        for released in self._release_chain(following, future):
-            released.cancel()  # not started: never will be; a process still running one was killed
+        self.chains.release(following, future)
         return None
-
-    def _release_chain(self, first: str, future: Future[StepOutcome]) -> list[Future[StepOutcome]]:
-        released, name = [future], first
-        while (link := self.chained.pop(name, None)) is not None:
-            name = link[0]
-            released.append(link[1])
-        return released
-
-    def _chain_after(self, name: str) -> list[Future[StepOutcome]]:
-        """The futures of the chained steps after ``name`` (still linked)."""
-        futures = []
-        while (link := self.chained.get(name)) is not None:
-            name = link[0]
-            futures.append(link[1])
-        return futures
 
     def _take_continued(self) -> list[tuple[str, str]]:
         continued, self.continued = self.continued, []
         return continued
 
-    def _chain_from(self, head: str) -> list[str]:
-        """``head`` and the steps that can run right after it in its process: each the only step
-        waiting for the one before, waiting for nothing else, pending, and not cached (a cached
-        step's key needs its inputs' checksums first)."""
-        chain = [head]
-        while len(following := self.downstream[chain[-1]]) == 1:
-            step = following[0]
-            if (
-                self.upstream[step] != [chain[-1]]
-                or self.state[step] is not StepState.pending
-                or self.steps[step].cache
-            ):
-                break
-            chain.append(step)
-        return chain
+    def _may_follow(self, name: str) -> bool:
+        """Whether ``name`` may run right after its upstream step in that step's process: pending,
+        and not cached (a cached step's key needs its inputs' checksums first)."""
+        return self.state[name] is StepState.pending and not self.steps[name].cache
 
     def _submit(self, executor: Executor, names: list[str], tasks: dict[str, StepTask]) -> None:
         now = time.monotonic()
@@ -294,12 +267,11 @@ class Execution:
                 self.running[future] = (name, now)
             return
         for name in names:
-            chain = self._chain_from(name)
+            chain = self.chains.chain_from(name, self._may_follow)
             chain_tasks = [tasks[name]] + [self._task(self.steps[step], previous=True) for step in chain[1:]]
             futures = executor.submit_chain(chain_tasks)
             self.running[futures[0]] = (name, now)
-            for index in range(1, len(chain)):
-                self.chained[chain[index - 1]] = (chain[index], futures[index])
+            self.chains.link(chain, futures)
 
     def _take_ready(self, room: int) -> list[str]:
         """Up to ``room`` ready steps, in the spec's order; those waiting out a retry delay stay."""
@@ -390,10 +362,9 @@ class Execution:
                 late.append((future, name, started))
         if not late:
             return []
-        # The chained steps after a late one too: its process may have gone on to the next.
         stopping = {future for future, _, _ in late}
         for _, name, _ in late:  # its chained steps too: its process may have gone on to the next
-            stopping.update(self._chain_after(name))
+            stopping.update(self.chains.after(name))
         executor.stop(stopping)
         finished = []
         for future, name, started in late:
