@@ -22,7 +22,7 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bench.pipeline_steps import chain
 from kiln.app import KilnSettings, create_app, kiln_state
@@ -44,19 +44,32 @@ def _start(db: Database, name: str, artifact_root_url: str) -> None:
         runs.create_run(session, SYSTEM, name, RunCreate(parameters={}), artifact_root_url=artifact_root_url)
 
 
+class _Commits:
+    """Counts the transactions committed on the database (the run's passes among them)."""
+
+    def __init__(self, db: Database) -> None:
+        self.count = 0
+        event.listen(db.engine, "commit", self._committed)
+
+    def _committed(self, _connection: object) -> None:
+        self.count += 1
+
+
 def _cpu_of_run(
-    db: Database, name: str, root: str, profile: cProfile.Profile | None = None
-) -> tuple[float, float]:
-    """CPU seconds of this process and wall seconds of ``run_pending`` for one run of ``name``."""
+    db: Database, name: str, root: str, commits: _Commits, profile: cProfile.Profile | None = None
+) -> tuple[float, float, int]:
+    """CPU seconds of this process, wall seconds of ``run_pending`` and transactions committed,
+    for one run of ``name``."""
     _start(db, name, root)
     worker = Worker(db, lease_seconds=60)
+    before = commits.count
     cpu, wall = time.process_time(), time.perf_counter()
     if profile is not None:
         profile.enable()
     assert worker.run_pending() == 1
     if profile is not None:
         profile.disable()
-    return time.process_time() - cpu, time.perf_counter() - wall
+    return time.process_time() - cpu, time.perf_counter() - wall, commits.count - before
 
 
 def _step_times(db: Database) -> str:
@@ -108,27 +121,30 @@ def main(argv: list[str] | None = None) -> None:
                 service.register_pipeline(
                     session, SYSTEM, PipelineRegister(spec=chain(steps).spec()), allowed_modules=MODULES
                 )
-        _cpu_of_run(db, "chain_20", root)  # starts the step processes
-        short_cpu, long_cpu, short_wall, long_wall = [], [], [], []
+        commits = _Commits(db)
+        _cpu_of_run(db, "chain_20", root, commits)  # starts the step processes
+        short_cpu, long_cpu, short_wall, long_wall, long_commits = [], [], [], [], []
         for _ in range(args.repeats):
-            cpu, wall = _cpu_of_run(db, "chain_20", root)
+            cpu, wall, _ = _cpu_of_run(db, "chain_20", root, commits)
             short_cpu.append(cpu)
             short_wall.append(wall)
-            cpu, wall = _cpu_of_run(db, "chain_100", root)
+            cpu, wall, committed = _cpu_of_run(db, "chain_100", root, commits)
             long_cpu.append(cpu)
             long_wall.append(wall)
+            long_commits.append(committed)
         median = statistics.median
         per_step = (median(long_cpu) - median(short_cpu)) / 80
         print(f"worker CPU per step: {per_step * 1000:.3f} ms (medians of {args.repeats} runs of each)")
         print(f"worker CPU per run beyond its steps: {(median(short_cpu) - 20 * per_step) * 1000:.2f} ms")
         print("CPU of 20-step runs, ms:", " ".join(f"{value * 1000:.1f}" for value in short_cpu))
         print("CPU of 100-step runs, ms:", " ".join(f"{value * 1000:.1f}" for value in long_cpu))
+        print("transactions per 100-step run:", " ".join(str(count) for count in long_commits))
         wall_per_step = (median(long_wall) - median(short_wall)) / 80
         print(f"wall per step of run_pending: {wall_per_step * 1000:.3f} ms")
         print(_step_times(db))
         if args.profile:
             profile = cProfile.Profile()
-            _cpu_of_run(db, "chain_100", root, profile)
+            _cpu_of_run(db, "chain_100", root, commits, profile)
             pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
         db.dispose()
 

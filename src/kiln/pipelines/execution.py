@@ -118,6 +118,7 @@ class Execution:
             if self.waiting_on[name] == 0 and self.state[name] is StepState.pending:
                 self.ready.append((self.position[name], name))
         heapq.heapify(self.ready)
+        self.chains = ChainLinks(self.downstream, self.upstream)
 
     @property
     def db(self) -> Database:
