@@ -357,7 +357,9 @@ class Execution:
         now = time.monotonic()
         late: list[tuple[Future[StepOutcome], str, float]] = []
         for future, (name, started) in list(self.running.items()):
-            if not future.running() and not future.done():
+            if future.done():
+                continue  # its outcome came back (during a pass's gathering): recorded next pass
+            if not future.running():
                 self.running[future] = (name, now)  # still queued behind other runs' steps
             elif now - started > self._timeout(name):
                 late.append((future, name, started))
