@@ -15,7 +15,8 @@ from kiln.registry.flavors.base import EstimatorPredictor, PredictionResult, Pre
 from kiln.registry.flavors.onnx_runtime import OnnxPredictor, save_onnx_model
 from kiln.registry.flavors.pickled import load_pickled, refuse_pickle
 from kiln.registry.flavors.python_function import load_python_function, save_python_function_model
-from kiln.registry.flavors.sklearn_skops import KILN_TRUSTED_TYPES, load_skops, save_sklearn_model
+from kiln.registry.flavors.sklearn_skops import load_skops, save_sklearn_model
+from kiln.registry.flavors.skops_trust import KILN_TRUSTED_TYPES
 from kiln.registry.model_format import Flavor, ModelDescriptor, Serialization
 
 __all__ = [
