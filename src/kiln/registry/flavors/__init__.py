@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kiln.core.errors import Invalid
 from kiln.registry.flavors.base import EstimatorPredictor, PredictionResult, Predictor
+from kiln.registry.flavors.example_answer import read_example_answer
 from kiln.registry.flavors.onnx_runtime import OnnxPredictor, save_onnx_model
 from kiln.registry.flavors.pickled import load_pickled, refuse_pickle
 from kiln.registry.flavors.python_function import load_python_function, save_python_function_model
@@ -59,7 +60,12 @@ def load_predictor(
         return EstimatorPredictor(model, descriptor.signature)
     from kiln.registry.flavors.sklearn_predictor import SklearnPredictor  # imports scikit-learn
 
-    return SklearnPredictor(model, descriptor.signature, example=descriptor.example_input)
+    return SklearnPredictor(
+        model,
+        descriptor.signature,
+        example=descriptor.example_input,
+        recorded=read_example_answer(folder, descriptor),
+    )
 
 
 def _is_sklearn_estimator(model: object) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from kiln.core.errors import Invalid
 from kiln.registry.errors import UntrustedPayload
+from kiln.registry.flavors.example_answer import write_example_answer
 from kiln.registry.flavors.skops_trust import skops_io, untrusted_types
 from kiln.registry.model_folder import library_versions, write_descriptor
 from kiln.registry.model_format import DatasetRef, Flavor, ModelDescriptor, Serialization, Signature
@@ -43,14 +44,14 @@ def save_sklearn_model(
     """Write ``model.skops`` and a format-2 ``kiln-model.json`` into ``folder``.
 
     The signature is inferred from ``X`` (the training input) unless given; the first row of ``X``
-    becomes the example input.
+    becomes the example input, and the model's answer to it is recorded (``example_answer``).
     """
     try:
-        import skops.io
+        skops = skops_io()
     except ImportError:
         raise Invalid("saving a scikit-learn model needs skops: pip install 'kiln[sklearn]'") from None
     folder.mkdir(parents=True, exist_ok=True)
-    skops.io.dump(estimator, folder / MODEL_FILE)
+    skops.dump(estimator, folder / MODEL_FILE)
     if signature is None:
         signature = (
             infer_signature(X, estimator) if X is not None else Signature(outputs=infer_outputs(estimator))
@@ -60,6 +61,8 @@ def save_sklearn_model(
         if X is not None and signature.inputs
         else None
     )
+    example = example_input(X, signature) if X is not None else None
+    write_example_answer(folder, estimator, signature, example)
     return write_descriptor(
         folder,
         flavor=Flavor.sklearn,
@@ -68,7 +71,7 @@ def save_sklearn_model(
         serialization=Serialization.skops,
         estimator_class=class_path(estimator),
         signature=signature,
-        example_input=example_input(X, signature) if X is not None else None,
+        example_input=example,
         params={str(key): str(value) for key, value in (params or {}).items()},
         metrics=dict(metrics or {}),
         training_inputs=list(training_inputs),
