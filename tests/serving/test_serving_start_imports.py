@@ -106,7 +106,8 @@ def test_a_serving_process_loads_a_model_without_pandas_or_skops_scan_and_refuse
     assert isinstance(X, pd.DataFrame)  # fitted on a DataFrame, as users do: a frame is its input
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(X, y)
     kiln.save_model(model, tmp_path / "good", X=X)
-    kiln.save_model(make_pipeline(Doubler(), LogisticRegression(max_iter=5000)).fit(X, y), tmp_path / "bad", X=X)
+    untrusted = make_pipeline(Doubler(), LogisticRegression(max_iter=5000)).fit(X, y)
+    kiln.save_model(untrusted, tmp_path / "bad", X=X)
     rows = X.iloc[:5]
     probe = (
         "from pathlib import Path\n"
@@ -125,7 +126,8 @@ def test_a_serving_process_loads_a_model_without_pandas_or_skops_scan_and_refuse
         "import sys\n"
         # pandas: a DataFrame model answers through its matrix twin, proven by its recorded answer;
         # the others: modules only skops' scan of every scikit-learn module imports.
-        "names = ('pandas', 'pyarrow', 'dask', 'sklearn.gaussian_process', 'sklearn.mixture', 'tests.registry')\n"
+        "names = ('pandas', 'pyarrow', 'dask', 'sklearn.gaussian_process', 'sklearn.mixture',\n"
+        "         'tests.registry')\n"
         "print(sorted({n for n in names for m in sys.modules if m == n or m.startswith(n + '.')}))\n"
     )
     env = {**os.environ, "KILN_HOME": str(tmp_path / "home")}
