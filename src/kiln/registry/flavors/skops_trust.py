@@ -68,20 +68,17 @@ def skops_io() -> ModuleType:
     """``skops.io``, imported without the estimator scan when the process asked for that."""
     loaded = sys.modules.get("skops.io")
     if loaded is not None or not _scan_deferred:
-        import skops.io
-
-        return skops.io
+        return importlib.import_module("skops.io")
     with _import_lock, _without_pandas():
         import sklearn.utils
 
         scan = sklearn.utils.all_estimators
         # skops.io._trusted_types calls it once, at its import, through this name.
-        sklearn.utils.all_estimators = _no_estimators  # type: ignore[assignment]
+        sklearn.utils.all_estimators = _no_estimators
         try:
-            import skops.io
+            return importlib.import_module("skops.io")
         finally:
             sklearn.utils.all_estimators = scan
-    return skops.io
 
 
 @contextmanager
