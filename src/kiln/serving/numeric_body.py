@@ -19,8 +19,8 @@ decoder has proved the body is ``{"inputs": [records]}`` (or ``{"columns": {...}
 record holding each field (numbers only), so one more thing makes the text after the key certainly
 that one value: the key is not there twice (a duplicate key's value would be in the slice, and the
 decoder keeps the last). With no backslash in the body (no escaped quote, no key spelled with
-escapes), every quote belongs to a key, so the quotes number exactly ``2 + 2 × fields × rows``
-(``2 + 2 × fields`` for columns) when no key is repeated anywhere; counting one byte with numpy is
+escapes), every quote belongs to a key, so the quotes number exactly ``2 + 2 * fields * rows``
+(``2 + 2 * fields`` for columns) when no key is repeated anywhere; counting one byte with numpy is
 a tenth of searching the body for the key's text.
 """
 
@@ -96,9 +96,14 @@ class NumericBody:
         except (msgspec.DecodeError, msgspec.ValidationError):
             return None
         lengths = set(map(len, columns))
-        if len(lengths) != 1 or not lengths.pop():
+        rows = lengths.pop() if len(lengths) == 1 else 0
+        if not rows:
             return None  # different lengths, or no rows: the general path says so
-        return self._numeric.checked(np.array(columns, dtype=np.float64).T.copy())
+        # Each column written straight into its place in the one row-major block (no transposed copy).
+        matrix = np.empty((rows, self._width), dtype=np.float64)
+        for index, column in enumerate(columns):
+            matrix[:, index] = column
+        return self._numeric.checked(matrix)
 
 
 def _value_text(body: bytes, opening: re.Match[bytes], quotes: int) -> JsonText | None:
@@ -106,8 +111,9 @@ def _value_text(body: bytes, opening: re.Match[bytes], quotes: int) -> JsonText 
     may be repeated (see the module's docstring)."""
     if b"\\" in body or np.count_nonzero(np.frombuffer(body, np.uint8) == _QUOTE) != quotes:
         return None
-    end = body.rstrip().rindex(b"}")
-    return JsonText(body[opening.end() : end].strip().decode())
+    # One copy, into the text: the body itself is not sliced into a second bytes object first.
+    view = memoryview(body)[opening.end() : body.rindex(b"}")]
+    return JsonText(str(view, "utf-8").strip())
 
 
 _BODIES: WeakKeyDictionary[LoadedModel, NumericBody | None] = WeakKeyDictionary()

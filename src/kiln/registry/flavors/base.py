@@ -41,19 +41,23 @@ class PredictionResult:
 
     @property
     def predictions(self) -> list[Any]:
-        return self._list("predictions")  # type: ignore[no-any-return]
+        predictions: list[Any] = self._list("predictions")
+        return predictions
 
     @property
     def classes(self) -> list[Scalar] | None:
-        return self._list("classes")
+        classes: list[Scalar] | None = self._list("classes")
+        return classes
 
     @property
     def probabilities(self) -> list[list[float | None]] | None:
-        return self._list("probabilities")
+        probabilities: list[list[float | None]] | None = self._list("probabilities")
+        return probabilities
 
     @property
     def scores(self) -> list[float | None] | None:
-        return self._list("scores")
+        scores: list[float | None] | None = self._list("scores")
+        return scores
 
     def _list(self, key: str) -> Any:
         value = self._parts[key]
