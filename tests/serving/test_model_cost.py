@@ -1,5 +1,6 @@
-"""A model's cost is measured at warm-up and decides whether a checked batch is predicted on the
-event loop; without a measurement (no example input) batches go by rows, as before.
+"""A model's cost is measured at warm-up: a small request of a cheap model is predicted on the event
+loop, an expensive model's go to a thread; batches always do, and without a measurement (no
+example input) requests go by rows, as before.
 
 No timings are asserted: only that the estimate exists, grows with rows, and is what decides.
 """
@@ -13,7 +14,15 @@ from sklearn.linear_model import LogisticRegression
 
 import kiln
 from kiln.registry.loaded_model import LoadedModel, load_model_folder
-from kiln.serving.model_cost import INLINE_BUDGET_S, INLINE_ROWS, inline_rows, measure_cost, runs_inline
+from kiln.serving.model_cost import (
+    _COSTS,
+    INLINE_BUDGET_S,
+    INLINE_ROWS,
+    ModelCost,
+    inline_rows,
+    measure_cost,
+    runs_inline,
+)
 
 
 def _model(folder: Path) -> LoadedModel:
@@ -27,9 +36,18 @@ def test_a_model_with_an_example_is_measured(tmp_path: Path) -> None:
     cost = measure_cost(model)
     assert cost is not None
     assert 0 < cost.seconds(1) < cost.seconds(1000)
-    assert runs_inline(model, 1000) == (cost.seconds(1000) <= INLINE_BUDGET_S)
+    assert runs_inline(model, 1) == (cost.seconds(1) <= INLINE_BUDGET_S)
+    assert not runs_inline(model, INLINE_ROWS + 1)  # batches keep the thread, however cheap
     assert runs_inline(model, inline_rows(model)) or inline_rows(model) == 0
     assert not runs_inline(model, inline_rows(model) + 1)
+
+
+def test_an_expensive_model_goes_to_a_thread_even_for_one_row(tmp_path: Path) -> None:
+    model = _model(tmp_path / "model")
+    measure_cost(model)
+    _COSTS[model] = ModelCost(fixed_s=INLINE_BUDGET_S * 5, per_row_s=1e-6)
+    assert not runs_inline(model, 1)
+    assert inline_rows(model) == 0
 
 
 def test_a_model_not_measured_goes_by_rows(tmp_path: Path) -> None:

@@ -1,15 +1,18 @@
-"""What a loaded model's predictions cost, measured at warm-up: whether a batch runs on the event loop.
+"""What a loaded model's predictions cost, measured at warm-up: whether a request runs on the event loop.
 
 A predict request's model work either runs on the event loop itself or is handed to a worker
-thread. The hand-off keeps the loop answering other requests while an expensive model works, but
-it costs a cross-thread wake-up and then the two threads trading the GIL; for a model that answers
-1,000 rows in a few hundred microseconds (a scaled logistic regression) that trade was a fifth of a
-batch's server time (docs/benchmarks.md). So the cost is measured once, when the model is warmed
-up: its example row predicted and encoded alone and as a batch of ``_BATCH_ROWS`` rows (the best of
-three each, wall time), giving a fixed cost and a cost per row. A checked request whose estimated
-model time is within ``INLINE_BUDGET_S`` runs inline; a larger or more expensive one still goes to a
-thread, so the loop is never held for long. A model without an example input (no warm-up) keeps
-the rule by rows: up to ``INLINE_ROWS`` inline.
+thread. Inline saves the hand-off (a cross-thread wake-up, then the two threads trading the GIL),
+which is most of what a one-row request would wait for; a thread lets the loop read and decode the
+next requests while the model works, and numpy releases the GIL for the arithmetic, so on two cores
+batches overlap. Measured (docs/benchmarks.md, 7 December): 1,000-row batches of a cheap model
+(0.44 ms) at four concurrent callers took about the same CPU either way, but inline the event loop
+became the one serial lane and the in-process rate fell from about 137k to 78k rows/s. So batches
+keep the thread, and the measurement guards the other side: a model whose example row, predicted
+and encoded alone and as ``_BATCH_ROWS`` rows (the best of three each, wall time), estimates more
+than ``INLINE_BUDGET_S`` for a request goes to a thread even for one row, so an expensive model
+never holds the loop (and every other request) for long. A request runs inline when it has at most
+``INLINE_ROWS`` rows and, when the model was measured, its estimate is within the budget; a model
+without an example input (no warm-up) goes by rows alone, as before.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ log = structlog.get_logger(__name__)
 
 # The longest the event loop is held by one request's model work (estimated).
 INLINE_BUDGET_S = 0.002
-# Without a measured cost: batches up to this many rows run inline.
+# Requests up to this many rows run inline (when the model's estimate is within the budget).
 INLINE_ROWS = 100
 _BATCH_ROWS = 256
 _REPEATS = 3
@@ -77,18 +80,18 @@ def _best(model: LoadedModel, data: object) -> float:
 
 
 def runs_inline(model: LoadedModel, rows: int) -> bool:
-    """Whether a checked request of ``rows`` rows is cheap enough to predict on the event loop."""
+    """Whether a checked request of ``rows`` rows is small and cheap enough to predict on the loop."""
+    if rows > INLINE_ROWS:
+        return False
     cost = _COSTS.get(model)
-    if cost is None:
-        return rows <= INLINE_ROWS
-    return cost.seconds(rows) <= INLINE_BUDGET_S
+    return cost is None or cost.seconds(rows) <= INLINE_BUDGET_S
 
 
 def inline_rows(model: LoadedModel) -> int:
-    """The largest request that runs inline (for the log line and the docs' figures)."""
+    """The largest request that runs inline (for the log line)."""
     cost = _COSTS.get(model)
     if cost is None:
         return INLINE_ROWS
     if cost.fixed_s > INLINE_BUDGET_S:
         return 0
-    return int((INLINE_BUDGET_S - cost.fixed_s) / cost.per_row_s) + 1
+    return min(INLINE_ROWS, int((INLINE_BUDGET_S - cost.fixed_s) / cost.per_row_s) + 1)

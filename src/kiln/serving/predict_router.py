@@ -152,7 +152,7 @@ async def predict(name: str, request: Request) -> Response:
     data: Any = None
     if checked is not None and data_text is not None:
         rows = checked.n_rows
-        # Checked already, so what is left is the model: inline when its measured cost is small.
+        # Checked already, so what is left is the model: inline when small and cheap (model_cost).
         inline = runs_inline(route.model, rows)
     else:
         checked = None  # its inputs cannot be sliced out for the log: logged from the parsed body
@@ -161,7 +161,7 @@ async def predict(name: str, request: Request) -> Response:
         except KilnError as exc:
             log_prediction(logger, route, actor, request_id, started, "invalid", error=exc.message)
             return _error(exc, request_id)
-        inline = rows <= INLINE_ROWS  # the signature check is still to run: by rows, as before
+        inline = runs_inline(route.model, rows)
     try:
         encoded = await run(
             rows,
