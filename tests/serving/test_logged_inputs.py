@@ -73,3 +73,30 @@ def test_a_malformed_body_is_a_422_saying_where(client: TestClient, deployment: 
     assert response.json()["error"]["message"] == (
         "the body is not JSON: Expecting value: line 1 column 13 (char 12)"
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A field given twice in a record: the last one counts, and the log holds what was answered.
+        '{"inputs": [{"amount": 1.0, "amount": 80.0, "age": 30.0}, {"amount": 10.0, "age": 60.0}]}',
+        '{"columns": {"amount": [1.0], "age": [2.0]}, "columns": {"amount": [80.0, 10.0], "age": [30, 60]}}',
+    ],
+    ids=["field repeated in a record", "repeated columns key"],
+)
+def test_a_repeated_key_is_logged_as_answered(
+    app: FastAPI, client: TestClient, deployment: str, body: str
+) -> None:
+    answer = send(client, deployment, body.encode())
+    assert answer["predictions"] == [1, 0]
+    logged = logged_inputs(app, client, answer["request_id"])
+    assert logged in (ROWS, {"amount": [80.0, 10.0], "age": [30, 60]})
+
+
+def test_outputs_are_logged_as_answered(app: FastAPI, client: TestClient, deployment: str) -> None:
+    answer = send(client, deployment, f'{{"inputs": {ROWS_TEXT}}}'.encode())
+    kiln_state(app).prediction_logger.flush()
+    items = client.get(f"{API}/predictions", params={"limit": 100}).json()["items"]
+    [item] = [item for item in items if item["request_id"] == answer["request_id"]]
+    assert item["outputs"] == {key: answer[key] for key in ("predictions", "classes", "probabilities")}
+    assert list(answer) == ["request_id", "deployment", "model", "predictions", "classes", "probabilities"]

@@ -40,6 +40,7 @@ from kiln.serving.deployment_models import Deployment
 from kiln.serving.deployment_schemas import DeploymentRead, DeploymentStatus, Readiness
 from kiln.serving.events import DeploymentChanged
 from kiln.serving.inference_protocol import ModelMetadata, metadata_from_signature
+from kiln.serving.model_cost import measure_cost
 from kiln.storage.store import ArtifactStore
 
 log = structlog.get_logger(__name__)
@@ -260,6 +261,7 @@ class ModelCache:
             model = load_model_folder(folder, trust_pickle=self.trust_pickle)
             if model.descriptor.example_input is not None:
                 model.smoke_test()
+                _measure_cost(model, version_id)
             else:
                 log.info("serving.warmup_skipped", version_id=version_id, reason="no example input")
         except BaseException:
@@ -280,6 +282,14 @@ class ModelCache:
         for version_id in list(self._failed):
             if version_id not in in_use:
                 del self._failed[version_id]
+
+
+def _measure_cost(model: LoadedModel, version_id: str) -> None:
+    # Decides whether its batches run on the event loop; without it they go by rows, as before.
+    try:
+        measure_cost(model)
+    except Exception:
+        log.warning("serving.model_cost_unmeasured", version_id=version_id, exc_info=True)
 
 
 def readiness(cache: ModelCache, deployment: DeploymentRead) -> Readiness:

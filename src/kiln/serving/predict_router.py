@@ -35,15 +35,14 @@ from kiln.core.permissions import Permission
 from kiln.serving.deps import get_model_cache, get_prediction_logger
 from kiln.serving.errors import NotReady
 from kiln.serving.model_cache import Route
-from kiln.serving.numeric_body import read_numeric
-from kiln.serving.predict_payload import inputs_text, parse_payload
-from kiln.serving.predicting import answer, log_prediction
+from kiln.serving.model_cost import INLINE_ROWS, runs_inline
+from kiln.serving.numeric_body import read_numeric_logged
+from kiln.serving.predict_payload import parse_payload
+from kiln.serving.predicting import answer_json, log_prediction
 from kiln.serving.prediction_log import new_request_id
 
 log = structlog.get_logger(__name__)
 
-# Batches up to this many rows run on the event loop (a thread hand-off costs more than they do).
-INLINE_ROWS = 100
 T = TypeVar("T")
 
 
@@ -100,8 +99,12 @@ async def find_route(request: Request, name: str) -> Route:
     return route
 
 
-async def run(rows: int, work: Callable[[], T]) -> T:
-    if rows <= INLINE_ROWS:
+async def run(rows: int, work: Callable[[], T], *, inline: bool | None = None) -> T:
+    """``work`` on the event loop when it is cheap (``inline``; by default up to ``INLINE_ROWS``
+    rows), else in a worker thread, so an expensive model does not hold up other requests."""
+    if inline is None:
+        inline = rows <= INLINE_ROWS
+    if inline:
         return work()
     return await anyio.to_thread.run_sync(work)
 
@@ -144,11 +147,13 @@ async def predict(name: str, request: Request) -> Response:
     body = await request.body()
     logger = get_prediction_logger(request)
     # A clean all-number body goes straight to the model's matrix; any other takes the general path.
-    checked = read_numeric(route.model, body)
-    data_text = inputs_text(body) if checked is not None else None
+    read = read_numeric_logged(route.model, body)
+    checked, data_text = read if read is not None else (None, None)
     data: Any = None
     if checked is not None and data_text is not None:
         rows = checked.n_rows
+        # Checked already, so what is left is the model: inline when small and cheap (model_cost).
+        inline = runs_inline(route.model, rows)
     else:
         checked = None  # its inputs cannot be sliced out for the log: logged from the parsed body
         try:
@@ -156,16 +161,20 @@ async def predict(name: str, request: Request) -> Response:
         except KilnError as exc:
             log_prediction(logger, route, actor, request_id, started, "invalid", error=exc.message)
             return _error(exc, request_id)
+        inline = runs_inline(route.model, rows)
     try:
-        document = await run(
+        encoded = await run(
             rows,
-            lambda: answer(
+            lambda: answer_json(
                 logger, route, actor, request_id, started, data, logged_inputs=data_text, checked=checked
             ),
+            inline=inline,
         )
     except KilnError as exc:
         return _error(exc, request_id)
-    return _json(document, 200, request_id)
+    return Response(
+        encoded, status_code=200, media_type="application/json", headers={"X-Request-ID": request_id}
+    )
 
 
 @router.get("/{name}/ready", response_model=None)

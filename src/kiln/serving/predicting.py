@@ -8,13 +8,16 @@ prediction log (``PredictionLogger.append``: no I/O). Refused and failed request
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
+import orjson
 import structlog
 
 from kiln.core.actor import Actor
 from kiln.core.errors import KilnError
+from kiln.registry.flavors import PredictionResult
 from kiln.registry.signature import ModelInput
 from kiln.serving.errors import ModelFailed, NotReady
 from kiln.serving.model_cache import Route
@@ -75,6 +78,53 @@ def answer(
     field in ``details.problems``) when ``data`` does not fit the signature, and ``ModelFailed``
     (500, with the request id to quote) when the model raises; the traceback is logged.
     """
+    result, _ = _predict(logger, route, actor, request_id, started, data, logged_inputs, checked)
+    return {**answer_head(route, request_id), **result.to_dict()}
+
+
+def answer_json(
+    logger: PredictionLogger,
+    route: Route,
+    actor: Actor | None,
+    request_id: str,
+    started: float,
+    data: Any,
+    *,
+    logged_inputs: JsonText | None = None,
+    checked: ModelInput | None = None,
+) -> bytes:
+    """``answer``'s document as JSON bytes, its outputs encoded once for both the answer and the
+    prediction log (the same errors as ``answer``)."""
+    _, outputs = _predict(logger, route, actor, request_id, started, data, logged_inputs, checked)
+    head = answer_head(route, request_id)
+    try:
+        opening = orjson.dumps(head)
+    except TypeError:  # not expected (names and ids are text): the standard library decides
+        opening = json.dumps(head, separators=(",", ":")).encode()
+    # {"request_id":...,"model":{...}} + {"predictions":...}: one object, the keys in to_dict's order.
+    return opening[:-1] + b"," + outputs[1:]
+
+
+def answer_head(route: Route, request_id: str) -> dict[str, Any]:
+    """The keys of a prediction answer before its outputs."""
+    return {
+        "request_id": request_id,
+        "deployment": route.name,
+        "model": {"name": route.model_name, "version": route.version_number, "version_id": route.version_id},
+    }
+
+
+def _predict(
+    logger: PredictionLogger,
+    route: Route,
+    actor: Actor | None,
+    request_id: str,
+    started: float,
+    data: Any,
+    logged_inputs: JsonText | None,
+    checked: ModelInput | None,
+) -> tuple[PredictionResult, bytes]:
+    """Validate (unless ``checked``), predict, log: the result and its outputs' JSON."""
     model = route.model
     if model is None:
         raise NotReady(f"deployment {route.name!r} is not ready: {route.reason}")
@@ -93,12 +143,10 @@ def answer(
         raise ModelFailed(
             f"the model failed on this request; quote request id {request_id} when reporting it"
         ) from None
-    outputs = result.to_dict()
+    # Encoded once: the answer's outputs and the prediction log's are the same text.
+    outputs = result.to_json()
     inputs = data if logged_inputs is None else logged_inputs
-    log_prediction(logger, route, actor, request_id, started, "ok", inputs=inputs, outputs=outputs)
-    return {
-        "request_id": request_id,
-        "deployment": route.name,
-        "model": {"name": route.model_name, "version": route.version_number, "version_id": route.version_id},
-        **outputs,
-    }
+    log_prediction(
+        logger, route, actor, request_id, started, "ok", inputs=inputs, outputs=JsonText(outputs.decode())
+    )
+    return result, outputs

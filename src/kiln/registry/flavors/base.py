@@ -2,39 +2,96 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
 from typing import Any, Protocol
 
 import numpy as np
+import orjson
 
 from kiln.registry.flavors.sklearn_one_call import classes_from_probabilities
 from kiln.registry.model_format import OutputSpec, Scalar, Signature
 from kiln.registry.signature import ModelInput
 
 
-@dataclass(frozen=True)
 class PredictionResult:
     """Predictions, and per-class probabilities or anomaly scores when the model gives them.
 
     Every list is JSON-safe (Python scalars, NaN as null): serving puts ``to_dict()`` on the wire.
     ``probabilities[i][j]`` is row i's probability of ``classes[j]``; for outlier detectors
     ``scores`` are the decision function (below 0: an outlier) and predictions are -1 / 1.
+
+    A flavor may hand over numpy arrays instead of lists (``json_ready``: only where orjson writes
+    them exactly as their lists would be written). They become lists only when a list is asked for;
+    ``to_json()`` writes them straight from the arrays, which on a 1,000-row batch is a fraction of
+    building the lists (serving's answer and its prediction log share that one encoding).
     """
 
-    predictions: list[Any]
-    classes: list[Scalar] | None = None
-    probabilities: list[list[float | None]] | None = None
-    scores: list[float | None] | None = None
+    __slots__ = ("_parts",)
+
+    def __init__(
+        self,
+        predictions: list[Any] | np.ndarray,
+        classes: list[Scalar] | None = None,
+        probabilities: list[list[float | None]] | np.ndarray | None = None,
+        scores: list[float | None] | np.ndarray | None = None,
+    ) -> None:
+        parts = {"predictions": predictions, "classes": classes, "probabilities": probabilities}
+        parts["scores"] = scores
+        self._parts: dict[str, Any] = parts
+
+    @property
+    def predictions(self) -> list[Any]:
+        predictions: list[Any] = self._list("predictions")
+        return predictions
+
+    @property
+    def classes(self) -> list[Scalar] | None:
+        classes: list[Scalar] | None = self._list("classes")
+        return classes
+
+    @property
+    def probabilities(self) -> list[list[float | None]] | None:
+        probabilities: list[list[float | None]] | None = self._list("probabilities")
+        return probabilities
+
+    @property
+    def scores(self) -> list[float | None] | None:
+        scores: list[float | None] | None = self._list("scores")
+        return scores
+
+    def _list(self, key: str) -> Any:
+        value = self._parts[key]
+        if isinstance(value, np.ndarray):
+            value = self._parts[key] = json_list(value)
+        return value
 
     def __len__(self) -> int:
-        return len(self.predictions)
+        return len(self._parts["predictions"])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PredictionResult):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PredictionResult({self.to_dict()!r})"
 
     def to_dict(self) -> dict[str, Any]:
         answer: dict[str, Any] = {"predictions": self.predictions}
         for key in ("classes", "probabilities", "scores"):
-            if getattr(self, key) is not None:
-                answer[key] = getattr(self, key)
+            if self._parts[key] is not None:
+                answer[key] = self._list(key)
         return answer
+
+    def to_json(self) -> bytes:
+        """``to_dict()`` as compact JSON (the arrays written as they are, no lists built)."""
+        document = {key: value for key, value in self._parts.items() if value is not None}
+        try:
+            return orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
+        except TypeError:  # an integer class past 64 bits, say: the standard library writes it
+            return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False).encode()
 
 
 class Predictor(Protocol):
@@ -56,6 +113,22 @@ def json_list(values: Any) -> list[Any]:
     if array.dtype.kind == "O":
         return [_json_cell(value) for value in array.tolist()]
     return list(array.tolist())
+
+
+# Arrays that orjson writes exactly as ``json_list`` would have them written (floats in the same
+# shortest form, NaN and infinity as null). float32 is left out: as lists its values are doubles.
+_JSON_READY_KINDS = frozenset("biu")
+
+
+def json_ready(values: Any) -> np.ndarray | list[Any]:
+    """A 1-D or 2-D numeric result as an array ``PredictionResult`` can write directly, else as
+    ``json_list``'s lists."""
+    array = np.asarray(values)
+    if array.ndim in (1, 2) and (
+        (array.dtype.kind in _JSON_READY_KINDS and array.dtype.itemsize <= 8) or array.dtype == np.float64
+    ):
+        return np.ascontiguousarray(array)
+    return json_list(array)
 
 
 def _json_cell(value: Any) -> Any:
@@ -104,8 +177,8 @@ class EstimatorPredictor:
         """``model`` (this predictor's, or a flavor's stand-in for it) called on ``data``."""
         classes = self.classes
         if self.outputs.kind == "score" and self._score is not None:
-            predictions = json_list(np.ravel(np.asarray(model.predict(data))))
-            scores = json_list(np.ravel(getattr(model, self._score)(data)))
+            predictions = json_ready(np.ravel(np.asarray(model.predict(data))))
+            scores = json_ready(np.ravel(getattr(model, self._score)(data)))
             return PredictionResult(predictions, classes=classes, scores=scores)
         if probabilities and self._proba:
             proba = np.asarray(model.predict_proba(data))
@@ -113,9 +186,9 @@ class EstimatorPredictor:
                 predicted = classes_from_probabilities(model, proba, data)
             else:
                 predicted = np.asarray(model.predict(data))
-            predictions = json_list(np.ravel(predicted))
-            return PredictionResult(predictions, classes=classes, probabilities=json_list(proba))
-        predictions = json_list(np.ravel(np.asarray(model.predict(data))))
+            predictions = json_ready(np.ravel(predicted))
+            return PredictionResult(predictions, classes=classes, probabilities=json_ready(proba))
+        predictions = json_ready(np.ravel(np.asarray(model.predict(data))))
         return PredictionResult(predictions, classes=classes)
 
     def _classes(self) -> list[Scalar] | None:
