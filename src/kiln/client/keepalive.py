@@ -39,7 +39,7 @@ class Answer:
 
 
 class StaleConnection(Exception):
-    """A reused connection failed before any byte of the answer arrived: the server had closed it."""
+    """A reused connection refused the request's bytes: the server had closed it, nothing ran."""
 
 
 _MAX_LINE = 65536
@@ -75,10 +75,7 @@ class _Connection:
         ``email`` package, which cost more than the rest of a small request.
         """
         while True:
-            try:
-                status_line = self._line()
-            except (ConnectionResetError, ConnectionAbortedError):
-                status_line = b""  # reset before a byte of the answer: the same as closed
+            status_line = self._line()
             if not status_line:
                 raise http.client.RemoteDisconnected("the server closed the connection without answering")
             try:
@@ -201,10 +198,12 @@ class KeepAlivePool:
     def send(self, method: str, data: bytes) -> Answer:
         """Send one whole request (head and body in ``data``) and read its answer.
 
-        Raises ``StaleConnection`` when a reused connection turned out closed before the server
-        answered anything (the request was not processed; the caller may send it again at once),
-        else httpx's ``ConnectError``/``ConnectTimeout`` (nothing was sent) or another
-        ``httpx.TransportError`` (the request may have been processed).
+        An idle connection is checked before it is reused (the server may have closed it while it sat
+        idle, as a keep-alive timeout or a restart does), like httpcore checks its own. Raises
+        ``StaleConnection`` when a reused connection refused the request's bytes (the server had
+        closed it: nothing was processed, the caller may send it again at once), else httpx's
+        ``ConnectError``/``ConnectTimeout`` (nothing was sent) or another ``httpx.TransportError``
+        (the request may have been processed).
         """
         connection, reused = self._checkout()
         try:
@@ -219,8 +218,6 @@ class KeepAlivePool:
             try:
                 status, body, closes = connection.read_answer(method)
             except http.client.RemoteDisconnected as exc:
-                if reused:
-                    raise StaleConnection(str(exc)) from exc
                 raise httpx.RemoteProtocolError(str(exc)) from exc
             except TimeoutError as exc:
                 raise httpx.ReadTimeout(str(exc) or "read timed out") from exc

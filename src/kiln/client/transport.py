@@ -409,8 +409,8 @@ class Transport:
                 try:
                     answer = pool.send(method, data)
                 except StaleConnection:
-                    # The server had closed the idle connection before reading this request, so it
-                    # did not run: send it again at once on a new connection (as xmlrpc.client does).
+                    # The server had closed the idle connection and refused this request's bytes, so
+                    # it did not run: send it again at once, on a new connection.
                     answer = pool.send(method, data)
             except (httpx.TransportError, StaleConnection) as exc:
                 error = exc if isinstance(exc, httpx.TransportError) else httpx.RemoteProtocolError(str(exc))
