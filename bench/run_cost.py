@@ -35,7 +35,7 @@ from bench.workload import SEARCH_METRIC, run_score
 
 os.environ.update(QUIET_ENV)
 
-import kiln  # noqa: E402  (after the quiet environment, like the other benchmarks)
+import kiln
 
 
 def create_runs(client: kiln.Client, experiment_id: str, runs: int, *, offset: int = 0) -> None:
@@ -54,14 +54,16 @@ def create_runs(client: kiln.Client, experiment_id: str, runs: int, *, offset: i
 def _py_spy(pid: int, out: Path | None) -> subprocess.Popen[bytes] | None:
     if out is None:
         return None
-    command = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-r", "400", "--gil"]
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-r", "400"]
     spy = subprocess.Popen([*command, "-f", "raw", "-o", str(out)], stdout=subprocess.DEVNULL)
     time.sleep(1.0)  # attached before the loop starts
     return spy
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--warm-up", type=int, default=20)
     parser.add_argument("--profile-client", type=Path, default=None)
@@ -71,9 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"kiln from {Path(kiln.__file__).parent}")
     print(f"machine.load_avg_1m_before: {os.getloadavg()[0]:.2f} load")
-    with tempfile.TemporaryDirectory(prefix="kiln-run-cost-") as tmp, kiln_server(Path(tmp) / "kiln") as (
-        server,
-        _healthy,
+    with (
+        tempfile.TemporaryDirectory(prefix="kiln-run-cost-") as tmp,
+        kiln_server(Path(tmp) / "kiln") as (
+            server,
+            _healthy,
+        ),
     ):
         identity = Identity(server.url, setup_token=server.setup_token())
         token = identity.token()

@@ -7,6 +7,7 @@ can close one after an answer without saying so (as a server's idle timeout does
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import socket
@@ -45,10 +46,8 @@ class KeepAliveServer(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
         for sock in self.open_sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
 
@@ -176,7 +175,9 @@ class TestAnswers:
         transport(server).request("GET", "/runs", params=params)
         assert server.seen == ["GET /api/v1/runs?experiment_id=a&experiment_id=b+c&limit=5&desc=true"]
 
-    def test_identity_headers_are_sent(self, server: KeepAliveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_identity_headers_are_sent(
+        self, server: KeepAliveServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         seen: list[dict[str, str]] = []
         original = _Handler._answer
 

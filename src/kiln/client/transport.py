@@ -217,9 +217,7 @@ class Transport:
         _coalesce_writes(self._http)
         self._pool, self._prefix, self._fixed_head = self._keepalive(headers, timeout)
 
-    def _keepalive(
-        self, headers: Mapping[str, str], timeout: float
-    ) -> tuple[KeepAlivePool | None, str, str]:
+    def _keepalive(self, headers: Mapping[str, str], timeout: float) -> tuple[KeepAlivePool | None, str, str]:
         """The keep-alive pool for small JSON requests, the API's path prefix and the request head's
         fixed lines; no pool (httpx sends everything) for a proxy, credentials in the URL, or a scheme
         other than http(s)."""
@@ -350,9 +348,7 @@ class Transport:
     ) -> Any:
         """Send a request and return the decoded JSON body."""
         if self._pool is not None and content is None:
-            return self._small_request(
-                self._pool, method, path, json_body, params, headers, retry_statuses
-            )
+            return self._small_request(self._pool, method, path, json_body, params, headers, retry_statuses)
         with self.stream(
             method,
             path,
