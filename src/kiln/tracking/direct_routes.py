@@ -14,7 +14,7 @@ handed to them unchanged (``Fallback``), so every refusal keeps the 422 FastAPI 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar, cast
+from typing import TypeVar
 
 import anyio.to_thread
 from pydantic import BaseModel, ValidationError
@@ -28,17 +28,12 @@ from kiln.core.direct_routes import DirectRoute, Fallback
 from kiln.core.errors import PermissionDenied
 from kiln.core.permissions import Permission
 from kiln.core.responses import model_response
-from kiln.storage.store import ArtifactStore
+from kiln.storage.deps import get_store
 from kiln.tracking import batches, reads, service
 from kiln.tracking.schemas import LogBatch, RunCreate, RunUpdate
 
 Model = TypeVar("Model", bound=BaseModel)
 PREFIX = "/api/v1"
-
-
-class _StoreState(Protocol):
-    @property
-    def store(self) -> ArtifactStore: ...
 
 
 async def _body(request: Request, model: type[Model]) -> Model:
@@ -77,7 +72,7 @@ async def _answer(
 
 async def create_run(request: Request) -> Response:
     data = await _body(request, RunCreate)
-    root_url = cast(_StoreState, request.app.state.kiln).store.root_url
+    root_url = get_store(request).root_url
 
     def work(session: Session, actor: Actor) -> Response:
         run = service.create_run(session, actor, data, artifact_root_url=root_url)
