@@ -2,7 +2,7 @@
 them or restarts, with the same retry rules and error classes as every other request.
 
 The stand-in is a plain stdlib HTTP/1.1 server that keeps connections alive (as uvicorn does) and
-can close one after an answer without saying so (as a server's idle timeout does).
+can close its open connections without saying so (as a server's keep-alive timeout does).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from kiln.client.transport import Transport
 
 # An answer: (status, body); body None closes the connection without answering.
 Answer = tuple[int, dict[str, object] | str | None]
-CLOSE_AFTER = -1  # status marker: answer 200 {} then close the connection silently
 
 
 class KeepAliveServer(ThreadingHTTPServer):
@@ -41,14 +40,19 @@ class KeepAliveServer(ThreadingHTTPServer):
         self.open_sockets.append(request)
         super().process_request(request, client_address)  # type: ignore[arg-type]
 
-    def stop(self) -> None:
-        """Stop as a restarting server does: the listener and every open connection go away."""
-        self.shutdown()
-        self.server_close()
+    def drop_connections(self) -> None:
+        """Close every open connection, as a server's keep-alive timeout closes idle ones."""
         for sock in self.open_sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
+        self.open_sockets.clear()
+
+    def stop(self) -> None:
+        """Stop as a restarting server does: the listener and every open connection go away."""
+        self.shutdown()
+        self.server_close()
+        self.drop_connections()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -64,16 +68,13 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self.close_connection = True
             return
-        close = status == CLOSE_AFTER
         data = (body if isinstance(body, str) else json.dumps(body)).encode()
-        self.send_response(200 if close else status)
+        self.send_response(status)
         self.send_header("content-type", "text/plain" if isinstance(body, str) else "application/json")
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
-        if close:
-            self.close_connection = True
 
     do_GET = do_POST = do_PATCH = _answer
 
@@ -107,9 +108,10 @@ class TestConnectionReuse:
     def test_a_connection_the_server_closed_is_replaced_and_a_post_is_stored_once(
         self, server: KeepAliveServer
     ) -> None:
-        server.answers = [(CLOSE_AFTER, {}), (201, {"id": "r1"})]
+        server.answers = [(200, {}), (201, {"id": "r1"})]
         client = transport(server)
         client.request("GET", "/experiments")
+        server.drop_connections()
         assert client.request("POST", "/runs", json_body={"experiment_id": "e"}) == {"id": "r1"}
         assert server.seen == ["GET /api/v1/experiments", "POST /api/v1/runs"]
         assert len(set(server.client_ports)) == 2
