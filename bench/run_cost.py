@@ -54,7 +54,7 @@ def create_runs(client: kiln.Client, experiment_id: str, runs: int, *, offset: i
 def _py_spy(pid: int, out: Path | None) -> subprocess.Popen[bytes] | None:
     if out is None:
         return None
-    command = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-r", "400"]
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-r", "400", "--gil"]
     spy = subprocess.Popen([*command, "-f", "raw", "-o", str(out)], stdout=subprocess.DEVNULL)
     time.sleep(1.0)  # attached before the loop starts
     return spy
@@ -68,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-up", type=int, default=20)
     parser.add_argument("--profile-client", type=Path, default=None)
     parser.add_argument(
-        "--py-spy-server", type=Path, default=None, help="record the server with py-spy (collapsed stacks)"
+        "--py-spy-server",
+        type=Path,
+        default=None,
+        help="record the server with py-spy (samples that hold the GIL, collapsed stacks)",
     )
     args = parser.parse_args(argv)
     print(f"kiln from {Path(kiln.__file__).parent}")
