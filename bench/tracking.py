@@ -135,6 +135,14 @@ def _loop_figures(report: Report, name: str, timed: Timed) -> None:
 def _search_figures(report: Report, name: str, times: SearchTimes) -> None:
     report.figure(f"{name}.create_runs.total_s", times.create.seconds, "s")
     report.figure(f"{name}.create_runs.runs_per_s", times.create.per_second, "runs/s")
+    per_run_ms = times.create.seconds / times.create.items * 1000
+    report.figure(f"{name}.create_runs.wall_ms_per_run", per_run_ms, "ms")
+    if times.create.client_cpu_seconds is not None:
+        cpu = times.create.client_cpu_seconds / times.create.items * 1000
+        report.figure(f"{name}.create_runs.client_cpu_ms_per_run", cpu, "ms")
+    if times.create.server_cpu_seconds is not None:
+        cpu = times.create.server_cpu_seconds / times.create.items * 1000
+        report.figure(f"{name}.create_runs.server_cpu_ms_per_run", cpu, "ms")
     report.figure(f"{name}.search_filter.total_s", times.filtered.seconds, "s")
     report.figure(f"{name}.search_filter.matched", times.filtered.items, "runs")
     report.figure(f"{name}.search_list_all.total_s", times.listed.seconds, "s")
@@ -249,7 +257,9 @@ def _workloads(
     ceiling, bare_ceiling = _ceiling_figures(report, tmp, args.batch_values)
 
     _use_token(identity)
-    kiln.search = kiln_workloads.runs_and_search(kiln.server.url, args.runs, limit=900)
+    kiln.search = kiln_workloads.runs_and_search(
+        kiln.server.url, args.runs, limit=900, server_cpu=kiln.server.cpu_seconds
+    )
     _search_figures(report, "kiln", kiln.search)
     with _turn(mlflow.server):
         mlflow.search = mlflow_workloads.runs_and_search(mlflow.server.url, args.runs, limit=1800)

@@ -41,6 +41,10 @@ class Timed:
     start_seconds: float | None = None
     loop_seconds: float | None = None
     finish_seconds: float | None = None
+    # CPU seconds of the client process (``time.process_time``) and of the server's process tree
+    # over ``seconds``, where measured: (c)'s run creation.
+    client_cpu_seconds: float | None = None
+    server_cpu_seconds: float | None = None
 
     @property
     def per_second(self) -> float:

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from starlette.responses import JSONResponse, Response
 
 from kiln.core.body_limits import BodyLimits
-from kiln.core.direct_routes import DirectRoute, DirectRoutes
+from kiln.core.direct_routes import DirectRoute, DirectRoutes, Fallback
 from kiln.core.errors import KilnError, NotFound
 from kiln.core.http import HttpMetrics, RequestContextMiddleware, install_error_handlers, kiln_error_answer
 
@@ -20,6 +20,8 @@ async def echo(request: Request, name: str) -> Response:
     if name == "ghost":
         raise NotFound(f"thing {name!r} not found")
     body = await request.body()
+    if name == "other":
+        raise Fallback(body)  # not ours: the FastAPI route answers, with the body as sent
     return JSONResponse({"name": name, "bytes": len(body), "direct": "route" in request.scope})
 
 
@@ -33,8 +35,8 @@ def small_app(limit: int = 1000) -> tuple[FastAPI, CollectorRegistry]:
     direct.bind(app, kiln_error_answer)
 
     @app.post("/things/{name}/echo")
-    async def declared(name: str) -> dict[str, str]:  # what FastAPI would answer: never reached
-        return {"name": name, "via": "fastapi"}
+    async def declared(name: str, request: Request) -> dict[str, object]:  # only for a Fallback
+        return {"name": name, "via": "fastapi", "bytes": len(await request.body())}
 
     return app, registry
 
@@ -49,6 +51,15 @@ def test_the_direct_route_answers_with_request_id_and_security_headers() -> None
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+def test_a_request_it_hands_over_reaches_the_fastapi_route_with_its_body() -> None:
+    app, _ = small_app()
+    with TestClient(app) as client:
+        response = client.post("/things/other/echo", content=b"123", headers={"x-request-id": "ci-8"})
+    assert response.status_code == 200
+    assert response.json() == {"name": "other", "via": "fastapi", "bytes": 3}
+    assert response.headers["x-request-id"] == "ci-8"
 
 
 def test_a_kiln_error_it_raises_is_answered_in_the_error_shape() -> None:
@@ -86,4 +97,4 @@ def test_under_a_root_path_starlette_routes_it() -> None:
     app, _ = small_app()
     with TestClient(app, root_path="/prefix") as client:
         response = client.post("/prefix/things/a/echo", content=b"")
-    assert response.json() == {"name": "a", "via": "fastapi"}
+    assert response.json() == {"name": "a", "via": "fastapi", "bytes": 0}

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import Field
 from sqlalchemy import MetaData, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from kiln import __version__
 from kiln.audit import service as audit_service
@@ -33,14 +33,14 @@ from kiln.core.audit_trail import AuditTrail
 from kiln.core.body_limits import UPLOAD_ROUTES, BodyLimits, check_upload_routes
 from kiln.core.db import Database
 from kiln.core.deps import Authenticator, CoreState, DatabaseDep, ProjectVisibility
-from kiln.core.direct_routes import DirectRoutes
+from kiln.core.direct_routes import DirectRoute, DirectRoutes
 from kiln.core.errors import KilnError
 from kiln.core.http import (
     HttpMetrics,
     RequestContextMiddleware,
+    direct_error_answer,
     error_response,
     install_error_handlers,
-    kiln_error_answer,
 )
 from kiln.core.logging import configure_logging
 from kiln.core.migrate import upgrade_database
@@ -288,9 +288,10 @@ def create_app(
         max_upload_bytes=settings.http.max_upload_bytes,
         uploads=() if serving_only else UPLOAD_ROUTES,
     )
-    direct = DirectRoutes(DIRECT_ROUTES, error_types=(KilnError,))
+    direct_routes = DIRECT_ROUTES + ([] if serving_only else _tracking_direct_routes())
+    direct = DirectRoutes(direct_routes, error_types=(KilnError, DataError))
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry), limits=limits, direct=direct)
-    direct.bind(app, kiln_error_answer)
+    direct.bind(app, direct_error_answer)
     if not serving_only:
         _expose_drift_scores(db, registry)
     if not serving_only:
@@ -379,6 +380,13 @@ def create_serving_app() -> FastAPI:
     """``kiln serve``'s factory (uvicorn ``--factory``): a prediction gateway on the same database
     and store as ``kiln server``."""
     return create_app(role="serving")
+
+
+def _tracking_direct_routes() -> list[DirectRoute]:
+    """Creating, logging to and finishing a run, answered from Kiln's ASGI layer (kiln.core.direct_routes)."""
+    from kiln.tracking.direct_routes import DIRECT_ROUTES as TRACKING_DIRECT_ROUTES
+
+    return TRACKING_DIRECT_ROUTES
 
 
 def _include_hot_routes(app: FastAPI) -> None:

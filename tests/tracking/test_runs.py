@@ -22,6 +22,7 @@ from kiln.tracking.models import Run
 from kiln.tracking.schemas import RunCreate, RunStatus, RunUpdate
 from tests.api import error_of
 from tests.builders import TEST_ACTOR, bearer, make_experiment, make_run, make_user_token
+from tests.builders.audit import audit_records
 from tests.builders.auth import make_project, make_user
 from tests.tracking.api import API, create_experiment, create_run, finish_run, get_run
 
@@ -298,3 +299,46 @@ def test_a_run_made_by_a_key_with_a_long_label_records_it_cut_not_refused(app: F
     assert recorded.startswith(long_email)
     assert len(recorded) == 256
     assert recorded.endswith("…")
+
+
+class TestTheRunRequestsOfATrainingScript:
+    """Create, batch and finish are answered from Kiln's ASGI layer (tracking/direct_routes.py):
+    what a client sees and what is recorded is what every other route gives."""
+
+    def test_their_audit_records_carry_the_request_id_and_the_answers_echo_it(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
+        experiment = create_experiment(client)
+        created = client.post(
+            f"{API}/runs", json={"experiment_id": experiment["id"]}, headers={"x-request-id": "ci-create"}
+        )
+        run_id = created.json()["id"]
+        batch = client.post(
+            f"{API}/runs/{run_id}/batch",
+            json={"params": [{"key": "seed", "value": "7"}], "metrics": [{"key": "loss", "value": 0.5}]},
+        )
+        finished = client.patch(
+            f"{API}/runs/{run_id}", json={"status": "finished"}, headers={"x-request-id": "ci-finish"}
+        )
+
+        assert created.headers["x-request-id"] == "ci-create"
+        assert batch.json() == {"metrics": 1, "params": 1, "tags": 0}
+        assert finished.json()["params"] == {"seed": "7"}
+        assert finished.json()["metrics"] == {"loss": 0.5}
+        assert finished.json()["status"] == "finished"
+        records = {r.action: r.request_id for r in audit_records(app) if r.target_id == run_id}
+        assert records == {"run.created": "ci-create", "run.updated": "ci-finish"}
+
+    def test_a_viewer_is_refused_and_a_missing_credential_is_401(
+        self, client: TestClient, app: FastAPI
+    ) -> None:
+        experiment = create_experiment(client)
+        viewer = bearer(make_user_token(app, "viewer-direct@kiln.test", role="viewer"))
+        refused = client.post(f"{API}/runs", json={"experiment_id": experiment["id"]}, headers=viewer)
+        anonymous = client.post(
+            f"{API}/runs", json={"experiment_id": experiment["id"]}, headers={"authorization": ""}
+        )
+
+        assert refused.status_code == 403
+        assert error_of(refused)["code"] == "permission_denied"
+        assert anonymous.status_code == 401

@@ -1,18 +1,26 @@
-"""HTTP for the SDK: one httpx client, identity headers, retries of transient failures, API errors
-mapped back to Kiln's error classes."""
+"""HTTP for the SDK: identity headers, retries of transient failures, API errors mapped back to
+Kiln's error classes.
+
+Small JSON requests (nearly every call a training script makes) go over the standard library's
+keep-alive connections (``client/keepalive.py``); streams, uploads, downloads, and every request when
+a proxy is configured, go through one httpx client. Both follow the same retry rules.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpcore
 import httpx
 
 from kiln import __version__
+from kiln.client.keepalive import KeepAlivePool, StaleConnection
 from kiln.core.errors import KilnError, error_from_payload
 
 # Gateways and load balancers answer these while a server restarts; the request did not run.
@@ -56,6 +64,57 @@ def raise_for_error(response: httpx.Response) -> None:
     except ValueError:
         payload = response.text[:500]
     raise error_from_payload(payload, response.status_code)
+
+
+def _raise_for_body(status: int, body: bytes) -> None:
+    """``raise_for_error`` for an answer read as bytes (the keep-alive path)."""
+    if status < 400:
+        return
+    try:
+        payload: Any = json.loads(body)
+    except ValueError:
+        payload = body.decode("utf-8", errors="replace")[:500]
+    raise error_from_payload(payload, status)
+
+
+def _query_value(value: str | int | float) -> str:
+    # As httpx writes them: booleans lower-case, everything else ``str``.
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def _query_string(params: Params | None) -> str:
+    pairs: list[tuple[str, str]] = []
+    for key, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            pairs.extend((key, _query_value(item)) for item in value)
+        else:
+            pairs.append((key, _query_value(value)))
+    return urlencode(pairs)
+
+
+# Characters a path keeps as they are; the rest is percent-encoded (an existing %XX stays).
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+def _header_line(name: str, value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"the {name} header cannot contain a line break")
+    return f"{name}: {value}\r\n"
+
+
+def _uses_proxy(url: str) -> bool:
+    """Whether httpx would send ``url`` through a proxy from the environment (HTTP(S)_PROXY, ...)."""
+    proxies = urllib.request.getproxies_environment()
+    scheme = urlsplit(url).scheme
+    if not (proxies.get(scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass_environment(urlsplit(url).netloc, proxies)  # type: ignore[attr-defined]
 
 
 # Writes held back until the answer is read, or until this many bytes wait (uploads stay streamed).
@@ -156,9 +215,36 @@ class Transport:
             base_url=f"{self.base_url}/api/v1", headers=headers, timeout=httpx.Timeout(timeout, connect=5.0)
         )
         _coalesce_writes(self._http)
+        self._pool, self._prefix, self._fixed_head = self._keepalive(headers, timeout)
+
+    def _keepalive(self, headers: Mapping[str, str], timeout: float) -> tuple[KeepAlivePool | None, str, str]:
+        """The keep-alive pool for small JSON requests, the API's path prefix and the request head's
+        fixed lines; no pool (httpx sends everything) for a proxy, credentials in the URL, or a scheme
+        other than http(s)."""
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+            return None, "", ""
+        if _uses_proxy(self.base_url):
+            return None, "", ""
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        # The same trust as httpx's (certifi, SSL_CERT_FILE / SSL_CERT_DIR), HTTP/1.1 only.
+        context = httpx.create_ssl_context() if parts.scheme == "https" else None
+        if context is not None:
+            context.set_alpn_protocols(["http/1.1"])
+        pool = KeepAlivePool(host, port, ssl_context=context, connect_timeout=5.0, timeout=timeout)
+        default_port = port == (443 if parts.scheme == "https" else 80)
+        authority = f"[{host}]" if ":" in host else host
+        if not default_port:
+            authority = f"{authority}:{port}"
+        fixed = _header_line("Host", authority) + "Accept: */*\r\n"
+        fixed += "".join(_header_line(name, value) for name, value in headers.items())
+        return pool, f"{parts.path.rstrip('/')}/api/v1", fixed
 
     def close(self) -> None:
         self._http.close()
+        if self._pool is not None:
+            self._pool.close()
 
     def _should_retry(
         self,
@@ -261,6 +347,8 @@ class Transport:
         retry_statuses: frozenset[int] = RETRY_STATUSES,
     ) -> Any:
         """Send a request and return the decoded JSON body."""
+        if self._pool is not None and content is None:
+            return self._small_request(self._pool, method, path, json_body, params, headers, retry_statuses)
         with self.stream(
             method,
             path,
@@ -275,3 +363,64 @@ class Transport:
             except httpx.TransportError as exc:
                 raise ServerUnreachable(f"connection to Kiln at {self.base_url} broke: {exc}") from exc
             return response.json() if response.content else None
+
+    def _request_bytes(
+        self,
+        method: str,
+        path: str,
+        json_body: Any,
+        params: Params | None,
+        headers: Mapping[str, str] | None,
+    ) -> bytes:
+        target = self._prefix + quote(path, safe=_PATH_SAFE)
+        query = _query_string(params)
+        if query:
+            target = f"{target}?{query}"
+        head = f"{method} {target} HTTP/1.1\r\n{self._fixed_head}"
+        if headers:
+            head += "".join(_header_line(name, value) for name, value in headers.items())
+        body = b""
+        if json_body is not None:
+            body = encode_json(json_body)
+            head += "Content-Type: application/json\r\n"
+        if json_body is not None or method in ("POST", "PUT", "PATCH"):
+            head += f"Content-Length: {len(body)}\r\n"
+        return (head + "\r\n").encode("latin-1") + body
+
+    def _small_request(
+        self,
+        pool: KeepAlivePool,
+        method: str,
+        path: str,
+        json_body: Any,
+        params: Params | None,
+        headers: Mapping[str, str] | None,
+        retry_statuses: frozenset[int],
+    ) -> Any:
+        """``request`` over a kept-alive connection: same retries, same errors as through httpx."""
+        data = self._request_bytes(method, path, json_body, params, headers)
+        attempt = 0
+        while True:
+            try:
+                try:
+                    answer = pool.send(method, data)
+                except StaleConnection:
+                    # The server had closed the idle connection and refused this request's bytes, so
+                    # it did not run: send it again at once, on a new connection.
+                    answer = pool.send(method, data)
+            except (httpx.TransportError, StaleConnection) as exc:
+                error = exc if isinstance(exc, httpx.TransportError) else httpx.RemoteProtocolError(str(exc))
+                if self._should_retry(method, attempt, error=error):
+                    self._sleep(attempt)
+                    attempt += 1
+                    continue
+                raise ServerUnreachable(
+                    f"could not reach Kiln at {self.base_url}: {exc or type(exc).__name__}",
+                    details={"url": self.base_url},
+                ) from exc
+            if self._should_retry(method, attempt, error=None, status=answer.status, statuses=retry_statuses):
+                self._sleep(attempt)
+                attempt += 1
+                continue
+            _raise_for_body(answer.status, answer.body)
+            return json.loads(answer.body) if answer.body else None

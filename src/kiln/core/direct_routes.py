@@ -9,7 +9,8 @@ with the path parameters matched here, for the method and path templates listed.
 layer does for any request (request id, body limit, security headers, access log, metrics, the 500
 answer) it does for these too. An endpoint must take ``request`` and its path parameters by keyword, return a
 ``Response`` and not rely on ``Depends``; a ``KilnError`` it raises is answered as the app's handler
-answers it.
+answers it. An endpoint that leaves a request to its FastAPI route (a body it does not take) raises
+``Fallback`` with the body it read: the request then goes on down the app as if never intercepted.
 """
 
 from __future__ import annotations
@@ -20,10 +21,32 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Endpoint = Callable[..., Awaitable[Response]]
 KilnErrorAnswer = Callable[[Request, Exception], Awaitable[Response]]
+
+
+class Fallback(Exception):
+    """Raised by a direct endpoint to leave the request to the app's own route, with the body read."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__("handed to the app's route")
+        self.body = body
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` that hands over ``body`` (already read) first, then whatever the client sends."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class DirectRoute:
@@ -65,8 +88,15 @@ class DirectRoutes:
         return None
 
     async def answer(
-        self, found: tuple[DirectRoute, dict[str, Any]], scope: Scope, receive: Receive, send: Send
+        self,
+        found: tuple[DirectRoute, dict[str, Any]],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        fallback: ASGIApp | None = None,
     ) -> None:
+        """Answer through the route's endpoint; ``fallback`` (the rest of the app) takes a request the
+        endpoint hands over (``Fallback``)."""
         route, params = found
         # What Starlette's router and app would have put in the scope for this route.
         scope["app"], scope["route"], scope["path_params"] = self._app, route, params
@@ -74,6 +104,13 @@ class DirectRoutes:
         request = Request(scope, receive, send)
         try:
             response = await route.endpoint(request=request, **params)
+        except Fallback as handed:
+            if fallback is None:
+                raise
+            for key in ("route", "path_params", "endpoint"):
+                scope.pop(key, None)
+            await fallback(scope, _replay(handed.body, receive), send)
+            return
         except self.error_types as exc:
             assert self._errors is not None
             response = await self._errors(request, exc)

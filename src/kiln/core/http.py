@@ -128,6 +128,14 @@ async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "invalid", f"a value in the request cannot be stored: {reason}")
 
 
+async def direct_error_answer(request: Request, exc: Exception) -> JSONResponse:
+    """The app's answer to what a direct route raised (``kiln.core.direct_routes``): a ``KilnError``,
+    or a value the database refused, as the handlers below answer them."""
+    if isinstance(exc, DataError):
+        return await _data_error(request, exc)
+    return await kiln_error_answer(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KilnError, kiln_error_answer)
     app.add_exception_handler(DataError, _data_error)
@@ -223,7 +231,7 @@ class RequestContextMiddleware:
             if _declared_length(headers) > limit.max_bytes:
                 await guard.refuse()  # before a byte of the body is read
             elif routes is not None and (direct := routes.find(scope)) is not None:
-                await routes.answer(direct, scope, guard.receive, guard.send)
+                await routes.answer(direct, scope, guard.receive, guard.send, self.app)
             else:
                 await self.app(scope, guard.receive, guard.send)
         except Exception as exc:
