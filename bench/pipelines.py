@@ -44,10 +44,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SHAPES = {"chain_20": 20, "chain_100": 100, "fan_out_20": 20}
 
 
+def _pythonpath() -> str:
+    """The checkout (for ``bench.pipeline_steps``) after what the caller set: a worktree's
+    ``PYTHONPATH=$PWD/src`` must reach the server and the Dask workers, or they run the installed Kiln."""
+    return os.pathsep.join(part for part in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if part)
+
+
 def _kiln_env(**extra: str) -> dict[str, str]:
     return {
         "KILN_PIPELINE_MODULES": "bench.pipeline_steps",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": _pythonpath(),
         "KILN_LOG_LEVEL": "WARNING",
         **extra,
     }
@@ -113,7 +119,7 @@ def kiln_sequential(
 def kiln_dask(report: Report, tmp: Path, repeats: int, width: int, figures: Figures) -> None:
     from distributed import Client, LocalCluster
 
-    os.environ["PYTHONPATH"] = str(ROOT)  # the Dask workers import the benchmark's step module
+    os.environ["PYTHONPATH"] = _pythonpath()  # the Dask workers import the benchmark's step module
     with (
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
