@@ -158,6 +158,8 @@ class Execution:
                     step_records.record_and_start(self.db, self.run_id, finished, [])
                     finished = []
                     self._stop()
+                if not self.running and (self.failure is not None or not self.ready):
+                    break  # nothing can start: the last outcomes are recorded as the run ends
                 self._record_and_start(executor, finished)
                 finished = []
                 if not self.running:
@@ -175,7 +177,7 @@ class Execution:
                 finished.extend(self._check_timeouts(executor))
         finally:
             executor.close(kill=self.context.cancel_requested)
-        return self._conclude()
+        return self._conclude(finished)
 
     def _take_ready(self, room: int) -> list[str]:
         """Up to ``room`` ready steps, in the spec's order; those waiting out a retry delay stay."""
@@ -346,27 +348,28 @@ class Execution:
             self.failure = (outcome.error or "failed", outcome.traceback)
         return step_records.Finished(name, state, outcome, text)
 
-    def _conclude(self) -> dict[str, Any]:
+    def _conclude(self, finished: list[step_records.Finished]) -> dict[str, Any]:
+        """End the run in one transaction: the last outcomes, the steps never run skipped, its state."""
         now = utcnow()
         failed = self.failure is not None
         error = f"step {self.failed_step} failed: {self.failure[0]}" if self.failure is not None else None
-        skipped = step_records.skip_unfinished(self.db, self.run_id, states=(StepState.pending,), now=now)
         final = RunState.failed if failed else RunState.succeeded
         with self.db.unit_of_work() as session:
-            moved = (
-                session.connection()
-                .execute(
-                    update(_runs)
-                    .where(_runs.c.id == self.run_id, _runs.c.state == RunState.running.value)
-                    .values(
-                        state=final.value,
-                        finished_at=now,
-                        error=error,
-                        traceback=self.failure[1] if self.failure else None,
-                    )
-                )
-                .rowcount
+            connection = session.connection()
+            step_records.record_outcomes(connection, self.run_id, finished)
+            skipped = step_records.skip_unfinished_on(
+                connection, self.run_id, states=(StepState.pending,), now=now
             )
+            moved = connection.execute(
+                update(_runs)
+                .where(_runs.c.id == self.run_id, _runs.c.state == RunState.running.value)
+                .values(
+                    state=final.value,
+                    finished_at=now,
+                    error=error,
+                    traceback=self.failure[1] if self.failure else None,
+                )
+            ).rowcount
             run = session.get(PipelineRun, self.run_id)
             if moved and run is not None:
                 end_tracking_run(session, run.tracking_run_id, succeeded=not failed)

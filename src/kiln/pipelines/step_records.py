@@ -47,9 +47,8 @@ def record_and_start(
     """In one transaction: ``finished`` outcomes, then ``starting`` (name, cache key) marked
     running; the names marked (another worker may have taken a step first)."""
     with db.engine.begin() as connection:
-        for done in finished:
-            _record_outcome(connection, run_id, done)
-        return [name for name, cache_key in starting if _mark_running(connection, run_id, name, cache_key)]
+        record_outcomes(connection, run_id, finished)
+        return _mark_running(connection, run_id, starting) if starting else []
 
 
 def _bound(column: str) -> Any:
@@ -66,16 +65,27 @@ def _this_step(state: StepState) -> Any:
 
 
 # Built once: a statement made per call spent more CPU on SQLAlchemy's cache key than SQLite on it.
+# Every step a pass starts in one statement (the names an expanding parameter), returning the ones
+# it moved; then their cache keys in one executemany.
 _MARK_RUNNING = (
     update(_steps)
-    .where(*_this_step(StepState.pending))
+    .where(
+        _steps.c.run_id == _bound("run_id"),
+        _steps.c.name.in_(bindparam("p_names", expanding=True)),
+        _steps.c.state == StepState.pending.value,
+    )
     .values(
         state=StepState.running.value,
         attempts=_steps.c.attempts + 1,
         started_at=_bound("started_at"),
         finished_at=None,
-        cache_key=_bound("cache_key"),
     )
+    .returning(_steps.c.name)
+)
+_SET_CACHE_KEY = (
+    update(_steps)
+    .where(_steps.c.run_id == _bound("run_id"), _steps.c.name == _bound("name"))
+    .values(cache_key=_bound("cache_key"))
 )
 _OUTCOME_COLUMNS = (
     "state",
@@ -97,13 +107,20 @@ _RECORD_OUTCOME_AND_LOG = _RECORD_OUTCOME.values(log=_bound("log"))
 _READ_LOG = select(_steps.c.log).where(_steps.c.run_id == _bound("run_id"), _steps.c.name == _bound("name"))
 
 
-def _mark_running(connection: Connection, run_id: str, name: str, cache_key: str) -> bool:
-    """Pending -> running, one attempt more."""
-    taken = connection.execute(
-        _MARK_RUNNING,
-        {"p_run_id": run_id, "p_name": name, "p_started_at": utcnow(), "p_cache_key": cache_key},
+def _mark_running(connection: Connection, run_id: str, starting: Sequence[tuple[str, str]]) -> list[str]:
+    """Pending -> running, one attempt more; the names moved, in ``starting``'s order."""
+    names = [name for name, _ in starting]
+    moved = set(
+        connection.execute(
+            _MARK_RUNNING, {"p_run_id": run_id, "p_names": names, "p_started_at": utcnow()}
+        ).scalars()
     )
-    return bool(taken.rowcount == 1)
+    taken = [(name, key) for name, key in starting if name in moved]
+    if taken:
+        connection.execute(
+            _SET_CACHE_KEY, [{"p_run_id": run_id, "p_name": name, "p_cache_key": key} for name, key in taken]
+        )
+    return [name for name, _ in taken]
 
 
 def cached_output(
@@ -144,32 +161,46 @@ def record_cached(db: Database, run_id: str, name: str, *, source_run: str, outp
         )
 
 
-def _record_outcome(connection: Connection, run_id: str, done: Finished) -> None:
-    """The attempt's outcome, only onto a step still running (a cancelled run stays cancelled)."""
+def record_outcomes(connection: Connection, run_id: str, finished: Sequence[Finished]) -> None:
+    """The attempts' outcomes, only onto steps still running (a cancelled run stays cancelled):
+    the quiet ones in one statement (executemany), each one that logged with its log appended."""
+    quiet = [_outcome_values(run_id, done) for done in finished if not done.log_text]
+    if quiet:
+        connection.execute(_RECORD_OUTCOME, quiet)
+    for done in finished:
+        if done.log_text:
+            values = _outcome_values(run_id, done)
+            current = connection.execute(_READ_LOG, {"p_run_id": run_id, "p_name": done.name}).scalar_one()
+            values["p_log"] = (current + done.log_text)[-MAX_LOG_CHARS:]
+            connection.execute(_RECORD_OUTCOME_AND_LOG, values)
+
+
+def _outcome_values(run_id: str, done: Finished) -> dict[str, Any]:
     outcome = done.outcome
-    values: dict[str, Any] = {
+    return {
         "p_run_id": run_id,
         "p_name": done.name,
         "p_state": done.state.value,
         **{f"p_{column}": getattr(outcome, column) for column in _OUTCOME_COLUMNS if column != "state"},
     }
-    if not done.log_text:  # a quiet step: its log stays as it is, unread
-        connection.execute(_RECORD_OUTCOME, values)
-        return
-    current = connection.execute(_READ_LOG, {"p_run_id": run_id, "p_name": done.name}).scalar_one()
-    values["p_log"] = (current + done.log_text)[-MAX_LOG_CHARS:]
-    connection.execute(_RECORD_OUTCOME_AND_LOG, values)
 
 
 def skip_unfinished(db: Database, run_id: str, *, states: tuple[StepState, ...], now: datetime) -> int:
     with db.engine.begin() as connection:
-        return int(
-            connection.execute(
-                update(_steps)
-                .where(_steps.c.run_id == run_id, _steps.c.state.in_([state.value for state in states]))
-                .values(state=StepState.skipped.value, finished_at=now)
-            ).rowcount
-        )
+        return skip_unfinished_on(connection, run_id, states=states, now=now)
+
+
+def skip_unfinished_on(
+    connection: Connection, run_id: str, *, states: tuple[StepState, ...], now: datetime
+) -> int:
+    """``skip_unfinished`` in the caller's transaction (the one that ends the run)."""
+    return int(
+        connection.execute(
+            update(_steps)
+            .where(_steps.c.run_id == run_id, _steps.c.state.in_([state.value for state in states]))
+            .values(state=StepState.skipped.value, finished_at=now)
+        ).rowcount
+    )
 
 
 def failed_outcome(
