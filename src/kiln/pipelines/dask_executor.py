@@ -59,7 +59,7 @@ class DaskExecutor:
     def __init__(self, address: str, capacity: int) -> None:
         self.capacity = capacity
         self._client = _client(address)
-        self._running: dict[str, tuple[Any, Future[StepOutcome]]] = {}  # Dask key -> (remote, bridged)
+        self._running: dict[Any, tuple[Any, Future[StepOutcome]]] = {}  # Dask key -> (remote, bridged)
         self._lock = threading.Lock()  # futures settle on the client's event loop thread
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
@@ -80,7 +80,10 @@ class DaskExecutor:
                 future.set_running_or_notify_cancel()
                 self._running[remote.key] = (remote, future)
                 bridged.append(future)
-        self._client.loop.add_callback(self._settle_all, remotes)
+        loop = self._client.loop
+        if loop is None:  # pragma: no cover - a connected client always has its loop
+            raise RuntimeError("the Dask client has no event loop")
+        loop.add_callback(self._settle_all, remotes)
         return bridged
 
     async def _settle_all(self, remotes: list[Any]) -> None:
