@@ -14,7 +14,8 @@ worker's other step processes, and the steps running in them, carry on).
 
 The loop costs O(1) per step, not a walk of the run: each step counts the upstream steps it still
 waits for, and a step whose count reaches zero joins a heap of ready steps (in the spec's order).
-Each pass records the steps that finished and marks the ones it starts in one transaction.
+Each pass records the steps that finished and marks the ones it starts in one transaction; when
+nothing is left to start, the last outcomes are recorded in the transaction that ends the run.
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 These rows are what lets a run resume on another worker: a step is marked running (from pending)
 before it is handed to an executor, and its outcome (output, timings, resources, log) is written
 the moment it comes back. ``record_and_start`` does both in one transaction: the steps that
-finished and the steps their outcomes let start (a chain's step costs one commit, not two).
+finished and the steps their outcomes let start (a chain's step costs one commit, not two). A
+pass's statements do not grow with its width: the outcomes of steps that logged nothing in one
+executemany, the steps it starts in one ``UPDATE ... RETURNING`` (the names it moved: another
+worker may have taken one first) and their cache keys in one executemany.
 Nothing here is audited: it is job bookkeeping (docs/architecture.md).
 """
 
