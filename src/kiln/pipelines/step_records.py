@@ -68,8 +68,21 @@ def _this_step(state: StepState) -> Any:
 
 
 # Built once: a statement made per call spent more CPU on SQLAlchemy's cache key than SQLite on it.
-# Every step a pass starts in one statement (the names an expanding parameter), returning the ones
-# it moved; then their cache keys in one executemany.
+# One step (a chain's next) by name, its row count saying whether this pass moved it.
+_MARK_ONE_RUNNING = (
+    update(_steps)
+    .where(*_this_step(StepState.pending))
+    .values(
+        state=StepState.running.value,
+        attempts=_steps.c.attempts + 1,
+        started_at=_bound("started_at"),
+        finished_at=None,
+        cache_key=_bound("cache_key"),
+    )
+)
+# Several (a fan-out) in one statement, the names an expanding parameter, returning the ones it
+# moved; then their cache keys in one executemany. (For one step this costs more than the one above:
+# the expanded statement is rendered per call, and it is two statements.)
 _MARK_RUNNING = (
     update(_steps)
     .where(
@@ -112,6 +125,10 @@ _READ_LOG = select(_steps.c.log).where(_steps.c.run_id == _bound("run_id"), _ste
 
 def _mark_running(connection: Connection, run_id: str, starting: Sequence[tuple[str, str]]) -> list[str]:
     """Pending -> running, one attempt more; the names moved, in ``starting``'s order."""
+    if len(starting) == 1:
+        [(name, cache_key)] = starting
+        values = {"p_run_id": run_id, "p_name": name, "p_started_at": utcnow(), "p_cache_key": cache_key}
+        return [name] if connection.execute(_MARK_ONE_RUNNING, values).rowcount == 1 else []
     names = [name for name, _ in starting]
     moved = set(
         connection.execute(
