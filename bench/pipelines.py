@@ -44,16 +44,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SHAPES = {"chain_20": 20, "chain_100": 100, "fan_out_20": 20}
 
 
-def _pythonpath() -> str:
-    """The checkout (for ``bench.pipeline_steps``) after what the caller set: a worktree's
-    ``PYTHONPATH=$PWD/src`` must reach the server and the Dask workers, or they run the installed Kiln."""
+def _python_path() -> str:
+    """The checkout (for ``bench.pipeline_steps``) after the caller's ``PYTHONPATH``: run with
+    ``PYTHONPATH=<checkout>/src``, the server imports that Kiln, not the bench venv's editable one
+    (replacing ``PYTHONPATH`` with the checkout alone measured the venv's Kiln whatever was asked)."""
     return os.pathsep.join(part for part in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if part)
 
 
 def _kiln_env(**extra: str) -> dict[str, str]:
     return {
         "KILN_PIPELINE_MODULES": "bench.pipeline_steps",
-        "PYTHONPATH": _pythonpath(),
+        "PYTHONPATH": _python_path(),
         "KILN_LOG_LEVEL": "WARNING",
         **extra,
     }
@@ -119,7 +120,7 @@ def kiln_sequential(
 def kiln_dask(report: Report, tmp: Path, repeats: int, width: int, figures: Figures) -> None:
     from distributed import Client, LocalCluster
 
-    os.environ["PYTHONPATH"] = _pythonpath()  # the Dask workers import the benchmark's step module
+    os.environ["PYTHONPATH"] = _python_path()  # the Dask workers import the benchmark's step module
     with (
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None

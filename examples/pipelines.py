@@ -144,6 +144,29 @@ def resumable(marker: str = "", release: str = "") -> None:
     wait_for_file(release, count_call(marker))
 
 
+@step(retries=1, retry_delay=0.05)
+def link(previous: int | None, position: int, fail_at: int, flaky_at: int, marker: str) -> int:
+    """One step of a chain: checks it got the step before's output and hands on its position.
+    Fails at ``fail_at`` (every attempt), or once at ``flaky_at`` (remembered in the file ``marker``)."""
+    log.info("link %d got %s", position, previous)
+    if previous != (None if position == 0 else position - 1):
+        raise ValueError(f"link {position} got {previous!r}")
+    if position == fail_at:
+        raise RuntimeError(f"link {position} broke")
+    if position == flaky_at and not os.path.exists(marker):
+        Path(marker).write_text("failed once")
+        raise RuntimeError(f"link {position} fails once")
+    return position
+
+
+@pipeline
+def chained(fail_at: int = -1, flaky_at: int = -1, marker: str = "") -> None:
+    """Eight steps one after another (``link`` .. ``link_8``): the worker hands them to one process."""
+    value = link(None, 0, fail_at, flaky_at, marker)
+    for position in range(1, 8):
+        value = link(value, position, fail_at, flaky_at, marker)
+
+
 @step(timeout=1.0)
 def stuck(seconds: float) -> str:
     """Hangs far longer than its timeout (a deadlock, a call that never answers)."""
@@ -154,6 +177,18 @@ def stuck(seconds: float) -> str:
 @pipeline
 def hanging(seconds: float = 120.0) -> None:
     after_failure(stuck(seconds))
+
+
+@step(timeout=1.0)
+def stuck_after(previous: Any, seconds: float) -> str:
+    """Like ``stuck``, once the step before it has run (a hang in the middle of a chain)."""
+    time.sleep(seconds)
+    return "woke up"
+
+
+@pipeline
+def hanging_in_chain(seconds: float = 120.0) -> None:
+    after_failure(stuck_after(link(None, 0, -1, -1, ""), seconds))
 
 
 @step

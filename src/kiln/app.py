@@ -54,6 +54,7 @@ from kiln.notify.settings import SmtpSettings
 from kiln.pipelines.deps import PipelinesState
 from kiln.pipelines.settings import PipelineSettings
 from kiln.registry.deps import RegistryState
+from kiln.registry.flavors.skops_trust import defer_estimator_scan
 from kiln.registry.settings import ModelRegistrySettings
 from kiln.serving.cache_settings import ModelCacheSettings
 from kiln.serving.deployment_follow import RegistryFollower
@@ -218,6 +219,8 @@ def create_app(
     # folders, key files) is for its owner only. Set here rather than in `kiln server`: every way of
     # serving Kiln (`kiln server`, `uvicorn --factory`, gunicorn workers) builds the app with this.
     os.umask(0o077)
+    # Models load without skops' scan of every scikit-learn module (kiln.registry.flavors.skops_trust).
+    defer_estimator_scan()
     settings.ensure_home()
     configure_logging(settings.log_level, json=None if settings.log_json == "auto" else settings.log_json)
     db = Database(settings.resolved_database_url)

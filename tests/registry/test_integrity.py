@@ -48,6 +48,7 @@ def test_an_intact_version_materializes_as_a_model_folder(
         version = make_version_from_run(session, store)
         folder = materialize_version(store, version, tmp_path / "out")
     assert sorted(path.name for path in folder.iterdir()) == [
+        "example-answer.json",  # the model's answer to its example: serving's proof of its matrix twin
         "kiln-model.json",
         "model.skops",
         "reference-sample.json",  # the training inputs' sample monitoring compares served inputs with
@@ -67,7 +68,7 @@ def test_a_registration_whose_transaction_fails_leaves_no_objects(
 
     with pytest.raises(Boom):
         register_then_fail()
-    assert len(copied) == 2  # the payload and the reference sample
+    assert len(copied) == 3  # the payload, the reference sample and the example's answer
     assert model_objects(store) == []
 
 
@@ -80,13 +81,16 @@ def test_a_download_is_a_zip_of_the_whole_folder(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        assert sorted(archive.namelist()) == ["kiln-model.json", "model.skops", "reference-sample.json"]
+        assert sorted(archive.namelist()) == [
+            "example-answer.json",
+            "kiln-model.json",
+            "model.skops",
+            "reference-sample.json",
+        ]
     one = client.get(f"{API}/models/fraud_detector/versions/1/files/model.skops")
     assert one.status_code == 200
-    assert (
-        one.headers["x-checksum-sha256"]
-        == client.get(f"{API}/models/fraud_detector/versions/1").json()["files"][0]["sha256"]
-    )
+    files = client.get(f"{API}/models/fraud_detector/versions/1").json()["files"]
+    assert one.headers["x-checksum-sha256"] == next(f["sha256"] for f in files if f["path"] == "model.skops")
     missing = client.get(f"{API}/models/fraud_detector/versions/1/files/other.bin")
     assert missing.status_code == 404
 

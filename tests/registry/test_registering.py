@@ -51,13 +51,14 @@ class TestRegisterFromRun:
         assert version["estimator_class"].endswith("IsolationForest")
         assert version["source"] == f"runs:/{run_id}/model"
         assert version["source_run_id"] == run_id
-        assert [f["path"] for f in version["files"]] == ["model.skops", "reference-sample.json"]
+        paths = ["example-answer.json", "model.skops", "reference-sample.json"]
+        assert [f["path"] for f in version["files"]] == paths
         stored = model_objects(store)
         prefix = f"{version['model_id']}/versions/{version['id']}"
-        assert stored == [f"{prefix}/model.skops", f"{prefix}/reference-sample.json"]
-        on_disk = (Path(store.root) / "models" / stored[0]).read_bytes()
-        assert version["files"][0]["sha256"] == hashlib.sha256(on_disk).hexdigest()
-        assert version["files"][0]["size"] == len(on_disk)
+        assert stored == [f"{prefix}/{path}" for path in paths]
+        on_disk = (Path(store.root) / "models" / stored[1]).read_bytes()
+        assert version["files"][1]["sha256"] == hashlib.sha256(on_disk).hexdigest()
+        assert version["files"][1]["size"] == len(on_disk)
         assert [field["name"] for field in version["signature"]["inputs"]] == ["amount", "hour", "distance"]
 
         again = client.get(f"{API}/models/fraud_detector/versions/1.0.0").json()

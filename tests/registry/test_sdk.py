@@ -64,6 +64,7 @@ def test_the_models_resource_lists_searches_and_downloads(sdk: kiln.Client, tmp_
     assert [v.label for v in sdk.models.search("label = '1.1.0'")] == ["1.1.0"]
     folder = sdk.models.download("fraud_detector", "1.0.0", tmp_path / "backup")
     assert sorted(path.name for path in folder.iterdir()) == [
+        "example-answer.json",
         "kiln-model.json",
         "model.skops",
         "reference-sample.json",

@@ -9,14 +9,17 @@ import secrets
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
 import structlog
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from kiln.core.ids import new_id, utcnow
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+# PyJWT (with the cryptography bindings it loads) and argon2 are imported where they are used: a
+# serving process checks API keys (sha256), so most never load them (start-up and idle memory).
 
 log = structlog.get_logger(__name__)
 JWT_ALGORITHM = "HS256"
@@ -24,6 +27,8 @@ JWT_ALGORITHM = "HS256"
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher
+
     return PasswordHasher()
 
 
@@ -32,6 +37,8 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
         return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -62,6 +69,8 @@ def same(a: str, b: str) -> bool:
 
 
 def encode_access_token(claims: dict[str, Any], *, secret: str, ttl: timedelta) -> str:
+    import jwt
+
     now = utcnow()
     payload = {**claims, "iat": now, "exp": now + ttl, "jti": new_id(), "typ": "access"}
     return jwt.encode(payload, secret, algorithm=JWT_ALGORITHM)
@@ -69,6 +78,8 @@ def encode_access_token(claims: dict[str, Any], *, secret: str, ttl: timedelta) 
 
 def decode_access_token(token: str, *, secret: str) -> dict[str, Any] | None:
     """The claims of a valid, unexpired access token; ``None`` for anything else (never why)."""
+    import jwt
+
     try:
         claims: dict[str, Any] = jwt.decode(
             token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "iat", "sub"]}

@@ -56,6 +56,9 @@ def close_clients() -> None:
 
 
 class DaskExecutor:
+    # A cluster places each task itself: a chain's steps are submitted one by one by the run.
+    chains = False
+
     def __init__(self, address: str, capacity: int) -> None:
         self.capacity = capacity
         self._client = _client(address)
@@ -85,6 +88,14 @@ class DaskExecutor:
             raise RuntimeError("the Dask client has no event loop")
         loop.add_callback(self._settle_all, remotes)
         return bridged
+
+    def submit_chain(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
+        if len(tasks) != 1:
+            raise ValueError("the dask executor runs no chains: submit each step")
+        return self.submit_many(tasks)
+
+    def stop_chains(self, futures: set[Future[StepOutcome]]) -> None:
+        """Nothing to stop: no chains here."""
 
     async def _settle_all(self, remotes: list[Any]) -> None:
         """On the client's loop: settle each bridged future as its task ends, a batch at a time."""

@@ -16,6 +16,14 @@ The loop costs O(1) per step, not a walk of the run: each step counts the upstre
 waits for, and a step whose count reaches zero joins a heap of ready steps (in the spec's order).
 Each pass records the steps that finished and marks the ones it starts in one transaction; when
 nothing is left to start, the last outcomes are recorded in the transaction that ends the run.
+
+A chain (a step whose only downstream step waits for it alone, and so on) is handed to one process
+at once on the local executor: the process runs its steps back to back, each reading the previous
+one's output from the artifact store, and sends each outcome the moment it has it, without waiting
+for the worker (``step_pool``). The loop follows: each pass marks running the chained steps the
+process went on to and records every outcome that has come back, in its one transaction. A step
+that fails ends its chain there (its retry starts a new chain from it); a step past its timeout
+has its process killed, and the chain's steps after it run again as a new chain if the run goes on.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import hashlib
 import heapq
 import json
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,12 +47,13 @@ from kiln.jobs.context import JobCancelled, JobContext, PermanentFailure
 from kiln.jobs.models import Job
 from kiln.notify.email import Mailer
 from kiln.pipelines import failure_notice, finished_step, step_records
+from kiln.pipelines.chains import ChainLinks
 from kiln.pipelines.executors import Executor, executor_for
 from kiln.pipelines.models import Pipeline, PipelineRun, PipelineStepRun, PipelineVersion
 from kiln.pipelines.schemas import FINISHED_RUN_STATES, RunState, StepState
 from kiln.pipelines.settings import PipelineSettings
 from kiln.pipelines.spec import PipelineSpec, StepSpec
-from kiln.pipelines.step_process import StepOutcome, StepTask
+from kiln.pipelines.step_process import PREVIOUS_OUTPUT, StepOutcome, StepTask
 from kiln.pipelines.tracking_link import end_tracking_run
 from kiln.storage.store import ArtifactStore
 
@@ -52,6 +62,10 @@ log = structlog.get_logger(__name__)
 _runs = cast(Table, PipelineRun.__table__)
 # How often the loop looks at timeouts, retries and cancellation while steps run.
 _TICK_SECONDS = 0.2
+# While a chain goes on in its process, how long a pass lets more of its outcomes come back before
+# recording them in its one transaction: fewer commits and wake-ups per step of a chain of short
+# steps, each outcome recorded at most this much later.
+_GATHER_SECONDS = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +99,27 @@ class Execution:
     # Pending steps with nothing left to wait for, as (position in ``order``, name).
     ready: list[tuple[int, str]] = field(default_factory=list)
     position: dict[str, int] = field(default_factory=dict)
+    upstream: dict[str, list[str]] = field(default_factory=dict)
+    chains: ChainLinks = field(init=False)
+    # Chained steps the process went on to, to mark running in the next pass: (name, cache key).
+    continued: list[tuple[str, str]] = field(default_factory=list)
+    chains_stopped: bool = False
+    # Futures of chained steps this pass found their process had gone on to.
+    went_on: list[Future[StepOutcome]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.steps = {step.name: step for step in self.spec.steps}
         self.position = {name: index for index, name in enumerate(self.order)}
         self.downstream = {name: [] for name in self.order}
         for name in self.order:
-            upstream = self.steps[name].upstream()
+            upstream = self.upstream[name] = self.steps[name].upstream()
             for needed in upstream:
                 self.downstream[needed].append(name)
             self.waiting_on[name] = sum(self.state[needed] is not StepState.succeeded for needed in upstream)
             if self.waiting_on[name] == 0 and self.state[name] is StepState.pending:
                 self.ready.append((self.position[name], name))
         heapq.heapify(self.ready)
+        self.chains = ChainLinks(self.downstream, self.upstream)
 
     @property
     def db(self) -> Database:
@@ -156,13 +178,17 @@ class Execution:
         try:
             while True:
                 if self.context.cancel_requested:
-                    step_records.record_and_start(self.db, self.run_id, finished, [])
+                    step_records.record_and_start(self.db, self.run_id, finished, [], self._take_continued())
                     finished = []
                     self._stop()
-                if not self.running and (self.failure is not None or not self.ready):
+                if not self.running and not self.continued and (self.failure is not None or not self.ready):
                     break  # nothing can start: the last outcomes are recorded as the run ends
                 self._record_and_start(executor, finished)
                 finished = []
+                if self.failure is not None and not self.chains_stopped:
+                    # No new step starts: chains end after the step each runs now.
+                    self.chains_stopped = True
+                    executor.stop_chains(set(self.running))
                 if not self.running:
                     waiting = [
                         at for name, at in self.retry_at.items() if self.state[name] is StepState.pending
@@ -173,12 +199,83 @@ class Execution:
                     continue
                 done, _ = wait(list(self.running), timeout=_TICK_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
-                    name, _started = self.running.pop(future)
-                    finished.append(self._finished(name, _outcome(future)))
+                    finished.extend(self._settle(future))
+                finished.extend(self._gather_chain_outcomes())
                 finished.extend(self._check_timeouts(executor))
         finally:
             executor.close(kill=self.context.cancel_requested)
         return self._conclude(finished)
+
+    def _settle(self, future: Future[StepOutcome]) -> Iterator[step_records.Finished]:
+        """The finished step's outcome, and those of the chained steps after it that have finished
+        too (a chain's outcomes that came back together are recorded in one pass)."""
+        following: Future[StepOutcome] | None = future
+        while following is not None and following.done():
+            name, _started = self.running.pop(following)
+            outcome = _outcome(following)
+            following = self._continue_chain(name, outcome)
+            yield self._finished(name, outcome)
+
+    def _gather_chain_outcomes(self) -> list[step_records.Finished]:
+        """When chains went on in their processes, the outcomes that come back within
+        ``_GATHER_SECONDS`` too, so this pass records them in its one transaction."""
+        went_on, self.went_on = self.went_on, []
+        if not went_on or self.failure is not None:
+            return []
+        self.context.stop.wait(_GATHER_SECONDS)
+        finished: list[step_records.Finished] = []
+        for future in went_on:
+            if future in self.running and future.done():
+                finished.extend(self._settle(future))
+        self.went_on = []
+        return finished
+
+    def _continue_chain(self, name: str, outcome: StepOutcome) -> Future[StepOutcome] | None:
+        """The future of the step after ``name`` in its chain when the process went on to it (that
+        step is now running); otherwise the rest of the chain is let go (its steps stay pending and
+        start as usual once their upstream step has succeeded)."""
+        link = self.chains.follow(name)
+        if link is None:
+            return None
+        following, future = link
+        if (
+            outcome.ok
+            and outcome.output is not None
+            and not future.cancelled()
+            and (future.running() or future.done())
+        ):
+            self.outputs[name] = outcome.output  # the task below reads it for its cache key
+            self.state[following] = StepState.running
+            self.attempts[following] += 1
+            self.running[future] = (following, time.monotonic())
+            task = self._task(self.steps[following])
+            self.continued.append((following, _cache_key(self.steps[following], task)))
+            self.went_on.append(future)
+            return future
+        self.chains.release(following, future)
+        return None
+
+    def _take_continued(self) -> list[tuple[str, str]]:
+        continued, self.continued = self.continued, []
+        return continued
+
+    def _may_follow(self, name: str) -> bool:
+        """Whether ``name`` may run right after its upstream step in that step's process: pending,
+        and not cached (a cached step's key needs its inputs' checksums first)."""
+        return self.state[name] is StepState.pending and not self.steps[name].cache
+
+    def _submit(self, executor: Executor, names: list[str], tasks: dict[str, StepTask]) -> None:
+        now = time.monotonic()
+        if not executor.chains:
+            for name, future in zip(names, executor.submit_many([tasks[n] for n in names]), strict=True):
+                self.running[future] = (name, now)
+            return
+        for name in names:
+            chain = self.chains.chain_from(name, self._may_follow)
+            chain_tasks = [tasks[name]] + [self._task(self.steps[step], previous=True) for step in chain[1:]]
+            futures = executor.submit_chain(chain_tasks)
+            self.running[futures[0]] = (name, now)
+            self.chains.link(chain, futures)
 
     def _take_ready(self, room: int) -> list[str]:
         """Up to ``room`` ready steps, in the spec's order; those waiting out a retry delay stay."""
@@ -202,12 +299,13 @@ class Execution:
         while True:
             room = executor.capacity - len(self.running)
             names = [] if self.failure is not None else self._take_ready(room)
-            if not names and not finished:
+            continued = self._take_continued()
+            if not names and not finished and not continued:
                 return
             tasks = {name: self._task(self.steps[name]) for name in names}
             keys = {name: _cache_key(self.steps[name], task) for name, task in tasks.items()}
             taken = step_records.record_and_start(
-                self.db, self.run_id, finished, [(name, keys[name]) for name in names]
+                self.db, self.run_id, finished, [(name, keys[name]) for name in names], continued
             )
             finished = []
             reused, to_run = False, []
@@ -218,10 +316,8 @@ class Execution:
                     reused = True
                     continue
                 to_run.append(name)
-            submitted = executor.submit_many([tasks[name] for name in to_run]) if to_run else []
-            now = time.monotonic()
-            for name, future in zip(to_run, submitted, strict=True):
-                self.running[future] = (name, now)
+            if to_run:
+                self._submit(executor, to_run, tasks)
             if not reused:
                 return
 
@@ -232,11 +328,15 @@ class Execution:
             if self.waiting_on[waiting] == 0 and self.state[waiting] is StepState.pending:
                 heapq.heappush(self.ready, (self.position[waiting], waiting))
 
-    def _task(self, step: StepSpec) -> StepTask:
+    def _task(self, step: StepSpec, *, previous: bool = False) -> StepTask:
+        """What a process needs to run ``step``; ``previous``: its upstream step's output is not
+        known yet (a chained step takes the one before it in its process, ``PREVIOUS_OUTPUT``)."""
         arguments: dict[str, dict[str, Any]] = {}
         for argument, source in step.inputs.items():
             if source.source == "step":
-                arguments[argument] = {"artifact": self.outputs[str(source.step)]}
+                arguments[argument] = (
+                    PREVIOUS_OUTPUT if previous else {"artifact": self.outputs[str(source.step)]}
+                )
             elif source.source == "param":
                 arguments[argument] = {"value": self.parameters.get(str(source.param))}
             else:
@@ -260,13 +360,18 @@ class Execution:
         now = time.monotonic()
         late: list[tuple[Future[StepOutcome], str, float]] = []
         for future, (name, started) in list(self.running.items()):
-            if not future.running() and not future.done():
+            if future.done():
+                continue  # its outcome came back (during a pass's gathering): recorded next pass
+            if not future.running():
                 self.running[future] = (name, now)  # still queued behind other runs' steps
             elif now - started > self._timeout(name):
                 late.append((future, name, started))
         if not late:
             return []
-        executor.stop({future for future, _, _ in late})
+        stopping = {future for future, _, _ in late}
+        for _, name, _ in late:  # its chained steps too: its process may have gone on to the next
+            stopping.update(self.chains.after(name))
+        executor.stop(stopping)
         finished = []
         for future, name, started in late:
             del self.running[future]
@@ -276,6 +381,7 @@ class Execution:
                 started_at=utcnow() - timedelta(seconds=now - started),
                 wall_seconds=now - started,
             )
+            self._continue_chain(name, outcome)  # a failure: the rest of its chain is let go
             finished.append(self._finished(name, outcome))
         return finished
 

@@ -40,11 +40,20 @@ _shared_lock = threading.Lock()
 
 class Executor(Protocol):
     capacity: int
+    # Whether ``submit_chain`` runs a chain's steps back to back in one process.
+    chains: bool
 
     def submit(self, task: StepTask) -> Future[StepOutcome]: ...
 
     def submit_many(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
         """``submit`` each, in order (a cluster takes them in one message)."""
+
+    def submit_chain(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
+        """Steps to run one after another in one process (only when ``chains``), each taking the
+        previous one's output: one future per step; see ``step_pool``."""
+
+    def stop_chains(self, futures: set[Future[StepOutcome]]) -> None:
+        """The chains holding these steps end after the step each runs."""
 
     def stop(self, futures: set[Future[StepOutcome]]) -> None:
         """Stop these steps (they outlived their timeout): their futures fail or are cancelled."""
@@ -79,6 +88,8 @@ def close_shared() -> None:
 class LocalExecutor:
     """A run's window onto the worker's step processes."""
 
+    chains = True
+
     def __init__(self, pool: StepPool, capacity: int) -> None:
         self.capacity = capacity
         self._pool = pool
@@ -86,14 +97,21 @@ class LocalExecutor:
         self._lock = threading.Lock()  # futures settle on the pool's threads
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
-        future = self._pool.submit(task)
-        with self._lock:
-            self._in_flight.add(future)
-        future.add_done_callback(self._settled)
-        return future
+        return self.submit_chain([task])[0]
 
     def submit_many(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
         return [self.submit(task) for task in tasks]
+
+    def submit_chain(self, tasks: list[StepTask]) -> list[Future[StepOutcome]]:
+        futures = self._pool.submit_chain(tasks)
+        with self._lock:
+            self._in_flight.update(futures)
+        for future in futures:
+            future.add_done_callback(self._settled)
+        return futures
+
+    def stop_chains(self, futures: set[Future[StepOutcome]]) -> None:
+        self._pool.stop_chains(futures)
 
     def _settled(self, future: Future[StepOutcome]) -> None:
         with self._lock:

@@ -76,16 +76,16 @@ def _put(store: ArtifactStore, key: str, fmt: str, data: bytes) -> dict[str, Any
 def _save_model(store: ArtifactStore, step: str, prefix: str, estimator: Any) -> dict[str, Any]:
     # Imported here: a step returning JSON or a DataFrame pays for neither skops nor the registry.
     from kiln.registry.flavors import save_sklearn_model
-    from kiln.registry.flavors.sklearn_skops import KILN_TRUSTED_TYPES
+    from kiln.registry.flavors.skops_trust import untrusted_types
 
     with tempfile.TemporaryDirectory(prefix="kiln-step-model-") as workdir:
         folder = Path(workdir) / "model"
         descriptor = save_sklearn_model(estimator, folder)
-        refused = _untrusted_types(folder / str(descriptor.payload)) - KILN_TRUSTED_TYPES
+        refused, _ = untrusted_types(folder / str(descriptor.payload))
         if refused:
             raise TypeError(
                 f"step {step} returned a {type(estimator).__name__} holding types skops does not trust "
-                f"({', '.join(sorted(refused))}): downstream steps could not load it safely; return a model "
+                f"({', '.join(refused)}): downstream steps could not load it safely; return a model "
                 "without them (e.g. no FunctionTransformer of your own function)"
             )
         files = [
@@ -101,12 +101,6 @@ def _save_model(store: ArtifactStore, step: str, prefix: str, estimator: Any) ->
         "estimator_class": descriptor.estimator_class,
         "files": files,
     }
-
-
-def _untrusted_types(path: Path) -> set[str]:
-    import skops.io
-
-    return set(skops.io.get_untrusted_types(file=path))
 
 
 def _put_file(store: ArtifactStore, path: Path, key: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ Whatever the step prints or logs is captured as timestamped lines.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -44,6 +45,22 @@ class StepTask:
     store_options: dict[str, Any]
     allowed_modules: tuple[str, ...]
     output_key: str
+
+
+# An argument of a chained step (``step_pool``) taking the output of the step before it in the
+# chain: not known when the chain is handed over, read from the artifact store like any output.
+PREVIOUS_OUTPUT: dict[str, Any] = {"previous": True}
+
+
+def with_previous_output(task: StepTask, output: dict[str, Any] | None) -> StepTask:
+    """``task`` with its ``PREVIOUS_OUTPUT`` arguments naming ``output``, the previous step's."""
+    if output is None or not any(source.get("previous") for source in task.arguments.values()):
+        return task
+    arguments = {
+        name: {"artifact": output} if source.get("previous") else source
+        for name, source in task.arguments.items()
+    }
+    return dataclasses.replace(task, arguments=arguments)
 
 
 @dataclass(slots=True)

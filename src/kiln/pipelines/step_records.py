@@ -2,11 +2,10 @@
 
 These rows are what lets a run resume on another worker: a step is marked running (from pending)
 before it is handed to an executor, and its outcome (output, timings, resources, log) is written
-the moment it comes back. ``record_and_start`` does both in one transaction: the steps that
-finished and the steps their outcomes let start (a chain's step costs one commit, not two). A
-pass's statements do not grow with its width: the outcomes of steps that logged nothing in one
-executemany, the steps it starts in one ``UPDATE ... RETURNING`` (the names it moved: another
-worker may have taken one first) and their cache keys in one executemany.
+the moment it comes back. ``record_and_start`` does both in one transaction per pass of the run's
+loop: the steps of chains a process went on to (marked running), the outcomes that came back (one
+executemany for all of them, not a statement each) and the steps their outcomes let start (several
+in one ``UPDATE ... RETURNING``: the names it moved, as another worker may have taken one first).
 Nothing here is audited: it is job bookkeeping (docs/architecture.md).
 """
 
@@ -45,12 +44,27 @@ class Finished:
 
 
 def record_and_start(
-    db: Database, run_id: str, finished: Sequence[Finished], starting: Sequence[tuple[str, str]]
+    db: Database,
+    run_id: str,
+    finished: Sequence[Finished],
+    starting: Sequence[tuple[str, str]],
+    continued: Sequence[tuple[str, str]] = (),
 ) -> list[str]:
-    """In one transaction: ``finished`` outcomes, then ``starting`` (name, cache key) marked
-    running; the names marked (another worker may have taken a step first)."""
+    """In one transaction: ``continued`` (name, cache key: chained steps a process has gone on
+    to) marked running, ``finished`` outcomes, then ``starting`` (name, cache key) marked running;
+    the names of ``starting`` marked (another worker may have taken a step first)."""
     with db.engine.begin() as connection:
-        record_outcomes(connection, run_id, finished)
+        if continued:
+            now = utcnow()
+            connection.execute(
+                _MARK_ONE_RUNNING,
+                [
+                    {"p_run_id": run_id, "p_name": name, "p_started_at": now, "p_cache_key": cache_key}
+                    for name, cache_key in continued
+                ],
+            )
+        if finished:
+            record_outcomes(connection, run_id, finished)
         return _mark_running(connection, run_id, starting) if starting else []
 
 
@@ -120,7 +134,9 @@ _RECORD_OUTCOME = (
     .values({column: _bound(column) for column in _OUTCOME_COLUMNS})
 )
 _RECORD_OUTCOME_AND_LOG = _RECORD_OUTCOME.values(log=_bound("log"))
-_READ_LOG = select(_steps.c.log).where(_steps.c.run_id == _bound("run_id"), _steps.c.name == _bound("name"))
+_READ_LOGS = select(_steps.c.name, _steps.c.log).where(
+    _steps.c.run_id == _bound("run_id"), _steps.c.name.in_(bindparam("p_names", expanding=True))
+)
 
 
 def _mark_running(connection: Connection, run_id: str, starting: Sequence[tuple[str, str]]) -> list[str]:
@@ -183,26 +199,29 @@ def record_cached(db: Database, run_id: str, name: str, *, source_run: str, outp
 
 def record_outcomes(connection: Connection, run_id: str, finished: Sequence[Finished]) -> None:
     """The attempts' outcomes, only onto steps still running (a cancelled run stays cancelled):
-    the quiet ones in one statement (executemany), each one that logged with its log appended."""
-    quiet = [_outcome_values(run_id, done) for done in finished if not done.log_text]
-    if quiet:
-        connection.execute(_RECORD_OUTCOME, quiet)
+    one executemany for the quiet steps, one read of the logs and one executemany for the others."""
+    quiet: list[dict[str, Any]] = []
+    logged: list[dict[str, Any]] = []
     for done in finished:
-        if done.log_text:
-            values = _outcome_values(run_id, done)
-            current = connection.execute(_READ_LOG, {"p_run_id": run_id, "p_name": done.name}).scalar_one()
-            values["p_log"] = (current + done.log_text)[-MAX_LOG_CHARS:]
-            connection.execute(_RECORD_OUTCOME_AND_LOG, values)
-
-
-def _outcome_values(run_id: str, done: Finished) -> dict[str, Any]:
-    outcome = done.outcome
-    return {
-        "p_run_id": run_id,
-        "p_name": done.name,
-        "p_state": done.state.value,
-        **{f"p_{column}": getattr(outcome, column) for column in _OUTCOME_COLUMNS if column != "state"},
-    }
+        outcome = done.outcome
+        values: dict[str, Any] = {
+            "p_run_id": run_id,
+            "p_name": done.name,
+            "p_state": done.state.value,
+            **{f"p_{column}": getattr(outcome, column) for column in _OUTCOME_COLUMNS if column != "state"},
+        }
+        (logged if done.log_text else quiet).append(values)
+    if quiet:  # their logs stay as they are, unread
+        connection.execute(_RECORD_OUTCOME, quiet)
+    if logged:
+        names = [values["p_name"] for values in logged]
+        rows = connection.execute(_READ_LOGS, {"p_run_id": run_id, "p_names": names})
+        current = {row.name: row.log for row in rows}
+        texts = {done.name: done.log_text for done in finished if done.log_text}
+        for values in logged:
+            name = values["p_name"]
+            values["p_log"] = (current.get(name, "") + texts[name])[-MAX_LOG_CHARS:]
+        connection.execute(_RECORD_OUTCOME_AND_LOG, logged)
 
 
 def skip_unfinished(db: Database, run_id: str, *, states: tuple[StepState, ...], now: datetime) -> int:

@@ -161,11 +161,11 @@ def check_payload(folder: Path, descriptor: ModelDescriptor) -> None:
 
 
 def _check_skops(path: Path, name: str) -> None:
-    import skops.io
+    from kiln.registry.flavors.skops_trust import skops_io
 
     # Reads the archive's schema without building any object: nothing from the file runs.
     try:
-        skops.io.get_untrusted_types(file=path)
+        skops_io().get_untrusted_types(file=path)
     except Exception as exc:  # skops raises zipfile, JSON and key errors for damaged files alike
         raise Invalid(
             f"{name!r} is not a readable skops file ({type(exc).__name__}: {exc}); it may be truncated "

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from kiln.core.errors import Invalid
 from kiln.registry.flavors.base import EstimatorPredictor, PredictionResult, Predictor
+from kiln.registry.flavors.example_answer import read_example_answer
 from kiln.registry.flavors.onnx_runtime import OnnxPredictor, save_onnx_model
 from kiln.registry.flavors.pickled import load_pickled, refuse_pickle
 from kiln.registry.flavors.python_function import load_python_function, save_python_function_model
-from kiln.registry.flavors.sklearn_skops import KILN_TRUSTED_TYPES, load_skops, save_sklearn_model
+from kiln.registry.flavors.sklearn_skops import load_skops, save_sklearn_model
+from kiln.registry.flavors.skops_trust import KILN_TRUSTED_TYPES
 from kiln.registry.model_format import Flavor, ModelDescriptor, Serialization
 
 __all__ = [
@@ -58,7 +60,12 @@ def load_predictor(
         return EstimatorPredictor(model, descriptor.signature)
     from kiln.registry.flavors.sklearn_predictor import SklearnPredictor  # imports scikit-learn
 
-    return SklearnPredictor(model, descriptor.signature, example=descriptor.example_input)
+    return SklearnPredictor(
+        model,
+        descriptor.signature,
+        example=descriptor.example_input,
+        recorded=read_example_answer(folder, descriptor),
+    )
 
 
 def _is_sklearn_estimator(model: object) -> bool:

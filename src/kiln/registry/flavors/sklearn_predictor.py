@@ -9,7 +9,9 @@ Three savings over calling the estimator as a user would, each decided once when
   them, so it is called through a *twin*: a shallow copy of it (and of its Pipeline's steps) without
   ``feature_names_in_``, sharing every fitted array. The twin is used only when, on the model's own
   example input, it answers what the model answers on the DataFrame (the same classes, the same
-  probabilities to rounding) and warns nothing. A ColumnTransformer that picks columns by name
+  probabilities to rounding) and warns nothing. The model's answer is the one recorded when it was
+  saved (``example_answer``), so no DataFrame is built here, or for folders without one, the
+  model's answer now. A ColumnTransformer that picks columns by name
   raises on a matrix, a meta-estimator whose inner estimators hold names warns: both keep the
   DataFrame;
 - **trusted checks**: Kiln's signature check has already checked every input's type and range, so
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from kiln.registry.flavors.base import EstimatorPredictor, PredictionResult
+from kiln.registry.flavors.example_answer import ExampleAnswer
 from kiln.registry.flavors.sklearn_one_call import classes_follow_probabilities
 from kiln.registry.model_format import FieldType, Scalar, Signature
 from kiln.registry.signature import ModelInput, RecordValidator
@@ -39,7 +42,12 @@ class SklearnPredictor(EstimatorPredictor):
     """``EstimatorPredictor`` for scikit-learn estimators (skops or trusted pickle payloads)."""
 
     def __init__(
-        self, model: Any, signature: Signature, *, example: dict[str, Scalar | None] | None = None
+        self,
+        model: Any,
+        signature: Signature,
+        *,
+        example: dict[str, Scalar | None] | None = None,
+        recorded: ExampleAnswer | None = None,
     ) -> None:
         super().__init__(model, signature)
         from sklearn import config_context  # here, not at import: serving without sklearn never loads it
@@ -51,8 +59,8 @@ class SklearnPredictor(EstimatorPredictor):
         self.matrix_model: Any = None
         if numeric and not self.wants_frame:
             self.matrix_model = model
-        elif numeric and example is not None:
-            self.matrix_model = self._proven_twin(example)
+        elif numeric and (example is not None or recorded is not None):
+            self.matrix_model = self._proven_twin(example, recorded)
 
     def predict(self, X: Any, *, probabilities: bool = True) -> PredictionResult:
         if not isinstance(X, ModelInput):
@@ -65,18 +73,32 @@ class SklearnPredictor(EstimatorPredictor):
                 return self.answer(self.matrix_model, matrix, probabilities=probabilities)
         return super().predict(X, probabilities=probabilities)
 
-    def _proven_twin(self, example: dict[str, Scalar | None]) -> Any:
-        """The model's twin without feature names, or None unless it answers as the model does."""
+    def _proven_twin(self, example: dict[str, Scalar | None] | None, recorded: ExampleAnswer | None) -> Any:
+        """The model's twin without feature names, or None unless it answers as the model does: as
+        the model answered its example when it was saved (no DataFrame built, so no pandas loaded
+        here), else as it answers the example on a DataFrame now."""
         twin = without_feature_names(self.model)
+        if recorded is not None and self._answers(twin, recorded.example, recorded.answer):
+            return twin
+        if example is None:
+            return None
         try:
             sample = RecordValidator(self.signature).validate([example])
             expected = self.answer(self.model, self.model_input(sample), probabilities=True)
+        except Exception:  # a model that cannot take its example at all: keep the frame
+            return None
+        return twin if self._answers(twin, example, expected) else None
+
+    def _answers(self, twin: Any, example: dict[str, Scalar | None], expected: PredictionResult) -> bool:
+        """The twin, called with ``example`` as a matrix, answers ``expected`` and warns nothing."""
+        try:
+            sample = RecordValidator(self.signature).validate([example])
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 got = self.answer(twin, sample.matrix(), probabilities=True)
         except Exception:  # a model that cannot take a matrix (columns chosen by name): keep the frame
-            return None
-        return twin if _same(got, expected) and not caught else None
+            return False
+        return _same(got, expected) and not caught
 
 
 def _same(got: PredictionResult, expected: PredictionResult) -> bool:

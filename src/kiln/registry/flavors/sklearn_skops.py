@@ -3,8 +3,9 @@
 skops refuses to construct any type that is not on its list unless the caller names it as trusted.
 Kiln names a few more by default: scikit-learn's own fitted-state classes that skops leaves off its
 list (the trees inside every forest and IsolationForest, boosting's predictors, neighbour trees),
-so common models load. Types only, never functions: a function in a payload (a FunctionTransformer's
-``func``) is code, and stays refused until the caller lists it.
+so common models load (``skops_trust``: which types are built, and how Kiln decides that without
+skops' start-up scan of scikit-learn). Types only, never functions: a function in a payload (a
+FunctionTransformer's ``func``) is code, and stays refused until the caller lists it.
 """
 
 from __future__ import annotations
@@ -15,30 +16,14 @@ from typing import Any
 
 from kiln.core.errors import Invalid
 from kiln.registry.errors import UntrustedPayload
+from kiln.registry.flavors.example_answer import write_example_answer
+from kiln.registry.flavors.skops_trust import skops_io, untrusted_types
 from kiln.registry.model_folder import library_versions, write_descriptor
 from kiln.registry.model_format import DatasetRef, Flavor, ModelDescriptor, Serialization, Signature
 from kiln.registry.reference_sample import write_reference_sample
 from kiln.registry.signature import example_input, infer_outputs, infer_signature
 
 MODEL_FILE = "model.skops"
-
-KILN_TRUSTED_TYPES = frozenset(
-    {
-        "sklearn.tree._tree.Tree",
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-        "sklearn.neighbors._kd_tree.KDTree",
-        "sklearn.neighbors._ball_tree.BallTree",
-        "sklearn.metrics._dist_metrics.EuclideanDistance64",
-        "sklearn.metrics._dist_metrics.ManhattanDistance64",
-        "sklearn.metrics._dist_metrics.MinkowskiDistance64",
-        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-        "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
-        "sklearn.calibration._CalibratedClassifier",
-        "sklearn.calibration._SigmoidCalibration",
-        "sklearn._loss.loss.HalfTweedieLossIdentity",
-        "numpy.dtype",
-    }
-)
 
 
 def class_path(obj: Any) -> str:
@@ -59,14 +44,14 @@ def save_sklearn_model(
     """Write ``model.skops`` and a format-2 ``kiln-model.json`` into ``folder``.
 
     The signature is inferred from ``X`` (the training input) unless given; the first row of ``X``
-    becomes the example input.
+    becomes the example input, and the model's answer to it is recorded (``example_answer``).
     """
     try:
-        import skops.io
+        skops = skops_io()
     except ImportError:
         raise Invalid("saving a scikit-learn model needs skops: pip install 'kiln[sklearn]'") from None
     folder.mkdir(parents=True, exist_ok=True)
-    skops.io.dump(estimator, folder / MODEL_FILE)
+    skops.dump(estimator, folder / MODEL_FILE)
     if signature is None:
         signature = (
             infer_signature(X, estimator) if X is not None else Signature(outputs=infer_outputs(estimator))
@@ -76,6 +61,8 @@ def save_sklearn_model(
         if X is not None and signature.inputs
         else None
     )
+    example = example_input(X, signature) if X is not None else None
+    write_example_answer(folder, estimator, signature, example)
     return write_descriptor(
         folder,
         flavor=Flavor.sklearn,
@@ -84,7 +71,7 @@ def save_sklearn_model(
         serialization=Serialization.skops,
         estimator_class=class_path(estimator),
         signature=signature,
-        example_input=example_input(X, signature) if X is not None else None,
+        example_input=example,
         params={str(key): str(value) for key, value in (params or {}).items()},
         metrics=dict(metrics or {}),
         training_inputs=list(training_inputs),
@@ -95,16 +82,15 @@ def save_sklearn_model(
 def load_skops(path: Path, *, trusted_types: Iterable[str] = ()) -> Any:
     """The estimator in a skops file, refusing (and naming) every type nobody trusted."""
     try:
-        import skops.io
+        skops = skops_io()
     except ImportError:
         raise Invalid(
             "this model is stored with skops, which is not installed: pip install 'kiln[sklearn]'"
         ) from None
     try:
-        untrusted = set(skops.io.get_untrusted_types(file=path))
+        refused, needed = untrusted_types(path, trusted=trusted_types)
     except Exception as exc:  # a truncated or foreign file: skops raises whatever its zip reader raised
         raise Invalid(f"{path.name} is not a readable skops file: {exc}") from None
-    refused = sorted(untrusted - KILN_TRUSTED_TYPES - set(trusted_types))
     if refused:
         raise UntrustedPayload(
             f"{path.name} holds types Kiln does not trust: {', '.join(refused)}. skops only builds types "
@@ -113,6 +99,6 @@ def load_skops(path: Path, *, trusted_types: Iterable[str] = ()) -> Any:
             details={"file": path.name, "untrusted_types": refused},
         )
     try:
-        return skops.io.load(path, trusted=sorted(untrusted))
+        return skops.load(path, trusted=needed)
     except Exception as exc:
         raise Invalid(f"{path.name} could not be loaded with skops: {exc}") from None
