@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from examples import pipelines as examples
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from kiln.app import KilnSettings, create_app, kiln_state
 from kiln.pipelines.settings import PipelineSettings
+from tests.api import API
 from tests.builders.auth import make_user_token
 from tests.builders.pipelines import read_run, register, run_jobs, start_run, steps_by_name
 
@@ -69,7 +71,53 @@ class TestDaskExecutor:
         run_jobs(dask_app)
         trained = read_run(dask_client, "training", good["id"])
         assert trained["state"] == "succeeded", trained
-        assert steps_by_name(trained)["validate"]["output"]["format"] == "parquet"
+        steps = steps_by_name(trained)
+        assert steps["validate"]["output"]["format"] == "parquet"
+        # Every step's record is whole, as on the local executor: times, resources, output, log.
+        store = kiln_state(dask_app).store
+        for step in steps.values():
+            assert step["attempts"] == 1
+            for recorded in ("started_at", "finished_at", "wall_seconds", "cpu_seconds"):
+                assert step[recorded] is not None, (step["name"], recorded)
+            assert step["peak_memory_bytes"] > 0
+            output = step["output"]
+            assert store.read_verified(output["key"], sha256=output["sha256"], size=output["size"])
+        logs = dask_client.get(
+            f"{API}/pipelines/training/runs/{good['id']}/logs", params={"step": "make_data"}
+        ).json()
+        assert any(line.endswith("INFO made 100 rows") for line in logs[0]["lines"]), logs
         failed = read_run(dask_client, "failing", bad["id"])
         assert failed["state"] == "failed"
         assert steps_by_name(failed)["after_failure"]["state"] == "skipped"
+
+    def test_a_step_is_retried_on_dask_until_it_succeeds(
+        self, dask_app: FastAPI, dask_client: TestClient, tmp_path: Path
+    ) -> None:
+        register(dask_client, examples.retrying)
+        marker = tmp_path / "calls"
+        run = start_run(dask_client, "retrying", marker=str(marker), failures=2)
+        run_jobs(dask_app)
+        done = read_run(dask_client, "retrying", run["id"])
+        assert done["state"] == "succeeded", done
+        [step] = done["steps"]
+        assert step["attempts"] == 3
+        assert marker.read_text() == "3"
+        logs = dask_client.get(f"{API}/pipelines/retrying/runs/{run['id']}/logs").json()[0]["lines"]
+        assert any("attempt 1 failed; retrying" in line for line in logs)
+        assert any("RuntimeError: call 2 fails on purpose" in line for line in logs)
+
+    def test_a_step_past_its_timeout_on_dask_fails_and_skips_what_follows(
+        self, dask_app: FastAPI, dask_client: TestClient
+    ) -> None:
+        register(dask_client, examples.hanging)
+        # Dask cannot interrupt the task: it sleeps its 3 s out on the worker after the run moved on.
+        run = start_run(dask_client, "hanging", seconds=3.0)
+        run_jobs(dask_app)
+        done = read_run(dask_client, "hanging", run["id"])
+        assert done["state"] == "failed"
+        assert (
+            done["error"] == "step stuck failed: TimeoutError: step stuck ran longer than its timeout of 1 s"
+        )
+        steps = steps_by_name(done)
+        assert steps["stuck"]["state"] == "failed"
+        assert steps["after_failure"]["state"] == "skipped"

@@ -14,7 +14,8 @@ worker's other step processes, and the steps running in them, carry on).
 
 The loop costs O(1) per step, not a walk of the run: each step counts the upstream steps it still
 waits for, and a step whose count reaches zero joins a heap of ready steps (in the spec's order).
-Each pass records the steps that finished and marks the ones it starts in one transaction.
+Each pass records the steps that finished and marks the ones it starts in one transaction; when
+nothing is left to start, the last outcomes are recorded in the transaction that ends the run.
 
 A chain (a step whose only downstream step waits for it alone, and so on) is handed to one process
 at once on the local executor: the process runs its steps back to back, each reading the previous
@@ -180,6 +181,8 @@ class Execution:
                     step_records.record_and_start(self.db, self.run_id, finished, [], self._take_continued())
                     finished = []
                     self._stop()
+                if not self.running and not self.continued and (self.failure is not None or not self.ready):
+                    break  # nothing can start: the last outcomes are recorded as the run ends
                 self._record_and_start(executor, finished)
                 finished = []
                 if self.failure is not None and not self.chains_stopped:
@@ -201,7 +204,7 @@ class Execution:
                 finished.extend(self._check_timeouts(executor))
         finally:
             executor.close(kill=self.context.cancel_requested)
-        return self._conclude()
+        return self._conclude(finished)
 
     def _settle(self, future: Future[StepOutcome]) -> Iterator[step_records.Finished]:
         """The finished step's outcome, and those of the chained steps after it that have finished
@@ -452,27 +455,28 @@ class Execution:
             self.failure = (outcome.error or "failed", outcome.traceback)
         return step_records.Finished(name, state, outcome, text)
 
-    def _conclude(self) -> dict[str, Any]:
+    def _conclude(self, finished: list[step_records.Finished]) -> dict[str, Any]:
+        """End the run in one transaction: the last outcomes, the steps never run skipped, its state."""
         now = utcnow()
         failed = self.failure is not None
         error = f"step {self.failed_step} failed: {self.failure[0]}" if self.failure is not None else None
-        skipped = step_records.skip_unfinished(self.db, self.run_id, states=(StepState.pending,), now=now)
         final = RunState.failed if failed else RunState.succeeded
         with self.db.unit_of_work() as session:
-            moved = (
-                session.connection()
-                .execute(
-                    update(_runs)
-                    .where(_runs.c.id == self.run_id, _runs.c.state == RunState.running.value)
-                    .values(
-                        state=final.value,
-                        finished_at=now,
-                        error=error,
-                        traceback=self.failure[1] if self.failure else None,
-                    )
-                )
-                .rowcount
+            connection = session.connection()
+            step_records.record_outcomes(connection, self.run_id, finished)
+            skipped = step_records.skip_unfinished_on(
+                connection, self.run_id, states=(StepState.pending,), now=now
             )
+            moved = connection.execute(
+                update(_runs)
+                .where(_runs.c.id == self.run_id, _runs.c.state == RunState.running.value)
+                .values(
+                    state=final.value,
+                    finished_at=now,
+                    error=error,
+                    traceback=self.failure[1] if self.failure else None,
+                )
+            ).rowcount
             run = session.get(PipelineRun, self.run_id)
             if moved and run is not None:
                 end_tracking_run(session, run.tracking_run_id, succeeded=not failed)

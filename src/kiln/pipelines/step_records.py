@@ -4,7 +4,8 @@ These rows are what lets a run resume on another worker: a step is marked runnin
 before it is handed to an executor, and its outcome (output, timings, resources, log) is written
 the moment it comes back. ``record_and_start`` does both in one transaction per pass of the run's
 loop: the steps of chains a process went on to (marked running), the outcomes that came back (one
-executemany for all of them, not a statement each) and the steps their outcomes let start.
+executemany for all of them, not a statement each) and the steps their outcomes let start (several
+in one ``UPDATE ... RETURNING``: the names it moved, as another worker may have taken one first).
 Nothing here is audited: it is job bookkeeping (docs/architecture.md).
 """
 
@@ -56,15 +57,15 @@ def record_and_start(
         if continued:
             now = utcnow()
             connection.execute(
-                _MARK_RUNNING,
+                _MARK_ONE_RUNNING,
                 [
                     {"p_run_id": run_id, "p_name": name, "p_started_at": now, "p_cache_key": cache_key}
                     for name, cache_key in continued
                 ],
             )
         if finished:
-            _record_outcomes(connection, run_id, finished)
-        return [name for name, cache_key in starting if _mark_running(connection, run_id, name, cache_key)]
+            record_outcomes(connection, run_id, finished)
+        return _mark_running(connection, run_id, starting) if starting else []
 
 
 def _bound(column: str) -> Any:
@@ -81,7 +82,8 @@ def _this_step(state: StepState) -> Any:
 
 
 # Built once: a statement made per call spent more CPU on SQLAlchemy's cache key than SQLite on it.
-_MARK_RUNNING = (
+# One step (a chain's next) by name, its row count saying whether this pass moved it.
+_MARK_ONE_RUNNING = (
     update(_steps)
     .where(*_this_step(StepState.pending))
     .values(
@@ -91,6 +93,29 @@ _MARK_RUNNING = (
         finished_at=None,
         cache_key=_bound("cache_key"),
     )
+)
+# Several (a fan-out) in one statement, the names an expanding parameter, returning the ones it
+# moved; then their cache keys in one executemany. (For one step this costs more than the one above:
+# the expanded statement is rendered per call, and it is two statements.)
+_MARK_RUNNING = (
+    update(_steps)
+    .where(
+        _steps.c.run_id == _bound("run_id"),
+        _steps.c.name.in_(bindparam("p_names", expanding=True)),
+        _steps.c.state == StepState.pending.value,
+    )
+    .values(
+        state=StepState.running.value,
+        attempts=_steps.c.attempts + 1,
+        started_at=_bound("started_at"),
+        finished_at=None,
+    )
+    .returning(_steps.c.name)
+)
+_SET_CACHE_KEY = (
+    update(_steps)
+    .where(_steps.c.run_id == _bound("run_id"), _steps.c.name == _bound("name"))
+    .values(cache_key=_bound("cache_key"))
 )
 _OUTCOME_COLUMNS = (
     "state",
@@ -114,13 +139,24 @@ _READ_LOGS = select(_steps.c.name, _steps.c.log).where(
 )
 
 
-def _mark_running(connection: Connection, run_id: str, name: str, cache_key: str) -> bool:
-    """Pending -> running, one attempt more."""
-    taken = connection.execute(
-        _MARK_RUNNING,
-        {"p_run_id": run_id, "p_name": name, "p_started_at": utcnow(), "p_cache_key": cache_key},
+def _mark_running(connection: Connection, run_id: str, starting: Sequence[tuple[str, str]]) -> list[str]:
+    """Pending -> running, one attempt more; the names moved, in ``starting``'s order."""
+    if len(starting) == 1:
+        [(name, cache_key)] = starting
+        values = {"p_run_id": run_id, "p_name": name, "p_started_at": utcnow(), "p_cache_key": cache_key}
+        return [name] if connection.execute(_MARK_ONE_RUNNING, values).rowcount == 1 else []
+    names = [name for name, _ in starting]
+    moved = set(
+        connection.execute(
+            _MARK_RUNNING, {"p_run_id": run_id, "p_names": names, "p_started_at": utcnow()}
+        ).scalars()
     )
-    return bool(taken.rowcount == 1)
+    taken = [(name, key) for name, key in starting if name in moved]
+    if taken:
+        connection.execute(
+            _SET_CACHE_KEY, [{"p_run_id": run_id, "p_name": name, "p_cache_key": key} for name, key in taken]
+        )
+    return [name for name, _ in taken]
 
 
 def cached_output(
@@ -161,7 +197,7 @@ def record_cached(db: Database, run_id: str, name: str, *, source_run: str, outp
         )
 
 
-def _record_outcomes(connection: Connection, run_id: str, finished: Sequence[Finished]) -> None:
+def record_outcomes(connection: Connection, run_id: str, finished: Sequence[Finished]) -> None:
     """The attempts' outcomes, only onto steps still running (a cancelled run stays cancelled):
     one executemany for the quiet steps, one read of the logs and one executemany for the others."""
     quiet: list[dict[str, Any]] = []
@@ -190,13 +226,20 @@ def _record_outcomes(connection: Connection, run_id: str, finished: Sequence[Fin
 
 def skip_unfinished(db: Database, run_id: str, *, states: tuple[StepState, ...], now: datetime) -> int:
     with db.engine.begin() as connection:
-        return int(
-            connection.execute(
-                update(_steps)
-                .where(_steps.c.run_id == run_id, _steps.c.state.in_([state.value for state in states]))
-                .values(state=StepState.skipped.value, finished_at=now)
-            ).rowcount
-        )
+        return skip_unfinished_on(connection, run_id, states=states, now=now)
+
+
+def skip_unfinished_on(
+    connection: Connection, run_id: str, *, states: tuple[StepState, ...], now: datetime
+) -> int:
+    """``skip_unfinished`` in the caller's transaction (the one that ends the run)."""
+    return int(
+        connection.execute(
+            update(_steps)
+            .where(_steps.c.run_id == run_id, _steps.c.state.in_([state.value for state in states]))
+            .values(state=StepState.skipped.value, finished_at=now)
+        ).rowcount
+    )
 
 
 def failed_outcome(
