@@ -68,3 +68,18 @@ def test_metric_history_keeps_nan_and_infinity(client: kiln.Client) -> None:
     client.log_batch(run.id, metrics=[{"key": "x", "value": v, "step": i} for i, v in enumerate(values)])
     points = client.get_metric_history(run.id, "x").points
     assert [str(p.value) for p in points] == ["nan", "inf", "-inf", "1.5"]
+
+
+def test_a_batch_of_numpy_values_and_mappings_is_stored_as_sent(client: kiln.Client) -> None:
+    """What training loops log: numpy scalars, read-only mappings, text that is not ASCII."""
+    import types
+
+    import numpy as np
+
+    run = client.create_run(client.create_experiment("numpy").id)
+    metrics = [{"key": "loss", "value": np.float32(0.25), "step": np.int64(step)} for step in range(3)]
+    metrics.append(types.MappingProxyType({"key": "loss", "value": 2.0**-30, "step": 3}))
+    client.log_batch(run.id, metrics=metrics, params=[{"key": "modèle", "value": "forêt"}])
+    points = client.get_metric_history(run.id, "loss").points
+    assert [(p.step, p.value) for p in points] == [(0, 0.25), (1, 0.25), (2, 0.25), (3, 2.0**-30)]
+    assert client.get_run(run.id).params == {"modèle": "forêt"}

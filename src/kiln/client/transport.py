@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpcore
 import httpx
+import orjson
 
 from kiln import __version__
 from kiln.client.keepalive import KeepAlivePool, StaleConnection
@@ -51,7 +52,20 @@ def _jsonable(value: Any) -> Any:
 
 
 def encode_json(payload: Any) -> bytes:
-    # httpx refuses NaN; Kiln accepts the JSON NaN/Infinity literals, and NaN is a legitimate metric.
+    """The body as JSON, keeping NaN and infinities (Kiln accepts the JSON NaN/Infinity literals, and
+    NaN is a legitimate metric).
+
+    orjson first: for a 1,000-metric batch the stdlib encoder was a third of the SDK's CPU. orjson
+    writes NaN and infinities as ``null`` and refuses what it cannot write exactly (integers past 64
+    bits, keys that are not text), so a body with a ``null`` anywhere, or one it refused, is written
+    again by the stdlib encoder, which keeps them as sent.
+    """
+    try:
+        body = orjson.dumps(payload, default=_jsonable)
+    except TypeError:
+        body = b"null"
+    if b"null" not in body:
+        return body
     return json.dumps(payload, separators=(",", ":"), allow_nan=True, default=_jsonable).encode()
 
 
