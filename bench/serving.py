@@ -60,6 +60,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--servers", default=",".join(SERVERS), help=f"comma-separated subset of {','.join(SERVERS)}"
     )
     parser.add_argument("--profile-seconds", type=float, default=6.0, help="py-spy sampling of Kiln (0: off)")
+    parser.add_argument(
+        "--kiln-process",
+        choices=("server", "serve"),
+        default="server",
+        help="the Kiln process measured: the embedded `kiln server` (control plane, UI and in-process worker "
+        "too) or the serving-only `kiln serve` on the same home, as the peers are serving-only processes",
+    )
     args = parser.parse_args(argv)
     args.servers = [name.strip() for name in args.servers.split(",") if name.strip()]
     unknown = sorted(set(args.servers) - set(SERVERS))
@@ -104,7 +111,7 @@ def run_all(root: Path, trained: sm.Trained, report: Report, args: Any) -> list[
         for name in args.servers:
             print(f"== start {name}", flush=True)
             if name == "kiln":
-                kiln, targets = kiln_targets(stack, root, trained, report)
+                kiln, targets = kiln_targets(stack, root, trained, report, process=args.kiln_process)
             else:
                 targets = [peer_target(stack, name, root, trained, joblib_path)]
             measured += [prepare(report, target, expected, durations, scripts) for target in targets]

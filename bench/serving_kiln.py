@@ -84,7 +84,11 @@ def oip_metadata(server: Server, headers: dict[str, str]) -> dict[str, Any] | No
 
 
 @contextmanager
-def kiln_serving(home: Path, trained: Trained, *, health_timeout: float = 120.0) -> Iterator[KilnServing]:
+def kiln_serving(
+    home: Path, trained: Trained, *, health_timeout: float = 120.0, process: str = "server"
+) -> Iterator[KilnServing]:
+    """Set up on a first ``kiln server``, then start the measured process on the same home: ``kiln
+    server`` again, or with ``process="serve"`` the serving-only ``kiln serve``."""
     env = kiln_env(home)
     port = free_port()
     with running("kiln-setup", kiln_command(port), "/healthz", home / "setup", env, port=port, cwd=home) as (
@@ -94,9 +98,12 @@ def kiln_serving(home: Path, trained: Trained, *, health_timeout: float = 120.0)
         key = set_up(first, trained)
     headers = {"Authorization": f"Bearer {key}"}
     port = free_port()
+    command = kiln_command(port)
+    if process == "serve" and command[1:2] == ["server"]:
+        command[1] = "serve"
     with running(
         "kiln",
-        kiln_command(port),
+        command,
         READY_PATH,
         home / "measured",
         env,

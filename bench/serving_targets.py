@@ -30,9 +30,9 @@ def predictions(doc: Any) -> list[Any]:
 
 
 def kiln_targets(
-    stack: ExitStack, root: Path, trained: sm.Trained, report: Report
+    stack: ExitStack, root: Path, trained: sm.Trained, report: Report, *, process: str = "server"
 ) -> tuple[KilnServing, list[Target]]:
-    kiln = stack.enter_context(kiln_serving(root / "kiln", trained))
+    kiln = stack.enter_context(kiln_serving(root / "kiln", trained, process=process))
     targets = [
         Target(
             "kiln",

@@ -19,7 +19,7 @@ from kiln.app import kiln_state
 from kiln.auth.permissions import Role
 from kiln.core.db import Database
 from kiln.serving.models import Prediction
-from kiln.serving.prediction_log import PredictionLogger, PredictionRecord
+from kiln.serving.prediction_log import JsonText, PredictionLogger, PredictionRecord
 from kiln.serving.settings import PredictionLogSettings
 from tests.api import API
 from tests.auth.apps import BuildApp
@@ -230,6 +230,22 @@ class TestFullQueue:
         assert sorted(logged_ids(db)) == sorted(r.request_id for r in records[:10])
         assert registry.get_sample_value("kiln_prediction_log_dropped_total") == 15
         assert registry.get_sample_value("kiln_prediction_log_written_total") == 10
+
+    def test_a_backlog_of_large_batches_is_bounded_by_the_bytes_it_holds(
+        self, db: Database, project_id: str
+    ) -> None:
+        """Batches of 0.4 MB each: the queue holds what fits in 1 MB, drops the rest, and once the
+        database has caught up takes them again."""
+        logger = PredictionLogger(db, PredictionLogSettings(queue_bytes=2**20))
+        batch = JsonText("[" + ",".join(['{"amount":120.5,"country":"FR"}'] * 13_000) + "]")
+        assert len(batch) > 400_000
+        records = [prediction(project_id, inputs=batch) for _ in range(4)]
+        assert [logger.append(record) for record in records] == [True, True, False, False]
+        assert logger.dropped == 2
+        logger.flush()
+        assert logger.append(records[2])
+        logger.close()
+        assert sorted(logged_ids(db)) == sorted(r.request_id for r in records[:3])
 
     def test_the_app_exposes_the_counters_at_metrics(self, app: FastAPI) -> None:
         project_id = default_project_id(app)

@@ -8,7 +8,8 @@ swap and writes it with one executemany per batch (``kiln.core.db.insert_rows``)
 serialised once per row here, off the request path (orjson; inputs that arrive as ``JsonText``, the
 request's own text of them, are not serialised at all), and no ORM object is built.
 
-When the queue is full (the database is slower than the traffic, or down) a record is dropped,
+When the queue is full (``queue_size`` records, or ``queue_bytes`` of their text: the database is
+slower than the traffic, or down) a record is dropped,
 counted (``dropped``, ``kiln_prediction_log_dropped_total``) and a warning is logged at most once
 per ``warn_interval_s``: a request is never made to wait for its log line. ``close()`` (the app's
 lifespan calls it) stops the flusher and writes everything still queued: nothing is lost on a clean
@@ -67,6 +68,18 @@ class JsonText(str):
     """Text that is already JSON (a request's own text of its inputs): logged as it is."""
 
     __slots__ = ()
+
+
+# What a record that is not text yet (Python rows from the general path) is counted as.
+_ROWS_BYTES = 1024
+
+
+def _text_bytes(record: PredictionRecord) -> int:
+    """About what a queued record holds: its inputs' and outputs' text, or a flat guess for rows."""
+    inputs, outputs = record.inputs, record.outputs
+    return (len(inputs) if isinstance(inputs, str | bytes) else _ROWS_BYTES) + (
+        len(outputs) if isinstance(outputs, str | bytes) else _ROWS_BYTES
+    )
 
 
 class PredictionRecord(NamedTuple):
@@ -136,6 +149,9 @@ class PredictionLogger:
         self._sample = self.settings.sample
         self._batch_size = self.settings.batch_size
         self._queue_size = self.settings.queue_size
+        self._queue_bytes = self.settings.queue_bytes
+        # The text the queued records hold (``_text_bytes``), kept beside the list under its lock.
+        self._queued_bytes = 0
         self._interval = self.settings.flush_interval_ms / 1000
         self._warn_interval = warn_interval_s
         # (record, time appended) pairs; swapped out whole by the writer.
@@ -165,12 +181,14 @@ class PredictionLogger:
         if self._sample < 1.0 and record.status not in _ALWAYS_KEPT and random.random() >= self._sample:
             return False
         entry = (record, time.time())
+        size = _text_bytes(record)
         with self._lock:
             items = self._items
-            if len(items) >= self._queue_size:
+            if len(items) >= self._queue_size or (items and self._queued_bytes + size > self._queue_bytes):
                 self._dropped += 1
                 return False
             items.append(entry)
+            self._queued_bytes += size
             waiting = len(items)
         if waiting == self._batch_size:
             self._wake.set()
@@ -242,6 +260,7 @@ class PredictionLogger:
     def _drain(self, *, raise_unreachable: bool = False) -> int:
         with self._lock:
             taken, self._items = self._items, []
+            self._queued_bytes = 0
         written = 0
         for start in range(0, len(taken), self._batch_size):
             chunk = taken[start : start + self._batch_size]
@@ -332,10 +351,12 @@ class PredictionLogger:
             kept = entries[:room]
             self._dropped += len(entries) - len(kept)
             self._items[:0] = kept
+            self._queued_bytes += sum(_text_bytes(record) for record, _ in kept)
 
     def _discard_all(self) -> int:
         with self._lock:
             lost, self._items = len(self._items), []
+            self._queued_bytes = 0
             self._dropped += lost
         return lost
 

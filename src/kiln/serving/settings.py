@@ -18,3 +18,7 @@ class PredictionLogSettings(BaseSettings):
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     # Records waiting beyond this are dropped, and counted, rather than block a request.
     queue_size: int = Field(default=100_000, ge=1, le=10_000_000)
+    # ... or beyond this many bytes of their inputs' and outputs' text (KILN_PREDICTION_LOG_QUEUE_BYTES):
+    # a 1,000-row batch of 30 fields is about 0.8 MB, so a count alone let a backlog of batches take
+    # gigabytes while the database caught up.
+    queue_bytes: int = Field(default=32 * 2**20, ge=2**20, le=2**40)
