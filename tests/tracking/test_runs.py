@@ -342,3 +342,23 @@ class TestTheRunRequestsOfATrainingScript:
         assert refused.status_code == 403
         assert error_of(refused)["code"] == "permission_denied"
         assert anonymous.status_code == 401
+
+
+class TestAnotherProjectsRuns:
+    """The three routes a training script calls per run answer a non-member as if the run did not exist."""
+
+    def test_create_log_and_finish_are_404_and_change_nothing(self, client: TestClient, app: FastAPI) -> None:
+        hidden_experiment = create_experiment(client, project=make_other_project(app))
+        hidden = create_run(client, hidden_experiment["id"])
+        member = TestClient(app, headers=bearer(make_user_token(app, "ds@kiln.test", role="data_scientist")))
+
+        created = member.post(f"{API}/runs", json={"experiment_id": hidden_experiment["id"]})
+        logged = member.post(
+            f"{API}/runs/{hidden['id']}/batch", json={"metrics": [{"key": "loss", "value": 0.5}]}
+        )
+        finished = member.patch(f"{API}/runs/{hidden['id']}", json={"status": "finished"})
+
+        assert (created.status_code, logged.status_code, finished.status_code) == (404, 404, 404)
+        after = get_run(client, hidden["id"])
+        assert after["status"] == "running"
+        assert after["metrics"] == {}
