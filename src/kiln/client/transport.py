@@ -277,6 +277,12 @@ class Transport:
             )
         return status in statuses
 
+    def _unreachable(self, exc: Exception) -> ServerUnreachable:
+        return ServerUnreachable(
+            f"could not reach Kiln at {self.base_url}: {exc or type(exc).__name__}",
+            details={"url": self.base_url},
+        )
+
     def _sleep(self, attempt: int) -> None:
         time.sleep(min(self.backoff * (2**attempt), 4.0))
 
@@ -329,10 +335,7 @@ class Transport:
                     self._sleep(attempt)
                     attempt += 1
                     continue
-                raise ServerUnreachable(
-                    f"could not reach Kiln at {self.base_url}: {exc or type(exc).__name__}",
-                    details={"url": self.base_url},
-                ) from exc
+                raise self._unreachable(exc) from exc
             if self._should_retry(
                 method, attempt, error=None, status=response.status_code, statuses=retry_statuses
             ):
@@ -428,10 +431,7 @@ class Transport:
                     self._sleep(attempt)
                     attempt += 1
                     continue
-                raise ServerUnreachable(
-                    f"could not reach Kiln at {self.base_url}: {exc or type(exc).__name__}",
-                    details={"url": self.base_url},
-                ) from exc
+                raise self._unreachable(exc) from exc
             if self._should_retry(method, attempt, error=None, status=answer.status, statuses=retry_statuses):
                 self._sleep(attempt)
                 attempt += 1
