@@ -187,6 +187,23 @@ class TestEveryRecordLandsOnce:
         assert sorted(logged_ids(db)) == sorted([twice.request_id, *(r.request_id for r in others)])
         assert logger.failed == 1
 
+    def test_records_spanning_several_statements_each_keep_their_own_values(
+        self, db: Database, project_id: str
+    ) -> None:
+        # 300 records are written 128 to a statement: every row must land whole and in its own columns,
+        # and a duplicate in the third statement must cost only itself.
+        records = [prediction(project_id, latency_ms=float(i), caller=f"caller-{i}") for i in range(300)]
+        logger = PredictionLogger(db)
+        for record in [*records, records[5]]:
+            logger.append(record)
+        logger.close()
+        assert logger.failed == 1
+        with db.unit_of_work() as session:
+            stored = {
+                row.request_id: (row.latency_ms, row.caller) for row in session.scalars(select(Prediction))
+            }
+        assert stored == {r.request_id: (float(i), f"caller-{i}") for i, r in enumerate(records)}
+
 
 class TestSampling:
     def test_keeps_the_fraction_asked_for_and_every_failure(self, db: Database, project_id: str) -> None:
