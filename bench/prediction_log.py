@@ -26,7 +26,8 @@ from pathlib import Path
 
 from kiln.core.db import Database
 from kiln.core.migrate import upgrade_database
-from kiln.serving.prediction_log import PredictionLogger, PredictionRecord, new_request_id
+from kiln.serving.prediction_log import PredictionLogger
+from kiln.serving.prediction_record import PredictionRecord, new_request_id
 from kiln.serving.settings import PredictionLogSettings
 
 PROJECT = "0190a000-0000-7000-8000-0000000000aa"

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from kiln.core.db import Database
-from kiln.serving.prediction_log import PredictionLogger, PredictionRecord, new_request_id
+from kiln.serving.prediction_log import PredictionLogger
+from kiln.serving.prediction_record import PredictionRecord, new_request_id
 from kiln.serving.settings import PredictionLogSettings
 from tests.builders.auth import default_project_id
 from tests.builders.core import database

@@ -19,7 +19,8 @@ from kiln.app import kiln_state
 from kiln.auth.permissions import Role
 from kiln.core.db import Database
 from kiln.serving.models import Prediction
-from kiln.serving.prediction_log import JsonText, PredictionLogger, PredictionRecord
+from kiln.serving.prediction_log import PredictionLogger
+from kiln.serving.prediction_record import JsonText, PredictionRecord
 from kiln.serving.settings import PredictionLogSettings
 from tests.api import API
 from tests.auth.apps import BuildApp

@@ -43,7 +43,7 @@ from kiln.serving.inference_protocol import (
 from kiln.serving.model_cache import Route
 from kiln.serving.predict_router import authorize_request, find_route, run
 from kiln.serving.predicting import log_prediction
-from kiln.serving.prediction_log import new_request_id
+from kiln.serving.prediction_record import new_request_id
 from kiln.serving.schemas import InferenceErrorBody
 
 log = structlog.get_logger(__name__)

@@ -37,7 +37,7 @@ import numpy as np
 from kiln.registry.loaded_model import LoadedModel
 from kiln.registry.numeric_records import NumericRecords
 from kiln.registry.signature import ModelInput
-from kiln.serving.prediction_log import JsonText
+from kiln.serving.prediction_record import JsonText
 
 _OPENING = re.compile(rb'\A\s*\{\s*"(inputs|columns)"\s*:')
 _QUOTE = ord('"')

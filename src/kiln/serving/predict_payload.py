@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from kiln.core.errors import ValidationFailed
-from kiln.serving.prediction_log import JsonText
+from kiln.serving.prediction_record import JsonText
 
 _KEYS = frozenset({"inputs", "columns"})
 _OPENING = re.compile(rb'\A\s*\{\s*"(inputs|columns)"\s*:')

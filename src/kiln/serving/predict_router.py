@@ -39,7 +39,7 @@ from kiln.serving.model_cost import INLINE_ROWS, runs_inline
 from kiln.serving.numeric_body import read_numeric_logged
 from kiln.serving.predict_payload import parse_payload
 from kiln.serving.predicting import answer_json, log_prediction
-from kiln.serving.prediction_log import new_request_id
+from kiln.serving.prediction_record import new_request_id
 
 log = structlog.get_logger(__name__)
 

@@ -21,7 +21,8 @@ from kiln.registry.flavors import PredictionResult
 from kiln.registry.signature import ModelInput
 from kiln.serving.errors import ModelFailed, NotReady
 from kiln.serving.model_cache import Route
-from kiln.serving.prediction_log import JsonText, PredictionLogger, PredictionRecord
+from kiln.serving.prediction_log import PredictionLogger
+from kiln.serving.prediction_record import JsonText, PredictionRecord
 
 log = structlog.get_logger(__name__)
 

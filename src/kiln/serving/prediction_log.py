@@ -4,10 +4,10 @@
 and never waits on the database: a sampling decision, one uncontended lock around a list append,
 and back to the caller (about a microsecond; ``bench/prediction_log.py``). A flusher thread wakes
 every ``flush_interval_ms`` or as soon as ``batch_size`` records wait, takes the whole queue in one
-swap and writes it in multi-row INSERTs, 128 rows a statement (``kiln.core.db.insert_rows``: beside a
-busy event loop a per-row executemany took 30 times as long, the loop paying for each row): JSON columns are
-serialised once per row here, off the request path (orjson; inputs that arrive as ``JsonText``, the
-request's own text of them, are not serialised at all), and no ORM object is built.
+swap and writes it in multi-row INSERTs (``kiln.serving.prediction_rows``: beside a busy event loop a
+per-row executemany took a hundred times as long, the loop paying for each row). After a flush of
+many megabytes (logged 1,000-row batches) freed memory is handed back to the system
+(``kiln.core.memory``).
 
 When the queue is full (``queue_size`` records, or ``queue_bytes`` of their text: the database is
 slower than the traffic, or down) a record is dropped,
@@ -22,99 +22,31 @@ Predictions are telemetry, not audited (docs/serving.md): the log is the record.
 
 from __future__ import annotations
 
-import json
-import math
 import random
 import threading
 import time
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-import orjson
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from kiln.core.db import Database, insert_rows
-from kiln.core.ids import new_id
+from kiln.core.db import Database
+from kiln.core.memory import release_free_memory
 from kiln.serving.deployment_metrics import DeploymentMetrics
-from kiln.serving.models import CALLER_LENGTH, NAME_LENGTH, Prediction
+from kiln.serving.prediction_record import PredictionRecord, text_bytes
+from kiln.serving.prediction_rows import PredictionRows, insert_predictions
 from kiln.serving.settings import PredictionLogSettings
 
 log = structlog.get_logger(__name__)
 
-_COLUMNS = (
-    "request_id",
-    "deployment",
-    "deployment_id",
-    "project_id",
-    "model_name",
-    "model_version_id",
-    "model_version_number",
-    "inputs",
-    "outputs",
-    "latency_ms",
-    "status",
-    "error",
-    "caller",
-    "caller_user_id",
-    "created_at",
-)
 # Statuses kept whatever the sampling fraction: every failure is worth its row.
 _ALWAYS_KEPT = frozenset({"invalid", "error"})
 _RETRIES_ON_CLOSE = 3
-# Rows per INSERT statement: one GIL hand-over per statement instead of per row (kiln.core.db.insert_rows),
-# and the parameters bound in one call short enough (about 0.2 ms) not to hold up a request for long.
-_ROWS_PER_STATEMENT = 128
-
-
-class JsonText(str):
-    """Text that is already JSON (a request's own text of its inputs): logged as it is."""
-
-    __slots__ = ()
-
-
-# What a record that is not text yet (Python rows from the general path) is counted as.
-_ROWS_BYTES = 1024
-
-
-def _text_bytes(record: PredictionRecord) -> int:
-    """About what a queued record holds: its inputs' and outputs' text, or a flat guess for rows."""
-    inputs, outputs = record.inputs, record.outputs
-    return (len(inputs) if isinstance(inputs, str | bytes) else _ROWS_BYTES) + (
-        len(outputs) if isinstance(outputs, str | bytes) else _ROWS_BYTES
-    )
-
-
-class PredictionRecord(NamedTuple):
-    """One answered (or refused) prediction request, as the serving path knows it.
-
-    A tuple, so building one on the request path costs next to nothing. The logger keeps references
-    to ``inputs`` and ``outputs`` until they are written: do not change them after appending.
-    Either may be ``JsonText``, stored as it is.
-    """
-
-    request_id: str
-    deployment: str
-    project_id: str
-    model_name: str
-    status: str  # "ok" | "invalid" | "error" (kiln.serving.schemas.PredictionStatus)
-    latency_ms: float
-    inputs: Any = None
-    outputs: Any = None
-    model_version_id: str | None = None
-    model_version_number: int | None = None
-    deployment_id: str | None = None
-    error: str | None = None
-    caller: str = ""
-    caller_user_id: str | None = None
-    # When the request arrived; ``None``: when it was appended.
-    created_at: datetime | None = None
-
-
-def new_request_id() -> str:
-    """A request id for a prediction (UUIDv7: time-ordered, unique across serving processes)."""
-    return new_id()
+# After a flush that wrote this much text, freed memory is handed back to the system: the logged
+# text of large batches is most of what a serving process allocates, and the C library keeps what
+# was freed (a process had grown by 60-130 MB after a few seconds of 1,000-row batches).
+_RELEASE_AFTER_BYTES = 8 * 2**20
 
 
 class _Metrics:
@@ -154,7 +86,7 @@ class PredictionLogger:
         self._batch_size = self.settings.batch_size
         self._queue_size = self.settings.queue_size
         self._queue_bytes = self.settings.queue_bytes
-        # The text the queued records hold (``_text_bytes``), kept beside the list under its lock.
+        # The text the queued records hold (``text_bytes``), kept beside the list under its lock.
         self._queued_bytes = 0
         self._interval = self.settings.flush_interval_ms / 1000
         self._warn_interval = warn_interval_s
@@ -172,7 +104,7 @@ class PredictionLogger:
         self.written = 0
         self.failed = 0
         self._metrics = _Metrics(registry, lambda: len(self._items))
-        self._time_to_db: Any = None
+        self._rows = PredictionRows(db.engine.dialect)
 
     # -- the request path -------------------------------------------------------------------
 
@@ -185,7 +117,7 @@ class PredictionLogger:
         if self._sample < 1.0 and record.status not in _ALWAYS_KEPT and random.random() >= self._sample:
             return False
         entry = (record, time.time())
-        size = _text_bytes(record)
+        size = text_bytes(record)
         with self._lock:
             items = self._items
             if len(items) >= self._queue_size or (items and self._queued_bytes + size > self._queue_bytes):
@@ -264,7 +196,14 @@ class PredictionLogger:
     def _drain(self, *, raise_unreachable: bool = False) -> int:
         with self._lock:
             taken, self._items = self._items, []
-            self._queued_bytes = 0
+            taken_bytes, self._queued_bytes = self._queued_bytes, 0
+        try:
+            return self._write_all(taken, raise_unreachable=raise_unreachable)
+        finally:
+            if taken_bytes >= _RELEASE_AFTER_BYTES:
+                release_free_memory()
+
+    def _write_all(self, taken: list[tuple[PredictionRecord, float]], *, raise_unreachable: bool) -> int:
         written = 0
         for start in range(0, len(taken), self._batch_size):
             chunk = taken[start : start + self._batch_size]
@@ -281,7 +220,7 @@ class PredictionLogger:
         return written
 
     def _write(self, chunk: list[tuple[PredictionRecord, float]]) -> int:
-        rows = self._rows(chunk)
+        rows = self._rows.rows(chunk)
         try:
             self._insert(rows)
         except (OperationalError, InterfaceError):
@@ -311,43 +250,7 @@ class PredictionLogger:
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         with self.db.unit_of_work() as session:
-            insert_rows(session, Prediction.__table__, _COLUMNS, rows, rows_per_statement=_ROWS_PER_STATEMENT)
-
-    def _rows(self, chunk: list[tuple[PredictionRecord, float]]) -> list[tuple[Any, ...]]:
-        to_db = self._time_converter()
-        rows = []
-        for record, appended in chunk:
-            created = record.created_at or datetime.fromtimestamp(appended, UTC)
-            rows.append(
-                (
-                    record.request_id,
-                    record.deployment[:NAME_LENGTH],
-                    record.deployment_id,
-                    record.project_id,
-                    record.model_name[:NAME_LENGTH],
-                    record.model_version_id,
-                    record.model_version_number,
-                    _json(record.inputs),
-                    _json(record.outputs),
-                    float(record.latency_ms),
-                    record.status,
-                    record.error,
-                    record.caller[:CALLER_LENGTH],
-                    record.caller_user_id,
-                    to_db(created),
-                )
-            )
-        return rows
-
-    def _time_converter(self) -> Any:
-        # The column type's own bind processing (UTC, and SQLite's text format), found once: the
-        # driver's executemany bypasses SQLAlchemy's per-row processing.
-        if self._time_to_db is None:
-            dialect = self.db.engine.dialect
-            column_type = Prediction.__table__.c.created_at.type
-            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
-            self._time_to_db = processor or (lambda value: value)
-        return self._time_to_db
+            insert_predictions(session, rows)
 
     def _requeue(self, entries: list[tuple[PredictionRecord, float]]) -> None:
         with self._lock:
@@ -355,7 +258,7 @@ class PredictionLogger:
             kept = entries[:room]
             self._dropped += len(entries) - len(kept)
             self._items[:0] = kept
-            self._queued_bytes += sum(_text_bytes(record) for record, _ in kept)
+            self._queued_bytes += sum(text_bytes(record) for record, _ in kept)
 
     def _discard_all(self) -> int:
         with self._lock:
@@ -381,47 +284,3 @@ class PredictionLogger:
                 queue_size=self._queue_size,
                 hint="the database is not keeping up: raise KILN_PREDICTION_LOG_QUEUE_SIZE or sample less",
             )
-
-
-def _json(value: Any) -> str | None:
-    """``value`` as JSON text, once. Non-finite floats (NaN inputs are real) become "NaN" strings,
-    as the API shows them; PostgreSQL's jsonb refuses bare NaN."""
-    if value is None:
-        return None
-    if isinstance(value, JsonText):
-        return value
-    try:
-        text = orjson.dumps(value, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY)
-    except TypeError:  # what orjson will not write (integers past 64 bits, keys that are not text)
-        text = b"null"
-    # orjson writes NaN and infinity as null: where a null appears, the strict encoder says which.
-    if b"null" not in text:
-        return text.decode()
-    try:
-        return _STRICT_JSON.encode(value)
-    except ValueError:
-        return _STRICT_JSON.encode(_finite(value))
-
-
-def _plain(value: Any) -> Any:
-    # numpy scalars and arrays (a model's outputs) and anything else: their plain Python form.
-    for attribute in ("tolist", "item"):
-        convert = getattr(value, attribute, None)
-        if callable(convert):
-            return convert()
-    return str(value)
-
-
-# Built once: json.dumps with options builds a new encoder on every call.
-_STRICT_JSON = json.JSONEncoder(allow_nan=False, default=_plain, separators=(",", ":"))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    plain = _plain(value) if hasattr(value, "tolist") else value
-    return value if plain is value else _finite(plain)

@@ -25,7 +25,7 @@ from kiln.serving.deps import get_model_cache, get_prediction_logger
 from kiln.serving.errors import NotReady
 from kiln.serving.model_cache import readiness
 from kiln.serving.predicting import answer
-from kiln.serving.prediction_log import new_request_id
+from kiln.serving.prediction_record import new_request_id
 from kiln.ui.csrf import FormDep
 from kiln.ui.page_access import form_require, page_require
 from kiln.ui.page_route import PageRoute
