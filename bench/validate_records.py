@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kiln.registry.model_format import FieldSpec, FieldType, Signature
-from kiln.registry.signature import RecordValidator, validate_records
+from kiln.registry.signature_validation import RecordValidator, validate_records
 
 NUMBERS = [f"metric_{i}" for i in range(8)]
 SIGNATURE = Signature(

@@ -7,7 +7,16 @@ import sys
 
 
 def test_model_folder_modules_import_neither_sqlalchemy_nor_fastapi() -> None:
-    modules = ("model_format", "signature", "model_folder", "flavors", "loaded_model", "errors")
+    modules = (
+        "model_format",
+        "signature",
+        "signature_inference",
+        "signature_validation",
+        "model_folder",
+        "flavors",
+        "loaded_model",
+        "errors",
+    )
     probe = (
         "import sys\n"
         + "".join(f"import kiln.registry.{name}\n" for name in modules)

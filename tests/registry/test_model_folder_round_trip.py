@@ -20,7 +20,7 @@ from kiln.registry.flavors import save_onnx_model, save_python_function_model
 from kiln.registry.loaded_model import load_model_folder
 from kiln.registry.model_folder import sha256_file
 from kiln.registry.model_format import FieldSpec, Signature
-from kiln.registry.signature import example_input, infer_signature
+from kiln.registry.signature_inference import example_input, infer_signature
 
 
 def telemetry(n: int = 300, seed: int = 0) -> pd.DataFrame:

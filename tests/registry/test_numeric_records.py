@@ -17,7 +17,7 @@ from kiln.core.errors import ValidationFailed
 from kiln.registry.flavors import save_sklearn_model
 from kiln.registry.loaded_model import LoadedModel, load_model_folder
 from kiln.registry.model_format import FieldSpec, FieldType, Signature
-from kiln.registry.signature import RecordValidator
+from kiln.registry.signature_validation import RecordValidator
 
 SIGNATURE = Signature(
     input_kind="tensor",

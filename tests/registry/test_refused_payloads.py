@@ -19,7 +19,7 @@ from kiln.registry.errors import UntrustedPayload
 from kiln.registry.loaded_model import load_model_folder
 from kiln.registry.model_folder import write_descriptor
 from kiln.registry.model_format import Serialization
-from kiln.registry.signature import infer_signature
+from kiln.registry.signature_inference import infer_signature
 from tests.registry.predictors import Doubler
 
 X, y = make_classification(n_samples=60, n_features=4, random_state=0)

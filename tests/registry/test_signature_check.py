@@ -16,8 +16,8 @@ from sklearn.linear_model import LogisticRegression
 from kiln.core.errors import ValidationFailed
 from kiln.registry.flavors import save_onnx_model, save_python_function_model, save_sklearn_model
 from kiln.registry.model_format import FieldSpec, Signature
-from kiln.registry.signature import infer_signature
 from kiln.registry.signature_check import check_signature_matches
+from kiln.registry.signature_inference import infer_signature
 from kiln.storage.store import ArtifactStore
 from kiln.tracking import artifacts
 from tests.api import API, error_of

@@ -11,7 +11,7 @@ from sklearn.ensemble import IsolationForest, RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeClassifier
 
 from kiln.registry.model_format import FieldType
-from kiln.registry.signature import example_input, infer_signature
+from kiln.registry.signature_inference import example_input, infer_signature
 
 
 def test_iris_frame_gives_named_number_fields_with_observed_ranges() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from kiln.core.errors import ValidationFailed
 from kiln.registry.model_format import FieldSpec, FieldType, Signature
-from kiln.registry.signature import validate_records
+from kiln.registry.signature_validation import validate_records
 from kiln.ui.serving.try_form import field_messages, form_fields, submitted_record
 
 SIGNATURE = Signature(

@@ -17,8 +17,9 @@ from kiln.data.events import DatasetVersionCreated
 from kiln.jobs.context import JobContext, PermanentFailure
 from kiln.jobs.kinds import Backoff, register_job_kind
 from kiln.notify.email import Mailer
-from kiln.pipelines.execution import Execution, PipelineRuntime
+from kiln.pipelines.execution import Execution
 from kiln.pipelines.executors import close_shared
+from kiln.pipelines.run_records import PipelineRuntime
 from kiln.pipelines.runs import RUN_JOB
 from kiln.pipelines.scheduled import SCHEDULED_JOB, start_scheduled_run
 from kiln.pipelines.settings import PipelineSettings

@@ -19,7 +19,8 @@ from kiln.registry.flavors import PredictionResult, Predictor, load_predictor
 from kiln.registry.model_folder import read_descriptor, verify_checksums
 from kiln.registry.model_format import ModelDescriptor, Signature
 from kiln.registry.numeric_records import NumericRecords
-from kiln.registry.signature import ModelInput, RecordValidator
+from kiln.registry.signature import ModelInput
+from kiln.registry.signature_validation import RecordValidator
 
 __all__ = ["LoadedModel", "PredictionResult", "load_model_folder"]
 

@@ -22,7 +22,7 @@ import structlog
 
 from kiln.registry.flavors.base import EstimatorPredictor, PredictionResult
 from kiln.registry.model_format import ModelDescriptor, Scalar, Signature
-from kiln.registry.signature import RecordValidator
+from kiln.registry.signature_validation import RecordValidator
 
 ANSWER_FILE = "example-answer.json"
 # A handful of numbers per class: anything larger is not a file Kiln wrote.

@@ -33,7 +33,8 @@ from kiln.registry.flavors.base import EstimatorPredictor, PredictionResult
 from kiln.registry.flavors.example_answer import ExampleAnswer
 from kiln.registry.flavors.sklearn_one_call import classes_follow_probabilities
 from kiln.registry.model_format import FieldType, Scalar, Signature
-from kiln.registry.signature import ModelInput, RecordValidator
+from kiln.registry.signature import ModelInput
+from kiln.registry.signature_validation import RecordValidator
 
 _NUMERIC = frozenset({FieldType.number, FieldType.integer})
 

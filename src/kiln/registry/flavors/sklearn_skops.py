@@ -21,7 +21,7 @@ from kiln.registry.flavors.skops_trust import skops_io, untrusted_types
 from kiln.registry.model_folder import library_versions, write_descriptor
 from kiln.registry.model_format import DatasetRef, Flavor, ModelDescriptor, Serialization, Signature
 from kiln.registry.reference_sample import write_reference_sample
-from kiln.registry.signature import example_input, infer_outputs, infer_signature
+from kiln.registry.signature_inference import example_input, infer_outputs, infer_signature
 
 MODEL_FILE = "model.skops"
 
