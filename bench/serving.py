@@ -30,7 +30,7 @@ import psutil
 from bench import serving_model as sm
 from bench import serving_profile
 from bench.report import RESULTS_DIR, Report
-from bench.serving_kiln import KilnServing
+from bench.serving_kiln import KilnServing, prediction_log_counts
 from bench.serving_load import lua_script
 from bench.serving_measure import (
     BATCH_CONNECTIONS,
@@ -125,6 +125,11 @@ def run_all(root: Path, trained: sm.Trained, report: Report, args: Any) -> list[
                 report.figure(
                     f"{each.target.name}.rss_after_load_mb", each.target.server.rss_bytes() / MB, "MB"
                 )
+        if kiln is not None:
+            kiln.server.resume()
+            for name, count in prediction_log_counts(kiln).items():
+                report.figure(f"kiln.prediction_log_{name}", count, "records")
+            kiln.server.pause()
         if kiln is not None and args.profile_seconds > 0:
             print("== profile: Kiln under py-spy", flush=True)
             kiln.server.resume()

@@ -185,6 +185,9 @@ async def _lifespan(app: Any, started: asyncio.Event, stop: asyncio.Event) -> No
 async def _child(body: bytes, key: str, batches: int, connections: int, warmup: int) -> dict[str, float]:
     from kiln.app import create_serving_app
 
+    # Every batch's log row is part of its cost and must be written: this driver sends batches
+    # faster than a database takes their text, so the log's queue is not bounded by bytes here.
+    os.environ["KILN_PREDICTION_LOG_QUEUE_BYTES"] = str(2**40)
     app = create_serving_app()
     started, stop = asyncio.Event(), asyncio.Event()
     lifespan = asyncio.create_task(_lifespan(app, started, stop))

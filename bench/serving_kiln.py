@@ -113,3 +113,16 @@ def kiln_serving(
         health_headers=headers,
     ) as (server, healthy_s):
         yield KilnServing(server, healthy_s, headers, oip_metadata(server, headers))
+
+
+def prediction_log_counts(serving: KilnServing) -> dict[str, float]:
+    """The prediction log's written and dropped totals, from the measured process's ``/metrics``:
+    under sustained 1,000-row batches the log keeps what the database takes and drops the rest."""
+    with httpx.Client(base_url=serving.server.url, headers=serving.headers, timeout=30) as http:
+        text = _ok(http.get("/metrics"), "metrics").text
+    counts = {}
+    for line in text.splitlines():
+        for name in ("written", "dropped"):
+            if line.startswith(f"kiln_prediction_log_{name}_total "):
+                counts[name] = float(line.split()[1])
+    return counts

@@ -1,13 +1,15 @@
 """The prediction log's writer: the request path appends, a background thread writes in batches.
 
 ``PredictionLogger.append(record)`` is what a predict route calls after answering. It does no I/O
-and never waits on the database: a sampling decision, one uncontended lock around a list append,
-and back to the caller (about a microsecond; ``bench/prediction_log.py``). A flusher thread wakes
-every ``flush_interval_ms`` or as soon as ``batch_size`` records wait, takes the whole queue in one
-swap and writes it in multi-row INSERTs (``kiln.serving.prediction_rows``: beside a busy event loop a
-per-row executemany took a hundred times as long, the loop paying for each row). After a flush of
-many megabytes (logged 1,000-row batches) freed memory is handed back to the system
-(``kiln.core.memory``).
+and never waits on the database: a sampling decision, the record made a row (a tuple, its time in
+the column's form: ``kiln.serving.prediction_rows``), one uncontended lock around a list append, and
+back to the caller (a few microseconds; ``bench/prediction_log.py``). The row is made here rather
+than by the flusher because the flusher shares the GIL with the serving loop: every bit of Python it
+runs per record is time a request may wait for. A flusher thread wakes every ``flush_interval_ms``
+or as soon as ``batch_size`` records wait, takes the whole queue in one swap and writes it in
+multi-row INSERTs (beside a busy event loop a per-row executemany took a hundred times as long, the
+loop paying for each row). After a flush of many megabytes (logged 1,000-row batches) freed memory
+is handed back to the system (``kiln.core.memory``).
 
 When the queue is full (``queue_size`` records, or ``queue_bytes`` of their text: the database is
 slower than the traffic, or down) a record is dropped,
@@ -34,8 +36,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from kiln.core.db import Database
 from kiln.core.memory import release_free_memory
 from kiln.serving.deployment_metrics import DeploymentMetrics
-from kiln.serving.prediction_record import PredictionRecord, text_bytes
-from kiln.serving.prediction_rows import PredictionRows, insert_predictions
+from kiln.serving.prediction_record import PredictionRecord
+from kiln.serving.prediction_rows import PredictionRows, finished, insert_predictions, row_text_bytes
 from kiln.serving.settings import PredictionLogSettings
 
 log = structlog.get_logger(__name__)
@@ -86,12 +88,12 @@ class PredictionLogger:
         self._batch_size = self.settings.batch_size
         self._queue_size = self.settings.queue_size
         self._queue_bytes = self.settings.queue_bytes
-        # The text the queued records hold (``text_bytes``), kept beside the list under its lock.
+        # The text the queued rows hold (``row_text_bytes``), kept beside the list under its lock.
         self._queued_bytes = 0
         self._interval = self.settings.flush_interval_ms / 1000
         self._warn_interval = warn_interval_s
-        # (record, time appended) pairs; swapped out whole by the writer.
-        self._items: list[tuple[PredictionRecord, float]] = []
+        # Rows (``PredictionRows.row``), swapped out whole by the writer.
+        self._items: list[tuple[Any, ...]] = []
         self._lock = threading.Lock()
         # One writer at a time: the flusher thread, or a caller of flush()/close().
         self._write_lock = threading.Lock()
@@ -116,8 +118,8 @@ class PredictionLogger:
         self._metrics.deployments.observe(record.deployment, record.status, record.latency_ms)
         if self._sample < 1.0 and record.status not in _ALWAYS_KEPT and random.random() >= self._sample:
             return False
-        entry = (record, time.time())
-        size = text_bytes(record)
+        entry = self._rows.row(record, time.time())
+        size = row_text_bytes(entry)
         with self._lock:
             items = self._items
             if len(items) >= self._queue_size or (items and self._queued_bytes + size > self._queue_bytes):
@@ -203,7 +205,7 @@ class PredictionLogger:
             if taken_bytes >= _RELEASE_AFTER_BYTES:
                 release_free_memory()
 
-    def _write_all(self, taken: list[tuple[PredictionRecord, float]], *, raise_unreachable: bool) -> int:
+    def _write_all(self, taken: list[tuple[Any, ...]], *, raise_unreachable: bool) -> int:
         written = 0
         for start in range(0, len(taken), self._batch_size):
             chunk = taken[start : start + self._batch_size]
@@ -219,8 +221,8 @@ class PredictionLogger:
                 break
         return written
 
-    def _write(self, chunk: list[tuple[PredictionRecord, float]]) -> int:
-        rows = self._rows.rows(chunk)
+    def _write(self, chunk: list[tuple[Any, ...]]) -> int:
+        rows = finished(chunk)
         try:
             self._insert(rows)
         except (OperationalError, InterfaceError):
@@ -252,13 +254,13 @@ class PredictionLogger:
         with self.db.unit_of_work() as session:
             insert_predictions(session, rows)
 
-    def _requeue(self, entries: list[tuple[PredictionRecord, float]]) -> None:
+    def _requeue(self, entries: list[tuple[Any, ...]]) -> None:
         with self._lock:
             room = max(self._queue_size - len(self._items), 0)
             kept = entries[:room]
             self._dropped += len(entries) - len(kept)
             self._items[:0] = kept
-            self._queued_bytes += sum(text_bytes(record) for record, _ in kept)
+            self._queued_bytes += sum(map(row_text_bytes, kept))
 
     def _discard_all(self) -> int:
         with self._lock:

@@ -43,15 +43,3 @@ class PredictionRecord(NamedTuple):
 def new_request_id() -> str:
     """A request id for a prediction (UUIDv7: time-ordered, unique across serving processes)."""
     return new_id()
-
-
-# What a record that is not text yet (Python rows from the general path) is counted as.
-_ROWS_BYTES = 1024
-
-
-def text_bytes(record: PredictionRecord) -> int:
-    """About what a queued record holds: its inputs' and outputs' text, or a flat guess for rows."""
-    inputs, outputs = record.inputs, record.outputs
-    return (len(inputs) if isinstance(inputs, str | bytes) else _ROWS_BYTES) + (
-        len(outputs) if isinstance(outputs, str | bytes) else _ROWS_BYTES
-    )

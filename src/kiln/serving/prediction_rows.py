@@ -1,8 +1,9 @@
 """How the prediction log turns queued records into rows of the predictions table, and writes them.
 
-Rows are plain tuples in ``COLUMNS`` order, for ``kiln.core.db.insert_rows``: JSON columns are
-serialised once here (orjson; ``JsonText``, the request's own text of its inputs, is not serialised
-at all), and no ORM object is built.
+Rows are plain tuples in ``COLUMNS`` order, for ``kiln.core.db.insert_rows``, made when a record is
+appended (``PredictionRows.row``). JSON columns are serialised once, by the flusher (``finished``:
+orjson; ``JsonText``, the request's own text of its inputs or the answer's of its outputs, is not
+serialised at all), and no ORM object is built.
 
 They are written several to an INSERT statement (``statements``): SQLite's driver lets go of the
 GIL for every step of an executemany, and each time it takes it back it makes the serving loop's
@@ -53,7 +54,13 @@ TEXT_PER_STATEMENT = 2**20
 
 
 class PredictionRows:
-    """Rows for one database's predictions table."""
+    """Rows for one database's predictions table.
+
+    A row is made when its record is appended (``row``: a tuple, with the time already in the
+    column's form), so the flusher, a thread that shares the GIL with the serving loop, runs next to
+    no Python of its own per record. JSON columns that are not text yet (Python rows from the
+    general path, a model's numpy outputs) are serialised by the flusher (``finished``).
+    """
 
     def __init__(self, dialect: Dialect) -> None:
         # The column type's own bind processing (UTC, and SQLite's text format), found once: the
@@ -62,36 +69,55 @@ class PredictionRows:
         processor = column_type.dialect_impl(dialect).bind_processor(dialect)
         self._time_to_db: Any = processor or (lambda value: value)
 
-    def rows(self, chunk: list[tuple[PredictionRecord, float]]) -> list[tuple[Any, ...]]:
-        """A row per ``(record, time appended)``."""
-        to_db = self._time_to_db
-        rows = []
-        for record, appended in chunk:
-            created = record.created_at or datetime.fromtimestamp(appended, UTC)
-            rows.append(
-                (
-                    record.request_id,
-                    record.deployment[:NAME_LENGTH],
-                    record.deployment_id,
-                    record.project_id,
-                    record.model_name[:NAME_LENGTH],
-                    record.model_version_id,
-                    record.model_version_number,
-                    _json(record.inputs),
-                    _json(record.outputs),
-                    float(record.latency_ms),
-                    record.status,
-                    record.error,
-                    record.caller[:CALLER_LENGTH],
-                    record.caller_user_id,
-                    to_db(created),
-                )
-            )
-        return rows
+    def row(self, record: PredictionRecord, appended: float) -> tuple[Any, ...]:
+        """``record`` as a row; ``appended`` (a Unix time) is its time unless it has its own."""
+        created = record.created_at or datetime.fromtimestamp(appended, UTC)
+        return (
+            record.request_id,
+            record.deployment[:NAME_LENGTH],
+            record.deployment_id,
+            record.project_id,
+            record.model_name[:NAME_LENGTH],
+            record.model_version_id,
+            record.model_version_number,
+            record.inputs,
+            record.outputs,
+            float(record.latency_ms),
+            record.status,
+            record.error,
+            record.caller[:CALLER_LENGTH],
+            record.caller_user_id,
+            self._time_to_db(created),
+        )
+
+
+def finished(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``rows`` with every JSON column as JSON text (new tuples where one was not; others as they are)."""
+    return [row if _is_text(row[_INPUTS]) and _is_text(row[_OUTPUTS]) else _serialised(row) for row in rows]
+
+
+def row_text_bytes(row: tuple[Any, ...]) -> int:
+    """About what a queued row holds: its inputs' and outputs' text, or a flat guess for Python rows."""
+    inputs, outputs = row[_INPUTS], row[_OUTPUTS]
+    return (len(inputs) if isinstance(inputs, str | bytes) else _ROWS_BYTES) + (
+        len(outputs) if isinstance(outputs, str | bytes) else _ROWS_BYTES
+    )
+
+
+# What a JSON column that is not text yet (Python rows from the general path) is counted as.
+_ROWS_BYTES = 1024
+
+
+def _is_text(value: Any) -> bool:
+    return value is None or type(value) is JsonText
+
+
+def _serialised(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (*row[:_INPUTS], _json(row[_INPUTS]), _json(row[_OUTPUTS]), *row[_OUTPUTS + 1 :])
 
 
 def insert_predictions(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Write ``rows`` in the session's transaction, statement by statement."""
+    """Write ``rows`` (``finished``) in the session's transaction, statement by statement."""
     table = Prediction.__table__
     for group in statements(rows):
         insert_rows(session, table, COLUMNS, group, rows_per_statement=len(group))

@@ -14,7 +14,7 @@ class PredictionLogSettings(BaseSettings):
     sample: float = Field(default=1.0, ge=0.0, le=1.0)
     # The flusher writes at least this often (milliseconds) ...
     flush_interval_ms: int = Field(default=200, ge=1, le=60_000)
-    # ... and as soon as this many records wait (one executemany per batch).
+    # ... and as soon as this many records wait (one transaction per batch).
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     # Records waiting beyond this are dropped, and counted, rather than block a request.
     queue_size: int = Field(default=100_000, ge=1, le=10_000_000)
