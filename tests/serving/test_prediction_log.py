@@ -21,6 +21,7 @@ from kiln.core.db import Database
 from kiln.serving.models import Prediction
 from kiln.serving.prediction_log import PredictionLogger
 from kiln.serving.prediction_record import JsonText, PredictionRecord
+from kiln.serving.prediction_rows import COLUMNS, statements
 from kiln.serving.settings import PredictionLogSettings
 from tests.api import API
 from tests.auth.apps import BuildApp
@@ -273,6 +274,44 @@ class TestFullQueue:
             metrics = client.get("/metrics").text
         assert "kiln_prediction_log_written_total 1.0" in metrics
         assert "kiln_prediction_log_dropped_total 0.0" in metrics
+
+
+class TestStatements:
+    """A flush writes several rows to a statement, bounded by count and by their text (the driver
+    copies every bound value, so 128 logged batches in one statement would take 100 MB at once)."""
+
+    @staticmethod
+    def _row(text: int) -> tuple[str | None, ...]:
+        row: list[str | None] = [None] * len(COLUMNS)
+        row[COLUMNS.index("inputs")] = "x" * text
+        return tuple(row)
+
+    def test_small_rows_go_128_to_a_statement_in_order(self) -> None:
+        rows = [self._row(100) for _ in range(300)]
+        groups = list(statements(rows))
+        assert [len(group) for group in groups] == [128, 128, 44]
+        assert [row for group in groups for row in group] == rows
+
+    def test_large_rows_are_bounded_by_their_text(self) -> None:
+        rows = [self._row(400_000) for _ in range(5)] + [self._row(3 * 2**20)]
+        groups = list(statements(rows))
+        # Two 0.4 MB rows fit in 1 MiB, a third does not; a row larger than the bound goes alone.
+        assert [len(group) for group in groups] == [2, 2, 1, 1]
+        assert all(sum(len(row[7] or "") for row in group) <= 2**20 for group in groups[:-1])
+
+    def test_logged_batches_of_half_a_megabyte_are_all_written_whole(
+        self, db: Database, project_id: str
+    ) -> None:
+        batch = JsonText("[" + ",".join(['{"amount":120.5,"country":"FR"}'] * 16_000) + "]")
+        records = [prediction(project_id, inputs=batch) for _ in range(5)]
+        logger = PredictionLogger(db, PredictionLogSettings(queue_bytes=2**30))
+        for record in records:
+            assert logger.append(record)
+        logger.close()
+        with db.unit_of_work() as session:
+            stored = session.execute(select(Prediction.request_id, Prediction.inputs)).all()
+        assert sorted(request_id for request_id, _ in stored) == sorted(r.request_id for r in records)
+        assert all(len(inputs) == 16_000 for _, inputs in stored)
 
 
 class TestWhatIsStored:
