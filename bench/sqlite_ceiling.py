@@ -22,12 +22,10 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from bench.workload import Deadline, batch_points
+from kiln.core.db import ROWS_PER_STATEMENT  # as Kiln writes them: 55-57 % of executemany's time here
 from kiln.tracking.models import Metric
 
 ROWS_PER_BATCH = 1000
-# Rows per INSERT statement, the fastest plain way (as Kiln writes them): 128 rows a statement took
-# 55-57 % of a per-row executemany's time here.
-ROWS_PER_STATEMENT = 128
 RUN_ID = "00000000-0000-0000-0000-000000000001"
 
 

@@ -239,36 +239,34 @@ def _upsert_statement(
     )
 
 
+# Rows per INSERT statement. SQLite's driver steps an executemany once per row, letting go of the
+# GIL and taking it back each time, which makes an event loop's thread hand it over on every row: a
+# 1,000-record prediction log flush took about 900 ms beside a serving loop, 5 ms alone
+# (docs/benchmarks.md, "The prediction log's flush"). 128 rows of 15 columns are bound in one call
+# of about 0.2 ms, short enough not to hold a request up for long.
+ROWS_PER_STATEMENT = 128
+
+
 def insert_rows(
     session: Session,
     table: Any,
     columns: tuple[str, ...],
     rows: list[tuple[Any, ...]],
     *,
-    rows_per_statement: int = 1,
+    rows_per_statement: int = ROWS_PER_STATEMENT,
 ) -> None:
-    """Plain multi-row INSERT of positional tuples, straight to the driver.
+    """Plain multi-row INSERTs (``VALUES (...), (...)``) of positional tuples, straight to the driver.
 
     For hot paths only (metric points, the prediction log), on columns without type decorators:
     SQLAlchemy's own executemany builds and processes a parameter dict per row, which cost four times
     the insert itself (profiled on a 10,000-point batch). The statement text is built once per
     dialect and shape.
-
-    ``rows_per_statement`` above 1 writes that many rows per statement (``VALUES (...), (...)``)
-    instead of one ``executemany`` step per row. A writer on a thread beside an event loop wants
-    this: SQLite's driver lets go of the GIL for every step, and each time it wants it back it makes
-    the loop's thread hand it over, so a per-row executemany costs the loop one forced switch per
-    row (measured: a 500-record prediction log flush took 160 ms of wall time beside a serving loop,
-    5 ms alone).
     """
     if not rows:
         return
     connection = session.connection()
     paramstyle = connection.dialect.paramstyle
-    if rows_per_statement <= 1:
-        connection.exec_driver_sql(_insert_sql(table.name, columns, paramstyle), rows)
-        return
-    step = min(rows_per_statement, _MAX_PARAMETERS // len(columns))
+    step = max(1, min(rows_per_statement, _MAX_PARAMETERS // len(columns)))
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
         sql = _insert_sql(table.name, columns, paramstyle, len(chunk))
@@ -280,7 +278,7 @@ _MAX_PARAMETERS = 32_000
 _INSERT_SQL: dict[tuple[str, tuple[str, ...], str, int], str] = {}
 
 
-def _insert_sql(table: str, columns: tuple[str, ...], paramstyle: str, rows: int = 1) -> str:
+def _insert_sql(table: str, columns: tuple[str, ...], paramstyle: str, rows: int) -> str:
     cache_key = (table, columns, paramstyle, rows)
     sql = _INSERT_SQL.get(cache_key)
     if sql is None:

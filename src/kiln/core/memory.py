@@ -25,10 +25,8 @@ def _malloc_trim() -> Any:
         return None
 
 
-def release_free_memory() -> bool:
-    """Return free heap pages to the system (the GIL is released meanwhile); whether it could."""
+def release_free_memory() -> None:
+    """Return free heap pages to the system (the GIL is released meanwhile)."""
     trim = _malloc_trim()
-    if trim is None:
-        return False
-    trim(0)
-    return True
+    if trim is not None:
+        trim(0)

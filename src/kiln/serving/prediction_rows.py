@@ -5,12 +5,9 @@ appended (``PredictionRows.row``). JSON columns are serialised once, by the flus
 orjson; ``JsonText``, the request's own text of its inputs or the answer's of its outputs, is not
 serialised at all), and no ORM object is built.
 
-They are written several to an INSERT statement (``statements``): SQLite's driver lets go of the
-GIL for every step of an executemany, and each time it takes it back it makes the serving loop's
-thread hand it over, so beside a busy loop a per-row executemany of a 1,000-record flush took
-about 900 ms instead of 10 (docs/benchmarks.md, "The prediction log's flush"). A statement holds at
-most 128 rows and about 1 MiB of their text: the driver copies every bound value, so 128 logged
-1,000-row batches in one statement would briefly cost 100 MB.
+They are written several to an INSERT statement (``statements``; why, at ``kiln.core.db.insert_rows``):
+at most 128 rows and about 1 MiB of their text, because the driver copies every bound value and 128
+logged 1,000-row batches in one statement would briefly cost 100 MB.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ import orjson
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from kiln.core.db import insert_rows
+from kiln.core.db import ROWS_PER_STATEMENT, insert_rows
 from kiln.serving.models import CALLER_LENGTH, NAME_LENGTH, Prediction
 from kiln.serving.prediction_record import JsonText, PredictionRecord
 
@@ -47,9 +44,7 @@ COLUMNS = (
     "created_at",
 )
 _INPUTS, _OUTPUTS = COLUMNS.index("inputs"), COLUMNS.index("outputs")
-# The parameters of 128 rows are bound in one call of about 0.2 ms, short enough not to hold up a
-# request waiting for the GIL for long.
-ROWS_PER_STATEMENT = 128
+# Besides ``insert_rows``'s bound on rows, a statement's text is bounded too.
 TEXT_PER_STATEMENT = 2**20
 
 
@@ -63,8 +58,8 @@ class PredictionRows:
     """
 
     def __init__(self, dialect: Dialect) -> None:
-        # The column type's own bind processing (UTC, and SQLite's text format), found once: the
-        # driver's executemany bypasses SQLAlchemy's per-row processing.
+        # The column type's own bind processing (UTC, and SQLite's text format), found once:
+        # ``insert_rows`` hands the driver the values as they are, past SQLAlchemy's processing.
         column_type = Prediction.__table__.c.created_at.type
         processor = column_type.dialect_impl(dialect).bind_processor(dialect)
         self._time_to_db: Any = processor or (lambda value: value)

@@ -1,6 +1,6 @@
 """Logging into a running run: metrics, params and tags in one batch, one transaction.
 
-The hot path of tracking: Core ``executemany`` and upserts, no ORM objects, no audit record
+The hot path of tracking: Core multi-row INSERTs and upserts, no ORM objects, no audit record
 (telemetry is not audited; docs/architecture.md). The run's state guard lives with the run
 (``service.require_running``), so a batch never lands in a finished run.
 """
@@ -22,10 +22,6 @@ from kiln.tracking.models import LatestMetric, Metric, Param, RunTag
 from kiln.tracking.schemas import INPUT_TAG_PREFIX, BatchResult, LogBatch
 from kiln.tracking.service import require_running
 
-# Points per INSERT statement: SQLite's driver steps an executemany once per row, releasing and
-# retaking the GIL each time (a route's thread then makes the event loop hand it over); 128 rows a
-# statement wrote 50,000 points in 55-57 % of executemany's time (plain sqlite3, this machine).
-_ROWS_PER_STATEMENT = 128
 _METRIC_COLUMNS = ("run_id", "key", "value", "step", "timestamp_ms")
 _LATEST = cast(Table, LatestMetric.__table__)
 # Built once: on a small batch, building a statement costs more than running it.
@@ -100,7 +96,7 @@ def _log_metrics(session: Session, run_id: str, batch: LogBatch) -> None:
         )
         for metric in batch.metrics
     ]
-    insert_rows(session, Metric.__table__, _METRIC_COLUMNS, rows, rows_per_statement=_ROWS_PER_STATEMENT)
+    insert_rows(session, Metric.__table__, _METRIC_COLUMNS, rows)
     # The newest point per key (highest step, then latest timestamp) becomes the run's current value.
     latest: dict[str, tuple[str, str, float | None, int, int]] = {}
     for row in rows:
